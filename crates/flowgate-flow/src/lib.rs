@@ -1,0 +1,14 @@
+//! flowgate's process layer: a columnar [`EventLog`] and every flow metric of DESIGN.md.
+//!
+//! This crate does no IO and cannot fail on a valid `EventLog`: every function here is a
+//! pure function of its inputs.
+
+pub mod log;
+pub mod metrics;
+pub mod model;
+pub mod stats;
+pub mod time;
+
+pub use log::{EventLog, EventLogBuilder, EventRow};
+pub use metrics::{Baseline, BaselineOptions, SlaConfig, SlaTarget, baseline};
+pub use model::{Interner, NONE, State};

@@ -1,0 +1,299 @@
+//! The columnar, in-memory event log every metric reads.
+
+use std::ops::Range;
+
+use crate::model::{Interner, NONE, State};
+
+const STATE_NONE: u8 = u8::MAX;
+/// Event flag: the preset marks this event as an escalation.
+pub const FLAG_ESCALATION: u8 = 1;
+
+/// One event as a reader hands it to the builder: strings already interned in the
+/// builder's tables, [`NONE`] where a field is absent.
+#[derive(Clone, Copy, Debug)]
+pub struct EventRow {
+    pub case: u32,
+    pub ts_ms: i64,
+    pub activity: u32,
+    pub resource: u32,
+    pub team: u32,
+    pub state: Option<State>,
+    pub escalation: bool,
+}
+
+/// Collects events in arrival order, then sorts and de-duplicates them into an [`EventLog`].
+#[derive(Debug, Default)]
+pub struct EventLogBuilder {
+    pub cases: Interner,
+    pub activities: Interner,
+    pub resources: Interner,
+    pub teams: Interner,
+    attr_names: Vec<String>,
+    pub attr_values: Vec<Interner>,
+    states_mapped: bool,
+    case: Vec<u32>,
+    ts: Vec<i64>,
+    activity: Vec<u32>,
+    resource: Vec<u32>,
+    team: Vec<u32>,
+    state: Vec<u8>,
+    flags: Vec<u8>,
+    attrs: Vec<Vec<u32>>,
+}
+
+impl EventLogBuilder {
+    /// `states_mapped`: whether the source's mapping names any state at all. Without states
+    /// every case counts as resolved at its last event (DESIGN.md § Metric definitions).
+    pub fn new(states_mapped: bool) -> Self {
+        Self {
+            states_mapped,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a free-attribute column (filled with [`NONE`] for events already pushed) and
+    /// returns its index; an existing column of that name is reused.
+    pub fn attr_column(&mut self, name: &str) -> usize {
+        if let Some(i) = self.attr_names.iter().position(|n| n == name) {
+            return i;
+        }
+        self.attr_names.push(name.to_owned());
+        self.attr_values.push(Interner::new());
+        self.attrs.push(vec![NONE; self.ts.len()]);
+        self.attr_names.len() - 1
+    }
+
+    pub fn attr_names(&self) -> &[String] {
+        &self.attr_names
+    }
+
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// Appends one event. `attrs[i]` is the value id of attribute column `i` ([`NONE`] when
+    /// absent); columns beyond `attrs.len()` get [`NONE`].
+    pub fn push(&mut self, row: EventRow, attrs: &[u32]) {
+        self.case.push(row.case);
+        self.ts.push(row.ts_ms);
+        self.activity.push(row.activity);
+        self.resource.push(row.resource);
+        self.team.push(row.team);
+        self.state
+            .push(row.state.map_or(STATE_NONE, |s| s.index() as u8));
+        self.flags
+            .push(if row.escalation { FLAG_ESCALATION } else { 0 });
+        for (i, col) in self.attrs.iter_mut().enumerate() {
+            col.push(attrs.get(i).copied().unwrap_or(NONE));
+        }
+    }
+
+    /// Convenience for tests and small producers: interns the strings itself.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_str(
+        &mut self,
+        case: &str,
+        ts_ms: i64,
+        activity: &str,
+        resource: Option<&str>,
+        team: Option<&str>,
+        state: Option<State>,
+        escalation: bool,
+    ) {
+        let row = EventRow {
+            case: self.cases.intern(case),
+            ts_ms,
+            activity: self.activities.intern(activity),
+            resource: resource.map_or(NONE, |r| self.resources.intern(r)),
+            team: team.map_or(NONE, |t| self.teams.intern(t)),
+            state,
+            escalation,
+        };
+        self.push(row, &[]);
+    }
+
+    /// Sorts events by case (in order of first appearance) then time, keeping source order
+    /// for equal times, and drops exact duplicates (every field equal), keeping the first.
+    pub fn finish(self) -> EventLog {
+        let n = self.ts.len();
+        let n_cases = self.cases.len();
+        // Counting sort by case: linear and stable.
+        let mut start = vec![0u32; n_cases + 1];
+        for &c in &self.case {
+            start[c as usize + 1] += 1;
+        }
+        for i in 0..n_cases {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut perm = vec![0u32; n];
+        for (i, &c) in self.case.iter().enumerate() {
+            let slot = &mut next[c as usize];
+            perm[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        drop(next);
+        // Within a case, a stable sort by time (most exports are already in order).
+        for c in 0..n_cases {
+            let slice = &mut perm[start[c] as usize..start[c + 1] as usize];
+            if !slice
+                .windows(2)
+                .all(|w| self.ts[w[0] as usize] <= self.ts[w[1] as usize])
+            {
+                slice.sort_by_key(|&i| self.ts[i as usize]);
+            }
+        }
+        // Drop exact duplicates: they share case and time, so they sit in one run.
+        let mut kept = Vec::with_capacity(n);
+        let mut case_start = Vec::with_capacity(n_cases + 1);
+        let mut duplicates = 0u64;
+        for c in 0..n_cases {
+            case_start.push(kept.len() as u32);
+            let slice = &perm[start[c] as usize..start[c + 1] as usize];
+            let mut run_begin = kept.len();
+            for (k, &i) in slice.iter().enumerate() {
+                if k > 0 && self.ts[i as usize] != self.ts[slice[k - 1] as usize] {
+                    run_begin = kept.len();
+                }
+                let dup = kept[run_begin..]
+                    .iter()
+                    .any(|&j: &u32| self.same_event(i as usize, j as usize));
+                if dup {
+                    duplicates += 1;
+                } else {
+                    kept.push(i);
+                }
+            }
+        }
+        case_start.push(kept.len() as u32);
+        drop(perm);
+        drop(start);
+
+        let gather_u32 = |col: &[u32]| kept.iter().map(|&i| col[i as usize]).collect::<Vec<_>>();
+        let gather_u8 = |col: &[u8]| kept.iter().map(|&i| col[i as usize]).collect::<Vec<_>>();
+        EventLog {
+            ts: kept.iter().map(|&i| self.ts[i as usize]).collect(),
+            activity: gather_u32(&self.activity),
+            resource: gather_u32(&self.resource),
+            team: gather_u32(&self.team),
+            state: gather_u8(&self.state),
+            flags: gather_u8(&self.flags),
+            attrs: self.attrs.iter().map(|c| gather_u32(c)).collect(),
+            case_start,
+            cases: self.cases,
+            activities: self.activities,
+            resources: self.resources,
+            teams: self.teams,
+            attr_names: self.attr_names,
+            attr_values: self.attr_values,
+            duplicates_dropped: duplicates,
+            states_mapped: self.states_mapped,
+        }
+    }
+
+    fn same_event(&self, a: usize, b: usize) -> bool {
+        self.case[a] == self.case[b]
+            && self.ts[a] == self.ts[b]
+            && self.activity[a] == self.activity[b]
+            && self.resource[a] == self.resource[b]
+            && self.team[a] == self.team[b]
+            && self.state[a] == self.state[b]
+            && self.flags[a] == self.flags[b]
+            && self.attrs.iter().all(|col| col[a] == col[b])
+    }
+}
+
+/// Events sorted by case, then time; strings interned; one column per field.
+///
+/// Invariants: the events of case `c` are `case_events(c)`, a non-empty contiguous range,
+/// sorted by time (ties in source order); no two events of a case are exact duplicates.
+#[derive(Clone, Debug)]
+pub struct EventLog {
+    pub cases: Interner,
+    pub activities: Interner,
+    pub resources: Interner,
+    pub teams: Interner,
+    pub attr_names: Vec<String>,
+    pub attr_values: Vec<Interner>,
+    case_start: Vec<u32>,
+    ts: Vec<i64>,
+    activity: Vec<u32>,
+    resource: Vec<u32>,
+    team: Vec<u32>,
+    state: Vec<u8>,
+    flags: Vec<u8>,
+    attrs: Vec<Vec<u32>>,
+    duplicates_dropped: u64,
+    states_mapped: bool,
+}
+
+impl EventLog {
+    pub fn n_events(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn n_cases(&self) -> usize {
+        self.case_start.len().saturating_sub(1)
+    }
+
+    pub fn duplicates_dropped(&self) -> u64 {
+        self.duplicates_dropped
+    }
+
+    /// Whether the source mapping names states (see [`EventLogBuilder::new`]).
+    pub fn states_mapped(&self) -> bool {
+        self.states_mapped
+    }
+
+    pub fn case_events(&self, case: usize) -> Range<usize> {
+        self.case_start[case] as usize..self.case_start[case + 1] as usize
+    }
+
+    pub fn case_name(&self, case: usize) -> &str {
+        self.cases.resolve(case as u32)
+    }
+
+    pub fn ts(&self) -> &[i64] {
+        &self.ts
+    }
+
+    pub fn activity(&self) -> &[u32] {
+        &self.activity
+    }
+
+    pub fn resource(&self) -> &[u32] {
+        &self.resource
+    }
+
+    pub fn team(&self) -> &[u32] {
+        &self.team
+    }
+
+    pub fn state(&self, event: usize) -> Option<State> {
+        State::from_code(self.state[event])
+    }
+
+    pub fn is_escalation(&self, event: usize) -> bool {
+        self.flags[event] & FLAG_ESCALATION != 0
+    }
+
+    /// Values of free-attribute column `col`, one per event ([`NONE`] where absent).
+    pub fn attr(&self, col: usize) -> &[u32] {
+        &self.attrs[col]
+    }
+
+    pub fn attr_index(&self, name: &str) -> Option<usize> {
+        self.attr_names.iter().position(|n| n == name)
+    }
+
+    /// First and last event time, `None` for an empty log.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        let min = self.ts.iter().copied().min()?;
+        let max = self.ts.iter().copied().max()?;
+        Some((min, max))
+    }
+}

@@ -1,0 +1,1030 @@
+//! Every process-layer metric of DESIGN.md § Metric definitions, in one linear pass per
+//! metric family over an [`EventLog`].
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::log::EventLog;
+use crate::model::{NONE, State};
+use crate::stats::{Summary, ms_to_s, percentiles_select, ratio};
+use crate::time::{self, MS_PER_DAY};
+
+/// Service-level targets per priority, read from a case attribute.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlaConfig {
+    /// Free-attribute column holding the priority (its first value in a case counts).
+    pub priority_attr: String,
+    pub targets: Vec<SlaTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlaTarget {
+    pub priority: String,
+    pub first_response_s: Option<f64>,
+    pub resolution_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BaselineOptions {
+    /// The instant for backlog aging and WIP; default: the last event of the log.
+    pub as_of_ms: Option<i64>,
+    pub sla: Option<SlaConfig>,
+    /// How many variants to list (all are counted).
+    pub top_variants: usize,
+    /// How many slowest edges, handoff pairs and oldest open cases to list.
+    pub top_n: usize,
+}
+
+impl BaselineOptions {
+    pub fn new() -> Self {
+        Self {
+            as_of_ms: None,
+            sla: None,
+            top_variants: 20,
+            top_n: 15,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Handoffs {
+    /// Handoffs per case, over all cases.
+    pub mean: f64,
+    pub total: u64,
+    pub cases_with_handoff: u64,
+    pub cases_3plus_teams: u64,
+    pub ping_pong_cases: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StateTime {
+    pub state: State,
+    pub total_s: f64,
+    /// Share of all state time of resolved cases.
+    pub share: f64,
+    /// Resolved cases that spent any time in this state.
+    pub cases: u64,
+    pub mean_per_case_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TeamTime {
+    pub team: String,
+    pub events: u64,
+    pub cases: u64,
+    /// Time the team owned resolved cases (from the event that gave it the case to the
+    /// next handoff), clipped to [created, resolved at].
+    pub total_s: f64,
+    pub touch_s: f64,
+    pub wait_s: f64,
+    pub handoffs_in: u64,
+    pub handoffs_out: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+    pub wait_median_s: f64,
+    pub wait_mean_s: f64,
+    pub wait_p90_s: f64,
+    pub wait_total_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NamedCount {
+    pub name: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ActivityStat {
+    pub name: String,
+    pub events: u64,
+    pub cases: u64,
+    pub state: Option<State>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Variant {
+    pub activities: Vec<String>,
+    pub count: u64,
+    pub share: f64,
+    pub cumulative_share: f64,
+    pub cycle_time_p50_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantCoverage {
+    /// Share of cases covered by the most frequent 1, 5, 10 and 20 variants.
+    pub top1: f64,
+    pub top5: f64,
+    pub top10: f64,
+    pub top20: f64,
+    /// How many variants it takes to cover 80% of cases.
+    pub variants_for_80pct: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HandoffPair {
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+    /// Time from the handoff until the case is next `working` (next event without states).
+    pub wait_median_s: Option<f64>,
+    pub wait_mean_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AgingBucket {
+    pub label: &'static str,
+    pub upper_s: Option<f64>,
+    pub cases: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenCase {
+    pub case: String,
+    pub queue_age_s: f64,
+    pub state: Option<State>,
+    pub time_in_state_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Backlog {
+    pub as_of_ms: i64,
+    pub as_of: String,
+    /// WIP(t): cases created ≤ t and not resolved at t.
+    pub wip: u64,
+    /// WIP by state at t; a case with no state yet counts as `new`.
+    pub wip_by_state: BTreeMap<State, u64>,
+    pub queue_age_s: Summary,
+    pub time_in_current_state_s: Summary,
+    pub aging: Vec<AgingBucket>,
+    /// Resolved cases per day over the 28 days before t.
+    pub mean_daily_throughput_28d: f64,
+    /// WIP(t) / mean daily throughput over the 28 days before t.
+    pub backlog_days: Option<f64>,
+    pub oldest: Vec<OpenCase>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Week {
+    pub week: String,
+    pub start_ms: i64,
+    pub arrivals: u64,
+    pub throughput: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CumulativeFlow {
+    /// `day` or `week`.
+    pub bucket: &'static str,
+    /// Start of each bucket (UTC ms); counts are taken at the end of the bucket.
+    pub t_ms: Vec<i64>,
+    /// Cases in each state at the end of each bucket (no state yet counts as `new`).
+    pub series: BTreeMap<State, Vec<u64>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SlaRow {
+    pub priority: String,
+    pub cases: u64,
+    pub first_response_target_s: Option<f64>,
+    pub first_response_met: Option<f64>,
+    pub resolution_target_s: Option<f64>,
+    pub resolution_met: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SlaReport {
+    pub priority_attr: String,
+    pub rows: Vec<SlaRow>,
+    /// Share of resolved cases with a target that met their resolution target.
+    pub resolution_adherence: Option<f64>,
+    /// Share of cases with a target and a first response that met it.
+    pub first_response_adherence: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HistogramBin {
+    pub lower_s: f64,
+    pub upper_s: f64,
+    pub cases: u64,
+}
+
+/// The process-layer baseline of one event log. Field names follow DESIGN.md.
+#[derive(Clone, Debug, Serialize)]
+pub struct Baseline {
+    pub events: u64,
+    pub cases: u64,
+    pub duplicates_dropped: u64,
+    pub resolved_cases: u64,
+    pub open_cases: u64,
+    /// False for a bare case/activity/timestamp log: every case counts as resolved at its
+    /// last event, so cycle time is the case duration.
+    pub states_mapped: bool,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    pub cycle_time_s: Summary,
+    pub cycle_time_histogram: Vec<HistogramBin>,
+    pub reopen_rate: Option<f64>,
+    pub reopened_cases: u64,
+    pub first_pass_resolution_rate: Option<f64>,
+    pub handoffs: Handoffs,
+    pub escalated_cases: u64,
+    pub escalation_rate: Option<f64>,
+    pub rework_cases: u64,
+    pub repeat_activity_cases: u64,
+    pub flow_efficiency: Option<f64>,
+    pub touch_s: f64,
+    pub wait_s: f64,
+    pub time_in_state_s: BTreeMap<State, f64>,
+    pub states: Vec<StateTime>,
+    pub teams: Vec<TeamTime>,
+    pub dfg_edges: u64,
+    pub dfg: Vec<Edge>,
+    pub slowest_edges: Vec<Edge>,
+    pub start_activities: Vec<NamedCount>,
+    pub end_activities: Vec<NamedCount>,
+    pub activities: Vec<ActivityStat>,
+    pub variants: u64,
+    pub variant_coverage: VariantCoverage,
+    pub top_variants: Vec<Variant>,
+    pub handoff_pairs: Vec<HandoffPair>,
+    pub backlog: Option<Backlog>,
+    pub weekly: Vec<Week>,
+    pub cumulative_flow: Option<CumulativeFlow>,
+    pub sla: Option<SlaReport>,
+}
+
+/// What one case contributes, computed once and reused by the later passes.
+#[derive(Clone, Copy)]
+struct CaseFacts {
+    created: i64,
+    /// Resolved at, for resolved cases.
+    resolved_at: Option<i64>,
+}
+
+struct EdgeAcc {
+    from: u32,
+    to: u32,
+    waits: Vec<i64>,
+}
+
+struct PairAcc {
+    count: u64,
+    waits: Vec<i64>,
+}
+
+/// Computes the whole baseline. Linear in events (plus sorting the per-case cycle times).
+pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
+    let n_cases = log.n_cases();
+    let ts = log.ts();
+    let act = log.activity();
+    let team = log.team();
+    let states_mapped = log.states_mapped();
+
+    let mut facts = Vec::with_capacity(n_cases);
+    let mut cycle_ms = Vec::with_capacity(n_cases);
+    let mut state_ms = [0i64; 6];
+    let mut state_cases = [0u64; 6];
+    let mut reopened = 0u64;
+    let mut first_pass = 0u64;
+    let mut handoff_total = 0u64;
+    let mut cases_with_handoff = 0u64;
+    let mut three_plus = 0u64;
+    let mut ping_pong = 0u64;
+    let mut escalated = 0u64;
+    let mut rework = 0u64;
+    let mut repeat_activity = 0u64;
+
+    let n_teams = log.teams.len();
+    let mut team_stamp = vec![u32::MAX; n_teams];
+    let mut team_events = vec![0u64; n_teams];
+    let mut team_cases = vec![0u64; n_teams];
+    let mut team_ms = vec![[0i64; 3]; n_teams]; // total, touch, wait
+    let mut team_in = vec![0u64; n_teams];
+    let mut team_out = vec![0u64; n_teams];
+    let n_act = log.activities.len();
+    let mut act_stamp = vec![u32::MAX; n_act];
+    let mut act_events = vec![0u64; n_act];
+    let mut act_cases = vec![0u64; n_act];
+    let mut act_state: Vec<Option<State>> = vec![None; n_act];
+    let mut start_counts = vec![0u64; n_act];
+    let mut end_counts = vec![0u64; n_act];
+
+    let mut edge_index: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut edges: Vec<EdgeAcc> = Vec::new();
+    let mut pair_index: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut pairs: Vec<(u32, u32, PairAcc)> = Vec::new();
+    let mut variants: FxHashMap<&[u32], (u64, Vec<i64>)> = FxHashMap::default();
+
+    for c in 0..n_cases {
+        let r = log.case_events(c);
+        let stamp = c as u32;
+        let created = ts[r.start];
+
+        // Pass 1: states → resolved at, reopens.
+        let mut cur: Option<State> = None;
+        let mut resolved_at = None;
+        let mut reopens = 0u32;
+        for e in r.clone() {
+            if let Some(s) = log.state(e)
+                && Some(s) != cur
+            {
+                let was_terminal = cur.is_some_and(State::is_terminal);
+                if s.is_terminal() && !was_terminal {
+                    resolved_at = Some(ts[e]);
+                }
+                if was_terminal && !s.is_terminal() {
+                    reopens += 1;
+                }
+                cur = Some(s);
+            }
+        }
+        let resolved_at = if states_mapped {
+            if cur.is_some_and(State::is_terminal) {
+                resolved_at
+            } else {
+                None
+            }
+        } else {
+            Some(ts[r.end - 1])
+        };
+
+        // Pass 2: teams, handoffs, activities, edges, and (resolved cases) time per
+        // state and per team over consecutive-event intervals.
+        let mut handoffs = 0u32;
+        let mut distinct_teams = 0u32;
+        let mut pinged = false;
+        let mut esc = false;
+        let mut repeat = false;
+        let mut cur_state: Option<State> = None;
+        let mut cur_team = NONE;
+        let mut pending_pair: Option<(u32, i64)> = None;
+        let mut state_seen = [false; 6];
+        start_counts[act[r.start] as usize] += 1;
+        end_counts[act[r.end - 1] as usize] += 1;
+        for e in r.clone() {
+            let a = act[e] as usize;
+            act_events[a] += 1;
+            if act_stamp[a] == stamp {
+                repeat = true;
+            } else {
+                act_stamp[a] = stamp;
+                act_cases[a] += 1;
+            }
+            esc |= log.is_escalation(e);
+            let st = log.state(e);
+            if act_state[a].is_none() {
+                act_state[a] = st;
+            }
+            let entered_working = match st {
+                Some(s) => s == State::Working && cur_state != Some(State::Working),
+                None => false,
+            };
+            if let Some(s) = st {
+                cur_state = Some(s);
+            }
+            // A pending handoff waits for the case to be worked again.
+            if let Some((p, since)) = pending_pair
+                && (entered_working || !states_mapped)
+            {
+                pairs[p as usize].2.waits.push(ts[e] - since);
+                pending_pair = None;
+            }
+            let t = team[e];
+            if t != NONE {
+                let ti = t as usize;
+                team_events[ti] += 1;
+                if cur_team != NONE && t != cur_team {
+                    handoffs += 1;
+                    team_out[cur_team as usize] += 1;
+                    team_in[ti] += 1;
+                    if team_stamp[ti] == stamp {
+                        pinged = true;
+                    }
+                    let key = (cur_team as u64) << 32 | t as u64;
+                    let p = *pair_index.entry(key).or_insert_with(|| {
+                        pairs.push((
+                            cur_team,
+                            t,
+                            PairAcc {
+                                count: 0,
+                                waits: Vec::new(),
+                            },
+                        ));
+                        (pairs.len() - 1) as u32
+                    });
+                    pairs[p as usize].2.count += 1;
+                    if states_mapped && st == Some(State::Working) {
+                        pairs[p as usize].2.waits.push(0);
+                    } else {
+                        pending_pair = Some((p, ts[e]));
+                    }
+                }
+                if team_stamp[ti] != stamp {
+                    team_stamp[ti] = stamp;
+                    distinct_teams += 1;
+                    team_cases[ti] += 1;
+                }
+                cur_team = t;
+            }
+            if e + 1 < r.end {
+                let b = act[e + 1];
+                let key = (a as u64) << 32 | b as u64;
+                let idx = *edge_index.entry(key).or_insert_with(|| {
+                    edges.push(EdgeAcc {
+                        from: a as u32,
+                        to: b,
+                        waits: Vec::new(),
+                    });
+                    (edges.len() - 1) as u32
+                });
+                edges[idx as usize].waits.push(ts[e + 1] - ts[e]);
+                if let Some(res) = resolved_at {
+                    let lo = ts[e].max(created);
+                    let hi = ts[e + 1].min(res);
+                    let dt = (hi - lo).max(0);
+                    if let Some(s) = cur_state {
+                        state_ms[s.index()] += dt;
+                        if dt > 0 {
+                            state_seen[s.index()] = true;
+                        }
+                    }
+                    if cur_team != NONE {
+                        let tm = &mut team_ms[cur_team as usize];
+                        tm[0] += dt;
+                        match cur_state {
+                            Some(State::Working) => tm[1] += dt,
+                            Some(s) if s.is_wait() => tm[2] += dt,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+
+        if handoffs > 0 {
+            cases_with_handoff += 1;
+        }
+        handoff_total += handoffs as u64;
+        if distinct_teams >= 3 {
+            three_plus += 1;
+        }
+        if pinged {
+            ping_pong += 1;
+        }
+        if esc {
+            escalated += 1;
+        }
+        if reopens > 0 || pinged {
+            rework += 1;
+        }
+        if repeat {
+            repeat_activity += 1;
+        }
+        let variant = variants
+            .entry(&act[r.clone()])
+            .or_insert_with(|| (0, Vec::new()));
+        variant.0 += 1;
+        if let Some(res) = resolved_at {
+            let ct = res - created;
+            cycle_ms.push(ct);
+            variant.1.push(ct);
+            if reopens > 0 {
+                reopened += 1;
+            }
+            if reopens == 0 && handoffs == 0 {
+                first_pass += 1;
+            }
+            for (i, seen) in state_seen.iter().enumerate() {
+                state_cases[i] += *seen as u64;
+            }
+        }
+        facts.push(CaseFacts {
+            created,
+            resolved_at,
+        });
+    }
+
+    let resolved = cycle_ms.len() as u64;
+    let cases = n_cases as u64;
+    let span = log.span();
+
+    // States.
+    let all_state_ms: i64 = state_ms.iter().sum();
+    let mut time_in_state_s = BTreeMap::new();
+    let mut states = Vec::new();
+    if states_mapped {
+        for s in State::ALL {
+            let i = s.index();
+            if state_ms[i] > 0 || state_cases[i] > 0 {
+                time_in_state_s.insert(s, ms_to_s(state_ms[i]));
+            }
+            states.push(StateTime {
+                state: s,
+                total_s: ms_to_s(state_ms[i]),
+                share: if all_state_ms > 0 {
+                    state_ms[i] as f64 / all_state_ms as f64
+                } else {
+                    0.0
+                },
+                cases: state_cases[i],
+                mean_per_case_s: if resolved > 0 {
+                    ms_to_s(state_ms[i]) / resolved as f64
+                } else {
+                    0.0
+                },
+            });
+        }
+    }
+    let touch_ms = state_ms[State::Working.index()];
+    let wait_ms: i64 = State::ALL
+        .iter()
+        .filter(|s| s.is_wait())
+        .map(|s| state_ms[s.index()])
+        .sum();
+    let flow_efficiency = (states_mapped && touch_ms + wait_ms > 0)
+        .then(|| touch_ms as f64 / (touch_ms + wait_ms) as f64);
+
+    // Teams.
+    let mut teams: Vec<TeamTime> = (0..n_teams)
+        .map(|t| TeamTime {
+            team: log.teams.resolve(t as u32).to_owned(),
+            events: team_events[t],
+            cases: team_cases[t],
+            total_s: ms_to_s(team_ms[t][0]),
+            touch_s: ms_to_s(team_ms[t][1]),
+            wait_s: ms_to_s(team_ms[t][2]),
+            handoffs_in: team_in[t],
+            handoffs_out: team_out[t],
+        })
+        .collect();
+    teams.sort_by(|a, b| {
+        b.total_s
+            .total_cmp(&a.total_s)
+            .then(b.events.cmp(&a.events))
+    });
+
+    // Directly-follows graph.
+    let name = |a: u32| log.activities.resolve(a).to_owned();
+    let mut dfg: Vec<Edge> = edges
+        .into_iter()
+        .map(|mut e| {
+            let count = e.waits.len() as u64;
+            let total: i64 = e.waits.iter().sum();
+            let p = percentiles_select(&mut e.waits, &[50, 90]);
+            Edge {
+                from: name(e.from),
+                to: name(e.to),
+                count,
+                wait_median_s: ms_to_s(p[0]),
+                wait_mean_s: ms_to_s(total) / count as f64,
+                wait_p90_s: ms_to_s(p[1]),
+                wait_total_s: ms_to_s(total),
+            }
+        })
+        .collect();
+    dfg.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| (&a.from, &a.to).cmp(&(&b.from, &b.to)))
+    });
+    let mut slowest_edges = dfg.clone();
+    slowest_edges.sort_by(|a, b| b.wait_total_s.total_cmp(&a.wait_total_s));
+    slowest_edges.truncate(opts.top_n);
+
+    let named = |counts: &[u64]| {
+        let mut v: Vec<NamedCount> = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(a, &count)| NamedCount {
+                name: name(a as u32),
+                count,
+            })
+            .collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+        v
+    };
+    let start_activities = named(&start_counts);
+    let end_activities = named(&end_counts);
+    let mut activities: Vec<ActivityStat> = (0..n_act)
+        .filter(|&a| act_events[a] > 0)
+        .map(|a| ActivityStat {
+            name: name(a as u32),
+            events: act_events[a],
+            cases: act_cases[a],
+            state: act_state[a],
+        })
+        .collect();
+    activities.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
+
+    // Variants.
+    let n_variants = variants.len() as u64;
+    let mut vlist: Vec<(&[u32], u64, Vec<i64>)> = variants
+        .into_iter()
+        .map(|(k, (n, ct))| (k, n, ct))
+        .collect();
+    vlist.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let share = |n: u64| {
+        if cases > 0 {
+            n as f64 / cases as f64
+        } else {
+            0.0
+        }
+    };
+    let top_k = |k: usize| share(vlist.iter().take(k).map(|v| v.1).sum());
+    let mut cum = 0u64;
+    let mut variants_for_80pct = 0u64;
+    for v in &vlist {
+        if share(cum) >= 0.8 {
+            break;
+        }
+        cum += v.1;
+        variants_for_80pct += 1;
+    }
+    let variant_coverage = VariantCoverage {
+        top1: top_k(1),
+        top5: top_k(5),
+        top10: top_k(10),
+        top20: top_k(20),
+        variants_for_80pct,
+    };
+    let mut cum = 0u64;
+    let top_variants = vlist
+        .iter_mut()
+        .take(opts.top_variants)
+        .map(|(seq, n, ct)| {
+            cum += *n;
+            Variant {
+                activities: seq.iter().map(|&a| name(a)).collect(),
+                count: *n,
+                share: share(*n),
+                cumulative_share: share(cum),
+                cycle_time_p50_s: percentiles_select(ct, &[50]).first().map(|&v| ms_to_s(v)),
+            }
+        })
+        .collect();
+
+    // Handoff pairs.
+    let mut handoff_pairs: Vec<HandoffPair> = pairs
+        .into_iter()
+        .map(|(from, to, mut acc)| {
+            let n = acc.waits.len();
+            let mean = (n > 0).then(|| ms_to_s(acc.waits.iter().sum::<i64>()) / n as f64);
+            HandoffPair {
+                from: log.teams.resolve(from).to_owned(),
+                to: log.teams.resolve(to).to_owned(),
+                count: acc.count,
+                wait_median_s: percentiles_select(&mut acc.waits, &[50])
+                    .first()
+                    .map(|&v| ms_to_s(v)),
+                wait_mean_s: mean,
+            }
+        })
+        .collect();
+    handoff_pairs.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| (&a.from, &a.to).cmp(&(&b.from, &b.to)))
+    });
+    handoff_pairs.truncate(opts.top_n.max(20));
+
+    let cycle_time_histogram = histogram(&mut cycle_ms.clone());
+    let cycle_time_s = Summary::of_ms(&mut cycle_ms);
+
+    let as_of = opts.as_of_ms.or(span.map(|s| s.1));
+    let backlog = as_of.map(|t| backlog_at(log, &facts, t, opts.top_n));
+    let weekly = weekly(&facts);
+    let cumulative_flow = span.map(|(lo, hi)| cumulative_flow(log, &facts, lo, hi));
+    let sla = opts.sla.as_ref().map(|cfg| sla_report(log, &facts, cfg));
+
+    Baseline {
+        events: log.n_events() as u64,
+        cases,
+        duplicates_dropped: log.duplicates_dropped(),
+        resolved_cases: resolved,
+        open_cases: cases - resolved,
+        states_mapped,
+        first_event: span.map(|s| time::format_utc(s.0)),
+        last_event: span.map(|s| time::format_utc(s.1)),
+        cycle_time_s,
+        cycle_time_histogram,
+        reopen_rate: ratio(reopened, resolved),
+        reopened_cases: reopened,
+        first_pass_resolution_rate: ratio(first_pass, resolved),
+        handoffs: Handoffs {
+            mean: ratio(handoff_total, cases).unwrap_or(0.0),
+            total: handoff_total,
+            cases_with_handoff,
+            cases_3plus_teams: three_plus,
+            ping_pong_cases: ping_pong,
+        },
+        escalated_cases: escalated,
+        escalation_rate: ratio(escalated, cases),
+        rework_cases: rework,
+        repeat_activity_cases: repeat_activity,
+        flow_efficiency,
+        touch_s: ms_to_s(touch_ms),
+        wait_s: ms_to_s(wait_ms),
+        time_in_state_s,
+        states,
+        teams,
+        dfg_edges: dfg.len() as u64,
+        dfg,
+        slowest_edges,
+        start_activities,
+        end_activities,
+        activities,
+        variants: n_variants,
+        variant_coverage,
+        top_variants,
+        handoff_pairs,
+        backlog,
+        weekly,
+        cumulative_flow,
+        sla,
+    }
+}
+
+/// 30 equal bins from 0 to the 99th percentile; the last bin also holds everything above.
+fn histogram(values: &mut [i64]) -> Vec<HistogramBin> {
+    const BINS: usize = 30;
+    if values.is_empty() {
+        return Vec::new();
+    }
+    let top = percentiles_select(values, &[99])[0].max(1);
+    let width = (top as f64 / BINS as f64).max(1.0);
+    let mut counts = [0u64; BINS];
+    for &v in values.iter() {
+        let i = ((v.max(0) as f64 / width) as usize).min(BINS - 1);
+        counts[i] += 1;
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| HistogramBin {
+            lower_s: i as f64 * width / 1000.0,
+            upper_s: (i + 1) as f64 * width / 1000.0,
+            cases: n,
+        })
+        .collect()
+}
+
+/// The state and time of last state change of a case as of `t` (events after `t` unseen).
+fn state_at(log: &EventLog, case: usize, t: i64) -> (Option<State>, i64) {
+    let r = log.case_events(case);
+    let ts = log.ts();
+    let mut cur = None;
+    let mut since = ts[r.start];
+    for e in r {
+        if ts[e] > t {
+            break;
+        }
+        if let Some(s) = log.state(e)
+            && Some(s) != cur
+        {
+            cur = Some(s);
+            since = ts[e];
+        }
+    }
+    (cur, since)
+}
+
+/// Whether a case counts as open at `t`: created ≤ t and not in a terminal state at t
+/// (without states: before its last event).
+fn open_at(log: &EventLog, case: usize, f: &CaseFacts, t: i64) -> Option<(Option<State>, i64)> {
+    if f.created > t {
+        return None;
+    }
+    if !log.states_mapped() {
+        let last = log.ts()[log.case_events(case).end - 1];
+        return (last > t).then_some((None, f.created));
+    }
+    let (s, since) = state_at(log, case, t);
+    (!s.is_some_and(State::is_terminal)).then_some((s, since))
+}
+
+fn backlog_at(log: &EventLog, facts: &[CaseFacts], t: i64, top_n: usize) -> Backlog {
+    const BUCKETS: [(&str, Option<i64>); 7] = [
+        ("< 1 day", Some(MS_PER_DAY)),
+        ("1–3 days", Some(3 * MS_PER_DAY)),
+        ("3–7 days", Some(7 * MS_PER_DAY)),
+        ("1–2 weeks", Some(14 * MS_PER_DAY)),
+        ("2–4 weeks", Some(28 * MS_PER_DAY)),
+        ("1–3 months", Some(90 * MS_PER_DAY)),
+        ("> 3 months", None),
+    ];
+    let mut wip_by_state = BTreeMap::new();
+    let mut ages = Vec::new();
+    let mut in_state = Vec::new();
+    let mut counts = [0u64; BUCKETS.len()];
+    let mut open = Vec::new();
+    let mut resolved_28d = 0u64;
+    for (c, f) in facts.iter().enumerate() {
+        if let Some(r) = f.resolved_at
+            && r <= t
+            && r > t - 28 * MS_PER_DAY
+        {
+            resolved_28d += 1;
+        }
+        let Some((state, since)) = open_at(log, c, f, t) else {
+            continue;
+        };
+        *wip_by_state.entry(state.unwrap_or(State::New)).or_insert(0) += 1;
+        let age = t - f.created;
+        ages.push(age);
+        in_state.push(t - since);
+        let b = BUCKETS
+            .iter()
+            .position(|(_, up)| up.is_none_or(|u| age < u))
+            .unwrap_or(BUCKETS.len() - 1);
+        counts[b] += 1;
+        open.push((age, c, state, t - since));
+    }
+    open.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let wip = ages.len() as u64;
+    let thr = resolved_28d as f64 / 28.0;
+    Backlog {
+        as_of_ms: t,
+        as_of: time::format_utc(t),
+        wip,
+        wip_by_state,
+        queue_age_s: Summary::of_ms(&mut ages),
+        time_in_current_state_s: Summary::of_ms(&mut in_state),
+        aging: BUCKETS
+            .iter()
+            .zip(counts)
+            .map(|((label, up), cases)| AgingBucket {
+                label,
+                upper_s: up.map(ms_to_s),
+                cases,
+            })
+            .collect(),
+        mean_daily_throughput_28d: thr,
+        backlog_days: (thr > 0.0).then(|| wip as f64 / thr),
+        oldest: open
+            .into_iter()
+            .take(top_n)
+            .map(|(age, c, state, in_state)| OpenCase {
+                case: log.case_name(c).to_owned(),
+                queue_age_s: ms_to_s(age),
+                state,
+                time_in_state_s: ms_to_s(in_state),
+            })
+            .collect(),
+    }
+}
+
+fn weekly(facts: &[CaseFacts]) -> Vec<Week> {
+    let Some(first) = facts.iter().map(|f| f.created).min() else {
+        return Vec::new();
+    };
+    let last = facts
+        .iter()
+        .map(|f| f.resolved_at.unwrap_or(f.created).max(f.created))
+        .max()
+        .unwrap_or(first);
+    let w0 = time::week_start(first);
+    let n = ((time::week_start(last) - w0) / time::MS_PER_WEEK + 1) as usize;
+    let mut arrivals = vec![0u64; n];
+    let mut throughput = vec![0u64; n];
+    for f in facts {
+        arrivals[((time::week_start(f.created) - w0) / time::MS_PER_WEEK) as usize] += 1;
+        if let Some(r) = f.resolved_at {
+            throughput[((time::week_start(r) - w0) / time::MS_PER_WEEK) as usize] += 1;
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let start = w0 + i as i64 * time::MS_PER_WEEK;
+            Week {
+                week: time::iso_week_label(start),
+                start_ms: start,
+                arrivals: arrivals[i],
+                throughput: throughput[i],
+            }
+        })
+        .collect()
+}
+
+/// Cases per state at the end of each day (or week, for logs longer than 400 days).
+fn cumulative_flow(log: &EventLog, facts: &[CaseFacts], lo: i64, hi: i64) -> CumulativeFlow {
+    let weekly = hi - lo > 400 * MS_PER_DAY;
+    let (start, width) = if weekly {
+        (time::week_start(lo), time::MS_PER_WEEK)
+    } else {
+        (time::day_start(lo), MS_PER_DAY)
+    };
+    let n = ((hi - start) / width + 1) as usize;
+    let mut delta = vec![[0i64; 6]; n + 1];
+    let bucket = |t: i64| (((t - start) / width) as usize).min(n - 1);
+    let ts = log.ts();
+    for (c, f) in facts.iter().enumerate() {
+        let r = log.case_events(c);
+        if !log.states_mapped() {
+            delta[bucket(f.created)][State::New.index()] += 1;
+            let b = bucket(ts[r.end - 1]);
+            delta[b][State::New.index()] -= 1;
+            delta[b][State::Resolved.index()] += 1;
+            continue;
+        }
+        let mut cur = State::New;
+        delta[bucket(f.created)][cur.index()] += 1;
+        for e in r {
+            if let Some(s) = log.state(e)
+                && s != cur
+            {
+                let b = bucket(ts[e]);
+                delta[b][cur.index()] -= 1;
+                delta[b][s.index()] += 1;
+                cur = s;
+            }
+        }
+    }
+    let mut series: BTreeMap<State, Vec<u64>> = State::ALL
+        .iter()
+        .map(|&s| (s, Vec::with_capacity(n)))
+        .collect();
+    let mut running = [0i64; 6];
+    for d in delta.iter().take(n) {
+        for s in State::ALL {
+            running[s.index()] += d[s.index()];
+            if let Some(v) = series.get_mut(&s) {
+                v.push(running[s.index()].max(0) as u64);
+            }
+        }
+    }
+    series.retain(|_, v| v.iter().any(|&x| x > 0));
+    CumulativeFlow {
+        bucket: if weekly { "week" } else { "day" },
+        t_ms: (0..n).map(|i| start + i as i64 * width).collect(),
+        series,
+    }
+}
+
+fn sla_report(log: &EventLog, facts: &[CaseFacts], cfg: &SlaConfig) -> SlaReport {
+    let col = log.attr_index(&cfg.priority_attr);
+    let ts = log.ts();
+    // Per target priority: cases, response met / with response, resolution met / resolved.
+    let mut acc = vec![[0u64; 5]; cfg.targets.len()];
+    let target_of: FxHashMap<&str, usize> = cfg
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.priority.as_str(), i))
+        .collect();
+    if let Some(col) = col {
+        let values = log.attr(col);
+        for (c, f) in facts.iter().enumerate() {
+            let r = log.case_events(c);
+            let Some(p) = r.clone().map(|e| values[e]).find(|&v| v != NONE) else {
+                continue;
+            };
+            let Some(&ti) = target_of.get(log.attr_values[col].resolve(p)) else {
+                continue;
+            };
+            let t = &cfg.targets[ti];
+            let a = &mut acc[ti];
+            a[0] += 1;
+            let first_response = r
+                .clone()
+                .find(|&e| log.state(e) == Some(State::Working))
+                .map(|e| ts[e] - f.created);
+            if let (Some(target), Some(fr)) = (t.first_response_s, first_response) {
+                a[1] += 1;
+                a[2] += (fr as f64 / 1000.0 <= target) as u64;
+            }
+            if let (Some(target), Some(res)) = (t.resolution_s, f.resolved_at) {
+                a[3] += 1;
+                a[4] += (((res - f.created) as f64) / 1000.0 <= target) as u64;
+            }
+        }
+    }
+    let rows: Vec<SlaRow> = cfg
+        .targets
+        .iter()
+        .zip(&acc)
+        .map(|(t, a)| SlaRow {
+            priority: t.priority.clone(),
+            cases: a[0],
+            first_response_target_s: t.first_response_s,
+            first_response_met: ratio(a[2], a[1]),
+            resolution_target_s: t.resolution_s,
+            resolution_met: ratio(a[4], a[3]),
+        })
+        .collect();
+    let sum = |i: usize| acc.iter().map(|a| a[i]).sum::<u64>();
+    SlaReport {
+        priority_attr: cfg.priority_attr.clone(),
+        rows,
+        resolution_adherence: ratio(sum(4), sum(3)),
+        first_response_adherence: ratio(sum(2), sum(1)),
+    }
+}

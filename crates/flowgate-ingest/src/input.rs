@@ -1,0 +1,165 @@
+//! Opening an input: gzip detection, byte counting for progress, format and binary sniffing.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{IngestError, Result};
+
+/// Counts the bytes read from the file (compressed bytes for `.gz`), for progress bars.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xes,
+}
+
+pub struct Input {
+    pub reader: Box<dyn BufRead + Send>,
+    pub format: Format,
+    /// Bytes of the file read so far.
+    pub read: Arc<AtomicU64>,
+    /// File size in bytes.
+    pub size: u64,
+    /// The first bytes of the (decompressed) content, for delimiter detection.
+    pub head: Vec<u8>,
+}
+
+const SNIFF: usize = 64 * 1024;
+
+pub fn open(path: &Path) -> Result<Input> {
+    let p = path.display().to_string();
+    let io = |e| IngestError::Io {
+        path: p.clone(),
+        source: e,
+    };
+    let file = File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let read = Arc::new(AtomicU64::new(0));
+    let mut raw = BufReader::with_capacity(
+        256 * 1024,
+        Counting {
+            inner: file,
+            count: read.clone(),
+        },
+    );
+    let gz = raw.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let mut reader: Box<dyn BufRead + Send> = if gz {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    };
+    // Sniff the head without consuming it.
+    let head = {
+        let buf = reader.fill_buf().map_err(|e| IngestError::Io {
+            path: p.clone(),
+            source: e,
+        })?;
+        buf[..buf.len().min(SNIFF)].to_vec()
+    };
+    if head.is_empty() {
+        return Err(IngestError::Empty { path: p });
+    }
+    let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    if let Some(offset) = binary_offset(body) {
+        return Err(IngestError::Binary {
+            path: p,
+            offset: offset as u64,
+        });
+    }
+    let trimmed = body.trim_ascii_start();
+    let format = if trimmed.starts_with(b"<") {
+        Format::Xes
+    } else {
+        Format::Csv
+    };
+    Ok(Input {
+        reader,
+        format,
+        read,
+        size,
+        head: body.to_vec(),
+    })
+}
+
+/// Where the sample stops looking like text: a NUL, a control character other than
+/// tab/CR/LF/FF, or bytes that are not UTF-8 (a sequence cut at the sample's end is fine).
+fn binary_offset(sample: &[u8]) -> Option<usize> {
+    if let Some(i) = sample
+        .iter()
+        .position(|&b| b == 0 || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)))
+    {
+        return Some(i);
+    }
+    match std::str::from_utf8(sample) {
+        Ok(_) => None,
+        Err(e) if e.error_len().is_none() => None,
+        Err(e) => Some(e.valid_up_to()),
+    }
+}
+
+/// The most frequent of `, ; TAB |` in the first line (outside quotes); `,` when none.
+pub fn detect_delimiter(head: &[u8]) -> u8 {
+    let mut counts = [0usize; 4];
+    let cands = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = cands.iter().position(|&c| c == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let (best, n) = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)))
+        .unwrap_or((0, &0));
+    if *n == 0 { b',' } else { cands[best] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(detect_delimiter(b"a,b,c\n1;2;3;4;5"), b',');
+        assert_eq!(detect_delimiter(b"a;b;\"c,d,e\"\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"abc"), b',');
+    }
+
+    #[test]
+    fn binary_detection() {
+        assert_eq!(binary_offset(b"case,act\n1,2\n"), None);
+        assert_eq!(binary_offset(b"ab\0cd"), Some(2));
+        assert_eq!(binary_offset(b"ab\xff\xfe"), Some(2));
+        // A multi-byte character cut by the sample's end is not binary.
+        assert_eq!(binary_offset("caf\u{e9}".as_bytes().split_at(4).0), None);
+    }
+}

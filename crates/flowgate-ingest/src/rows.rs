@@ -1,0 +1,283 @@
+//! Turns a source row (a CSV record, an XES event) into a canonical event, by the mapping.
+
+use flowgate_flow::{EventLogBuilder, EventRow, NONE, State};
+use rustc_hash::FxHashMap;
+
+use crate::error::Diagnostic;
+use crate::mapping::{EscalationRule, Mapping};
+use crate::timestamp::{TimestampParser, Zone};
+
+/// Column names of a source, by index; XES adds keys as it meets them.
+#[derive(Debug, Default)]
+pub struct ColumnTable {
+    pub names: Vec<String>,
+    index: FxHashMap<String, usize>,
+}
+
+impl ColumnTable {
+    pub fn get_or_add(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), self.names.len() - 1);
+        self.names.len() - 1
+    }
+
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+}
+
+/// Where an escalation rule looks.
+enum RuleField {
+    Activity,
+    Column(usize),
+}
+
+pub struct RowMapper {
+    case: usize,
+    activity: Vec<usize>,
+    separator: Vec<u8>,
+    timestamp: usize,
+    resource: Option<usize>,
+    team: Option<usize>,
+    /// The state column; `None` means the activity decides.
+    state: Option<usize>,
+    states: FxHashMap<Vec<u8>, State>,
+    rules: Vec<(RuleField, EscalationRule)>,
+    /// Source column → attribute column of the builder (`None` for mapped columns).
+    attr_of: Vec<Option<usize>>,
+    core: Vec<usize>,
+    attr_buf: Vec<u32>,
+    activity_buf: Vec<u8>,
+    pub ts: TimestampParser,
+    pub file: String,
+}
+
+/// Which mapped role a required column plays (for error messages).
+pub struct Required<'a> {
+    pub role: &'static str,
+    pub column: &'a str,
+}
+
+impl RowMapper {
+    /// Resolves the mapping's columns in `table`. For CSV, `add_missing` is false and a
+    /// missing required column is returned as `Err`; XES adds the keys (an event without
+    /// one is then diagnosed row by row).
+    pub fn new<'m>(
+        mapping: &'m Mapping,
+        xes: bool,
+        table: &mut ColumnTable,
+        add_missing: bool,
+        file: &str,
+    ) -> Result<RowMapper, Required<'m>> {
+        let cols = mapping.columns_for(xes);
+        let mut resolve = |role: &'static str, name: &'m str| -> Result<usize, Required<'m>> {
+            if add_missing {
+                Ok(table.get_or_add(name))
+            } else {
+                table.get(name).ok_or(Required { role, column: name })
+            }
+        };
+        let case = resolve("case", &cols.case)?;
+        let activity = cols
+            .activity
+            .names()
+            .into_iter()
+            .map(|n| resolve("activity", n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let timestamp = resolve("timestamp", &cols.timestamp)?;
+        let resource = cols
+            .resource
+            .as_deref()
+            .map(|n| resolve("resource", n))
+            .transpose()?;
+        let team = cols
+            .team
+            .as_deref()
+            .map(|n| resolve("team", n))
+            .transpose()?;
+        let state = cols
+            .state
+            .as_deref()
+            .map(|n| resolve("state", n))
+            .transpose()?;
+        let mut rules = Vec::new();
+        for r in &mapping.escalation {
+            let field = match r.field.as_str() {
+                "activity" => RuleField::Activity,
+                "team" => match team {
+                    Some(t) => RuleField::Column(t),
+                    None => RuleField::Column(resolve("escalation", &r.field)?),
+                },
+                "resource" => match resource {
+                    Some(t) => RuleField::Column(t),
+                    None => RuleField::Column(resolve("escalation", &r.field)?),
+                },
+                other => RuleField::Column(resolve("escalation", other)?),
+            };
+            rules.push((field, r.clone()));
+        }
+        let mut core = vec![case, timestamp];
+        core.extend(&activity);
+        core.extend(resource);
+        core.extend(team);
+        let zone = Zone::parse(mapping.timezone.as_deref().unwrap_or("UTC")).unwrap_or(Zone::Utc);
+        Ok(RowMapper {
+            case,
+            activity,
+            separator: cols
+                .activity_separator
+                .clone()
+                .unwrap_or_else(|| "-".into())
+                .into_bytes(),
+            timestamp,
+            resource,
+            team,
+            state,
+            states: mapping.state_lookup(),
+            rules,
+            attr_of: Vec::new(),
+            core,
+            attr_buf: Vec::new(),
+            activity_buf: Vec::new(),
+            ts: TimestampParser::new(zone, mapping.timestamp_format.clone()),
+            file: file.to_owned(),
+        })
+    }
+
+    /// Registers every column of `table` not yet known: unmapped ones become attributes.
+    pub fn sync_columns(&mut self, table: &ColumnTable, builder: &mut EventLogBuilder) {
+        while self.attr_of.len() < table.names.len() {
+            let i = self.attr_of.len();
+            let attr = (!self.core.contains(&i)).then(|| builder.attr_column(&table.names[i]));
+            self.attr_of.push(attr);
+        }
+    }
+}
+
+fn diag(file: &str, line: u64, field: &str, expected: String, found: &[u8]) -> Diagnostic {
+    let mut found = String::from_utf8_lossy(found).into_owned();
+    if found.len() > 80 {
+        let mut cut = 80;
+        while !found.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        found.truncate(cut);
+        found.push('…');
+    }
+    Diagnostic {
+        file: file.to_owned(),
+        line,
+        field: field.to_owned(),
+        expected,
+        found,
+    }
+}
+
+impl RowMapper {
+    /// Maps one row; `get(col)` returns the raw value of a source column, if present.
+    /// On a bad row nothing is added and the diagnostic says why.
+    pub fn map<'r>(
+        &mut self,
+        get: impl Fn(usize) -> Option<&'r [u8]>,
+        names: &ColumnTable,
+        line: u64,
+        builder: &mut EventLogBuilder,
+    ) -> Result<(), Diagnostic> {
+        let name = |c: usize| names.names.get(c).map(String::as_str).unwrap_or("?");
+        let case_raw = get(self.case).unwrap_or_default();
+        if case_raw.trim_ascii().is_empty() {
+            return Err(diag(
+                &self.file,
+                line,
+                name(self.case),
+                "a non-empty case id".into(),
+                case_raw,
+            ));
+        }
+        let ts_raw = get(self.timestamp).unwrap_or_default();
+        let Some(ts_ms) = self.ts.parse(ts_raw) else {
+            return Err(diag(
+                &self.file,
+                line,
+                name(self.timestamp),
+                self.ts.expected(),
+                ts_raw,
+            ));
+        };
+        self.activity_buf.clear();
+        let mut any = false;
+        for (k, &c) in self.activity.iter().enumerate() {
+            let v = get(c).unwrap_or_default();
+            if k > 0 && !v.is_empty() {
+                self.activity_buf.extend_from_slice(&self.separator);
+            }
+            any |= !v.is_empty();
+            self.activity_buf.extend_from_slice(v);
+        }
+        if !any {
+            return Err(diag(
+                &self.file,
+                line,
+                name(self.activity[0]),
+                "a non-empty activity".into(),
+                b"",
+            ));
+        }
+        let utf8 = |c: usize, r: Result<u32, std::str::Utf8Error>, raw: &[u8]| {
+            r.map_err(|_| diag(&self.file, line, name(c), "UTF-8 text".into(), raw))
+        };
+        let activity = utf8(
+            self.activity[0],
+            builder.activities.intern_bytes(&self.activity_buf),
+            &self.activity_buf,
+        )?;
+        let opt = |col: Option<usize>, table: &mut flowgate_flow::Interner| match col {
+            Some(c) => match get(c) {
+                Some(v) if !v.is_empty() => utf8(c, table.intern_bytes(v), v),
+                _ => Ok(NONE),
+            },
+            None => Ok(NONE),
+        };
+        let resource = opt(self.resource, &mut builder.resources)?;
+        let team = opt(self.team, &mut builder.teams)?;
+        let state_val = match self.state {
+            Some(c) => get(c).unwrap_or_default(),
+            None => &self.activity_buf,
+        };
+        let state = self.states.get(state_val).copied();
+        let escalation = self.rules.iter().any(|(f, r)| match f {
+            RuleField::Activity => r.matches(&self.activity_buf),
+            RuleField::Column(c) => get(*c).is_some_and(|v| r.matches(v)),
+        });
+        self.attr_buf.clear();
+        self.attr_buf.resize(builder.attr_names().len(), NONE);
+        for (c, attr) in self.attr_of.iter().enumerate() {
+            if let Some(a) = attr
+                && let Some(v) = get(c)
+                && !v.is_empty()
+            {
+                self.attr_buf[*a] = builder.attr_values[*a]
+                    .intern_bytes(v)
+                    .map_err(|_| diag(&self.file, line, name(c), "UTF-8 text".into(), v))?;
+            }
+        }
+        // The case is interned last: a row rejected above must not leave an empty case.
+        let case = utf8(self.case, builder.cases.intern_bytes(case_raw), case_raw)?;
+        builder.push(
+            EventRow {
+                case,
+                ts_ms,
+                activity,
+                resource,
+                team,
+                state,
+                escalation,
+            },
+            &self.attr_buf,
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,309 @@
+//! Streaming XES (IEEE 1849) reader over plain or gzipped XML.
+//!
+//! Trace attributes become `case:<key>` columns (PM4Py's convention), event attributes keep
+//! their keys; nested attributes (lists, containers, meta attributes) are skipped. Events are
+//! emitted when their trace ends, so trace attributes written after events still apply.
+
+use std::io::{BufRead, Read};
+use std::ops::Range;
+use std::sync::atomic::Ordering;
+
+use flowgate_flow::EventLogBuilder;
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::error::{IngestError, Result};
+use crate::input::Input;
+use crate::mapping::Mapping;
+use crate::rows::{ColumnTable, RowMapper};
+use crate::{Collector, ReadOptions};
+
+/// Counts newlines in what the XML parser consumes, so errors can name a line.
+struct Lines<R> {
+    inner: R,
+    lines: u64,
+}
+
+impl<R: BufRead> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Lines<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let amt = amt.min(buf.len());
+            self.lines += buf[..amt].iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+        self.inner.consume(amt);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ctx {
+    Log,
+    Trace,
+    Event,
+    /// Anything whose children we do not read (globals, nested attributes, extensions).
+    Skip,
+}
+
+const ATTR_TAGS: [&[u8]; 8] = [
+    b"string",
+    b"date",
+    b"int",
+    b"float",
+    b"boolean",
+    b"id",
+    b"list",
+    b"container",
+];
+
+/// One buffered event: (column, byte range into the trace buffer).
+type Fields = Vec<(usize, Range<usize>)>;
+
+pub(crate) fn read(
+    input: Input,
+    path: &str,
+    opts: &ReadOptions<'_>,
+) -> Result<(EventLogBuilder, Mapping, bool, Collector)> {
+    let (mapping, detected) = match &opts.mapping {
+        Some(m) => (m.clone(), false),
+        None => (xes_default_mapping(), true),
+    };
+    let mut table = ColumnTable::default();
+    let mut mapper = RowMapper::new(&mapping, true, &mut table, true, path).map_err(|r| {
+        IngestError::Mapping {
+            origin: path.to_owned(),
+            message: format!("column {} for {}", r.column, r.role),
+        }
+    })?;
+    let mut builder = EventLogBuilder::new(!mapping.states.is_empty());
+    mapper.sync_columns(&table, &mut builder);
+
+    let read_bytes = input.read.clone();
+    let size = input.size;
+    let mut xml = Reader::from_reader(Lines {
+        inner: input.reader,
+        lines: 0,
+    });
+    xml.config_mut().trim_text(true);
+    let mut buf = Vec::with_capacity(4096);
+    let mut stack: Vec<Ctx> = Vec::new();
+    let mut saw_log = false;
+    // Current trace: its attributes, its buffered events, and their text.
+    let mut text: Vec<u8> = Vec::new();
+    let mut trace_attrs: Fields = Vec::new();
+    let mut events: Vec<(u64, Fields)> = Vec::new();
+    let mut cur: Fields = Vec::new();
+    let mut out = Collector::default();
+    let mut values: Vec<Option<Range<usize>>> = Vec::new();
+    let mut n_events = 0u64;
+
+    loop {
+        let line = xml.get_ref().lines + 1;
+        let ev = xml
+            .read_event_into(&mut buf)
+            .map_err(|e| IngestError::Xes {
+                path: path.to_owned(),
+                line,
+                message: e.to_string(),
+            })?;
+        let bad = |message: String| IngestError::Xes {
+            path: path.to_owned(),
+            line,
+            message,
+        };
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(ev, Event::Empty(_));
+                let name = e.local_name();
+                let name = name.as_ref();
+                let parent = stack.last().copied();
+                let ctx = match (parent, name) {
+                    (None, b"log") => {
+                        saw_log = true;
+                        Ctx::Log
+                    }
+                    (None, _) => {
+                        return Err(bad(format!(
+                            "expected the root element <log>, found <{}>",
+                            String::from_utf8_lossy(name)
+                        )));
+                    }
+                    (Some(Ctx::Log), b"trace") => {
+                        text.clear();
+                        trace_attrs.clear();
+                        events.clear();
+                        Ctx::Trace
+                    }
+                    (Some(Ctx::Trace), b"event") => {
+                        cur.clear();
+                        Ctx::Event
+                    }
+                    (Some(p @ (Ctx::Trace | Ctx::Event)), tag) if ATTR_TAGS.contains(&tag) => {
+                        let (key, value) = key_value(e).map_err(&bad)?;
+                        if let Some(value) = value {
+                            let key = if p == Ctx::Trace {
+                                format!("case:{key}")
+                            } else {
+                                key
+                            };
+                            let col = table.get_or_add(&key);
+                            let start = text.len();
+                            text.extend_from_slice(value.as_bytes());
+                            let fields = if p == Ctx::Trace {
+                                &mut trace_attrs
+                            } else {
+                                &mut cur
+                            };
+                            fields.push((col, start..text.len()));
+                        }
+                        Ctx::Skip
+                    }
+                    _ => Ctx::Skip,
+                };
+                if empty {
+                    // An empty <event/> or <trace/> still ends here.
+                    close(ctx, &mut cur, &mut events, line);
+                    if ctx == Ctx::Trace {
+                        emit(
+                            &mut events,
+                            &trace_attrs,
+                            &text,
+                            &mut values,
+                            &table,
+                            &mut mapper,
+                            &mut builder,
+                            &mut out,
+                        );
+                    }
+                } else {
+                    stack.push(ctx);
+                }
+            }
+            Event::End(_) => {
+                let Some(ctx) = stack.pop() else {
+                    return Err(bad("a closing tag without an opening one".into()));
+                };
+                close(ctx, &mut cur, &mut events, line);
+                if ctx == Ctx::Trace {
+                    n_events += events.len() as u64;
+                    mapper.sync_columns(&table, &mut builder);
+                    emit(
+                        &mut events,
+                        &trace_attrs,
+                        &text,
+                        &mut values,
+                        &table,
+                        &mut mapper,
+                        &mut builder,
+                        &mut out,
+                    );
+                    if let Some(p) = opts.progress {
+                        p(read_bytes.load(Ordering::Relaxed), size);
+                    }
+                }
+            }
+            Event::Eof => {
+                if !saw_log {
+                    return Err(bad("no <log> element: not an XES file".into()));
+                }
+                if let Some(open) = stack.last() {
+                    return Err(bad(format!(
+                        "the file ends inside {} (truncated?)",
+                        match open {
+                            Ctx::Log => "<log>",
+                            Ctx::Trace => "a <trace>",
+                            Ctx::Event => "an <event>",
+                            Ctx::Skip => "an element",
+                        }
+                    )));
+                }
+                break;
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    out.rows = n_events;
+    Ok((builder, mapping, detected, out))
+}
+
+fn close(ctx: Ctx, cur: &mut Fields, events: &mut Vec<(u64, Fields)>, line: u64) {
+    if ctx == Ctx::Event {
+        events.push((line, std::mem::take(cur)));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    events: &mut Vec<(u64, Fields)>,
+    trace_attrs: &Fields,
+    text: &[u8],
+    values: &mut Vec<Option<Range<usize>>>,
+    table: &ColumnTable,
+    mapper: &mut RowMapper,
+    builder: &mut EventLogBuilder,
+    out: &mut Collector,
+) {
+    mapper.sync_columns(table, builder);
+    for (line, fields) in events.drain(..) {
+        values.clear();
+        values.resize(table.names.len(), None);
+        for (col, r) in trace_attrs.iter().chain(fields.iter()) {
+            values[*col] = Some(r.clone());
+        }
+        let get = |c: usize| values.get(c).cloned().flatten().map(|r| &text[r]);
+        if let Err(d) = mapper.map(get, table, line, builder) {
+            out.reject(d);
+        }
+    }
+}
+
+fn key_value(e: &BytesStart<'_>) -> std::result::Result<(String, Option<String>), String> {
+    let mut key = None;
+    let mut value = None;
+    for a in e.attributes() {
+        let a = a.map_err(|err| format!("bad attribute: {err}"))?;
+        let v = a
+            .unescape_value()
+            .map_err(|err| format!("bad attribute value: {err}"))?
+            .into_owned();
+        match a.key.as_ref() {
+            b"key" => key = Some(v),
+            b"value" => value = Some(v),
+            _ => {}
+        }
+    }
+    let key = key.ok_or_else(|| {
+        format!(
+            "<{}> attribute without a key",
+            String::from_utf8_lossy(e.local_name().as_ref())
+        )
+    })?;
+    Ok((key, value))
+}
+
+/// The XES standard extensions: concept, time, org.
+pub fn xes_default_mapping() -> Mapping {
+    use crate::mapping::{Columns, OneOrMany};
+    Mapping {
+        name: Some("xes".into()),
+        columns: Columns {
+            case: "case:concept:name".into(),
+            activity: OneOrMany::One("concept:name".into()),
+            timestamp: "time:timestamp".into(),
+            resource: Some("org:resource".into()),
+            team: Some("org:group".into()),
+            ..Columns::default()
+        },
+        ..Mapping::default()
+    }
+}

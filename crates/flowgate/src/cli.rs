@@ -1,0 +1,205 @@
+//! Command-line definitions and dispatch.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use flowgate_flow::BaselineOptions;
+use flowgate_ingest::timestamp::{TimestampParser, Zone};
+use flowgate_report::{Format, Meta};
+
+use crate::config::Settings;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "flowgate",
+    version,
+    about = "Measure flow first: where the time goes in your ticket history."
+)]
+pub struct Cli {
+    /// Settings file (default: ./flowgate.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug); FLOWGATE_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The process baseline of an event log: cycle time, wait vs touch, handoffs, reopens,
+    /// process map, variants, backlog aging.
+    Baseline(BaselineArgs),
+    /// List the built-in presets, or print one as TOML to copy and edit.
+    Presets {
+        /// Print this preset's TOML.
+        name: Option<String>,
+    },
+    /// Generate a synthetic support organisation, analyse it and write an HTML report.
+    Demo(crate::demo::DemoArgs),
+    /// Time the whole baseline on a log replicated N times, with peak memory.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SourceArgs {
+    /// CSV or XES event log (optionally gzipped).
+    pub file: PathBuf,
+    /// A built-in preset (see `flowgate presets`).
+    #[arg(long, conflicts_with = "mapping")]
+    pub preset: Option<String>,
+    /// A mapping TOML file (copy one with `flowgate presets NAME`).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Fail (exit non-zero, write nothing) when any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Report format; default from --out's extension, else text.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write the report here instead of stdout.
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Instant for backlog aging and WIP (default: the last event).
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Suppress the detected-mapping message, warnings and progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Md,
+    Html,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Md => Format::Markdown,
+            FormatArg::Html => Format::Html,
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Baseline(args) => baseline(args, &settings),
+        Command::Presets { name } => presets(name.as_deref()),
+        Command::Demo(args) => crate::demo::run(args),
+        Command::Bench(args) => crate::bench::run(args),
+    }
+}
+
+fn pick_format(
+    explicit: Option<FormatArg>,
+    out: Option<&std::path::Path>,
+    settings: &Settings,
+) -> Result<Format> {
+    if let Some(f) = explicit {
+        return Ok(f.into());
+    }
+    if let Some(ext) = out.and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+        match ext {
+            "html" | "htm" => return Ok(Format::Html),
+            "json" => return Ok(Format::Json),
+            "md" => return Ok(Format::Markdown),
+            _ => {}
+        }
+    }
+    match settings.format.as_deref() {
+        None | Some("text") => Ok(Format::Text),
+        Some(other) => Ok(FormatArg::from_str(other, true)
+            .map_err(|_| {
+                anyhow::anyhow!("settings: format {other:?} is not text, json, md or html")
+            })?
+            .into()),
+    }
+}
+
+fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
+    let format = pick_format(args.format, args.out.as_deref(), settings)?;
+    let mapping = crate::load::choose_mapping(
+        args.source.preset.as_deref(),
+        args.source.mapping.as_deref(),
+        settings,
+    )?;
+    let zone = mapping
+        .as_ref()
+        .and_then(|m| m.timezone.clone())
+        .or_else(|| settings.timezone.clone());
+    let as_of_ms = match &args.as_of {
+        Some(t) => {
+            let zone = Zone::parse(zone.as_deref().unwrap_or("UTC")).map_err(anyhow::Error::msg)?;
+            let mut p = TimestampParser::new(zone, None);
+            Some(
+                p.parse(t.as_bytes())
+                    .with_context(|| format!("--as-of: expected {}, found {t:?}", p.expected()))?,
+            )
+        }
+        None => None,
+    };
+    let got = crate::load::read(&args.source.file, mapping, args.source.strict, args.quiet)?;
+    let mut opts = BaselineOptions::new();
+    opts.as_of_ms = as_of_ms;
+    opts.sla = got.mapping.sla_config();
+    let b = flowgate_flow::baseline(&got.log, &opts);
+    let meta = Meta {
+        title: "Process baseline".into(),
+        source: args.source.file.display().to_string(),
+        mapping: got
+            .mapping
+            .name
+            .clone()
+            .unwrap_or_else(|| "custom mapping".into()),
+        rejected_rows: got.rejected,
+    };
+    let text = flowgate_report::render(&b, &meta, format);
+    crate::output::write(args.out.as_deref(), text.as_bytes())?;
+    if let Some(out) = &args.out
+        && !args.quiet
+    {
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn presets(name: Option<&str>) -> Result<()> {
+    match name {
+        None => {
+            for (n, text) in flowgate_ingest::PRESETS {
+                let m = flowgate_ingest::Mapping::from_toml(text, n)?;
+                println!("{n:<10} {}", m.description.unwrap_or_default());
+            }
+            println!(
+                "\nCopy one: flowgate presets NAME > my-mapping.toml, edit, then --mapping my-mapping.toml"
+            );
+        }
+        Some(n) => match flowgate_ingest::PRESETS.iter().find(|(p, _)| *p == n) {
+            Some((_, text)) => print!("{text}"),
+            None => bail!(
+                "unknown preset {n:?}; built-in presets: {}",
+                flowgate_ingest::PRESETS
+                    .iter()
+                    .map(|(p, _)| *p)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! Layered settings: defaults < `flowgate.toml` (or `--config FILE`) < `FLOWGATE_*`
+//! environment variables < command-line flags. Unknown keys are rejected.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Zone for naive timestamps when the mapping names none (`UTC`, `+01:00`, IANA name).
+    pub timezone: Option<String>,
+    /// Default report format: text, json, md or html.
+    pub format: Option<String>,
+    /// Default built-in preset for files read without `--preset` or `--mapping`.
+    pub preset: Option<String>,
+}
+
+impl Settings {
+    /// Reads the file (explicit path must exist; `./flowgate.toml` is optional), then the
+    /// environment.
+    pub fn load(explicit: Option<&Path>) -> Result<Settings> {
+        let path: Option<PathBuf> = match explicit {
+            Some(p) => Some(p.to_owned()),
+            None => Some(PathBuf::from("flowgate.toml")).filter(|p| p.exists()),
+        };
+        let mut s = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading settings {}", p.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("{}: invalid settings", p.display()))?
+            }
+            None => Settings::default(),
+        };
+        s.apply_env(|k| std::env::var(k).ok());
+        Ok(s)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        if let Some(v) = get("FLOWGATE_TIMEZONE") {
+            self.timezone = Some(v);
+        }
+        if let Some(v) = get("FLOWGATE_FORMAT") {
+            self.format = Some(v);
+        }
+        if let Some(v) = get("FLOWGATE_PRESET") {
+            self.preset = Some(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file() {
+        let mut s: Settings = toml::from_str("timezone = 'UTC'\nformat = 'md'").unwrap();
+        s.apply_env(|k| (k == "FLOWGATE_FORMAT").then(|| "json".to_string()));
+        assert_eq!(s.format.as_deref(), Some("json"));
+        assert_eq!(s.timezone.as_deref(), Some("UTC"));
+        assert!(toml::from_str::<Settings>("colour = 'red'").is_err());
+    }
+}
