@@ -71,6 +71,21 @@ impl EventLogBuilder {
         self.ts.len()
     }
 
+    /// Room for about `events` more events (a reader's estimate from the file size).
+    pub fn reserve(&mut self, events: usize) {
+        self.case.reserve(events);
+        self.ts.reserve(events);
+        self.activity.reserve(events);
+        self.resource.reserve(events);
+        self.team.reserve(events);
+        self.state.reserve(events);
+        self.flags.reserve(events);
+        for col in &mut self.attrs {
+            col.reserve(events);
+        }
+        self.cases.reserve(events / 4);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
     }
@@ -173,25 +188,37 @@ impl EventLogBuilder {
         drop(perm);
         drop(start);
 
-        let gather_u32 = |col: &[u32]| kept.iter().map(|&i| col[i as usize]).collect::<Vec<_>>();
-        let gather_u8 = |col: &[u8]| kept.iter().map(|&i| col[i as usize]).collect::<Vec<_>>();
+        let mut b = self;
+        // Exports are usually grouped by case and sorted by time already: then `kept` is
+        // increasing and the columns are compacted in place, without a second copy.
+        let in_order = kept.windows(2).all(|w| w[0] < w[1]);
+        let ts = reorder(std::mem::take(&mut b.ts), &kept, in_order);
+        let activity = reorder(std::mem::take(&mut b.activity), &kept, in_order);
+        let resource = reorder(std::mem::take(&mut b.resource), &kept, in_order);
+        let team = reorder(std::mem::take(&mut b.team), &kept, in_order);
+        let state = reorder(std::mem::take(&mut b.state), &kept, in_order);
+        let flags = reorder(std::mem::take(&mut b.flags), &kept, in_order);
+        let attrs = std::mem::take(&mut b.attrs)
+            .into_iter()
+            .map(|c| reorder(c, &kept, in_order))
+            .collect();
         EventLog {
-            ts: kept.iter().map(|&i| self.ts[i as usize]).collect(),
-            activity: gather_u32(&self.activity),
-            resource: gather_u32(&self.resource),
-            team: gather_u32(&self.team),
-            state: gather_u8(&self.state),
-            flags: gather_u8(&self.flags),
-            attrs: self.attrs.iter().map(|c| gather_u32(c)).collect(),
+            ts,
+            activity,
+            resource,
+            team,
+            state,
+            flags,
+            attrs,
             case_start,
-            cases: self.cases,
-            activities: self.activities,
-            resources: self.resources,
-            teams: self.teams,
-            attr_names: self.attr_names,
-            attr_values: self.attr_values,
+            cases: b.cases,
+            activities: b.activities,
+            resources: b.resources,
+            teams: b.teams,
+            attr_names: b.attr_names,
+            attr_values: b.attr_values,
             duplicates_dropped: duplicates,
-            states_mapped: self.states_mapped,
+            states_mapped: b.states_mapped,
         }
     }
 
@@ -295,5 +322,20 @@ impl EventLog {
         let min = self.ts.iter().copied().min()?;
         let max = self.ts.iter().copied().max()?;
         Some((min, max))
+    }
+}
+
+/// The values of `col` at positions `kept`, in that order. With `in_place` (`kept` strictly
+/// increasing) the column is compacted where it is.
+fn reorder<T: Copy>(mut col: Vec<T>, kept: &[u32], in_place: bool) -> Vec<T> {
+    if in_place {
+        for (w, &k) in kept.iter().enumerate() {
+            col[w] = col[k as usize];
+        }
+        col.truncate(kept.len());
+        col.shrink_to_fit();
+        col
+    } else {
+        kept.iter().map(|&i| col[i as usize]).collect()
     }
 }

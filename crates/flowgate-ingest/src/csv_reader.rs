@@ -11,7 +11,7 @@ use crate::rows::{ColumnTable, RowMapper};
 use crate::{Collector, ReadOptions};
 
 pub(crate) fn read(
-    input: Input,
+    mut input: Input,
     path: &str,
     opts: &ReadOptions<'_>,
 ) -> Result<(EventLogBuilder, Mapping, bool, Collector)> {
@@ -22,6 +22,8 @@ pub(crate) fn read(
         .map(|c| c as u8)
         .unwrap_or_else(|| detect_delimiter(&input.head));
     let read = input.read.clone();
+    let input_head = std::mem::take(&mut input.head);
+    let gz = input.gzip;
     let size = input.size;
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -85,6 +87,9 @@ pub(crate) fn read(
     })?;
     let mut builder = EventLogBuilder::new(!mapping.states.is_empty());
     mapper.sync_columns(&table, &mut builder);
+    if let Some(rows) = estimate_rows(&input_head, size, gz) {
+        builder.reserve(rows);
+    }
     let mut out = Collector::default();
     let mut rows = 0u64;
     while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
@@ -104,4 +109,18 @@ pub(crate) fn read(
     }
     out.rows = rows;
     Ok((builder, mapping, detected, out))
+}
+
+/// Rows in a file of `size` bytes, from the mean line length of the sample (plain files
+/// only: a compressed size says little). Capped so a wrong guess cannot exhaust memory.
+fn estimate_rows(head: &[u8], size: u64, gz: bool) -> Option<usize> {
+    if gz {
+        return None;
+    }
+    let lines = head.iter().filter(|&&b| b == b'\n').count();
+    if lines < 2 {
+        return None;
+    }
+    let per_line = head.len() as u64 / lines as u64;
+    Some(((size / per_line.max(1)) as usize).min(200_000_000))
 }

@@ -39,6 +39,8 @@ pub struct Input {
     pub size: u64,
     /// The first bytes of the (decompressed) content, for delimiter detection.
     pub head: Vec<u8>,
+    /// Whether the file is gzip-compressed.
+    pub gzip: bool,
 }
 
 const SNIFF: usize = 64 * 1024;
@@ -98,6 +100,7 @@ pub fn open(path: &Path) -> Result<Input> {
         read,
         size,
         head: body.to_vec(),
+        gzip: gz,
     })
 }
 

@@ -29,6 +29,32 @@ impl ColumnTable {
     }
 }
 
+/// The last value interned from one column and its id.
+#[derive(Default)]
+struct Memo {
+    bytes: Vec<u8>,
+    id: Option<u32>,
+}
+
+impl Memo {
+    fn intern(
+        &mut self,
+        table: &mut flowgate_flow::Interner,
+        bytes: &[u8],
+    ) -> Result<u32, std::str::Utf8Error> {
+        if let Some(id) = self.id
+            && self.bytes == bytes
+        {
+            return Ok(id);
+        }
+        let id = table.intern_bytes(bytes)?;
+        self.bytes.clear();
+        self.bytes.extend_from_slice(bytes);
+        self.id = Some(id);
+        Ok(id)
+    }
+}
+
 /// Where an escalation rule looks.
 enum RuleField {
     Activity,
@@ -51,6 +77,13 @@ pub struct RowMapper {
     core: Vec<usize>,
     attr_buf: Vec<u32>,
     activity_buf: Vec<u8>,
+    /// Last value per source column (case and attributes): consecutive rows often repeat a value, and a
+    /// comparison is cheaper than a hash lookup.
+    memo: Vec<Memo>,
+    activity_memo: Memo,
+    /// Resource and team (they may share a source column, but not an id space).
+    role_memo: [Memo; 2],
+    last_state: (Vec<u8>, Option<State>),
     pub ts: TimestampParser,
     pub file: String,
 }
@@ -142,6 +175,10 @@ impl RowMapper {
             core,
             attr_buf: Vec::new(),
             activity_buf: Vec::new(),
+            memo: Vec::new(),
+            activity_memo: Memo::default(),
+            role_memo: Default::default(),
+            last_state: (Vec::new(), None),
             ts: TimestampParser::new(zone, mapping.timestamp_format.clone()),
             file: file.to_owned(),
         })
@@ -149,6 +186,7 @@ impl RowMapper {
 
     /// Registers every column of `table` not yet known: unmapped ones become attributes.
     pub fn sync_columns(&mut self, table: &ColumnTable, builder: &mut EventLogBuilder) {
+        self.memo.resize_with(table.names.len(), Memo::default);
         while self.attr_of.len() < table.names.len() {
             let i = self.attr_of.len();
             let attr = (!self.core.contains(&i)).then(|| builder.attr_column(&table.names[i]));
@@ -231,23 +269,34 @@ impl RowMapper {
         };
         let activity = utf8(
             self.activity[0],
-            builder.activities.intern_bytes(&self.activity_buf),
+            self.activity_memo
+                .intern(&mut builder.activities, &self.activity_buf),
             &self.activity_buf,
         )?;
-        let opt = |col: Option<usize>, table: &mut flowgate_flow::Interner| match col {
-            Some(c) => match get(c) {
-                Some(v) if !v.is_empty() => utf8(c, table.intern_bytes(v), v),
-                _ => Ok(NONE),
-            },
-            None => Ok(NONE),
-        };
-        let resource = opt(self.resource, &mut builder.resources)?;
-        let team = opt(self.team, &mut builder.teams)?;
+        let opt =
+            |col: Option<usize>, memo: &mut Memo, table: &mut flowgate_flow::Interner| match col {
+                Some(c) => match get(c) {
+                    Some(v) if !v.is_empty() => utf8(c, memo.intern(table, v), v),
+                    _ => Ok(NONE),
+                },
+                None => Ok(NONE),
+            };
+        let resource = opt(
+            self.resource,
+            &mut self.role_memo[0],
+            &mut builder.resources,
+        )?;
+        let team = opt(self.team, &mut self.role_memo[1], &mut builder.teams)?;
         let state_val = match self.state {
             Some(c) => get(c).unwrap_or_default(),
             None => &self.activity_buf,
         };
-        let state = self.states.get(state_val).copied();
+        if state_val != self.last_state.0.as_slice() {
+            self.last_state.0.clear();
+            self.last_state.0.extend_from_slice(state_val);
+            self.last_state.1 = self.states.get(state_val).copied();
+        }
+        let state = self.last_state.1;
         let escalation = self.rules.iter().any(|(f, r)| match f {
             RuleField::Activity => r.matches(&self.activity_buf),
             RuleField::Column(c) => get(*c).is_some_and(|v| r.matches(v)),
@@ -259,13 +308,17 @@ impl RowMapper {
                 && let Some(v) = get(c)
                 && !v.is_empty()
             {
-                self.attr_buf[*a] = builder.attr_values[*a]
-                    .intern_bytes(v)
+                self.attr_buf[*a] = self.memo[c]
+                    .intern(&mut builder.attr_values[*a], v)
                     .map_err(|_| diag(&self.file, line, name(c), "UTF-8 text".into(), v))?;
             }
         }
         // The case is interned last: a row rejected above must not leave an empty case.
-        let case = utf8(self.case, builder.cases.intern_bytes(case_raw), case_raw)?;
+        let case = utf8(
+            self.case,
+            self.memo[self.case].intern(&mut builder.cases, case_raw),
+            case_raw,
+        )?;
         builder.push(
             EventRow {
                 case,

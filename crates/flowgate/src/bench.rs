@@ -1,6 +1,248 @@
+//! `flowgate bench`: replicate a log N times (fresh case ids, shifted times), then time the
+//! whole `baseline` (import + every metric) in a child process and read its peak memory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use flowgate_flow::time::{MS_PER_DAY, civil_from_days};
+use flowgate_ingest::timestamp::{TimestampParser, Zone};
+
 #[derive(clap::Args, Debug)]
-pub struct BenchArgs {}
-pub fn run(_a: BenchArgs) -> anyhow::Result<()> {
+pub struct BenchArgs {
+    /// The CSV log to replicate.
+    #[arg(
+        long,
+        default_value = "../shared/data/helpdesk/helpdesk_tax2017_verenich.csv"
+    )]
+    pub input: PathBuf,
+    /// How many copies.
+    #[arg(long, default_value_t = 500)]
+    pub times: u32,
+    /// Preset to read the log with (default: detect from the header).
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Where to write the replicated file (default: a temporary folder, removed after).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Timed runs; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let mapping = crate::load::choose_mapping(args.preset.as_deref(), None, &Default::default())?;
+    let dir = match &args.work_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("flowgate-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let stem = args
+        .input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "log".into());
+    let big = dir.join(format!("{stem}.x{}.csv", args.times));
+    let t0 = Instant::now();
+    let rows = replicate(&args.input, mapping.as_ref(), args.times, &big)?;
+    let size = std::fs::metadata(&big)?.len();
+    eprintln!(
+        "replicated {} ×{} → {} ({} rows, {:.0} MiB) in {:.1}s",
+        args.input.display(),
+        args.times,
+        big.display(),
+        rows,
+        size as f64 / 1048576.0,
+        t0.elapsed().as_secs_f64()
+    );
+    let exe = std::env::current_exe()?;
+    let mut results = Vec::new();
+    for i in 0..args.runs.max(1) {
+        let mut cmd = Command::new(&exe);
+        cmd.arg("baseline")
+            .arg(&big)
+            .args(["--format", "json", "--out", "/dev/null", "--quiet"]);
+        if let Some(p) = &args.preset {
+            cmd.args(["--preset", p]);
+        }
+        cmd.env("FLOWGATE_REPORT_PEAK_RSS", "1");
+        let start = Instant::now();
+        let out = cmd.output().context("running flowgate baseline")?;
+        let secs = start.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!("baseline failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let rss_kib = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("peak_rss_kib=")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        eprintln!("run {}: {secs:.2}s, peak RSS {} MiB", i + 1, rss_kib / 1024);
+        results.push((secs, rss_kib));
+    }
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (median, rss) = results[results.len() / 2];
+    let max_rss = results.iter().map(|r| r.1).max().unwrap_or(rss);
+    println!(
+        "| {} | {} ×{} | {} | {:.2} s | {:.2} s | {} MiB | {:.1} M events/s |",
+        today(),
+        stem,
+        args.times,
+        rows,
+        median,
+        results[0].0,
+        max_rss / 1024,
+        rows as f64 / median / 1e6
+    );
+    println!("machine: {}", machine());
     Ok(())
 }
-pub fn report_own_peak_rss() {}
+
+/// Writes `times` copies of `input` to `out`: copy k gets case ids suffixed `#k` and times
+/// shifted by k × (span + 1 day). Timestamps are written as naive UTC `YYYY-MM-DD HH:MM:SS`.
+fn replicate(
+    input: &Path,
+    mapping: Option<&flowgate_ingest::Mapping>,
+    times: u32,
+    out: &Path,
+) -> Result<u64> {
+    let read_header = || -> Result<(csv::Reader<std::fs::File>, csv::ByteRecord)> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_path(input)
+            .with_context(|| format!("opening {}", input.display()))?;
+        let mut header = csv::ByteRecord::new();
+        rdr.read_byte_record(&mut header)?;
+        Ok((rdr, header))
+    };
+    let (_, header) = read_header()?;
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim_start_matches('\u{feff}')
+                .to_owned()
+        })
+        .collect();
+    let detected;
+    let m = match mapping {
+        Some(m) => m,
+        None => {
+            detected = flowgate_ingest::Mapping::detect(&names)
+                .context("no usual case/activity/timestamp columns; pass --preset")?;
+            &detected
+        }
+    };
+    let col = |name: &str| {
+        names
+            .iter()
+            .position(|n| n == name)
+            .with_context(|| format!("column {name:?} not in header"))
+    };
+    let case_col = col(&m.columns.case)?;
+    let ts_col = col(&m.columns.timestamp)?;
+    let zone = Zone::parse(m.timezone.as_deref().unwrap_or("UTC")).map_err(anyhow::Error::msg)?;
+    let mut parser = TimestampParser::new(zone, m.timestamp_format.clone());
+    // Pass 1: the span.
+    let (mut rdr, _) = read_header()?;
+    let mut rec = csv::ByteRecord::new();
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    while rdr.read_byte_record(&mut rec)? {
+        if let Some(t) = rec.get(ts_col).and_then(|v| parser.parse(v)) {
+            lo = lo.min(t);
+            hi = hi.max(t);
+        }
+    }
+    if lo > hi {
+        bail!("{}: no readable timestamps", input.display());
+    }
+    let shift = hi - lo + MS_PER_DAY;
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 20)
+        .from_path(out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    w.write_record(&names)?;
+    let mut rows = 0u64;
+    let mut case_buf = Vec::new();
+    let mut out_rec = csv::ByteRecord::new();
+    for k in 0..times {
+        let (mut rdr, _) = read_header()?;
+        while rdr.read_byte_record(&mut rec)? {
+            let Some(t) = rec.get(ts_col).and_then(|v| parser.parse(v)) else {
+                continue;
+            };
+            out_rec.clear();
+            for (i, field) in rec.iter().enumerate() {
+                if i == case_col {
+                    case_buf.clear();
+                    case_buf.extend_from_slice(field);
+                    case_buf.extend_from_slice(format!("#{k}").as_bytes());
+                    out_rec.push_field(&case_buf);
+                } else if i == ts_col {
+                    out_rec.push_field(naive_utc(t + k as i64 * shift).as_bytes());
+                } else {
+                    out_rec.push_field(field);
+                }
+            }
+            w.write_byte_record(&out_rec)?;
+            rows += 1;
+        }
+    }
+    w.flush()?;
+    Ok(rows)
+}
+
+fn naive_utc(ms: i64) -> String {
+    let days = ms.div_euclid(MS_PER_DAY);
+    let rem = ms.rem_euclid(MS_PER_DAY) / 1000;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Prints this process's peak resident set size (`VmHWM`) on stderr, for the bench parent.
+pub fn report_own_peak_rss() {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(kib) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        eprintln!("peak_rss_kib={kib}");
+    }
+}
+
+fn today() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    flowgate_flow::time::format_date(now)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!("{cpu}, {cores} cores")
+}

@@ -153,11 +153,19 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
         }
         None => None,
     };
+    let t0 = std::time::Instant::now();
     let got = crate::load::read(&args.source.file, mapping, args.source.strict, args.quiet)?;
+    tracing::info!(
+        secs = t0.elapsed().as_secs_f64(),
+        events = got.log.n_events(),
+        "read"
+    );
     let mut opts = BaselineOptions::new();
     opts.as_of_ms = as_of_ms;
     opts.sla = got.mapping.sla_config();
+    let t0 = std::time::Instant::now();
     let b = flowgate_flow::baseline(&got.log, &opts);
+    tracing::info!(secs = t0.elapsed().as_secs_f64(), "metrics");
     let meta = Meta {
         title: "Process baseline".into(),
         source: args.source.file.display().to_string(),
@@ -170,6 +178,9 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
     };
     let text = flowgate_report::render(&b, &meta, format);
     crate::output::write(args.out.as_deref(), text.as_bytes())?;
+    // Freeing millions of interned strings one by one takes longer than the OS needs to
+    // reclaim the whole heap at exit.
+    std::mem::forget(got);
     if let Some(out) = &args.out
         && !args.quiet
     {
