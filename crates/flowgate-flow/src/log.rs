@@ -107,6 +107,47 @@ impl EventLogBuilder {
         }
     }
 
+    /// Appends every event of `other` after this builder's events, as if they had been
+    /// pushed here: strings are re-interned, attribute columns matched by name. Lets
+    /// readers parse parts of a file in parallel and join them in file order.
+    pub fn append(&mut self, other: EventLogBuilder) {
+        fn remap(dst: &mut Interner, src: &Interner) -> Vec<u32> {
+            src.iter().map(|s| dst.intern(s)).collect()
+        }
+        let map = |m: &[u32], v: u32| if v == NONE { NONE } else { m[v as usize] };
+        let cases = remap(&mut self.cases, &other.cases);
+        let acts = remap(&mut self.activities, &other.activities);
+        let res = remap(&mut self.resources, &other.resources);
+        let teams = remap(&mut self.teams, &other.teams);
+        let before = self.ts.len();
+        self.case.extend(other.case.iter().map(|&v| map(&cases, v)));
+        self.activity
+            .extend(other.activity.iter().map(|&v| map(&acts, v)));
+        self.resource
+            .extend(other.resource.iter().map(|&v| map(&res, v)));
+        self.team.extend(other.team.iter().map(|&v| map(&teams, v)));
+        self.ts.extend_from_slice(&other.ts);
+        self.state.extend_from_slice(&other.state);
+        self.flags.extend_from_slice(&other.flags);
+        let mut filled = vec![false; self.attrs.len()];
+        for (j, name) in other.attr_names.iter().enumerate() {
+            let i = self.attr_column(name);
+            if i >= filled.len() {
+                filled.resize(i + 1, false);
+            }
+            filled[i] = true;
+            let m = remap(&mut self.attr_values[i], &other.attr_values[j]);
+            let col = &mut self.attrs[i];
+            col.truncate(before);
+            col.extend(other.attrs[j].iter().map(|&v| map(&m, v)));
+        }
+        for (i, col) in self.attrs.iter_mut().enumerate() {
+            if !filled.get(i).copied().unwrap_or(false) {
+                col.resize(self.ts.len(), NONE);
+            }
+        }
+    }
+
     /// Convenience for tests and small producers: interns the strings itself.
     #[allow(clippy::too_many_arguments)]
     pub fn push_str(

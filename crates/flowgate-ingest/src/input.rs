@@ -105,7 +105,8 @@ pub fn open(path: &Path) -> Result<Input> {
 }
 
 /// Where the sample stops looking like text: a NUL, a control character other than
-/// tab/CR/LF/FF, or bytes that are not UTF-8 (a sequence cut at the sample's end is fine).
+/// tab/CR/LF/FF, or mostly bytes that are not UTF-8. A few invalid bytes (a Latin-1 name)
+/// are left to the row diagnostics; a sequence cut at the sample's end is fine.
 fn binary_offset(sample: &[u8]) -> Option<usize> {
     if let Some(i) = sample
         .iter()
@@ -113,11 +114,16 @@ fn binary_offset(sample: &[u8]) -> Option<usize> {
     {
         return Some(i);
     }
-    match std::str::from_utf8(sample) {
-        Ok(_) => None,
-        Err(e) if e.error_len().is_none() => None,
-        Err(e) => Some(e.valid_up_to()),
+    let mut rest = sample;
+    let mut invalid = 0usize;
+    let mut first = None;
+    while let Err(e) = std::str::from_utf8(rest) {
+        let Some(len) = e.error_len() else { break };
+        first.get_or_insert(sample.len() - rest.len() + e.valid_up_to());
+        invalid += len;
+        rest = &rest[e.valid_up_to() + len..];
     }
+    (invalid * 20 > sample.len()).then(|| first.unwrap_or(0))
 }
 
 /// The most frequent of `, ; TAB |` in the first line (outside quotes); `,` when none.
@@ -162,6 +168,10 @@ mod tests {
         assert_eq!(binary_offset(b"case,act\n1,2\n"), None);
         assert_eq!(binary_offset(b"ab\0cd"), Some(2));
         assert_eq!(binary_offset(b"ab\xff\xfe"), Some(2));
+        assert_eq!(
+            binary_offset(b"name,city\nJos\xe9,Paris\nAnna,Rome\n"),
+            None
+        );
         // A multi-byte character cut by the sample's end is not binary.
         assert_eq!(binary_offset("caf\u{e9}".as_bytes().split_at(4).0), None);
     }

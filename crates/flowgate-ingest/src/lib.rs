@@ -32,8 +32,16 @@ pub struct ReadOptions<'a> {
     pub mapping: Option<Mapping>,
     /// Any rejected row fails the whole read.
     pub strict: bool,
-    /// Called now and then with (bytes read, file size).
+    /// Called now and then with (bytes read, file size), from any reading thread.
     pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// Plain CSV files at least this large are parsed by two threads; `None`: 16 MiB.
+    pub split_min_bytes: Option<u64>,
+}
+
+impl ReadOptions<'_> {
+    fn split_min_bytes(&self) -> u64 {
+        self.split_min_bytes.unwrap_or(16 << 20)
+    }
 }
 
 /// Rejected rows, counted, the first [`MAX_DIAGNOSTICS`] kept.
@@ -50,6 +58,15 @@ impl Collector {
         if self.diagnostics.len() < MAX_DIAGNOSTICS {
             self.diagnostics.push(d);
         }
+    }
+
+    /// Adds what a later part of the same file collected.
+    fn merge(&mut self, later: Collector) {
+        let room = MAX_DIAGNOSTICS.saturating_sub(self.diagnostics.len());
+        self.diagnostics
+            .extend(later.diagnostics.into_iter().take(room));
+        self.rejected += later.rejected;
+        self.rows += later.rows;
     }
 }
 
@@ -74,7 +91,7 @@ pub fn read_log(path: &Path, opts: &ReadOptions<'_>) -> Result<Ingested> {
     let input = input::open(path)?;
     let format = input.format;
     let (builder, mapping, detected, out) = match format {
-        Format::Csv => csv_reader::read(input, &shown, opts)?,
+        Format::Csv => csv_reader::read(input, &shown, path, opts)?,
         Format::Xes => xes_reader::read(input, &shown, opts)?,
     };
     if opts.strict

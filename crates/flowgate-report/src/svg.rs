@@ -156,7 +156,7 @@ pub fn lines(x_labels: &[String], series: &[(&str, Vec<f64>)]) -> String {
             esc(name)
         );
     }
-    x_ticks(&mut s, x_labels, |i| sx(i), h);
+    x_ticks(&mut s, x_labels, sx, h);
     s.push_str("</svg>");
     s
 }
@@ -214,7 +214,7 @@ pub fn stacked(x_labels: &[String], series: &[(String, Vec<f64>)]) -> String {
             esc(name)
         );
     }
-    x_ticks(&mut s, x_labels, |i| sx(i), h);
+    x_ticks(&mut s, x_labels, sx, h);
     s.push_str("</svg>");
     s
 }

@@ -60,6 +60,7 @@ pub fn read(path: &Path, mapping: Option<Mapping>, strict: bool, quiet: bool) ->
         mapping,
         strict,
         progress: Some(&progress),
+        split_min_bytes: None,
     };
     let got = flowgate_ingest::read_log(path, &opts);
     if let Some(b) = &bar {

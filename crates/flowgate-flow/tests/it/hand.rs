@@ -1,0 +1,197 @@
+//! A four-case log whose every metric was worked out by hand from DESIGN.md's definitions.
+
+use flowgate_flow::{BaselineOptions, EventLogBuilder, State, baseline};
+
+use State::*;
+
+fn s(x: i64) -> i64 {
+    x * 1000
+}
+
+/// A: new → waiting_internal → (handoff X→Y) working → waiting_customer → working → resolved
+///    → closed. B: handoffs X→Y→X→Z (ping-pong, 3 teams), a reopen, an escalation.
+/// C: still open. D: no team, straight through.
+fn log() -> flowgate_flow::EventLog {
+    let mut b = EventLogBuilder::new(true);
+    let ev =
+        |b: &mut EventLogBuilder, c: &str, t: i64, st: State, team: Option<&str>, esc: bool| {
+            b.push_str(c, s(t), st.as_str(), None, team, Some(st), esc);
+        };
+    ev(&mut b, "A", 0, New, Some("X"), false);
+    ev(&mut b, "A", 100, WaitingInternal, Some("X"), false);
+    ev(&mut b, "A", 300, Working, Some("Y"), false);
+    ev(&mut b, "A", 600, WaitingCustomer, Some("Y"), false);
+    ev(&mut b, "A", 1000, Working, Some("Y"), false);
+    ev(&mut b, "A", 1200, Resolved, Some("Y"), false);
+    ev(&mut b, "A", 1500, Closed, None, false);
+    ev(&mut b, "B", 0, New, Some("X"), false);
+    ev(&mut b, "B", 50, Working, Some("Y"), false);
+    ev(&mut b, "B", 150, Resolved, Some("Y"), false);
+    ev(&mut b, "B", 250, WaitingInternal, Some("X"), false);
+    ev(&mut b, "B", 400, Working, Some("Z"), true);
+    ev(&mut b, "B", 500, Resolved, Some("Z"), false);
+    ev(&mut b, "C", 1000, New, None, false);
+    ev(&mut b, "C", 2000, Working, None, false);
+    ev(&mut b, "D", 0, New, None, false);
+    ev(&mut b, "D", 10, Working, None, false);
+    ev(&mut b, "D", 20, Resolved, None, false);
+    // An exact duplicate of an event of B: dropped and counted.
+    ev(&mut b, "B", 50, Working, Some("Y"), false);
+    b.finish()
+}
+
+#[test]
+fn every_headline_metric_by_hand() {
+    let b = baseline(&log(), &BaselineOptions::new());
+    assert_eq!(b.events, 18);
+    assert_eq!(b.duplicates_dropped, 1);
+    assert_eq!((b.cases, b.resolved_cases, b.open_cases), (4, 3, 1));
+    // Cycle times 1200, 500, 20: nearest rank p50 = 2nd, p85 = p95 = 3rd.
+    assert_eq!(b.cycle_time_s.p50, Some(500.0));
+    assert_eq!(b.cycle_time_s.p85, Some(1200.0));
+    assert_eq!(b.cycle_time_s.p95, Some(1200.0));
+    assert!((b.cycle_time_s.mean.unwrap() - 1720.0 / 3.0).abs() < 1e-9);
+    let t = |st: State| b.time_in_state_s.get(&st).copied().unwrap_or(0.0);
+    assert_eq!(t(New), 160.0);
+    assert_eq!(t(WaitingInternal), 350.0);
+    assert_eq!(t(Working), 710.0);
+    assert_eq!(t(WaitingCustomer), 400.0);
+    assert_eq!(t(Resolved), 100.0);
+    assert_eq!(t(Closed), 0.0);
+    assert!((b.flow_efficiency.unwrap() - 710.0 / 1620.0).abs() < 1e-12);
+    assert!((b.reopen_rate.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    assert!((b.first_pass_resolution_rate.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(b.handoffs.total, 4);
+    assert_eq!(b.handoffs.mean, 1.0);
+    assert_eq!(b.handoffs.cases_3plus_teams, 1);
+    assert_eq!(b.handoffs.ping_pong_cases, 1);
+    assert_eq!(b.escalated_cases, 1);
+    assert_eq!(b.rework_cases, 1);
+    assert_eq!(b.repeat_activity_cases, 2);
+    assert_eq!(b.dfg_edges, 8);
+    assert_eq!(b.variants, 4);
+}
+
+#[test]
+fn backlog_and_edges_by_hand() {
+    let b = baseline(&log(), &BaselineOptions::new());
+    let bl = b.backlog.as_ref().unwrap();
+    assert_eq!(bl.as_of, "1970-01-01T00:33:20Z"); // the last event, t = 2000 s
+    assert_eq!(bl.wip, 1);
+    assert_eq!(bl.queue_age_s.p50, Some(1000.0));
+    assert_eq!(bl.time_in_current_state_s.p50, Some(0.0));
+    // Three resolutions in the 28 days before: backlog days = 1 / (3/28).
+    assert!((bl.backlog_days.unwrap() - 28.0 / 3.0).abs() < 1e-9);
+    // working → resolved happens in A (200 s), B (100 s, 100 s) and D (10 s).
+    let e = b
+        .dfg
+        .iter()
+        .find(|e| e.from == "working" && e.to == "resolved")
+        .unwrap();
+    assert_eq!(e.count, 4);
+    assert_eq!(e.wait_median_s, 100.0); // sorted 10, 100, 100, 200: rank 2
+    assert_eq!(e.wait_p90_s, 200.0);
+    assert_eq!(e.wait_total_s, 410.0);
+    // X → Y twice (A and B), Y → X once, X → Z once.
+    let pair = |f: &str, t: &str| {
+        b.handoff_pairs
+            .iter()
+            .find(|p| p.from == f && p.to == t)
+            .map(|p| p.count)
+    };
+    assert_eq!(pair("X", "Y"), Some(2));
+    assert_eq!(pair("Y", "X"), Some(1));
+    assert_eq!(pair("X", "Z"), Some(1));
+}
+
+#[test]
+fn as_of_in_the_past_sees_the_past() {
+    let mut opts = BaselineOptions::new();
+    opts.as_of_ms = Some(s(200));
+    let b = baseline(&log(), &opts);
+    let bl = b.backlog.unwrap();
+    // At t = 200 s: A is waiting_internal, B was resolved at 150 s, C not created, D done.
+    assert_eq!(bl.wip, 1);
+    assert_eq!(bl.wip_by_state.get(&WaitingInternal), Some(&1));
+}
+
+#[test]
+fn a_log_without_states_resolves_every_case_at_its_last_event() {
+    let mut b = EventLogBuilder::new(false);
+    b.push_str("1", s(0), "a", None, None, None, false);
+    b.push_str("1", s(30), "b", None, None, None, false);
+    b.push_str("2", s(5), "a", None, None, None, false);
+    let r = baseline(&b.finish(), &BaselineOptions::new());
+    assert_eq!(r.resolved_cases, 2);
+    assert_eq!(r.cycle_time_s.p85, Some(30.0));
+    assert_eq!(r.cycle_time_s.p50, Some(0.0));
+    assert!(r.flow_efficiency.is_none());
+    assert!(r.time_in_state_s.is_empty());
+}
+
+#[test]
+fn equal_timestamps_keep_source_order() {
+    let mut b = EventLogBuilder::new(false);
+    b.push_str("1", s(10), "second-in-time", None, None, None, false);
+    b.push_str("1", s(0), "first", None, None, None, false);
+    b.push_str("1", s(10), "third-in-file", None, None, None, false);
+    let log = b.finish();
+    let names: Vec<&str> = log
+        .activity()
+        .iter()
+        .map(|&a| log.activities.resolve(a))
+        .collect();
+    assert_eq!(names, ["first", "second-in-time", "third-in-file"]);
+}
+
+#[test]
+fn appending_a_builder_equals_pushing_into_one() {
+    let rows = [
+        ("A", 0, "x", Some("T1"), "p"),
+        ("B", 5, "y", None, "q"),
+        ("A", 10, "y", Some("T2"), "p"),
+        ("C", 20, "z", Some("T1"), "r"),
+        ("B", 30, "x", Some("T3"), "q"),
+    ];
+    let push = |b: &mut EventLogBuilder, r: &(&str, i64, &str, Option<&str>, &str)| {
+        let col = b.attr_column("prio");
+        let v = b.attr_values[col].intern(r.4);
+        let row = flowgate_flow::EventRow {
+            case: b.cases.intern(r.0),
+            ts_ms: s(r.1),
+            activity: b.activities.intern(r.2),
+            resource: flowgate_flow::NONE,
+            team: r.3.map_or(flowgate_flow::NONE, |t| b.teams.intern(t)),
+            state: None,
+            escalation: false,
+        };
+        b.push(row, &[v]);
+    };
+    let mut whole = EventLogBuilder::new(false);
+    rows.iter().for_each(|r| push(&mut whole, r));
+    let mut first = EventLogBuilder::new(false);
+    let mut second = EventLogBuilder::new(false);
+    rows[..2].iter().for_each(|r| push(&mut first, r));
+    rows[2..].iter().for_each(|r| push(&mut second, r));
+    first.append(second);
+    let (a, b) = (whole.finish(), first.finish());
+    let names = |l: &flowgate_flow::EventLog| -> Vec<String> {
+        (0..l.n_events())
+            .map(|e| {
+                let prio = l.attr_values[0].resolve(l.attr(0)[e]);
+                format!(
+                    "{}:{}:{}:{}",
+                    l.ts()[e],
+                    l.activities.resolve(l.activity()[e]),
+                    l.teams.resolve(l.team()[e]),
+                    prio
+                )
+            })
+            .collect()
+    };
+    assert_eq!(names(&a), names(&b));
+    assert_eq!(
+        a.cases.iter().collect::<Vec<_>>(),
+        b.cases.iter().collect::<Vec<_>>()
+    );
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the process layer: hand-computed cases and property tests.
+
+mod hand;
+mod props;
