@@ -1,5 +1,6 @@
 //! The columnar, in-memory event log every metric reads.
 
+use std::mem::take;
 use std::ops::Range;
 
 use crate::model::{Interner, NONE, State};
@@ -110,7 +111,7 @@ impl EventLogBuilder {
     /// Appends every event of `other` after this builder's events, as if they had been
     /// pushed here: strings are re-interned, attribute columns matched by name. Lets
     /// readers parse parts of a file in parallel and join them in file order.
-    pub fn append(&mut self, other: EventLogBuilder) {
+    pub fn append(&mut self, mut other: EventLogBuilder) {
         fn remap(dst: &mut Interner, src: &Interner) -> Vec<u32> {
             src.iter().map(|s| dst.intern(s)).collect()
         }
@@ -139,7 +140,7 @@ impl EventLogBuilder {
             let m = remap(&mut self.attr_values[i], &other.attr_values[j]);
             let col = &mut self.attrs[i];
             col.truncate(before);
-            col.extend(other.attrs[j].iter().map(|&v| map(&m, v)));
+            col.extend(take(&mut other.attrs[j]).into_iter().map(|v| map(&m, v)));
         }
         for (i, col) in self.attrs.iter_mut().enumerate() {
             if !filled.get(i).copied().unwrap_or(false) {

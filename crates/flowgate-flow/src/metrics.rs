@@ -106,6 +106,9 @@ pub struct ActivityStat {
     pub events: u64,
     pub cases: u64,
     pub state: Option<State>,
+    /// Mean 0-based position of its first occurrence in a case (over cases that have it):
+    /// where the activity typically sits in the flow.
+    pub mean_position: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -290,7 +293,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
 
     let mut facts = Vec::with_capacity(n_cases);
     let mut cycle_ms = Vec::with_capacity(n_cases);
-    let mut state_ms = [0i64; 6];
+    let mut state_ms = [0i128; 6];
     let mut state_cases = [0u64; 6];
     let mut reopened = 0u64;
     let mut first_pass = 0u64;
@@ -306,13 +309,14 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
     let mut team_stamp = vec![u32::MAX; n_teams];
     let mut team_events = vec![0u64; n_teams];
     let mut team_cases = vec![0u64; n_teams];
-    let mut team_ms = vec![[0i64; 3]; n_teams]; // total, touch, wait
+    let mut team_ms = vec![[0i128; 3]; n_teams]; // total, touch, wait
     let mut team_in = vec![0u64; n_teams];
     let mut team_out = vec![0u64; n_teams];
     let n_act = log.activities.len();
     let mut act_stamp = vec![u32::MAX; n_act];
     let mut act_events = vec![0u64; n_act];
     let mut act_cases = vec![0u64; n_act];
+    let mut act_pos = vec![0u64; n_act];
     let mut act_state: Vec<Option<State>> = vec![None; n_act];
     let mut start_counts = vec![0u64; n_act];
     let mut end_counts = vec![0u64; n_act];
@@ -377,6 +381,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
             } else {
                 act_stamp[a] = stamp;
                 act_cases[a] += 1;
+                act_pos[a] += (e - r.start) as u64;
             }
             esc |= log.is_escalation(e);
             let st = log.state(e);
@@ -449,7 +454,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
                 if let Some(res) = resolved_at {
                     let lo = ts[e].max(created);
                     let hi = ts[e + 1].min(res);
-                    let dt = (hi - lo).max(0);
+                    let dt = (hi - lo).max(0) as i128;
                     if let Some(s) = cur_state {
                         state_ms[s.index()] += dt;
                         if dt > 0 {
@@ -517,7 +522,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
     let span = log.span();
 
     // States.
-    let all_state_ms: i64 = state_ms.iter().sum();
+    let all_state_ms: i128 = state_ms.iter().sum();
     let mut time_in_state_s = BTreeMap::new();
     let mut states = Vec::new();
     if states_mapped {
@@ -544,7 +549,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         }
     }
     let touch_ms = state_ms[State::Working.index()];
-    let wait_ms: i64 = State::ALL
+    let wait_ms: i128 = State::ALL
         .iter()
         .filter(|s| s.is_wait())
         .map(|s| state_ms[s.index()])
@@ -577,7 +582,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         .into_iter()
         .map(|mut e| {
             let count = e.waits.len() as u64;
-            let total: i64 = e.waits.iter().sum();
+            let total: i128 = e.waits.iter().map(|&w| w as i128).sum();
             let p = percentiles_select(&mut e.waits, &[50, 90]);
             Edge {
                 from: name(e.from),
@@ -621,6 +626,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
             events: act_events[a],
             cases: act_cases[a],
             state: act_state[a],
+            mean_position: act_pos[a] as f64 / act_cases[a].max(1) as f64,
         })
         .collect();
     activities.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
@@ -677,7 +683,8 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         .into_iter()
         .map(|(from, to, mut acc)| {
             let n = acc.waits.len();
-            let mean = (n > 0).then(|| ms_to_s(acc.waits.iter().sum::<i64>()) / n as f64);
+            let mean = (n > 0)
+                .then(|| ms_to_s(acc.waits.iter().map(|&w| w as i128).sum::<i128>()) / n as f64);
             HandoffPair {
                 from: log.teams.resolve(from).to_owned(),
                 to: log.teams.resolve(to).to_owned(),

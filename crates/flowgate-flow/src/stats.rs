@@ -66,8 +66,9 @@ impl Summary {
     }
 }
 
-pub fn ms_to_s(ms: i64) -> f64 {
-    ms as f64 / 1000.0
+/// Milliseconds (any integer width; totals are summed in `i128`) to seconds.
+pub fn ms_to_s(ms: impl Into<i128>) -> f64 {
+    ms.into() as f64 / 1000.0
 }
 
 /// `num / den`, `None` when `den` is zero.

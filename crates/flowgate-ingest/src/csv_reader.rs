@@ -211,7 +211,8 @@ pub(crate) fn read(
         return Ok((first.builder, mapping, detected, first.out));
     };
     if let Some(rows) = estimate {
-        first.builder.reserve(rows / 2 + 1);
+        // The second half is appended to the first: room for all of it up front.
+        first.builder.reserve(rows);
     }
     let (stop, second) = std::thread::scope(|scope| {
         let second = scope.spawn(|| -> Result<(Part, u64)> {

@@ -1,6 +1,6 @@
 //! Inline SVG charts: no scripts, no fonts or styles from the network.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use flowgate_flow::metrics::{ActivityStat, Edge, NamedCount};
@@ -229,7 +229,7 @@ pub fn process_map(
     wait_fmt: impl Fn(f64) -> String,
 ) -> String {
     const MAX_NODES: usize = 16;
-    const MAX_EDGES: usize = 36;
+    const MAX_EDGES: usize = 28;
     let nodes: Vec<&ActivityStat> = activities.iter().take(MAX_NODES).collect();
     let idx: BTreeMap<&str, usize> = nodes
         .iter()
@@ -243,51 +243,44 @@ pub fn process_map(
         })
         .take(MAX_EDGES)
         .collect();
-    // Layers: breadth-first hops from the start activities along the kept edges.
-    let mut layer = vec![usize::MAX; nodes.len()];
-    let mut queue = VecDeque::new();
-    for st in starts {
-        if let Some(&i) = idx.get(st.name.as_str())
-            && layer[i] == usize::MAX
-        {
-            layer[i] = 0;
-            queue.push_back(i);
-        }
-    }
-    while let Some(i) = queue.pop_front() {
-        for e in &edges {
-            if idx[e.from.as_str()] == i {
-                let j = idx[e.to.as_str()];
-                if layer[j] == usize::MAX {
-                    layer[j] = layer[i] + 1;
-                    queue.push_back(j);
-                }
+    // Rows by where an activity typically first occurs in a case, at most four per row.
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    order.sort_by(|&a, &b| {
+        nodes[a]
+            .mean_position
+            .total_cmp(&nodes[b].mean_position)
+            .then(nodes[b].events.cmp(&nodes[a].events))
+    });
+    let mut layer = vec![0usize; nodes.len()];
+    let mut by_layer: Vec<Vec<usize>> = Vec::new();
+    for &i in &order {
+        let start_new = match by_layer.last() {
+            None => true,
+            Some(row) => {
+                row.len() >= 4 || nodes[i].mean_position - nodes[row[0]].mean_position >= 0.75
             }
+        };
+        if start_new {
+            by_layer.push(Vec::new());
         }
-    }
-    let deepest = layer
-        .iter()
-        .filter(|&&l| l != usize::MAX)
-        .max()
-        .copied()
-        .unwrap_or(0);
-    for l in layer.iter_mut() {
-        if *l == usize::MAX {
-            *l = deepest + 1;
-        }
-    }
-    let n_layers = layer.iter().max().map_or(1, |m| m + 1);
-    let mut by_layer: Vec<Vec<usize>> = vec![Vec::new(); n_layers];
-    for (i, &l) in layer.iter().enumerate() {
+        let l = by_layer.len() - 1;
         by_layer[l].push(i);
+        layer[i] = l;
     }
+    let n_layers = by_layer.len().max(1);
     let (w, box_w, box_h, row_h) = (900.0, 170.0, 40.0, 96.0);
     let h = 30.0 + row_h * n_layers as f64;
     let mut pos = vec![(0.0, 0.0); nodes.len()];
     for (l, members) in by_layer.iter().enumerate() {
         let k = members.len() as f64;
+        // Stagger alternate rows so straight edges do not run through boxes.
+        let shift = if l % 2 == 1 && members.len() < 4 {
+            w / (2.0 * (k + 1.0))
+        } else {
+            0.0
+        };
         for (j, &i) in members.iter().enumerate() {
-            let x = w * (j as f64 + 0.5) / k;
+            let x = (w * (j as f64 + 0.5) / k + shift * 0.5).min(w - box_w / 2.0 - 4.0);
             pos[i] = (x, 20.0 + l as f64 * row_h + box_h / 2.0);
         }
     }

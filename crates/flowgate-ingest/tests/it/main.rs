@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod csv;
+mod fuzz;
 mod xes;
 
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `flowgate` binary.
 
+mod browser;
 mod cli;
 mod demo;
 mod reference;

@@ -1,0 +1,45 @@
+//! No input makes a reader panic: random bytes, random CSV-ish text, mangled XES.
+
+use flowgate_ingest::{Mapping, ReadOptions, read_log};
+use proptest::prelude::*;
+
+use crate::temp_file;
+
+fn read(name: &str, bytes: &[u8], mapping: Option<Mapping>) {
+    let p = temp_file(name, bytes);
+    // Either outcome is fine; a panic fails the test.
+    let _ = read_log(
+        &p,
+        &ReadOptions {
+            mapping,
+            ..Default::default()
+        },
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        read("fuzz-bytes.csv", &bytes, None);
+    }
+
+    #[test]
+    fn csv_like_text(rows in prop::collection::vec("[a-c0-9,;:\"/ \\-TZ+\r\n]{0,40}", 0..20)) {
+        let text = format!("case,activity,timestamp\n{}", rows.join("\n"));
+        read("fuzz-text.csv", text.as_bytes(), None);
+        read("fuzz-text2.csv", text.as_bytes(), Some(Mapping::preset("helpdesk").unwrap()));
+    }
+
+    #[test]
+    fn mangled_xes(cut in 0usize..1500, junk in "[<>/=\"a-z ]{0,12}") {
+        let full = include_str!("xes.rs");
+        let xes = &full[full.find("<?xml").unwrap()..full.find("</log>").unwrap() + 6];
+        let mut s = xes[..cut.min(xes.len())].to_string();
+        s.push_str(&junk);
+        s.push_str(&xes[cut.min(xes.len())..]);
+        read("fuzz.xes", s.as_bytes(), None);
+        read("fuzz2.xes", s.as_bytes(), Some(Mapping::preset("bpic2013").unwrap()));
+    }
+}

@@ -1,0 +1,55 @@
+//! HTML reports opened in headless Chromium (playwright-core): they load without errors,
+//! fetch nothing, and every chart draws. Gated by FLOWGATE_BROWSER_TESTS=1, which `.ci/run`
+//! sets after installing Chromium and the npm package.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{flowgate, shared, stderr, temp_dir};
+
+fn check(report: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/check-report.mjs");
+    let shot = report.with_extension("png");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(report)
+        .arg(&shot)
+        .output()
+        .expect("node runs (FLOWGATE_BROWSER_TESTS=1 needs Node.js)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{}: {said}", report.display());
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "the screenshot is empty"
+    );
+}
+
+#[test]
+fn reports_render_in_headless_chromium() {
+    if std::env::var_os("FLOWGATE_BROWSER_TESTS").is_none() {
+        eprintln!("FLOWGATE_BROWSER_TESTS not set: browser checks skipped (CI sets it)");
+        return;
+    }
+    let d = temp_dir("browser");
+    let demo = d.join("demo");
+    let out = flowgate(&["demo", "--tickets", "3000", "--out", demo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    check(&demo.join("report.html"));
+    let bpic = d.join("bpic2013.html");
+    let data = shared().join("data/bpic2013/bpi_challenge_2013_incidents.xes.gz");
+    let out = flowgate(&[
+        "baseline",
+        data.to_str().unwrap(),
+        "--preset",
+        "bpic2013",
+        "-o",
+        bpic.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    check(&bpic);
+}
