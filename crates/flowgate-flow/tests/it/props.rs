@@ -3,8 +3,11 @@
 use flowgate_flow::{BaselineOptions, EventLogBuilder, State, baseline};
 use proptest::prelude::*;
 
-/// (case, time offset s, activity, team, state) per event; times strictly increase per case.
-fn arb_log() -> impl Strategy<Value = Vec<Vec<(u32, u8, Option<u8>, Option<u8>)>>> {
+/// Per event: (seconds after the previous event, activity, team, state).
+type Ev = (u32, u8, Option<u8>, Option<u8>);
+
+/// Cases of events; times strictly increase per case.
+fn arb_log() -> impl Strategy<Value = Vec<Vec<Ev>>> {
     let event = (
         1u32..5_000,
         0u8..6,
@@ -14,11 +17,7 @@ fn arb_log() -> impl Strategy<Value = Vec<Vec<(u32, u8, Option<u8>, Option<u8>)>
     prop::collection::vec(prop::collection::vec(event, 1..12), 1..25)
 }
 
-fn build(
-    cases: &[Vec<(u32, u8, Option<u8>, Option<u8>)>],
-    first_state: bool,
-    order: &[usize],
-) -> flowgate_flow::EventLog {
+fn build(cases: &[Vec<Ev>], first_state: bool, order: &[usize]) -> flowgate_flow::EventLog {
     let mut flat = Vec::new();
     for (c, evs) in cases.iter().enumerate() {
         let mut t = c as i64 * 7_000;
