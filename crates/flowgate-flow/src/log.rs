@@ -72,6 +72,28 @@ impl EventLogBuilder {
         self.ts.len()
     }
 
+    pub fn states_mapped(&self) -> bool {
+        self.states_mapped
+    }
+
+    /// Row `i` in arrival order (for writers that keep source order, such as the store).
+    pub fn row(&self, i: usize) -> EventRow {
+        EventRow {
+            case: self.case[i],
+            ts_ms: self.ts[i],
+            activity: self.activity[i],
+            resource: self.resource[i],
+            team: self.team[i],
+            state: State::from_code(self.state[i]),
+            escalation: self.flags[i] & FLAG_ESCALATION != 0,
+        }
+    }
+
+    /// Value id of attribute column `col` at row `i` ([`NONE`] where absent).
+    pub fn attr_at(&self, col: usize, i: usize) -> u32 {
+        self.attrs[col][i]
+    }
+
     /// Room for about `events` more events (a reader's estimate from the file size).
     pub fn reserve(&mut self, events: usize) {
         self.case.reserve(events);

@@ -7,6 +7,7 @@
 
 mod csv_reader;
 pub mod error;
+pub mod export;
 pub mod input;
 pub mod mapping;
 mod rows;
@@ -15,7 +16,7 @@ mod xes_reader;
 
 use std::path::Path;
 
-use flowgate_flow::EventLog;
+use flowgate_flow::{EventLog, EventLogBuilder};
 
 pub use error::{Diagnostic, IngestError, Result};
 pub use input::Format;
@@ -85,8 +86,47 @@ pub struct Ingested {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A file read but not yet sorted: every accepted row in source order, exact duplicates
+/// included (the store keys events by their content and occurrence).
+#[derive(Debug)]
+pub struct IngestedRows {
+    pub builder: EventLogBuilder,
+    pub format: Format,
+    pub mapping: Mapping,
+    pub detected: bool,
+    pub rows: u64,
+    pub rejected: u64,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl IngestedRows {
+    /// Sorts and de-duplicates into an [`EventLog`].
+    pub fn finish(self) -> Ingested {
+        let t0 = std::time::Instant::now();
+        let log = self.builder.finish();
+        tracing::debug!(
+            secs = t0.elapsed().as_secs_f64(),
+            "sorted and de-duplicated"
+        );
+        Ingested {
+            log,
+            format: self.format,
+            mapping: self.mapping,
+            detected: self.detected,
+            rows: self.rows,
+            rejected: self.rejected,
+            diagnostics: self.diagnostics,
+        }
+    }
+}
+
 /// Reads a CSV or XES file (optionally gzipped; the format is sniffed from the content).
 pub fn read_log(path: &Path, opts: &ReadOptions<'_>) -> Result<Ingested> {
+    read_rows(path, opts).map(IngestedRows::finish)
+}
+
+/// Reads a file without sorting it (see [`IngestedRows`]).
+pub fn read_rows(path: &Path, opts: &ReadOptions<'_>) -> Result<IngestedRows> {
     let shown = path.display().to_string();
     let input = input::open(path)?;
     let format = input.format;
@@ -116,10 +156,10 @@ pub fn read_log(path: &Path, opts: &ReadOptions<'_>) -> Result<Ingested> {
     tracing::debug!(
         events = builder.len(),
         rejected = out.rejected,
-        "read {shown}"
+        "parsed {shown}"
     );
-    Ok(Ingested {
-        log: builder.finish(),
+    Ok(IngestedRows {
+        builder,
         format,
         mapping,
         detected,

@@ -29,6 +29,10 @@ impl ColumnTable {
     }
 }
 
+/// Columns named `flowgate:…` carry values flowgate itself wrote (an export's state and
+/// escalation flag): they are read through the mapping, never kept as attributes.
+pub const RESERVED_PREFIX: &str = "flowgate:";
+
 /// The last value interned from one column and its id.
 #[derive(Default)]
 struct Memo {
@@ -189,7 +193,9 @@ impl RowMapper {
         self.memo.resize_with(table.names.len(), Memo::default);
         while self.attr_of.len() < table.names.len() {
             let i = self.attr_of.len();
-            let attr = (!self.core.contains(&i)).then(|| builder.attr_column(&table.names[i]));
+            let name = &table.names[i];
+            let attr = (!self.core.contains(&i) && !name.starts_with(RESERVED_PREFIX))
+                .then(|| builder.attr_column(name));
             self.attr_of.push(attr);
         }
     }

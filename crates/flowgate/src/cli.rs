@@ -37,6 +37,11 @@ pub enum Command {
         /// Print this preset's TOML.
         name: Option<String>,
     },
+    /// Import an export into the database (idempotent, incremental, all or nothing).
+    Import(crate::db::ImportArgs),
+    /// Database maintenance: migrate, status, export.
+    #[command(subcommand)]
+    Db(crate::db::DbCommand),
     /// Generate a synthetic support organisation, analyse it and write an HTML report.
     Demo(crate::demo::DemoArgs),
     /// Time the whole baseline on a log replicated N times, with peak memory.
@@ -46,7 +51,7 @@ pub enum Command {
 #[derive(clap::Args, Debug)]
 pub struct SourceArgs {
     /// CSV or XES event log (optionally gzipped).
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// A built-in preset (see `flowgate presets`).
     #[arg(long, conflicts_with = "mapping")]
     pub preset: Option<String>,
@@ -74,6 +79,12 @@ pub struct BaselineArgs {
     /// Suppress the detected-mapping message, warnings and progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Read the log from this database (SQLite path or postgres://…) instead of a file.
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
+    pub db: Option<String>,
+    /// With --db: which source (needed when the database holds several).
+    #[arg(long = "source", value_name = "NAME", requires = "db")]
+    pub source_name: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -100,6 +111,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Baseline(args) => baseline(args, &settings),
         Command::Presets { name } => presets(name.as_deref()),
+        Command::Import(args) => crate::db::import(args, &settings),
+        Command::Db(cmd) => crate::db::db(cmd, &settings),
         Command::Demo(args) => crate::demo::run(args),
         Command::Bench(args) => crate::bench::run(args),
     }
@@ -154,7 +167,24 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
         None => None,
     };
     let t0 = std::time::Instant::now();
-    let got = crate::load::read(&args.source.file, mapping, args.source.strict, args.quiet)?;
+    let (got, source) = match (&args.source.file, &args.db) {
+        (Some(file), None) => (
+            crate::load::read(file, mapping, args.source.strict, args.quiet)?,
+            file.display().to_string(),
+        ),
+        (None, None)
+            if std::env::var_os("FLOWGATE_DATABASE_URL").is_none()
+                && settings.database_url.is_none() =>
+        {
+            bail!("give a log file, or --db URL to read from a database")
+        }
+        (None, db) => {
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let (got, name) = crate::db::load(&url, args.source_name.as_deref())?;
+            (got, format!("source {name} in {url}"))
+        }
+        (Some(_), Some(_)) => bail!("give a file or --db, not both"),
+    };
     tracing::info!(
         secs = t0.elapsed().as_secs_f64(),
         events = got.log.n_events(),
@@ -168,7 +198,7 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
     tracing::info!(secs = t0.elapsed().as_secs_f64(), "metrics");
     let meta = Meta {
         title: "Process baseline".into(),
-        source: args.source.file.display().to_string(),
+        source,
         mapping: got
             .mapping
             .name

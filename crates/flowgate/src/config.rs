@@ -15,6 +15,8 @@ pub struct Settings {
     pub format: Option<String>,
     /// Default built-in preset for files read without `--preset` or `--mapping`.
     pub preset: Option<String>,
+    /// Database URL (SQLite path or postgres://…); FLOWGATE_DATABASE_URL and --db override.
+    pub database_url: Option<String>,
 }
 
 impl Settings {

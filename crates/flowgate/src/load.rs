@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use flowgate_ingest::{Ingested, Mapping, ReadOptions};
+use flowgate_ingest::{Ingested, IngestedRows, Mapping, ReadOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;
@@ -33,6 +33,16 @@ pub fn choose_mapping(
 
 /// Reads `path`; prints the detected mapping and a summary of rejected rows on stderr.
 pub fn read(path: &Path, mapping: Option<Mapping>, strict: bool, quiet: bool) -> Result<Ingested> {
+    read_rows(path, mapping, strict, quiet).map(IngestedRows::finish)
+}
+
+/// Like [`read`], without sorting: rows in source order, for the store.
+pub fn read_rows(
+    path: &Path,
+    mapping: Option<Mapping>,
+    strict: bool,
+    quiet: bool,
+) -> Result<IngestedRows> {
     let bar = if std::io::stderr().is_terminal() && !quiet {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let bar = ProgressBar::new(size);
@@ -62,7 +72,7 @@ pub fn read(path: &Path, mapping: Option<Mapping>, strict: bool, quiet: bool) ->
         progress: Some(&progress),
         split_min_bytes: None,
     };
-    let got = flowgate_ingest::read_log(path, &opts);
+    let got = flowgate_ingest::read_rows(path, &opts);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod config;
+mod db;
 mod demo;
 mod load;
 mod output;

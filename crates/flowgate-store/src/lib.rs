@@ -1,0 +1,382 @@
+//! flowgate's storage: the only crate that speaks SQL.
+//!
+//! One interface over an embedded SQLite file (WAL mode, the default) and PostgreSQL (a
+//! team's shared database). Migrations are embedded in the binary. An import is one
+//! transaction: it lands whole or not at all. Events are keyed by a hash of their content
+//! and their occurrence number within the file, so importing the same export twice adds
+//! nothing and a newer export adds only what is new.
+
+mod key;
+mod load;
+mod pg;
+mod plan;
+mod sqlite;
+
+use std::str::FromStr;
+
+use flowgate_flow::EventLogBuilder;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use key::EventKeys;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the database schema is version {db}, newer than this flowgate knows (up to {known}); use a newer flowgate"
+    )]
+    SchemaTooNew { db: i64, known: i64 },
+    #[error(
+        "the database has no flowgate schema yet; run `flowgate db migrate` (or import, which migrates)"
+    )]
+    NotMigrated,
+    #[error("no source named {name:?} in the database; known sources: {known}")]
+    UnknownSource { name: String, known: String },
+    #[error("the database holds damaged data: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool to one flowgate database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+    url: String,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Applied and known schema versions.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub backend: Backend,
+    pub applied: Vec<i64>,
+    pub known: Vec<(i64, String)>,
+    pub sources: Vec<SourceInfo>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceInfo {
+    pub name: String,
+    pub events: i64,
+    pub imports: i64,
+}
+
+/// What one import brings.
+pub struct ImportRequest<'a> {
+    pub source: &'a str,
+    /// Rows in source order, exact duplicates included.
+    pub rows: &'a EventLogBuilder,
+    /// The mapping the rows were read with (TOML), kept with the source.
+    pub mapping_toml: &'a str,
+    pub file: &'a str,
+    pub file_hash: &'a str,
+    pub username: &'a str,
+    pub rows_read: u64,
+    pub rejected: u64,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub import_id: i64,
+    pub events_new: u64,
+    pub events_duplicate: u64,
+    pub events_rejected: u64,
+    pub cases_new: u64,
+    pub cases_total: u64,
+    pub span: Option<(i64, i64)>,
+}
+
+/// A source read back from the database.
+pub struct Loaded {
+    pub rows: EventLogBuilder,
+    pub mapping_toml: String,
+}
+
+impl Store {
+    /// Connects. `url`: `postgres://…`, `sqlite://PATH`, or a plain file path (SQLite,
+    /// created when missing). Does not migrate.
+    pub async fn open(url: &str) -> Result<Store> {
+        let err = |source| StoreError::Connect {
+            url: redact(url),
+            source,
+        };
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(err)?;
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(err)?,
+            )
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            let opts = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(std::time::Duration::from_secs(30));
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts)
+                    .await
+                    .map_err(err)?,
+            )
+        };
+        Ok(Store {
+            pool,
+            url: redact(url),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password removed, for messages.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &PG_MIGRATIONS,
+        }
+    }
+
+    /// Versions recorded in the database (empty when it was never migrated).
+    async fn applied(&self) -> Result<Vec<i64>> {
+        let q = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+        let rows: std::result::Result<Vec<(i64,)>, sqlx::Error> = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(q).fetch_all(p).await,
+            Pool::Postgres(p) => sqlx::query_as(q).fetch_all(p).await,
+        };
+        match rows {
+            Ok(v) => Ok(v.into_iter().map(|r| r.0).collect()),
+            // No migrations table yet.
+            Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn check_not_newer(&self, applied: &[i64]) -> Result<()> {
+        let known = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
+        match applied.iter().max() {
+            Some(&db) if db > known => Err(StoreError::SchemaTooNew { db, known }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies missing migrations; refuses a database whose schema is newer than this
+    /// binary knows. Returns the versions applied now.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        let before = self.applied().await?;
+        self.check_not_newer(&before)?;
+        match &self.pool {
+            Pool::Sqlite(p) => self.migrator().run(p).await?,
+            Pool::Postgres(p) => self.migrator().run(p).await?,
+        }
+        let after = self.applied().await?;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+
+    /// Fails unless the schema is exactly what this binary knows.
+    pub async fn require_schema(&self) -> Result<()> {
+        let applied = self.applied().await?;
+        self.check_not_newer(&applied)?;
+        let known: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
+        if known.iter().any(|v| !applied.contains(v)) {
+            return Err(StoreError::NotMigrated);
+        }
+        Ok(())
+    }
+
+    pub async fn status(&self) -> Result<Status> {
+        let applied = self.applied().await?;
+        self.check_not_newer(&applied)?;
+        let sources = if applied.is_empty() {
+            Vec::new()
+        } else {
+            self.sources().await?
+        };
+        Ok(Status {
+            backend: self.backend(),
+            applied,
+            known: self
+                .migrator()
+                .iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect(),
+            sources,
+        })
+    }
+
+    pub async fn sources(&self) -> Result<Vec<SourceInfo>> {
+        let q = "SELECT s.name, \
+                 (SELECT COUNT(*) FROM events e WHERE e.source_id = s.id), \
+                 (SELECT COUNT(*) FROM imports i WHERE i.source_id = s.id) \
+                 FROM sources s ORDER BY s.name";
+        let rows: Vec<(String, i64, i64)> = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(q).fetch_all(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(q).fetch_all(p).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(name, events, imports)| SourceInfo {
+                name,
+                events,
+                imports,
+            })
+            .collect())
+    }
+
+    /// Imports rows as one transaction. `progress(done, total)` is called as events go in.
+    pub async fn import(
+        &self,
+        req: &ImportRequest<'_>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<ImportSummary> {
+        self.require_schema().await?;
+        let keys = EventKeys::compute(req.source, req.rows);
+        match &self.pool {
+            Pool::Sqlite(p) => sqlite::import(p, req, &keys, progress).await,
+            Pool::Postgres(p) => pg::import(p, req, &keys, progress).await,
+        }
+    }
+
+    /// Reads a source back, in source order.
+    pub async fn load(&self, source: &str) -> Result<Loaded> {
+        self.require_schema().await?;
+        match &self.pool {
+            Pool::Sqlite(p) => load::load_sqlite(p, source).await,
+            Pool::Postgres(p) => load::load_pg(p, source).await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+async fn unknown_source(names: Vec<String>, name: &str) -> StoreError {
+    StoreError::UnknownSource {
+        name: name.to_owned(),
+        known: if names.is_empty() {
+            "(none)".into()
+        } else {
+            names.join(", ")
+        },
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((cred, host)) = rest.split_once('@')
+        && let Some((user, _)) = cred.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Packs attribute pairs (name id, string id) as little-endian u32s.
+pub(crate) fn pack_attrs(pairs: &[(u32, u32)]) -> Option<Vec<u8>> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut v = Vec::with_capacity(pairs.len() * 8);
+    for (a, s) in pairs {
+        v.extend_from_slice(&a.to_le_bytes());
+        v.extend_from_slice(&s.to_le_bytes());
+    }
+    Some(v)
+}
+
+pub(crate) fn unpack_attrs(bytes: &[u8]) -> Result<impl Iterator<Item = (u32, u32)> + '_> {
+    if !bytes.len().is_multiple_of(8) {
+        return Err(StoreError::Corrupt(format!(
+            "an attribute blob of {} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes.chunks_exact(8).map(|c| {
+        (
+            u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+            u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("./flowgate.db"), "./flowgate.db");
+    }
+
+    #[test]
+    fn attribute_blobs_round_trip() {
+        let pairs = [(0, 7), (3, u32::MAX - 1)];
+        let b = pack_attrs(&pairs).unwrap();
+        assert_eq!(unpack_attrs(&b).unwrap().collect::<Vec<_>>(), pairs);
+        assert!(unpack_attrs(&b[..5]).is_err());
+        assert!(pack_attrs(&[]).is_none());
+    }
+}

@@ -1,0 +1,350 @@
+//! `flowgate import`, `flowgate db …`, and reading a log from the store.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Subcommand, ValueEnum};
+use flowgate_ingest::{Ingested, Mapping};
+use flowgate_store::{ImportRequest, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Settings;
+
+/// `--db`, else `FLOWGATE_DATABASE_URL`, else the settings file, else `./flowgate.db`.
+pub fn database_url(flag: Option<&str>, settings: &Settings) -> String {
+    flag.map(str::to_owned)
+        .or_else(|| {
+            std::env::var("FLOWGATE_DATABASE_URL")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| settings.database_url.clone())
+        .unwrap_or_else(|| "flowgate.db".into())
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub source: crate::cli::SourceArgs,
+    /// Database URL: a SQLite file path (default ./flowgate.db) or postgres://…
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// Source name the events belong to (default: the preset's or mapping's name, else the
+    /// file name). Later exports of the same system use the same name.
+    #[arg(long = "source", value_name = "NAME")]
+    pub source_name: Option<String>,
+    /// Suppress the progress bar and messages.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Create or upgrade the schema.
+    Migrate {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Schema version and what the database holds.
+    Status {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Write a source's events as CSV or XES (with the mapping that reads them back).
+    Export {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        #[arg(long = "source", value_name = "NAME")]
+        source_name: Option<String>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Output file; the mapping goes beside it as FILE.toml.
+        #[arg(long, short, value_name = "PATH")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Xes,
+}
+
+/// `FLOWGATE_PROGRESS=lines` prints progress as plain lines (for logs and scripts).
+fn progress_lines() -> bool {
+    std::env::var("FLOWGATE_PROGRESS").is_ok_and(|v| v == "lines")
+}
+
+pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
+    let url = database_url(args.db.as_deref(), settings);
+    let mapping = crate::load::choose_mapping(
+        args.source.preset.as_deref(),
+        args.source.mapping.as_deref(),
+        settings,
+    )?;
+    let Some(file) = args.source.file.as_deref() else {
+        bail!("flowgate import needs a file to import");
+    };
+    let name = match &args.source_name {
+        Some(n) => n.clone(),
+        None => mapping
+            .as_ref()
+            .and_then(|m| m.name.clone())
+            .unwrap_or_else(|| {
+                file.file_name()
+                    .map(|n| {
+                        n.to_string_lossy()
+                            .split('.')
+                            .next()
+                            .unwrap_or("log")
+                            .to_owned()
+                    })
+                    .unwrap_or_else(|| "log".into())
+            }),
+    };
+    let got = crate::load::read_rows(file, mapping, args.source.strict, args.quiet)?;
+    let hash = file_hash(file)?;
+    let username = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let mapping_toml = got.mapping.to_toml();
+    let shown = file.display().to_string();
+    let req = ImportRequest {
+        source: &name,
+        rows: &got.builder,
+        mapping_toml: &mapping_toml,
+        file: &shown,
+        file_hash: &hash,
+        username: &username,
+        rows_read: got.rows,
+        rejected: got.rejected,
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = ProgressBar::new(got.builder.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} storing {bar:30} {pos}/{len} events ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let lines = progress_lines();
+    let progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+        if lines {
+            eprintln!("progress: stored {done} of {total} events");
+        }
+    };
+    let rt = runtime()?;
+    let summary = rt.block_on(async {
+        let store = Store::open(&url).await?;
+        store.migrate().await?;
+        let s = store.import(&req, &progress).await;
+        store.close().await;
+        s
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let s =
+        summary.with_context(|| format!("importing {shown} into {}", flowgate_store_url(&url)))?;
+    if !args.quiet {
+        let span = s
+            .span
+            .map(|(a, b)| {
+                format!(
+                    ", {} → {}",
+                    flowgate_flow::time::format_utc(a),
+                    flowgate_flow::time::format_utc(b)
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "source {name:?}: {} new events, {} already stored, {} rejected; {} new cases ({} in all){span}",
+            s.events_new, s.events_duplicate, s.events_rejected, s.cases_new, s.cases_total
+        );
+        if s.events_new == 0 {
+            println!("nothing new: this export was already imported");
+        }
+    }
+    Ok(())
+}
+
+fn flowgate_store_url(url: &str) -> String {
+    // Never print a password.
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((cred, host)) = rest.split_once('@')
+        && let Some((user, _)) = cred.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+/// `xxh3-128:<hex>` of the file's bytes.
+fn file_hash(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("xxh3-128:{:032x}", h.digest128()))
+}
+
+/// Loads a source as an event log (for `baseline --db`).
+pub fn load(url: &str, source: Option<&str>) -> Result<(Ingested, String)> {
+    let rt = runtime()?;
+    let (loaded, name) = rt.block_on(async {
+        let store = Store::open(url).await?;
+        let name = match source {
+            Some(n) => n.to_owned(),
+            None => {
+                let sources = store.sources().await?;
+                match sources.as_slice() {
+                    [one] => one.name.clone(),
+                    [] => bail!(
+                        "the database {} holds no source yet; run `flowgate import` first",
+                        store.url()
+                    ),
+                    many => bail!(
+                        "the database holds several sources; pick one with --source ({})",
+                        many.iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            }
+        };
+        let loaded = store.load(&name).await?;
+        store.close().await;
+        Ok((loaded, name))
+    })?;
+    let mapping = Mapping::from_toml(
+        &loaded.mapping_toml,
+        &format!("the stored mapping of source {name}"),
+    )?;
+    let log = loaded.rows.finish();
+    Ok((
+        Ingested {
+            log,
+            format: flowgate_ingest::Format::Csv,
+            mapping,
+            detected: false,
+            rows: 0,
+            rejected: 0,
+            diagnostics: Vec::new(),
+        },
+        name,
+    ))
+}
+
+pub fn db(cmd: DbCommand, settings: &Settings) -> Result<()> {
+    let rt = runtime()?;
+    match cmd {
+        DbCommand::Migrate { db } => {
+            let url = database_url(db.as_deref(), settings);
+            let applied = rt.block_on(async {
+                let store = Store::open(&url).await?;
+                let a = store.migrate().await;
+                store.close().await;
+                a
+            })?;
+            if applied.is_empty() {
+                println!("{}: schema up to date", flowgate_store_url(&url));
+            } else {
+                println!(
+                    "{}: applied migrations {applied:?}",
+                    flowgate_store_url(&url)
+                );
+            }
+        }
+        DbCommand::Status { db } => {
+            let url = database_url(db.as_deref(), settings);
+            let st = rt.block_on(async {
+                let store = Store::open(&url).await?;
+                let s = store.status().await;
+                store.close().await;
+                s
+            })?;
+            println!("database: {} ({:?})", flowgate_store_url(&url), st.backend);
+            for (v, d) in &st.known {
+                let mark = if st.applied.contains(v) {
+                    "applied"
+                } else {
+                    "pending"
+                };
+                println!("  migration {v} {d}: {mark}");
+            }
+            if st.sources.is_empty() {
+                println!("no sources yet");
+            }
+            for s in &st.sources {
+                println!(
+                    "  source {:?}: {} events from {} imports",
+                    s.name, s.events, s.imports
+                );
+            }
+        }
+        DbCommand::Export {
+            db,
+            source_name,
+            format,
+            out,
+        } => {
+            let url = database_url(db.as_deref(), settings);
+            let (loaded, name) = rt.block_on(async {
+                let store = Store::open(&url).await?;
+                let name = match source_name {
+                    Some(n) => n,
+                    None => match store.sources().await?.as_slice() {
+                        [one] => one.name.clone(),
+                        _ => bail!("pick a source with --source"),
+                    },
+                };
+                let l = store.load(&name).await?;
+                store.close().await;
+                Ok((l, name))
+            })?;
+            let original = Mapping::from_toml(
+                &loaded.mapping_toml,
+                &format!("the stored mapping of source {name}"),
+            )?;
+            let xes = format == ExportFormat::Xes;
+            let mut buf = Vec::new();
+            match format {
+                ExportFormat::Csv => flowgate_ingest::export::write_csv(&loaded.rows, &mut buf)?,
+                ExportFormat::Xes => flowgate_ingest::export::write_xes(&loaded.rows, &mut buf)?,
+            }
+            crate::output::write_atomic(&out, &buf)?;
+            let mapping_path = PathBuf::from(format!("{}.toml", out.display()));
+            let m = flowgate_ingest::export::export_mapping(&original, xes);
+            crate::output::write_atomic(&mapping_path, m.to_toml().as_bytes())?;
+            println!(
+                "wrote {} events of source {name:?} to {} (mapping: {}); re-import with: flowgate import {} --mapping {} --source {name}",
+                loaded.rows.len(),
+                out.display(),
+                mapping_path.display(),
+                out.display(),
+                mapping_path.display()
+            );
+        }
+    }
+    Ok(())
+}
