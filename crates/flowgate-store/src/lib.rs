@@ -14,6 +14,8 @@ mod sqlite;
 
 use std::str::FromStr;
 
+use sqlx::ConnectOptions;
+
 use flowgate_flow::EventLogBuilder;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -130,7 +132,9 @@ impl Store {
             source,
         };
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(err)?;
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(err)?
+                .disable_statement_logging();
             Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(4)
@@ -147,7 +151,13 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(std::time::Duration::from_secs(30));
+                .busy_timeout(std::time::Duration::from_secs(30))
+                // A large page cache and memory-mapped reads: imports touch the key index
+                // all over, and loads read the whole table.
+                .pragma("cache_size", "-262144")
+                .pragma("mmap_size", "1073741824")
+                .pragma("temp_store", "memory")
+                .disable_statement_logging();
             Pool::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(1)

@@ -126,8 +126,10 @@ impl Reader {
     }
 }
 
+/// Source order. In SQLite `+source_id` keeps the planner on the table's own (id) order
+/// instead of the key index plus a sort; PostgreSQL has an index on (source_id, id).
 const EVENTS_SQL: &str = "SELECT case_s, ts_ms, activity_s, resource_s, team_s, state, flags, attrs \
-                          FROM events WHERE source_id = {} ORDER BY id";
+                          FROM events WHERE +source_id = {} ORDER BY id";
 
 pub(crate) async fn load_sqlite(pool: &SqlitePool, source: &str) -> Result<Loaded> {
     let Some((id, mapping, states)) = sqlx::query_as::<_, (i64, String, i64)>(
@@ -184,7 +186,9 @@ pub(crate) async fn load_pg(pool: &PgPool, source: &str) -> Result<Loaded> {
         .fetch_all(pool)
         .await?;
     let mut r = Reader::new(dict, names, states != 0)?;
-    let sql = EVENTS_SQL.replace("{}", &id.to_string());
+    let sql = EVENTS_SQL
+        .replace("+source_id", "source_id")
+        .replace("{}", &id.to_string());
     let mut rows = sqlx::query_as::<_, EventTuple>(&sql).fetch(pool);
     while let Some(t) = rows.try_next().await? {
         r.push(t)?;

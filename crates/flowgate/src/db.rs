@@ -84,6 +84,61 @@ fn progress_lines() -> bool {
     std::env::var("FLOWGATE_PROGRESS").is_ok_and(|v| v == "lines")
 }
 
+/// Stores rows read from `file` as source `name`, with a progress bar (or lines).
+pub fn store_rows(
+    url: &str,
+    name: &str,
+    got: &flowgate_ingest::IngestedRows,
+    file: &Path,
+    quiet: bool,
+) -> Result<flowgate_store::ImportSummary> {
+    let hash = file_hash(file)?;
+    let username = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let mapping_toml = got.mapping.to_toml();
+    let shown = file.display().to_string();
+    let req = ImportRequest {
+        source: name,
+        rows: &got.builder,
+        mapping_toml: &mapping_toml,
+        file: &shown,
+        file_hash: &hash,
+        username: &username,
+        rows_read: got.rows,
+        rejected: got.rejected,
+    };
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = ProgressBar::new(got.builder.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} storing {bar:30} {pos}/{len} events ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let lines = progress_lines();
+    let progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+        if lines {
+            eprintln!("progress: stored {done} of {total} events");
+        }
+    };
+    let rt = runtime()?;
+    let summary = rt.block_on(async {
+        let store = Store::open(url).await?;
+        store.migrate().await?;
+        let s = store.import(&req, &progress).await;
+        store.close().await;
+        s
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    Ok(summary.with_context(|| format!("importing {shown} into {}", flowgate_store_url(url)))?)
+}
+
 pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
     let url = database_url(args.db.as_deref(), settings);
     let mapping = crate::load::choose_mapping(
@@ -112,52 +167,7 @@ pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
             }),
     };
     let got = crate::load::read_rows(file, mapping, args.source.strict, args.quiet)?;
-    let hash = file_hash(file)?;
-    let username = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let mapping_toml = got.mapping.to_toml();
-    let shown = file.display().to_string();
-    let req = ImportRequest {
-        source: &name,
-        rows: &got.builder,
-        mapping_toml: &mapping_toml,
-        file: &shown,
-        file_hash: &hash,
-        username: &username,
-        rows_read: got.rows,
-        rejected: got.rejected,
-    };
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = ProgressBar::new(got.builder.len() as u64);
-        b.set_style(
-            ProgressStyle::with_template("{spinner} storing {bar:30} {pos}/{len} events ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b
-    });
-    let lines = progress_lines();
-    let progress = |done: u64, total: u64| {
-        if let Some(b) = &bar {
-            b.set_position(done);
-        }
-        if lines {
-            eprintln!("progress: stored {done} of {total} events");
-        }
-    };
-    let rt = runtime()?;
-    let summary = rt.block_on(async {
-        let store = Store::open(&url).await?;
-        store.migrate().await?;
-        let s = store.import(&req, &progress).await;
-        store.close().await;
-        s
-    });
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    let s =
-        summary.with_context(|| format!("importing {shown} into {}", flowgate_store_url(&url)))?;
+    let s = store_rows(&url, &name, &got, file, args.quiet)?;
     if !args.quiet {
         let span = s
             .span

@@ -39,7 +39,16 @@ pub fn run(args: DemoArgs) -> Result<()> {
     flowgate_synth::write_preset(&preset_path)?;
 
     let mapping = Mapping::from_toml(flowgate_synth::PRESET_TOML, "demo preset")?;
-    let got = crate::load::read(&log_path, Some(mapping), true, true)?;
+    let rows = crate::load::read_rows(&log_path, Some(mapping), true, true)?;
+    // The history goes into the embedded database, and the report reads it back from there.
+    let db_path = args.out.join("flowgate.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+    }
+    let db_url = db_path.display().to_string();
+    let stored = crate::db::store_rows(&db_url, "demo", &rows, &log_path, true)?;
+    drop(rows);
+    let (got, _) = crate::db::load(&db_url, Some("demo"))?;
     let mut opts = BaselineOptions::new();
     opts.sla = got.mapping.sla_config();
     let b = flowgate_flow::baseline(&got.log, &opts);
@@ -47,7 +56,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         title: "flowgate demo: process baseline".into(),
         source: "tickets-log.csv (synthetic support organisation)".into(),
         mapping: "demo".into(),
-        rejected_rows: got.rejected,
+        rejected_rows: 0,
     };
     let html = args.out.join("report.html");
     crate::output::write_atomic(
@@ -70,6 +79,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     println!("Report:  {}", html.display());
+    println!(
+        "Store:   {} ({} events, source \"demo\"; flowgate baseline --db {} --format md)",
+        db_path.display(),
+        stored.events_new,
+        db_path.display()
+    );
     println!(
         "Data:    {} (event log), {} (ticket texts), {} (mapping)",
         log_path.display(),

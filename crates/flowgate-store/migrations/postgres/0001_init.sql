@@ -61,6 +61,7 @@ CREATE TABLE events (
     attrs BYTEA
 );
 CREATE UNIQUE INDEX events_key ON events (source_id, event_key);
+CREATE INDEX events_source_order ON events (source_id, id);
 
 CREATE TABLE ticket_texts (
     source_id BIGINT NOT NULL REFERENCES sources (id),

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod reference;
 mod snapshots;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
