@@ -136,7 +136,7 @@ pub fn store_rows(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    Ok(summary.with_context(|| format!("importing {shown} into {}", flowgate_store_url(url)))?)
+    summary.with_context(|| format!("importing {shown} into {}", flowgate_store_url(url)))
 }
 
 pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
