@@ -6,6 +6,7 @@
 //! and their occurrence number within the file, so importing the same export twice adds
 //! nothing and a newer export adds only what is new.
 
+mod codec;
 mod key;
 mod load;
 mod pg;
@@ -262,7 +263,7 @@ impl Store {
 
     pub async fn sources(&self) -> Result<Vec<SourceInfo>> {
         let q = "SELECT s.name, \
-                 (SELECT COUNT(*) FROM events e WHERE e.source_id = s.id), \
+                 (SELECT CAST(COALESCE(SUM(b.n_events), 0) AS BIGINT) FROM event_blocks b WHERE b.source_id = s.id), \
                  (SELECT COUNT(*) FROM imports i WHERE i.source_id = s.id) \
                  FROM sources s ORDER BY s.name";
         let rows: Vec<(String, i64, i64)> = match &self.pool {

@@ -1,21 +1,11 @@
-//! Reading a source back into an `EventLogBuilder`, in source order.
+//! Reading a source back into an `EventLogBuilder`, in source order, from its blocks.
 
 use flowgate_flow::{EventLogBuilder, EventRow, Interner, NONE, State};
 use futures_util::TryStreamExt;
 use sqlx::{PgPool, SqlitePool};
 
+use crate::codec::{Decoded, decode_events, decode_strings};
 use crate::{Loaded, Result, StoreError, unknown_source, unpack_attrs};
-
-type EventTuple = (
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    Option<Vec<u8>>,
-);
 
 /// Dictionary id → id in one of the builder's tables, assigned on first use.
 struct RoleMap(Vec<u32>);
@@ -25,7 +15,7 @@ impl RoleMap {
         RoleMap(vec![NONE; n])
     }
 
-    fn get(&mut self, dict: &[String], table: &mut Interner, id: i64) -> Result<u32> {
+    fn get(&mut self, dict: &[String], table: &mut Interner, id: u32) -> Result<u32> {
         let slot = self
             .0
             .get_mut(id as usize)
@@ -51,21 +41,30 @@ struct Reader {
 
 impl Reader {
     fn new(
-        dict: Vec<(i64, String)>,
+        blocks: Vec<(i64, Vec<u8>)>,
         names: Vec<(i64, String)>,
         states_mapped: bool,
     ) -> Result<Reader> {
-        let dense =
-            |ids: &mut dyn Iterator<Item = i64>| ids.enumerate().all(|(i, id)| id == i as i64);
-        if !dense(&mut dict.iter().map(|d| d.0)) || !dense(&mut names.iter().map(|d| d.0)) {
-            return Err(StoreError::Corrupt("dictionary ids are not dense".into()));
+        let mut dict = Vec::new();
+        for (first, data) in blocks {
+            if first != dict.len() as i64 {
+                return Err(StoreError::Corrupt(
+                    "string blocks are not contiguous".into(),
+                ));
+            }
+            decode_strings(&data, &mut dict)?;
+        }
+        if !names.iter().enumerate().all(|(i, (id, _))| *id == i as i64) {
+            return Err(StoreError::Corrupt(
+                "attribute name ids are not dense".into(),
+            ));
         }
         let mut builder = EventLogBuilder::new(states_mapped);
         let attr_cols: Vec<usize> = names.iter().map(|(_, n)| builder.attr_column(n)).collect();
         let n = dict.len();
         Ok(Reader {
-            dict: dict.into_iter().map(|d| d.1).collect(),
             attr_maps: names.iter().map(|_| RoleMap::new(n)).collect(),
+            dict,
             builder,
             cases: RoleMap::new(n),
             acts: RoleMap::new(n),
@@ -76,20 +75,19 @@ impl Reader {
         })
     }
 
-    fn push(&mut self, t: EventTuple) -> Result<()> {
-        let (case_s, ts_ms, act_s, res_s, team_s, state, flags, attrs) = t;
+    fn push(&mut self, d: Decoded<'_>) -> Result<()> {
         let b = &mut self.builder;
-        let case = self.cases.get(&self.dict, &mut b.cases, case_s)?;
-        let activity = self.acts.get(&self.dict, &mut b.activities, act_s)?;
-        let resource = match res_s {
+        let case = self.cases.get(&self.dict, &mut b.cases, d.case)?;
+        let activity = self.acts.get(&self.dict, &mut b.activities, d.activity)?;
+        let resource = match d.resource {
             Some(id) => self.res.get(&self.dict, &mut b.resources, id)?,
             None => NONE,
         };
-        let team = match team_s {
+        let team = match d.team {
             Some(id) => self.teams.get(&self.dict, &mut b.teams, id)?,
             None => NONE,
         };
-        let state = match state {
+        let state = match d.state {
             None => None,
             Some(code) => Some(
                 *State::ALL
@@ -99,37 +97,30 @@ impl Reader {
         };
         self.attr_buf.clear();
         self.attr_buf.resize(self.attr_cols.len(), NONE);
-        if let Some(blob) = &attrs {
-            for (name, value) in unpack_attrs(blob)? {
-                let k = name as usize;
-                let col = *self
-                    .attr_cols
-                    .get(k)
-                    .ok_or_else(|| StoreError::Corrupt(format!("attribute name id {name}")))?;
-                self.attr_buf[col] =
-                    self.attr_maps[k].get(&self.dict, &mut b.attr_values[col], value as i64)?;
-            }
+        for (name, value) in unpack_attrs(d.attrs)? {
+            let k = name as usize;
+            let col = *self
+                .attr_cols
+                .get(k)
+                .ok_or_else(|| StoreError::Corrupt(format!("attribute name id {name}")))?;
+            self.attr_buf[col] =
+                self.attr_maps[k].get(&self.dict, &mut b.attr_values[col], value)?;
         }
         b.push(
             EventRow {
                 case,
-                ts_ms,
+                ts_ms: d.ts_ms,
                 activity,
                 resource,
                 team,
                 state,
-                escalation: flags & 1 != 0,
+                escalation: d.flags & 1 != 0,
             },
             &self.attr_buf,
         );
         Ok(())
     }
 }
-
-/// Source order. In SQLite `+source_id` keeps the planner on the table's own (id) order
-/// instead of the key index plus a sort; PostgreSQL has an index on (source_id, id).
-const EVENTS_SQL: &str = "SELECT case_s, ts_ms, activity_s, resource_s, team_s, state, flags, attrs \
-                          FROM events WHERE +source_id = {} ORDER BY id";
 
 pub(crate) async fn load_sqlite(pool: &SqlitePool, source: &str) -> Result<Loaded> {
     let Some((id, mapping, states)) = sqlx::query_as::<_, (i64, String, i64)>(
@@ -144,19 +135,24 @@ pub(crate) async fn load_sqlite(pool: &SqlitePool, source: &str) -> Result<Loade
             .await?;
         return Err(unknown_source(names, source).await);
     };
-    let dict = sqlx::query_as("SELECT id, value FROM strings WHERE source_id = ? ORDER BY id")
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
+    let dict = sqlx::query_as(
+        "SELECT first_id, data FROM string_blocks WHERE source_id = ? ORDER BY first_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
     let names = sqlx::query_as("SELECT id, name FROM attr_names WHERE source_id = ? ORDER BY id")
         .bind(id)
         .fetch_all(pool)
         .await?;
     let mut r = Reader::new(dict, names, states != 0)?;
-    let sql = EVENTS_SQL.replace("{}", &id.to_string());
-    let mut rows = sqlx::query_as::<_, EventTuple>(&sql).fetch(pool);
-    while let Some(t) = rows.try_next().await? {
-        r.push(t)?;
+    let mut blocks = sqlx::query_scalar::<_, Vec<u8>>(
+        "SELECT data FROM event_blocks WHERE source_id = ? ORDER BY import_id, block_no",
+    )
+    .bind(id)
+    .fetch(pool);
+    while let Some(data) = blocks.try_next().await? {
+        decode_events(&data, |d| r.push(d))?;
     }
     Ok(Loaded {
         rows: r.builder,
@@ -177,21 +173,24 @@ pub(crate) async fn load_pg(pool: &PgPool, source: &str) -> Result<Loaded> {
             .await?;
         return Err(unknown_source(names, source).await);
     };
-    let dict = sqlx::query_as("SELECT id, value FROM strings WHERE source_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
+    let dict = sqlx::query_as(
+        "SELECT first_id, data FROM string_blocks WHERE source_id = $1 ORDER BY first_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
     let names = sqlx::query_as("SELECT id, name FROM attr_names WHERE source_id = $1 ORDER BY id")
         .bind(id)
         .fetch_all(pool)
         .await?;
     let mut r = Reader::new(dict, names, states != 0)?;
-    let sql = EVENTS_SQL
-        .replace("+source_id", "source_id")
-        .replace("{}", &id.to_string());
-    let mut rows = sqlx::query_as::<_, EventTuple>(&sql).fetch(pool);
-    while let Some(t) = rows.try_next().await? {
-        r.push(t)?;
+    let mut blocks = sqlx::query_scalar::<_, Vec<u8>>(
+        "SELECT data FROM event_blocks WHERE source_id = $1 ORDER BY import_id, block_no",
+    )
+    .bind(id)
+    .fetch(pool);
+    while let Some(data) = blocks.try_next().await? {
+        decode_events(&data, |d| r.push(d))?;
     }
     Ok(Loaded {
         rows: r.builder,

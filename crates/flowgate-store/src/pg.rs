@@ -1,13 +1,13 @@
-//! PostgreSQL: one transaction per import; strings and events go in with COPY (CSV), events
-//! through a staging table and one `INSERT … ON CONFLICT DO NOTHING`.
+//! PostgreSQL: one transaction per import; event keys go in with COPY (CSV) through a staging
+//! table and one `INSERT … ON CONFLICT DO NOTHING RETURNING`, events in blocks.
 
 use std::fmt::Write;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnection;
 
-use crate::plan::plan;
+use crate::plan::{dictionary, event_blocks, plan, string_blocks};
 use crate::{EventKeys, ImportRequest, ImportSummary, Result, now_ms};
 
 const CHUNK_BYTES: usize = 1 << 20;
@@ -19,11 +19,6 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
-}
-
-/// A text value for COPY's CSV format: always quoted, so an empty string is not NULL.
-fn quoted(v: &str) -> String {
-    format!("\"{}\"", v.replace('"', "\"\""))
 }
 
 /// Streams CSV lines into `COPY … FROM STDIN`, a megabyte at a time. In a line an empty
@@ -90,18 +85,13 @@ pub(crate) async fn import(
             .await?
         }
     };
-    let cases_before: i64 =
-        sqlx::query_scalar("SELECT COUNT(DISTINCT case_s) FROM events WHERE source_id = $1")
-            .bind(source_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let mut strings: FxHashMap<String, i64> =
-        sqlx::query_as::<_, (String, i64)>("SELECT value, id FROM strings WHERE source_id = $1")
-            .bind(source_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
+    let blocks: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT first_id, data FROM string_blocks WHERE source_id = $1 ORDER BY first_id",
+    )
+    .bind(source_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut strings = dictionary(blocks)?;
     let mut attr_names: FxHashMap<String, i64> =
         sqlx::query_as::<_, (String, i64)>("SELECT name, id FROM attr_names WHERE source_id = $1")
             .bind(source_id)
@@ -127,16 +117,17 @@ pub(crate) async fn import(
     .fetch_one(&mut *tx)
     .await?;
 
-    let sid = source_id.to_string();
-    copy_lines(
-        &mut tx,
-        "COPY strings (source_id, id, value) FROM STDIN WITH (FORMAT csv)",
-        p.new_strings
-            .iter()
-            .map(|(id, v)| format!("{sid},{id},{}", quoted(v))),
-        |_| {},
-    )
-    .await?;
+    for (first, n, data) in string_blocks(&p.new_strings) {
+        sqlx::query(
+            "INSERT INTO string_blocks (source_id, first_id, n, data) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(source_id)
+        .bind(first)
+        .bind(n)
+        .bind(data)
+        .execute(&mut *tx)
+        .await?;
+    }
     for (id, name) in &p.new_attr_names {
         sqlx::query("INSERT INTO attr_names (source_id, id, name) VALUES ($1, $2, $3)")
             .bind(source_id)
@@ -146,56 +137,85 @@ pub(crate) async fn import(
             .await?;
     }
 
-    sqlx::query(
-        "CREATE TEMP TABLE staging_events (ord BIGINT, event_key BYTEA, case_s BIGINT, ts_ms BIGINT, \
-         activity_s BIGINT, resource_s BIGINT, team_s BIGINT, state BIGINT, flags BIGINT, attrs BYTEA) ON COMMIT DROP",
-    )
-    .execute(&mut *tx)
-    .await?;
+    // Keys first, through COPY and a staging table: the ones that go in are the new events.
+    sqlx::query("CREATE TEMP TABLE staging_keys (event_key BYTEA) ON COMMIT DROP")
+        .execute(&mut *tx)
+        .await?;
     let total = p.events.len() as u64;
-    let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    // In key order the index is filled page by page instead of at random.
+    let mut sorted: Vec<&[u8; 16]> = p.events.iter().map(|e| &e.key).collect();
+    sorted.sort_unstable();
     copy_lines(
         &mut tx,
-        "COPY staging_events FROM STDIN WITH (FORMAT csv)",
-        p.events.iter().enumerate().map(|(i, e)| {
-            format!(
-                "{i},{},{},{},{},{},{},{},{},{}",
-                hex(&e.key),
-                e.case_s,
-                e.ts_ms,
-                e.activity_s,
-                opt(e.resource_s),
-                opt(e.team_s),
-                opt(e.state),
-                e.flags,
-                e.attrs.as_deref().map(hex).unwrap_or_default()
-            )
-        }),
+        "COPY staging_keys FROM STDIN WITH (FORMAT csv)",
+        sorted.iter().map(|k| hex(&k[..])),
         |n| progress(n, total),
     )
     .await?;
     let new = sqlx::query(
-        "INSERT INTO events (source_id, import_id, event_key, case_s, ts_ms, activity_s, resource_s, team_s, state, flags, attrs) \
-         SELECT $1, $2, event_key, case_s, ts_ms, activity_s, resource_s, team_s, state, flags, attrs \
-         FROM staging_events ORDER BY ord ON CONFLICT (source_id, event_key) DO NOTHING",
+        "INSERT INTO event_keys (source_id, event_key, import_id) SELECT $1, event_key, $2 FROM staging_keys \
+         ON CONFLICT DO NOTHING",
     )
     .bind(source_id)
     .bind(import_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let cases_after: i64 =
-        sqlx::query_scalar("SELECT COUNT(DISTINCT case_s) FROM events WHERE source_id = $1")
+    // Which events are new: all, none, or (rarely) those whose key this import inserted.
+    let new_keys: Option<FxHashSet<[u8; 16]>> = if new == total || new == 0 {
+        None
+    } else {
+        Some(
+            sqlx::query_scalar::<_, Vec<u8>>(
+                "SELECT event_key FROM event_keys WHERE source_id = $1 AND import_id = $2",
+            )
             .bind(source_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            .bind(import_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .filter_map(|k| <[u8; 16]>::try_from(k.as_slice()).ok())
+            .collect(),
+        )
+    };
+    let all_new = new == total;
+    let (blocks, cases) = event_blocks(&p.events, |k| match &new_keys {
+        Some(set) => set.contains(k),
+        None => all_new,
+    });
+    for (no, (n, data)) in blocks.into_iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO event_blocks (source_id, import_id, block_no, n_events, data) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(source_id)
+        .bind(import_id)
+        .bind(no as i64)
+        .bind(n)
+        .bind(data)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let cases_new = sqlx::query(
+        "INSERT INTO cases (source_id, case_s, import_id) SELECT $1, c, $2 FROM UNNEST($3::BIGINT[]) AS c \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(source_id)
+    .bind(import_id)
+    .bind(&cases)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let cases_total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE source_id = $1")
+        .bind(source_id)
+        .fetch_one(&mut *tx)
+        .await?;
     let summary = ImportSummary {
         import_id,
         events_new: new,
         events_duplicate: total - new,
         events_rejected: req.rejected,
-        cases_new: (cases_after - cases_before).max(0) as u64,
-        cases_total: cases_after as u64,
+        cases_new,
+        cases_total: cases_total as u64,
         span: p.span,
     };
     sqlx::query(

@@ -105,3 +105,45 @@ pub(crate) fn plan<'a>(
         span,
     }
 }
+
+/// New dictionary strings as blocks: (first id, count, data).
+pub(crate) fn string_blocks(new: &[(i64, &str)]) -> Vec<(i64, i64, Vec<u8>)> {
+    new.chunks(crate::codec::BLOCK_STRINGS)
+        .map(|c| (c[0].0, c.len() as i64, crate::codec::encode_strings(c)))
+        .collect()
+}
+
+/// The new events (those whose key `is_new`) as blocks in source order, and their distinct
+/// case ids.
+pub(crate) fn event_blocks(
+    events: &[EventOut],
+    is_new: impl Fn(&[u8; 16]) -> bool,
+) -> (Vec<(i64, Vec<u8>)>, Vec<i64>) {
+    let new: Vec<&EventOut> = events.iter().filter(|e| is_new(&e.key)).collect();
+    let blocks = new
+        .chunks(crate::codec::BLOCK_EVENTS)
+        .map(|c| (c.len() as i64, crate::codec::encode_events(c)))
+        .collect();
+    let mut cases: Vec<i64> = new.iter().map(|e| e.case_s).collect();
+    cases.sort_unstable();
+    cases.dedup();
+    (blocks, cases)
+}
+
+/// The source's dictionary as value → id, from its string blocks in id order.
+pub(crate) fn dictionary(blocks: Vec<(i64, Vec<u8>)>) -> crate::Result<FxHashMap<String, i64>> {
+    let mut all = Vec::new();
+    for (first, data) in blocks {
+        if first != all.len() as i64 {
+            return Err(crate::StoreError::Corrupt(
+                "string blocks are not contiguous".into(),
+            ));
+        }
+        crate::codec::decode_strings(&data, &mut all)?;
+    }
+    Ok(all
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (s, i as i64))
+        .collect())
+}

@@ -1,14 +1,13 @@
-//! SQLite: one write transaction per import, multi-row inserts.
+//! SQLite: one write transaction per import; keys by multi-row inserts, events in blocks.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use sqlx::SqlitePool;
 
-use crate::plan::{EventOut, plan};
+use crate::plan::{dictionary, event_blocks, plan, string_blocks};
 use crate::{EventKeys, ImportRequest, ImportSummary, Result, now_ms};
 
-/// SQLite allows 32,766 bound parameters per statement.
-const EVENT_ROWS: usize = 3_000;
-const STRING_ROWS: usize = 10_000;
+/// Rows per multi-row insert (SQLite allows 32,766 bound parameters per statement).
+const KEY_ROWS: usize = 16_000;
 
 fn values(n: usize, row: &str) -> String {
     let mut s = String::with_capacity(n * (row.len() + 1));
@@ -55,18 +54,13 @@ pub(crate) async fn import(
             .await?
         }
     };
-    let cases_before: i64 =
-        sqlx::query_scalar("SELECT COUNT(DISTINCT case_s) FROM events WHERE source_id = ?")
-            .bind(source_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let mut strings: FxHashMap<String, i64> =
-        sqlx::query_as::<_, (String, i64)>("SELECT value, id FROM strings WHERE source_id = ?")
-            .bind(source_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
+    let blocks: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT first_id, data FROM string_blocks WHERE source_id = ? ORDER BY first_id",
+    )
+    .bind(source_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut strings = dictionary(blocks)?;
     let mut attr_names: FxHashMap<String, i64> =
         sqlx::query_as::<_, (String, i64)>("SELECT name, id FROM attr_names WHERE source_id = ?")
             .bind(source_id)
@@ -93,16 +87,14 @@ pub(crate) async fn import(
     .fetch_one(&mut *tx)
     .await?;
 
-    for chunk in p.new_strings.chunks(STRING_ROWS) {
-        let sql = format!(
-            "INSERT INTO strings (source_id, id, value) VALUES {}",
-            values(chunk.len(), &format!("({source_id}, ?, ?)"))
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, v) in chunk {
-            q = q.bind(id).bind(*v);
-        }
-        q.execute(&mut *tx).await?;
+    for (first, n, data) in string_blocks(&p.new_strings) {
+        sqlx::query("INSERT INTO string_blocks (source_id, first_id, n, data) VALUES (?, ?, ?, ?)")
+            .bind(source_id)
+            .bind(first)
+            .bind(n)
+            .bind(data)
+            .execute(&mut *tx)
+            .await?;
     }
     for (id, name) in &p.new_attr_names {
         sqlx::query("INSERT INTO attr_names (source_id, id, name) VALUES (?, ?, ?)")
@@ -113,39 +105,88 @@ pub(crate) async fn import(
             .await?;
     }
 
+    // Keys first: the ones that go in are the new events.
     let total = p.events.len() as u64;
     let mut new = 0u64;
     let mut done = 0u64;
-    let row = format!("({source_id}, {import_id}, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    let full_sql = insert_events_sql(EVENT_ROWS, &row);
-    for chunk in p.events.chunks(EVENT_ROWS) {
+    let row = format!("({source_id}, ?, {import_id})");
+    let full_sql = insert_keys_sql(KEY_ROWS, &row);
+    // In key order the index is filled page by page instead of at random.
+    let mut sorted: Vec<&[u8; 16]> = p.events.iter().map(|e| &e.key).collect();
+    sorted.sort_unstable();
+    for chunk in sorted.chunks(KEY_ROWS) {
         let sql;
-        let sql_ref = if chunk.len() == EVENT_ROWS {
+        let sql_ref = if chunk.len() == KEY_ROWS {
             &full_sql
         } else {
-            sql = insert_events_sql(chunk.len(), &row);
+            sql = insert_keys_sql(chunk.len(), &row);
             &sql
         };
         let mut q = sqlx::query(sql_ref);
-        for e in chunk {
-            q = bind_event(q, e);
+        for k in chunk {
+            q = q.bind(&k[..]);
         }
         new += q.execute(&mut *tx).await?.rows_affected();
         done += chunk.len() as u64;
         progress(done, total);
     }
-    let cases_after: i64 =
-        sqlx::query_scalar("SELECT COUNT(DISTINCT case_s) FROM events WHERE source_id = ?")
+    // Which events are new: all, none, or (rarely) those whose key this import inserted.
+    let new_keys: Option<FxHashSet<[u8; 16]>> = if new == total || new == 0 {
+        None
+    } else {
+        Some(
+            sqlx::query_scalar::<_, Vec<u8>>(
+                "SELECT event_key FROM event_keys WHERE source_id = ? AND import_id = ?",
+            )
             .bind(source_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            .bind(import_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .filter_map(|k| <[u8; 16]>::try_from(k.as_slice()).ok())
+            .collect(),
+        )
+    };
+    let all_new = new == total;
+    let (blocks, cases) = event_blocks(&p.events, |k| match &new_keys {
+        Some(set) => set.contains(k),
+        None => all_new,
+    });
+    for (no, (n, data)) in blocks.into_iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO event_blocks (source_id, import_id, block_no, n_events, data) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(source_id)
+        .bind(import_id)
+        .bind(no as i64)
+        .bind(n)
+        .bind(data)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut cases_new = 0u64;
+    for chunk in cases.chunks(KEY_ROWS) {
+        let sql = format!(
+            "INSERT OR IGNORE INTO cases (source_id, case_s, import_id) VALUES {}",
+            values(chunk.len(), &format!("({source_id}, ?, {import_id})"))
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = q.bind(c);
+        }
+        cases_new += q.execute(&mut *tx).await?.rows_affected();
+    }
+    let cases_total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE source_id = ?")
+        .bind(source_id)
+        .fetch_one(&mut *tx)
+        .await?;
     let summary = ImportSummary {
         import_id,
         events_new: new,
         events_duplicate: total - new,
         events_rejected: req.rejected,
-        cases_new: (cases_after - cases_before).max(0) as u64,
-        cases_total: cases_after as u64,
+        cases_new,
+        cases_total: cases_total as u64,
         span: p.span,
     };
     sqlx::query(
@@ -162,24 +203,9 @@ pub(crate) async fn import(
     Ok(summary)
 }
 
-fn insert_events_sql(n: usize, row: &str) -> String {
+fn insert_keys_sql(n: usize, row: &str) -> String {
     format!(
-        "INSERT OR IGNORE INTO events (source_id, import_id, event_key, case_s, ts_ms, activity_s, resource_s, team_s, state, flags, attrs) VALUES {}",
+        "INSERT OR IGNORE INTO event_keys (source_id, event_key, import_id) VALUES {}",
         values(n, row)
     )
-}
-
-fn bind_event<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    e: &'q EventOut,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    q.bind(&e.key[..])
-        .bind(e.case_s)
-        .bind(e.ts_ms)
-        .bind(e.activity_s)
-        .bind(e.resource_s)
-        .bind(e.team_s)
-        .bind(e.state)
-        .bind(e.flags)
-        .bind(e.attrs.as_deref())
 }

@@ -29,6 +29,10 @@ pub struct BenchArgs {
     /// Timed runs; the median is reported.
     #[arg(long, default_value_t = 3)]
     pub runs: u32,
+    /// Also time storing the replicated log into a database and loading it back:
+    /// `sqlite` (a fresh file in the work folder) or a postgres:// URL of an empty database.
+    #[arg(long, value_name = "sqlite|URL")]
+    pub store: Option<String>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -56,6 +60,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         size as f64 / 1048576.0,
         t0.elapsed().as_secs_f64()
     );
+    if let Some(store) = &args.store {
+        store_bench(store, &big, &dir, mapping.clone(), rows)?;
+    }
     let exe = std::env::current_exe()?;
     let mut results = Vec::new();
     for i in 0..args.runs.max(1) {
@@ -101,6 +108,60 @@ pub fn run(args: BenchArgs) -> Result<()> {
         rows as f64 / median / 1e6
     );
     println!("machine: {}", machine());
+    Ok(())
+}
+
+/// Times parse, store (one import transaction) and load of `file` into a database.
+fn store_bench(
+    store: &str,
+    file: &Path,
+    dir: &Path,
+    mapping: Option<flowgate_ingest::Mapping>,
+    rows: u64,
+) -> Result<()> {
+    let url = if store == "sqlite" {
+        let p = dir.join("bench.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+        }
+        p.display().to_string()
+    } else {
+        store.to_owned()
+    };
+    let t = Instant::now();
+    let got = crate::load::read_rows(file, mapping, false, true)?;
+    let parse = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let s = crate::db::store_rows(&url, "bench", &got, file, true)?;
+    let store_secs = t.elapsed().as_secs_f64();
+    drop(got);
+    let t = Instant::now();
+    let (loaded, _) = crate::db::load(&url, Some("bench"))?;
+    let load_secs = t.elapsed().as_secs_f64();
+    let kind = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    eprintln!(
+        "{kind}: parse {parse:.2}s; store {} events in {store_secs:.2}s ({:.0} events/s); load {} events in {load_secs:.2}s ({:.0} events/s)",
+        s.events_new,
+        s.events_new as f64 / store_secs,
+        loaded.log.n_events(),
+        rows as f64 / load_secs,
+    );
+    if kind == "SQLite" {
+        let bytes: u64 = ["", "-wal"]
+            .iter()
+            .filter_map(|x| std::fs::metadata(format!("{url}{x}")).ok())
+            .map(|m| m.len())
+            .sum();
+        eprintln!(
+            "SQLite: {bytes} bytes, {:.1} bytes per event",
+            bytes as f64 / rows as f64
+        );
+    }
+    std::mem::forget(loaded);
     Ok(())
 }
 

@@ -1,4 +1,5 @@
--- flowgate schema 1: sources, imports, events (with a per-source string dictionary),
+-- flowgate schema 1: sources, imports, events (keys, columnar blocks, a per-source string
+-- dictionary), cases,
 -- ticket texts, and the tables the risk layer writes (decisions, audit log, reviews).
 
 CREATE TABLE sources (
@@ -27,13 +28,15 @@ CREATE TABLE imports (
     status TEXT NOT NULL
 );
 
--- Every string of a source (case ids, activities, resources, teams, attribute values).
-CREATE TABLE strings (
+-- Every string of a source (case ids, activities, resources, teams, attribute values), in
+-- blocks holding ids first_id .. first_id + n - 1 (layout: flowgate-store codec.rs).
+CREATE TABLE string_blocks (
     source_id INTEGER NOT NULL REFERENCES sources (id),
-    id INTEGER NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (source_id, id)
-) WITHOUT ROWID;
+    first_id INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (source_id, first_id)
+);
 
 CREATE TABLE attr_names (
     source_id INTEGER NOT NULL REFERENCES sources (id),
@@ -42,25 +45,35 @@ CREATE TABLE attr_names (
     PRIMARY KEY (source_id, id)
 ) WITHOUT ROWID;
 
--- One row per source event, in source order (id). event_key: 128-bit hash of the source,
--- case, time, activity, resource, team, state, flags, attributes and the occurrence number
--- of identical rows within one file; it makes imports idempotent.
-CREATE TABLE events (
-    id INTEGER PRIMARY KEY,
-    source_id INTEGER NOT NULL REFERENCES sources (id),
+-- The identity of every stored event: a 128-bit hash of the source, case, time, activity,
+-- resource, team, state, flags, attributes and the occurrence number of identical rows
+-- within one file. It makes imports idempotent.
+-- (No foreign keys here: this is the hot table of an import; the store writes it only
+-- together with its source and import rows, in one transaction.)
+CREATE TABLE event_keys (
+    source_id INTEGER NOT NULL,
     event_key BLOB NOT NULL,
+    import_id INTEGER NOT NULL,
+    PRIMARY KEY (source_id, event_key)
+) WITHOUT ROWID;
+
+-- The events themselves, columnar, in source order (import, then block).
+CREATE TABLE event_blocks (
+    source_id INTEGER NOT NULL REFERENCES sources (id),
     import_id INTEGER NOT NULL REFERENCES imports (id),
-    case_s INTEGER NOT NULL,
-    ts_ms INTEGER NOT NULL,
-    activity_s INTEGER NOT NULL,
-    resource_s INTEGER,
-    team_s INTEGER,
-    state INTEGER,
-    flags INTEGER NOT NULL,
-    -- little-endian u32 pairs: attribute name id, string id
-    attrs BLOB
+    block_no INTEGER NOT NULL,
+    n_events INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (source_id, import_id, block_no)
 );
-CREATE UNIQUE INDEX events_key ON events (source_id, event_key);
+
+-- Every case of a source, with the import that first brought it.
+CREATE TABLE cases (
+    source_id INTEGER NOT NULL REFERENCES sources (id),
+    case_s INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports (id),
+    PRIMARY KEY (source_id, case_s)
+) WITHOUT ROWID;
 
 CREATE TABLE ticket_texts (
     source_id INTEGER NOT NULL REFERENCES sources (id),
