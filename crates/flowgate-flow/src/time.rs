@@ -52,17 +52,35 @@ pub fn iso_week_label(ms: i64) -> String {
     format!("{year}-W{week:02}")
 }
 
+/// `YYYY-MM-DD{sep}HH:MM:SS` of a UTC instant, and its milliseconds.
+fn civil_text(ms: i64, sep: char) -> (String, i64) {
+    let days = ms.div_euclid(MS_PER_DAY);
+    let rem = ms.rem_euclid(MS_PER_DAY);
+    let s = rem / 1000;
+    let (y, m, d) = civil_from_days(days);
+    let text = format!(
+        "{y:04}-{m:02}-{d:02}{sep}{:02}:{:02}:{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    );
+    (text, rem % 1000)
+}
+
 /// RFC 3339 text in UTC, seconds precision (`2012-10-09T14:50:17Z`).
 pub fn format_utc(ms: i64) -> String {
-    let days = ms.div_euclid(MS_PER_DAY);
-    let rem = ms.rem_euclid(MS_PER_DAY) / 1000;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    format!("{}Z", civil_text(ms, 'T').0)
+}
+
+/// RFC 3339 text in UTC with milliseconds (`2012-10-09T14:50:17.250Z`).
+pub fn format_utc_ms(ms: i64) -> String {
+    let (text, frac) = civil_text(ms, 'T');
+    format!("{text}.{frac:03}Z")
+}
+
+/// Naive `2012-10-09 14:50:17` (UTC, no zone), the form most exports use.
+pub fn format_naive(ms: i64) -> String {
+    civil_text(ms, ' ').0
 }
 
 /// `YYYY-MM-DD` of the UTC day containing `ms`.

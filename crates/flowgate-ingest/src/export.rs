@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use flowgate_flow::time::civil_from_days;
 use flowgate_flow::{EventLogBuilder, NONE, State};
 
 use crate::mapping::{Columns, EscalationRule, Mapping, OneOrMany};
@@ -19,17 +18,7 @@ const ESCALATION: &str = "flowgate:escalation";
 
 /// `2012-10-09T14:50:17.250Z`: RFC 3339, UTC, milliseconds.
 pub fn rfc3339_ms(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    let s = rem / 1000;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        rem % 1000
-    )
+    flowgate_flow::time::format_utc_ms(ms)
 }
 
 /// The mapping that reads an export back: the flowgate columns, states by name, the

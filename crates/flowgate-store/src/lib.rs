@@ -7,6 +7,7 @@
 //! nothing and a newer export adds only what is new.
 
 mod codec;
+mod common;
 mod key;
 mod load;
 mod pg;
@@ -311,7 +312,7 @@ impl Store {
     }
 }
 
-async fn unknown_source(names: Vec<String>, name: &str) -> StoreError {
+fn unknown_source(names: Vec<String>, name: &str) -> StoreError {
     StoreError::UnknownSource {
         name: name.to_owned(),
         known: if names.is_empty() {

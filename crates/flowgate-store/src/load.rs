@@ -5,7 +5,8 @@ use futures_util::TryStreamExt;
 use sqlx::{PgPool, SqlitePool};
 
 use crate::codec::{Decoded, decode_events, decode_strings};
-use crate::{Loaded, Result, StoreError, unknown_source, unpack_attrs};
+use crate::common::{load_source, numbered, plain};
+use crate::{Loaded, Result, StoreError, unpack_attrs};
 
 /// Dictionary id → id in one of the builder's tables, assigned on first use.
 struct RoleMap(Vec<u32>);
@@ -123,77 +124,9 @@ impl Reader {
 }
 
 pub(crate) async fn load_sqlite(pool: &SqlitePool, source: &str) -> Result<Loaded> {
-    let Some((id, mapping, states)) = sqlx::query_as::<_, (i64, String, i64)>(
-        "SELECT id, mapping, states_mapped FROM sources WHERE name = ?",
-    )
-    .bind(source)
-    .fetch_optional(pool)
-    .await?
-    else {
-        let names = sqlx::query_scalar("SELECT name FROM sources ORDER BY name")
-            .fetch_all(pool)
-            .await?;
-        return Err(unknown_source(names, source).await);
-    };
-    let dict = sqlx::query_as(
-        "SELECT first_id, data FROM string_blocks WHERE source_id = ? ORDER BY first_id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let names = sqlx::query_as("SELECT id, name FROM attr_names WHERE source_id = ? ORDER BY id")
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
-    let mut r = Reader::new(dict, names, states != 0)?;
-    let mut blocks = sqlx::query_scalar::<_, Vec<u8>>(
-        "SELECT data FROM event_blocks WHERE source_id = ? ORDER BY import_id, block_no",
-    )
-    .bind(id)
-    .fetch(pool);
-    while let Some(data) = blocks.try_next().await? {
-        decode_events(&data, |d| r.push(d))?;
-    }
-    Ok(Loaded {
-        rows: r.builder,
-        mapping_toml: mapping,
-    })
+    load_source!(pool, source, plain)
 }
 
 pub(crate) async fn load_pg(pool: &PgPool, source: &str) -> Result<Loaded> {
-    let Some((id, mapping, states)) = sqlx::query_as::<_, (i64, String, i64)>(
-        "SELECT id, mapping, states_mapped FROM sources WHERE name = $1",
-    )
-    .bind(source)
-    .fetch_optional(pool)
-    .await?
-    else {
-        let names = sqlx::query_scalar("SELECT name FROM sources ORDER BY name")
-            .fetch_all(pool)
-            .await?;
-        return Err(unknown_source(names, source).await);
-    };
-    let dict = sqlx::query_as(
-        "SELECT first_id, data FROM string_blocks WHERE source_id = $1 ORDER BY first_id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let names = sqlx::query_as("SELECT id, name FROM attr_names WHERE source_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
-    let mut r = Reader::new(dict, names, states != 0)?;
-    let mut blocks = sqlx::query_scalar::<_, Vec<u8>>(
-        "SELECT data FROM event_blocks WHERE source_id = $1 ORDER BY import_id, block_no",
-    )
-    .bind(id)
-    .fetch(pool);
-    while let Some(data) = blocks.try_next().await? {
-        decode_events(&data, |d| r.push(d))?;
-    }
-    Ok(Loaded {
-        rows: r.builder,
-        mapping_toml: mapping,
-    })
+    load_source!(pool, source, numbered)
 }

@@ -3,12 +3,11 @@
 
 use std::fmt::Write;
 
-use rustc_hash::{FxHashMap, FxHashSet};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnection;
 
-use crate::plan::{dictionary, event_blocks, plan, string_blocks};
-use crate::{EventKeys, ImportRequest, ImportSummary, Result, now_ms};
+use crate::common::{import_epilogue, import_prologue, numbered};
+use crate::{EventKeys, ImportRequest, ImportSummary, Result};
 
 const CHUNK_BYTES: usize = 1 << 20;
 
@@ -55,89 +54,11 @@ pub(crate) async fn import(
     keys: &EventKeys,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<ImportSummary> {
-    let started = now_ms();
     let mut tx = pool.begin().await?;
     // One import per source at a time: the source row is locked until commit.
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM sources WHERE name = $1 FOR UPDATE")
-            .bind(req.source)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let source_id = match existing {
-        Some(id) => {
-            sqlx::query("UPDATE sources SET mapping = $1, states_mapped = $2 WHERE id = $3")
-                .bind(req.mapping_toml)
-                .bind(req.rows.states_mapped() as i64)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            id
-        }
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO sources (name, mapping, states_mapped, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(req.source)
-            .bind(req.mapping_toml)
-            .bind(req.rows.states_mapped() as i64)
-            .bind(started)
-            .fetch_one(&mut *tx)
-            .await?
-        }
-    };
-    let blocks: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT first_id, data FROM string_blocks WHERE source_id = $1 ORDER BY first_id",
-    )
-    .bind(source_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut strings = dictionary(blocks)?;
-    let mut attr_names: FxHashMap<String, i64> =
-        sqlx::query_as::<_, (String, i64)>("SELECT name, id FROM attr_names WHERE source_id = $1")
-            .bind(source_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
-    let p = plan(req.rows, &keys.keys, &mut strings, &mut attr_names);
-    let import_id: i64 = sqlx::query_scalar(
-        "INSERT INTO imports (source_id, started_at_ms, finished_at_ms, username, file, file_hash, rows_read, \
-         events_new, events_duplicate, events_rejected, cases_new, span_from_ms, span_to_ms, status) \
-         VALUES ($1, $2, $2, $3, $4, $5, $6, 0, 0, $7, 0, $8, $9, 'running') RETURNING id",
-    )
-    .bind(source_id)
-    .bind(started)
-    .bind(req.username)
-    .bind(req.file)
-    .bind(req.file_hash)
-    .bind(req.rows_read as i64)
-    .bind(req.rejected as i64)
-    .bind(p.span.map(|s| s.0))
-    .bind(p.span.map(|s| s.1))
-    .fetch_one(&mut *tx)
-    .await?;
+    let (source_id, import_id, p) = import_prologue!(tx, req, keys, numbered, " FOR UPDATE");
 
-    for (first, n, data) in string_blocks(&p.new_strings) {
-        sqlx::query(
-            "INSERT INTO string_blocks (source_id, first_id, n, data) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(source_id)
-        .bind(first)
-        .bind(n)
-        .bind(data)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (id, name) in &p.new_attr_names {
-        sqlx::query("INSERT INTO attr_names (source_id, id, name) VALUES ($1, $2, $3)")
-            .bind(source_id)
-            .bind(id)
-            .bind(*name)
-            .execute(&mut *tx)
-            .await?;
-    }
-
-    // Keys first, through COPY and a staging table: the ones that go in are the new events.
+    // Keys first, through COPY and a staging table: how many go in tells which are new.
     sqlx::query("CREATE TEMP TABLE staging_keys (event_key BYTEA) ON COMMIT DROP")
         .execute(&mut *tx)
         .await?;
@@ -161,73 +82,18 @@ pub(crate) async fn import(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    // Which events are new: all, none, or (rarely) those whose key this import inserted.
-    let new_keys: Option<FxHashSet<[u8; 16]>> = if new == total || new == 0 {
-        None
-    } else {
-        Some(
-            sqlx::query_scalar::<_, Vec<u8>>(
-                "SELECT event_key FROM event_keys WHERE source_id = $1 AND import_id = $2",
-            )
-            .bind(source_id)
-            .bind(import_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .filter_map(|k| <[u8; 16]>::try_from(k.as_slice()).ok())
-            .collect(),
-        )
-    };
-    let all_new = new == total;
-    let (blocks, cases) = event_blocks(&p.events, |k| match &new_keys {
-        Some(set) => set.contains(k),
-        None => all_new,
-    });
-    for (no, (n, data)) in blocks.into_iter().enumerate() {
+    let summary = import_epilogue!(tx, req, numbered, source_id, import_id, p, new, |cases| {
         sqlx::query(
-            "INSERT INTO event_blocks (source_id, import_id, block_no, n_events, data) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO cases (source_id, case_s, import_id) SELECT $1, c, $2 FROM UNNEST($3::BIGINT[]) AS c \
+             ON CONFLICT DO NOTHING",
         )
         .bind(source_id)
         .bind(import_id)
-        .bind(no as i64)
-        .bind(n)
-        .bind(data)
+        .bind(&cases)
         .execute(&mut *tx)
-        .await?;
-    }
-    let cases_new = sqlx::query(
-        "INSERT INTO cases (source_id, case_s, import_id) SELECT $1, c, $2 FROM UNNEST($3::BIGINT[]) AS c \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(source_id)
-    .bind(import_id)
-    .bind(&cases)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let cases_total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE source_id = $1")
-        .bind(source_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let summary = ImportSummary {
-        import_id,
-        events_new: new,
-        events_duplicate: total - new,
-        events_rejected: req.rejected,
-        cases_new,
-        cases_total: cases_total as u64,
-        span: p.span,
-    };
-    sqlx::query(
-        "UPDATE imports SET finished_at_ms = $1, events_new = $2, events_duplicate = $3, cases_new = $4, status = 'complete' WHERE id = $5",
-    )
-    .bind(now_ms())
-    .bind(summary.events_new as i64)
-    .bind(summary.events_duplicate as i64)
-    .bind(summary.cases_new as i64)
-    .bind(import_id)
-    .execute(&mut *tx)
-    .await?;
+        .await?
+        .rows_affected()
+    });
     tx.commit().await?;
     Ok(summary)
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use flowgate_flow::time::{MS_PER_DAY, civil_from_days};
+use flowgate_flow::time::MS_PER_DAY;
 use flowgate_ingest::timestamp::{TimestampParser, Zone};
 
 #[derive(clap::Args, Debug)]
@@ -247,7 +247,9 @@ fn replicate(
                     case_buf.extend_from_slice(format!("#{k}").as_bytes());
                     out_rec.push_field(&case_buf);
                 } else if i == ts_col {
-                    out_rec.push_field(naive_utc(t + k as i64 * shift).as_bytes());
+                    out_rec.push_field(
+                        flowgate_flow::time::format_naive(t + k as i64 * shift).as_bytes(),
+                    );
                 } else {
                     out_rec.push_field(field);
                 }
@@ -258,18 +260,6 @@ fn replicate(
     }
     w.flush()?;
     Ok(rows)
-}
-
-fn naive_utc(ms: i64) -> String {
-    let days = ms.div_euclid(MS_PER_DAY);
-    let rem = ms.rem_euclid(MS_PER_DAY) / 1000;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 /// Prints this process's peak resident set size (`VmHWM`) on stderr, for the bench parent.

@@ -1,0 +1,228 @@
+//! What SQLite and PostgreSQL imports and loads share, written once. The SQL is written with
+//! `?` placeholders; `numbered` turns them into PostgreSQL's `$1, $2, …`. The steps are
+//! macros because the two backends' transactions and pools are different types.
+
+/// `?` placeholders → `$1, $2, …`.
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// SQL unchanged (SQLite).
+pub(crate) fn plain(sql: &str) -> String {
+    sql.to_owned()
+}
+
+/// Opens the import inside `$tx`: the source row (locked with `$lock`), the source's
+/// dictionary and attribute names, the plan, the import row, new string blocks and attribute
+/// names. Evaluates to `(source_id, import_id, plan)`.
+macro_rules! import_prologue {
+    ($tx:expr, $req:expr, $keys:expr, $q:path, $lock:literal) => {{
+        let started = $crate::now_ms();
+        let existing: Option<i64> = sqlx::query_scalar(&$q(concat!("SELECT id FROM sources WHERE name = ?", $lock)))
+            .bind($req.source)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        let source_id: i64 = match existing {
+            Some(id) => {
+                sqlx::query(&$q("UPDATE sources SET mapping = ?, states_mapped = ? WHERE id = ?"))
+                    .bind($req.mapping_toml)
+                    .bind($req.rows.states_mapped() as i64)
+                    .bind(id)
+                    .execute(&mut *$tx)
+                    .await?;
+                id
+            }
+            None => {
+                sqlx::query_scalar(&$q(
+                    "INSERT INTO sources (name, mapping, states_mapped, created_at_ms) VALUES (?, ?, ?, ?) RETURNING id",
+                ))
+                .bind($req.source)
+                .bind($req.mapping_toml)
+                .bind($req.rows.states_mapped() as i64)
+                .bind(started)
+                .fetch_one(&mut *$tx)
+                .await?
+            }
+        };
+        let blocks: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as(&$q("SELECT first_id, data FROM string_blocks WHERE source_id = ? ORDER BY first_id"))
+                .bind(source_id)
+                .fetch_all(&mut *$tx)
+                .await?;
+        let mut strings = $crate::plan::dictionary(blocks)?;
+        let mut attr_names: rustc_hash::FxHashMap<String, i64> =
+            sqlx::query_as::<_, (String, i64)>(&$q("SELECT name, id FROM attr_names WHERE source_id = ?"))
+                .bind(source_id)
+                .fetch_all(&mut *$tx)
+                .await?
+                .into_iter()
+                .collect();
+        let p = $crate::plan::plan($req.rows, &$keys.keys, &mut strings, &mut attr_names);
+        let import_id: i64 = sqlx::query_scalar(&$q(
+            "INSERT INTO imports (source_id, started_at_ms, finished_at_ms, username, file, file_hash, rows_read, \
+             events_new, events_duplicate, events_rejected, cases_new, span_from_ms, span_to_ms, status) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 0, ?, ?, 'running') RETURNING id",
+        ))
+        .bind(source_id)
+        .bind(started)
+        .bind(started)
+        .bind($req.username)
+        .bind($req.file)
+        .bind($req.file_hash)
+        .bind($req.rows_read as i64)
+        .bind($req.rejected as i64)
+        .bind(p.span.map(|s| s.0))
+        .bind(p.span.map(|s| s.1))
+        .fetch_one(&mut *$tx)
+        .await?;
+        for (first, n, data) in $crate::plan::string_blocks(&p.new_strings) {
+            sqlx::query(&$q("INSERT INTO string_blocks (source_id, first_id, n, data) VALUES (?, ?, ?, ?)"))
+                .bind(source_id)
+                .bind(first)
+                .bind(n)
+                .bind(data)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for (id, name) in &p.new_attr_names {
+            sqlx::query(&$q("INSERT INTO attr_names (source_id, id, name) VALUES (?, ?, ?)"))
+                .bind(source_id)
+                .bind(id)
+                .bind(*name)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        (source_id, import_id, p)
+    }};
+}
+
+/// After the keys went in (`$new` of them): the new events' blocks, the import's counts and
+/// the commit. `$insert_cases` is an async closure-like block given `cases` that evaluates to
+/// the number of new cases. Evaluates to the `ImportSummary`.
+macro_rules! import_epilogue {
+    ($tx:expr, $req:expr, $q:path, $source_id:expr, $import_id:expr, $p:expr, $new:expr, |$cases:ident| $insert_cases:block) => {{
+        let total = $p.events.len() as u64;
+        // Which events are new: all, none, or (rarely) those whose key this import inserted.
+        let new_keys: Option<rustc_hash::FxHashSet<[u8; 16]>> = if $new == total || $new == 0 {
+            None
+        } else {
+            Some(
+                sqlx::query_scalar::<_, Vec<u8>>(&$q("SELECT event_key FROM event_keys WHERE source_id = ? AND import_id = ?"))
+                    .bind($source_id)
+                    .bind($import_id)
+                    .fetch_all(&mut *$tx)
+                    .await?
+                    .iter()
+                    .filter_map(|k| <[u8; 16]>::try_from(k.as_slice()).ok())
+                    .collect(),
+            )
+        };
+        let all_new = $new == total;
+        let (blocks, $cases) = $crate::plan::event_blocks(&$p.events, |k| match &new_keys {
+            Some(set) => set.contains(k),
+            None => all_new,
+        });
+        for (no, (n, data)) in blocks.into_iter().enumerate() {
+            sqlx::query(&$q(
+                "INSERT INTO event_blocks (source_id, import_id, block_no, n_events, data) VALUES (?, ?, ?, ?, ?)",
+            ))
+            .bind($source_id)
+            .bind($import_id)
+            .bind(no as i64)
+            .bind(n)
+            .bind(data)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        let cases_new: u64 = $insert_cases;
+        let cases_total: i64 = sqlx::query_scalar(&$q("SELECT COUNT(*) FROM cases WHERE source_id = ?"))
+            .bind($source_id)
+            .fetch_one(&mut *$tx)
+            .await?;
+        let summary = $crate::ImportSummary {
+            import_id: $import_id,
+            events_new: $new,
+            events_duplicate: total - $new,
+            events_rejected: $req.rejected,
+            cases_new,
+            cases_total: cases_total as u64,
+            span: $p.span,
+        };
+        sqlx::query(&$q(
+            "UPDATE imports SET finished_at_ms = ?, events_new = ?, events_duplicate = ?, cases_new = ?, status = 'complete' WHERE id = ?",
+        ))
+        .bind($crate::now_ms())
+        .bind(summary.events_new as i64)
+        .bind(summary.events_duplicate as i64)
+        .bind(summary.cases_new as i64)
+        .bind($import_id)
+        .execute(&mut *$tx)
+        .await?;
+        summary
+    }};
+}
+
+/// Reads source `$source` from `$pool` into a `Loaded`.
+macro_rules! load_source {
+    ($pool:expr, $source:expr, $q:path) => {{
+        let found: Option<(i64, String, i64)> = sqlx::query_as(&$q(
+            "SELECT id, mapping, states_mapped FROM sources WHERE name = ?",
+        ))
+        .bind($source)
+        .fetch_optional($pool)
+        .await?;
+        let Some((id, mapping, states)) = found else {
+            let names: Vec<String> = sqlx::query_scalar("SELECT name FROM sources ORDER BY name")
+                .fetch_all($pool)
+                .await?;
+            return Err($crate::unknown_source(names, $source));
+        };
+        let dict = sqlx::query_as(&$q(
+            "SELECT first_id, data FROM string_blocks WHERE source_id = ? ORDER BY first_id",
+        ))
+        .bind(id)
+        .fetch_all($pool)
+        .await?;
+        let names = sqlx::query_as(&$q(
+            "SELECT id, name FROM attr_names WHERE source_id = ? ORDER BY id",
+        ))
+        .bind(id)
+        .fetch_all($pool)
+        .await?;
+        let mut r = Reader::new(dict, names, states != 0)?;
+        let sql =
+            $q("SELECT data FROM event_blocks WHERE source_id = ? ORDER BY import_id, block_no");
+        let mut blocks = sqlx::query_scalar::<_, Vec<u8>>(&sql).bind(id).fetch($pool);
+        while let Some(data) = blocks.try_next().await? {
+            decode_events(&data, |d| r.push(d))?;
+        }
+        Ok($crate::Loaded {
+            rows: r.builder,
+            mapping_toml: mapping,
+        })
+    }};
+}
+
+pub(crate) use {import_epilogue, import_prologue, load_source};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered() {
+        assert_eq!(
+            super::numbered("a = ? AND b IN (?, ?)"),
+            "a = $1 AND b IN ($2, $3)"
+        );
+    }
+}
