@@ -42,6 +42,10 @@ pub enum Command {
     /// Database maintenance: migrate, status, export.
     #[command(subcommand)]
     Db(crate::db::DbCommand),
+    /// Train an intent model from labelled texts.
+    Train(crate::demand::TrainArgs),
+    /// Accuracy, macro-F1, calibration, out-of-scope AUROC and coverage at precision.
+    Eval(crate::demand::EvalArgs),
     /// Generate a synthetic support organisation, analyse it and write an HTML report.
     Demo(crate::demo::DemoArgs),
     /// Time the whole baseline on a log replicated N times, with peak memory.
@@ -112,6 +116,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Baseline(args) => baseline(args, &settings),
         Command::Presets { name } => presets(name.as_deref()),
         Command::Import(args) => crate::db::import(args, &settings),
+        Command::Train(args) => crate::demand::train(args),
+        Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),
         Command::Demo(args) => crate::demo::run(args),
         Command::Bench(args) => crate::bench::run(args),

@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod config;
 mod db;
+mod demand;
 mod demo;
 mod load;
 mod output;

@@ -1,0 +1,132 @@
+//! Sentence embeddings in pure Rust: a BERT encoder (candle) and its WordPiece tokenizer,
+//! mean pooling over the attention mask, L2 normalisation — all-MiniLM-L6-v2 by default.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use crate::error::{DemandError, Result};
+
+/// Texts per forward pass.
+pub const BATCH: usize = 32;
+/// Longest input in tokens (the model's own limit for all-MiniLM-L6-v2).
+pub const MAX_TOKENS: usize = 256;
+
+/// A loaded sentence encoder.
+pub struct Encoder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    dim: usize,
+    dir: PathBuf,
+}
+
+fn need(dir: &Path, name: &str) -> Result<PathBuf> {
+    let p = dir.join(name);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(DemandError::ModelFile {
+            path: p.display().to_string(),
+            problem: "missing".into(),
+        })
+    }
+}
+
+impl Encoder {
+    /// Loads a sentence-transformers folder: `config.json`, `tokenizer.json`,
+    /// `model.safetensors`.
+    pub fn load(dir: &Path) -> Result<Encoder> {
+        let config_path = need(dir, "config.json")?;
+        let tokenizer_path = need(dir, "tokenizer.json")?;
+        let weights_path = need(dir, "model.safetensors")?;
+        let bad = |p: &Path, problem: String| DemandError::ModelFile {
+            path: p.display().to_string(),
+            problem,
+        };
+        let text =
+            std::fs::read_to_string(&config_path).map_err(|e| bad(&config_path, e.to_string()))?;
+        let config: Config = serde_json::from_str(&text)
+            .map_err(|e| bad(&config_path, format!("not a BERT config: {e}")))?;
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| bad(&tokenizer_path, format!("not a tokenizer: {e}")))?;
+        // The shipped tokenizer pads everything to 128 tokens; pad to the longest in the batch.
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..PaddingParams::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..TruncationParams::default()
+            }))
+            .map_err(|e| bad(&tokenizer_path, e.to_string()))?;
+        let device = Device::Cpu;
+        let weights =
+            std::fs::read(&weights_path).map_err(|e| bad(&weights_path, e.to_string()))?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
+            .map_err(|e| bad(&weights_path, format!("not a safetensors file: {e}")))?;
+        let model = BertModel::load(vb, &config).map_err(|e| {
+            bad(
+                &weights_path,
+                format!("weights do not fit config.json: {e}"),
+            )
+        })?;
+        Ok(Encoder {
+            model,
+            tokenizer,
+            device,
+            dim: config.hidden_size,
+            dir: dir.to_owned(),
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// One L2-normalised vector per text, in order.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(BATCH) {
+            out.extend(self.embed_batch(chunk)?);
+        }
+        Ok(out)
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let enc = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| DemandError::Tokenize(e.to_string()))?;
+        let n = enc.len();
+        let len = enc.first().map_or(0, |e| e.get_ids().len());
+        let mut ids = Vec::with_capacity(n * len);
+        let mut types = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for e in &enc {
+            ids.extend(e.get_ids().iter().map(|&x| x as i64));
+            types.extend(e.get_type_ids().iter().map(|&x| x as i64));
+            mask.extend(e.get_attention_mask().iter().map(|&x| x as i64));
+        }
+        let t = |v: Vec<i64>| Tensor::from_vec(v, (n, len), &self.device);
+        let ids = t(ids)?;
+        let types = t(types)?;
+        let mask = t(mask)?;
+        let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, dim)
+        let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
+        let summed = hidden.broadcast_mul(&m)?.sum(1)?; // (n, dim)
+        let counts = m.sum(1)?.clamp(1e-9, f64::MAX)?; // (n, 1)
+        let mean = summed.broadcast_div(&counts)?;
+        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+        let unit = mean.broadcast_div(&norm)?;
+        Ok(unit.to_vec2::<f32>()?)
+    }
+}

@@ -1,0 +1,314 @@
+//! The intent model: frozen sentence embeddings and TF-IDF word/char n-grams in one linear
+//! softmax model, temperature-calibrated on a held-out split, with an out-of-scope score
+//! (1 − mean cosine similarity to the 5 nearest training texts) and its threshold.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoder::Encoder;
+use crate::error::{DemandError, Result};
+use crate::linear::{Linear, TrainParams};
+use crate::tfidf::{Sparse, Tfidf};
+
+const MAGIC: &[u8; 4] = b"FGIM";
+/// Version of the model file layout this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Neighbours for the out-of-scope score.
+pub const KNN: usize = 5;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Header {
+    pub format_version: u32,
+    pub model_id: String,
+    pub encoder: String,
+    pub labels: Vec<String>,
+    pub embed_weight: f32,
+    pub tfidf: Tfidf,
+    pub temperature: f32,
+    /// Out-of-scope when the score exceeds this (chosen on held-out in-scope texts).
+    pub oos_threshold: f32,
+    pub training_data_hash: String,
+    pub n_train: usize,
+    pub dim: usize,
+    pub metrics: serde_json::Value,
+}
+
+pub struct IntentModel {
+    pub header: Header,
+    linear: Linear,
+    /// Training embeddings, row-major `n_train × dim`.
+    train_emb: Vec<f32>,
+}
+
+/// One text's verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct Prediction {
+    pub intent: String,
+    pub confidence: f32,
+    pub top3: Vec<(String, f32)>,
+    pub oos_score: f32,
+    pub out_of_scope: bool,
+}
+
+pub fn features(emb: &[f32], tfidf: &Tfidf, text: &str, weight: f32) -> Sparse {
+    let mut x: Sparse = emb
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as u32, v * weight))
+        .collect();
+    tfidf.transform(text, emb.len() as u32, &mut x);
+    x
+}
+
+/// 1 − mean cosine similarity to the `KNN` nearest rows of `train` (unit vectors).
+pub fn oos_score(emb: &[f32], train: &[f32], dim: usize, skip: Option<usize>) -> f32 {
+    let mut best = [f32::NEG_INFINITY; KNN];
+    for (r, row) in train.chunks_exact(dim).enumerate() {
+        if Some(r) == skip {
+            continue;
+        }
+        let s: f32 = row.iter().zip(emb).map(|(a, b)| a * b).sum();
+        if s > best[KNN - 1] {
+            best[KNN - 1] = s;
+            best.sort_by(|a, b| b.total_cmp(a));
+        }
+    }
+    let got: Vec<f32> = best.iter().copied().filter(|v| v.is_finite()).collect();
+    if got.is_empty() {
+        return 1.0;
+    }
+    1.0 - got.iter().sum::<f32>() / got.len() as f32
+}
+
+/// Which rows go to calibration: every 10th of each label, deterministic.
+fn split(labels: &[usize], n_classes: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut seen = vec![0usize; n_classes];
+    let (mut train, mut cal) = (Vec::new(), Vec::new());
+    for (i, &l) in labels.iter().enumerate() {
+        seen[l] += 1;
+        if seen[l].is_multiple_of(10) {
+            cal.push(i)
+        } else {
+            train.push(i)
+        }
+    }
+    (train, cal)
+}
+
+impl IntentModel {
+    /// Trains on labelled texts. `progress(stage, done, total)`.
+    pub fn train(
+        encoder: &Encoder,
+        texts: &[&str],
+        labels: &[&str],
+        params: TrainParams,
+        progress: &dyn Fn(&str, usize, usize),
+    ) -> Result<IntentModel> {
+        if texts.is_empty() || texts.len() != labels.len() {
+            return Err(DemandError::Data("no labelled texts to train on".into()));
+        }
+        let mut names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+        names.sort();
+        names.dedup();
+        if names.len() < 2 {
+            return Err(DemandError::Data(format!(
+                "need at least two labels, found {}",
+                names.len()
+            )));
+        }
+        let y: Vec<usize> = labels
+            .iter()
+            .map(|l| names.binary_search_by(|n| n.as_str().cmp(l)).unwrap_or(0))
+            .collect();
+        let mut emb = Vec::with_capacity(texts.len());
+        for (k, chunk) in texts.chunks(256).enumerate() {
+            emb.extend(encoder.embed(chunk)?);
+            progress(
+                "embedding",
+                (k * 256 + chunk.len()).min(texts.len()),
+                texts.len(),
+            );
+        }
+        let (tr, cal) = split(&y, names.len());
+        let train_texts: Vec<&str> = tr.iter().map(|&i| texts[i]).collect();
+        let tfidf = Tfidf::fit(&train_texts);
+        let weight = params.embed_weight;
+        let x = |i: usize| features(&emb[i], &tfidf, texts[i], weight);
+        let xs: Vec<Sparse> = tr.iter().map(|&i| x(i)).collect();
+        let ys: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
+        let n_features = encoder.dim() + tfidf.dim();
+        let mut linear = Linear::train(&xs, &ys, n_features, names.len(), params, &|e| {
+            progress("training", e, params.epochs)
+        });
+        let cal_x: Vec<Sparse> = cal.iter().map(|&i| x(i)).collect();
+        let cal_y: Vec<usize> = cal.iter().map(|&i| y[i]).collect();
+        linear.calibrate(&cal_x, &cal_y);
+        // The temperature is fitted; now learn from every labelled text with it.
+        if params.refit_all {
+            let mut all_x = xs;
+            all_x.extend(cal_x.iter().cloned());
+            let all_y: Vec<usize> = ys.iter().chain(&cal_y).copied().collect();
+            let t = linear.temperature;
+            linear = Linear::train(&all_x, &all_y, n_features, names.len(), params, &|e| {
+                progress("refitting on all texts", e, params.epochs)
+            });
+            linear.temperature = t;
+        }
+        let dim = encoder.dim();
+        let train_emb: Vec<f32> = tr.iter().flat_map(|&i| emb[i].iter().copied()).collect();
+        let mut cal_scores: Vec<f32> = cal
+            .iter()
+            .map(|&i| oos_score(&emb[i], &train_emb, dim, None))
+            .collect();
+        cal_scores.sort_by(|a, b| a.total_cmp(b));
+        // Flag as out of scope what is stranger than 99% of held-out in-scope texts.
+        let oos_threshold = cal_scores
+            .get(((cal_scores.len() as f64) * 0.99) as usize)
+            .or(cal_scores.last())
+            .copied()
+            .unwrap_or(1.0);
+        let mut hash = xxhash_rust::xxh3::Xxh3::new();
+        for (t, l) in texts.iter().zip(labels) {
+            hash.update(t.as_bytes());
+            hash.update(&[0]);
+            hash.update(l.as_bytes());
+            hash.update(&[1]);
+        }
+        let data_hash = format!("xxh3-128:{:032x}", hash.digest128());
+        Ok(IntentModel {
+            header: Header {
+                format_version: FORMAT_VERSION,
+                model_id: format!("intent-{}", &data_hash[9..21]),
+                encoder: encoder.dir().display().to_string(),
+                labels: names,
+                embed_weight: weight,
+                tfidf,
+                temperature: linear.temperature,
+                oos_threshold,
+                training_data_hash: data_hash,
+                n_train: tr.len(),
+                dim,
+                metrics: serde_json::Value::Null,
+            },
+            linear,
+            train_emb,
+        })
+    }
+
+    pub fn predict(&self, encoder: &Encoder, texts: &[&str]) -> Result<Vec<Prediction>> {
+        let emb = encoder.embed(texts)?;
+        Ok(texts
+            .iter()
+            .zip(&emb)
+            .map(|(t, e)| self.predict_one(t, e))
+            .collect())
+    }
+
+    pub fn predict_one(&self, text: &str, emb: &[f32]) -> Prediction {
+        let h = &self.header;
+        let p = self
+            .linear
+            .proba(&features(emb, &h.tfidf, text, h.embed_weight));
+        let mut order: Vec<usize> = (0..p.len()).collect();
+        order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+        let oos = oos_score(emb, &self.train_emb, h.dim, None);
+        Prediction {
+            intent: h.labels[order[0]].clone(),
+            confidence: p[order[0]],
+            top3: order
+                .iter()
+                .take(3)
+                .map(|&c| (h.labels[c].clone(), p[c]))
+                .collect(),
+            oos_score: oos,
+            out_of_scope: oos > h.oos_threshold,
+        }
+    }
+
+    /// One file: magic, layout version, header (JSON), weights, biases, training embeddings.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |e: std::io::Error| DemandError::ModelFile {
+            path: path.display().to_string(),
+            problem: e.to_string(),
+        };
+        let header =
+            serde_json::to_vec(&self.header).map_err(|e| DemandError::Data(e.to_string()))?;
+        let mut buf = Vec::with_capacity(
+            header.len() + 4 * (self.linear.w.len() + self.train_emb.len()) + 64,
+        );
+        buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        buf.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        buf.extend_from_slice(&header);
+        for v in self
+            .linear
+            .w
+            .iter()
+            .chain(&self.linear.b)
+            .chain(&self.train_emb)
+        {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+        let tmp = path.with_extension("tmp");
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(&buf).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    pub fn load(path: &Path) -> Result<IntentModel> {
+        let bad = |problem: String| DemandError::ModelFile {
+            path: path.display().to_string(),
+            problem,
+        };
+        let mut buf = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut buf))
+            .map_err(|e| bad(e.to_string()))?;
+        if buf.len() < 16 || &buf[..4] != MAGIC {
+            return Err(bad("not a flowgate intent model".into()));
+        }
+        let version = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
+        if version > FORMAT_VERSION {
+            return Err(bad(format!(
+                "written by a newer flowgate (model format {version}; this build reads up to {FORMAT_VERSION})"
+            )));
+        }
+        let hlen = u64::from_le_bytes(buf[8..16].try_into().unwrap_or([0; 8])) as usize;
+        let body = buf
+            .get(16..16 + hlen)
+            .ok_or_else(|| bad("truncated header".into()))?;
+        let header: Header =
+            serde_json::from_slice(body).map_err(|e| bad(format!("bad header: {e}")))?;
+        let floats: Vec<f32> = buf[16 + hlen..]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let n_classes = header.labels.len();
+        let n_features = header.dim + header.tfidf.dim();
+        let nw = n_features * n_classes;
+        let ne = header.n_train * header.dim;
+        if floats.len() != nw + n_classes + ne {
+            return Err(bad(format!(
+                "expected {} weights, found {}",
+                nw + n_classes + ne,
+                floats.len()
+            )));
+        }
+        let linear = Linear {
+            n_features,
+            n_classes,
+            w: floats[..nw].to_vec(),
+            b: floats[nw..nw + n_classes].to_vec(),
+            temperature: header.temperature,
+        };
+        let train_emb = floats[nw + n_classes..].to_vec();
+        Ok(IntentModel {
+            header,
+            linear,
+            train_emb,
+        })
+    }
+}

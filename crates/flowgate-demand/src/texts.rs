@@ -1,0 +1,162 @@
+//! Reading labelled texts: a CSV with a header (text and label columns named or guessed),
+//! or a folder with `seq.in` (one text per line) and optionally `label` (one label per line).
+
+use std::path::Path;
+
+use crate::error::{DemandError, Result};
+
+pub struct Labelled {
+    pub texts: Vec<String>,
+    /// Empty when the source has no labels.
+    pub labels: Vec<String>,
+}
+
+const TEXT_NAMES: [&str; 6] = [
+    "text",
+    "utterance",
+    "body",
+    "query",
+    "message",
+    "instruction",
+];
+const LABEL_NAMES: [&str; 5] = ["label", "intent", "category", "class", "labels"];
+
+/// Reads `path`. `text_col` / `label_col` name the CSV columns; without them the usual
+/// names are tried. `need_labels` makes a missing label column an error.
+pub fn read(
+    path: &Path,
+    text_col: Option<&str>,
+    label_col: Option<&str>,
+    need_labels: bool,
+) -> Result<Labelled> {
+    let shown = path.display().to_string();
+    if path.is_dir() {
+        let lines = |f: &str| -> Result<Option<Vec<String>>> {
+            let p = path.join(f);
+            if !p.exists() {
+                return Ok(None);
+            }
+            std::fs::read_to_string(&p)
+                .map(|s| Some(s.lines().map(str::to_owned).collect()))
+                .map_err(|e| DemandError::Texts {
+                    path: p.display().to_string(),
+                    line: 0,
+                    problem: e.to_string(),
+                })
+        };
+        let texts = lines("seq.in")?.ok_or_else(|| DemandError::Texts {
+            path: shown.clone(),
+            line: 0,
+            problem: "a folder of texts needs seq.in (and label)".into(),
+        })?;
+        if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
+            return Err(DemandError::Texts {
+                path: format!("{shown}/seq.in"),
+                line: i as u64 + 1,
+                problem: "empty text".into(),
+            });
+        }
+        let labels = lines("label")?.unwrap_or_default();
+        if need_labels && labels.len() != texts.len() {
+            return Err(DemandError::Texts {
+                path: format!("{shown}/label"),
+                line: labels.len() as u64,
+                problem: format!("expected {} labels, one per line of seq.in", texts.len()),
+            });
+        }
+        return Ok(Labelled { texts, labels });
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| DemandError::Texts {
+            path: shown.clone(),
+            line: 0,
+            problem: e.to_string(),
+        })?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| DemandError::Texts {
+            path: shown.clone(),
+            line: 1,
+            problem: e.to_string(),
+        })?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    let find = |given: Option<&str>, names: &[&str], role: &str| -> Result<Option<usize>> {
+        match given {
+            Some(g) => {
+                header
+                    .iter()
+                    .position(|h| h == g)
+                    .map(Some)
+                    .ok_or_else(|| DemandError::Texts {
+                        path: shown.clone(),
+                        line: 1,
+                        problem: format!(
+                            "no {role} column {g:?}; the header has: {}",
+                            header.join(", ")
+                        ),
+                    })
+            }
+            None => Ok(names
+                .iter()
+                .find_map(|n| header.iter().position(|h| h.eq_ignore_ascii_case(n)))),
+        }
+    };
+    let t = find(text_col, &TEXT_NAMES, "text")?.ok_or_else(|| DemandError::Texts {
+        path: shown.clone(),
+        line: 1,
+        problem: format!(
+            "no text column (tried {}); name it with --text-col; the header has: {}",
+            TEXT_NAMES.join(", "),
+            header.join(", ")
+        ),
+    })?;
+    let l = find(label_col, &LABEL_NAMES, "label")?;
+    if need_labels && l.is_none() {
+        return Err(DemandError::Texts {
+            path: shown,
+            line: 1,
+            problem: format!(
+                "no label column (tried {}); name it with --label-col; the header has: {}",
+                LABEL_NAMES.join(", "),
+                header.join(", ")
+            ),
+        });
+    }
+    let mut out = Labelled {
+        texts: Vec::new(),
+        labels: Vec::new(),
+    };
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| DemandError::Texts {
+            path: shown.clone(),
+            line: e.position().map_or(0, |p| p.line()),
+            problem: e.to_string(),
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let text = rec.get(t).unwrap_or_default().to_owned();
+        if text.trim().is_empty() {
+            return Err(DemandError::Texts {
+                path: shown,
+                line,
+                problem: format!("empty text in column {:?}", header[t]),
+            });
+        }
+        if let Some(l) = l {
+            let label = rec.get(l).unwrap_or_default().trim().to_owned();
+            if label.is_empty() {
+                return Err(DemandError::Texts {
+                    path: shown,
+                    line,
+                    problem: "empty label".into(),
+                });
+            }
+            out.labels.push(label);
+        }
+        out.texts.push(text);
+    }
+    Ok(out)
+}

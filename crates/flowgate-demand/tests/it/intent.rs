@@ -1,0 +1,148 @@
+//! The intent model on a 20-intent subset of Banking77 (train → test), out-of-scope texts
+//! from Banking77-OOS, and bad inputs.
+
+use std::path::{Path, PathBuf};
+
+use flowgate_demand::evaluate::evaluate;
+use flowgate_demand::linear::TrainParams;
+use flowgate_demand::{Encoder, IntentModel, model_files, texts};
+
+fn data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(p)
+}
+
+fn s(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The first 20 intents (alphabetically) of a Banking77 split.
+fn subset(file: &str) -> (Vec<String>, Vec<String>) {
+    let all = texts::read(&data(file), None, None, true).unwrap();
+    let mut names: Vec<&String> = all.labels.iter().collect();
+    names.sort();
+    names.dedup();
+    let keep: Vec<String> = names.into_iter().take(20).cloned().collect();
+    all.texts
+        .into_iter()
+        .zip(all.labels)
+        .filter(|(_, l)| keep.contains(l))
+        .unzip()
+}
+
+#[test]
+fn learns_calibrates_and_knows_what_it_does_not_know() {
+    let enc = Encoder::load(&model_files::default_model_dir().unwrap()).unwrap();
+    let (tr_t, tr_l) = subset("banking77/train.csv");
+    let (te_t, te_l) = subset("banking77/test.csv");
+    assert!(
+        tr_t.len() > 2000 && te_t.len() == 800,
+        "{} {}",
+        tr_t.len(),
+        te_t.len()
+    );
+    let model = IntentModel::train(
+        &enc,
+        &s(&tr_t),
+        &s(&tr_l),
+        TrainParams::default(),
+        &|_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(model.header.labels.len(), 20);
+    let ood = texts::read(&data("banking77-oos/ood-oos/test"), None, None, false).unwrap();
+    let ood: Vec<&str> = ood.texts.iter().take(300).map(String::as_str).collect();
+    let r = evaluate(&model, &enc, &s(&te_t), &s(&te_l), &ood).unwrap();
+    // Chance is 5%; a model that learned nothing useful cannot get near these.
+    assert!(r.accuracy >= 0.92, "accuracy {}", r.accuracy);
+    assert!(r.macro_f1 >= 0.92, "macro-F1 {}", r.macro_f1);
+    assert!(r.ece <= 0.05, "ECE {}", r.ece);
+    let auroc = r.oos_auroc.unwrap();
+    assert!(auroc >= 0.95, "out-of-domain AUROC {auroc}");
+    assert!(
+        r.in_scope_flagged < 0.1,
+        "flags {} of in-scope texts",
+        r.in_scope_flagged
+    );
+    let c95 = r
+        .coverage_at_precision
+        .iter()
+        .find(|c| c.precision == 0.95)
+        .unwrap();
+    assert!(
+        c95.coverage > 0.8,
+        "coverage at 95% precision {}",
+        c95.coverage
+    );
+
+    // Saved and loaded, the model says the same.
+    let dir = std::env::temp_dir().join(format!("flowgate-demand-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.fgm");
+    model.save(&path).unwrap();
+    let back = IntentModel::load(&path).unwrap();
+    let probe = ["my card has not arrived yet", "what is the weather on mars"];
+    let a = model.predict(&enc, &probe).unwrap();
+    let b = back.predict(&enc, &probe).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.intent, y.intent);
+        assert!((x.confidence - y.confidence).abs() < 1e-6);
+        assert_eq!(x.out_of_scope, y.out_of_scope);
+    }
+    assert_eq!(a[0].intent, "card_arrival");
+    assert!(a[1].oos_score > a[0].oos_score);
+
+    // A model written by a newer flowgate is refused with a clear message.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[4] = 99;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = IntentModel::load(&path).err().unwrap().to_string();
+    assert!(e.contains("newer") && e.contains("m.fgm"), "{e}");
+    std::fs::write(&path, b"garbage").unwrap();
+    assert!(
+        IntentModel::load(&path)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("not a flowgate intent model")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_text_files_name_file_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("flowgate-demand-texts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("t.csv");
+    std::fs::write(&p, "text,category\nhello,a\n,b\n").unwrap();
+    let e = texts::read(&p, None, None, true).err().unwrap().to_string();
+    assert!(e.contains("t.csv:3") && e.contains("empty text"), "{e}");
+    std::fs::write(&p, "text,category\nhello,a\n").unwrap();
+    let e = texts::read(&p, None, Some("intent"), true)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("\"intent\"") && e.contains("text, category"),
+        "{e}"
+    );
+    std::fs::write(&p, "body,notes\nhello,a\n").unwrap();
+    let e = texts::read(&p, None, None, true).err().unwrap().to_string();
+    assert!(
+        e.contains("no label column") && e.contains("--label-col"),
+        "{e}"
+    );
+    let e = flowgate_demand::IntentModel::train(
+        &Encoder::load(&model_files::default_model_dir().unwrap()).unwrap(),
+        &["only one"],
+        &["a"],
+        TrainParams::default(),
+        &|_, _, _| {},
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("two labels"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,89 @@
+//! The encoder against the reference vectors computed with sentence-transformers, bad model
+//! folders, and the intent model.
+
+mod intent;
+
+use std::path::Path;
+
+use flowgate_demand::{DemandError, Encoder, model_files};
+
+fn reference() -> serde_json::Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/minilm-reference.json");
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+#[test]
+fn matches_sentence_transformers_within_1e_4() {
+    let dir = model_files::default_model_dir().unwrap();
+    let enc = Encoder::load(&dir).unwrap();
+    assert_eq!(enc.dim(), 384);
+    let r = reference();
+    let texts: Vec<&str> = r["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let want = r["embeddings"].as_array().unwrap();
+    assert_eq!(texts.len(), 8);
+    // All at once (padded to the longest) and one by one must both match.
+    let batch = enc.embed(&texts).unwrap();
+    for (i, text) in texts.iter().enumerate() {
+        let single = enc.embed(&[text]).unwrap().remove(0);
+        let w: Vec<f64> = want[i]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(w.len(), 384);
+        for (got, label) in [(&batch[i], "batched"), (&single, "single")] {
+            let worst = got
+                .iter()
+                .zip(&w)
+                .map(|(g, w)| (*g as f64 - w).abs())
+                .fold(0.0, f64::max);
+            assert!(worst <= 1e-4, "text {i} ({label}): max difference {worst}");
+            let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5);
+        }
+    }
+    // Paraphrases sit closer than unrelated texts.
+    let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    assert!(cos(&batch[0], &batch[1]) > cos(&batch[0], &batch[2]));
+}
+
+#[test]
+fn bad_model_folders_say_what_is_wrong() {
+    let dir = std::env::temp_dir().join(format!("flowgate-demand-it-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let msg = |e: DemandError| e.to_string();
+    let e = msg(Encoder::load(&dir).err().unwrap());
+    assert!(e.contains("config.json") && e.contains("missing"), "{e}");
+    let good = model_files::default_model_dir().unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(good.join(f), dir.join(f)).unwrap();
+    }
+    // Corrupt weights.
+    std::fs::write(dir.join("model.safetensors"), b"not a tensor file").unwrap();
+    let e = msg(Encoder::load(&dir).err().unwrap());
+    assert!(
+        e.contains("model.safetensors") && e.contains("safetensors"),
+        "{e}"
+    );
+    // Weights of the wrong shape: the config claims a larger model.
+    std::fs::copy(
+        good.join("model.safetensors"),
+        dir.join("model.safetensors"),
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(good.join("config.json"))
+        .unwrap()
+        .replace("\"hidden_size\": 384", "\"hidden_size\": 512");
+    std::fs::write(dir.join("config.json"), config).unwrap();
+    let e = msg(Encoder::load(&dir).err().unwrap());
+    assert!(e.contains("do not fit"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
