@@ -323,80 +323,81 @@ fn texts(rng: &mut ChaCha8Rng, intent: &Intent) -> (String, String) {
     (fill(subject), fill(body))
 }
 
-/// Writes the event log (one row per event, ticket fields repeated) as CSV.
-pub fn write_log_csv(path: &Path, g: &Generated) -> Result<(), SynthError> {
+/// Creates `path`, lets `rows` write into it, flushes; errors name the file.
+fn write_csv(
+    path: &Path,
+    rows: impl FnOnce(&mut csv::Writer<std::fs::File>) -> csv::Result<()>,
+) -> Result<(), SynthError> {
     let err = |source| SynthError::Csv {
         path: path.display().to_string(),
         source,
     };
     let mut w = csv::Writer::from_path(path).map_err(err)?;
-    w.write_record([
-        "case_id",
-        "timestamp",
-        "activity",
-        "resource",
-        "team",
-        "priority",
-        "channel",
-        "intent",
-        "customer_id",
-    ])
-    .map_err(err)?;
-    for e in &g.events {
-        let t = &g.tickets[e.ticket as usize];
-        w.write_record([
-            t.case_id.as_str(),
-            &format_utc(e.ts_ms),
-            e.activity,
-            &e.resource,
-            e.team,
-            t.priority,
-            t.channel,
-            t.intent,
-            &t.customer,
-        ])
-        .map_err(err)?;
-    }
+    rows(&mut w).map_err(err)?;
     w.flush().map_err(|e| SynthError::Io {
         path: path.display().to_string(),
         source: e,
     })
 }
 
+/// Writes the event log (one row per event, ticket fields repeated) as CSV.
+pub fn write_log_csv(path: &Path, g: &Generated) -> Result<(), SynthError> {
+    write_csv(path, |w| {
+        w.write_record([
+            "case_id",
+            "timestamp",
+            "activity",
+            "resource",
+            "team",
+            "priority",
+            "channel",
+            "intent",
+            "customer_id",
+        ])?;
+        for e in &g.events {
+            let t = &g.tickets[e.ticket as usize];
+            w.write_record([
+                t.case_id.as_str(),
+                &format_utc(e.ts_ms),
+                e.activity,
+                &e.resource,
+                e.team,
+                t.priority,
+                t.channel,
+                t.intent,
+                &t.customer,
+            ])?;
+        }
+        Ok(())
+    })
+}
+
 /// Writes one row per ticket with its texts (for the demand layer).
 pub fn write_tickets_csv(path: &Path, g: &Generated) -> Result<(), SynthError> {
-    let err = |source| SynthError::Csv {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut w = csv::Writer::from_path(path).map_err(err)?;
-    w.write_record([
-        "case_id",
-        "created_at",
-        "subject",
-        "body",
-        "intent",
-        "priority",
-        "channel",
-        "customer_id",
-    ])
-    .map_err(err)?;
-    for t in &g.tickets {
+    write_csv(path, |w| {
         w.write_record([
-            t.case_id.as_str(),
-            &format_utc(t.created_ms),
-            &t.subject,
-            &t.body,
-            t.intent,
-            t.priority,
-            t.channel,
-            &t.customer,
-        ])
-        .map_err(err)?;
-    }
-    w.flush().map_err(|e| SynthError::Io {
-        path: path.display().to_string(),
-        source: e,
+            "case_id",
+            "created_at",
+            "subject",
+            "body",
+            "intent",
+            "priority",
+            "channel",
+            "customer_id",
+        ])?;
+        for t in &g.tickets {
+            w.write_record([
+                t.case_id.as_str(),
+                &format_utc(t.created_ms),
+                &t.subject,
+                &t.body,
+                t.intent,
+                t.priority,
+                t.channel,
+                &t.customer,
+            ])?;
+        }
+        Ok(())
     })
 }
 
