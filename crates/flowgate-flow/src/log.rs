@@ -381,6 +381,41 @@ impl EventLog {
         self.attr_names.iter().position(|n| n == name)
     }
 
+    /// The sub-log of the cases where `keep(case)` holds, in the same order, with every
+    /// event of each kept case. String tables are shared in content (ids stay valid) except
+    /// the case table, which holds only the kept cases.
+    pub fn select_cases(&self, keep: impl Fn(usize) -> bool) -> EventLog {
+        let mut cases = Interner::new();
+        let mut case_start = vec![0u32];
+        let mut idx: Vec<u32> = Vec::new();
+        for c in 0..self.n_cases() {
+            if keep(c) {
+                cases.intern(self.case_name(c));
+                idx.extend(self.case_events(c).map(|e| e as u32));
+                case_start.push(idx.len() as u32);
+            }
+        }
+        let pick = |col: &[u32]| idx.iter().map(|&i| col[i as usize]).collect::<Vec<u32>>();
+        EventLog {
+            cases,
+            activities: self.activities.clone(),
+            resources: self.resources.clone(),
+            teams: self.teams.clone(),
+            attr_names: self.attr_names.clone(),
+            attr_values: self.attr_values.clone(),
+            case_start,
+            ts: idx.iter().map(|&i| self.ts[i as usize]).collect(),
+            activity: pick(&self.activity),
+            resource: pick(&self.resource),
+            team: pick(&self.team),
+            state: idx.iter().map(|&i| self.state[i as usize]).collect(),
+            flags: idx.iter().map(|&i| self.flags[i as usize]).collect(),
+            attrs: self.attrs.iter().map(|c| pick(c)).collect(),
+            duplicates_dropped: 0,
+            states_mapped: self.states_mapped,
+        }
+    }
+
     /// First and last event time, `None` for an empty log.
     pub fn span(&self) -> Option<(i64, i64)> {
         let min = self.ts.iter().copied().min()?;

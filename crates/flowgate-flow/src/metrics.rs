@@ -245,6 +245,8 @@ pub struct Baseline {
     pub flow_efficiency: Option<f64>,
     pub touch_s: f64,
     pub wait_s: f64,
+    /// Touch (working) time per resolved case; empty without mapped states.
+    pub touch_time_s: Summary,
     pub time_in_state_s: BTreeMap<State, f64>,
     pub states: Vec<StateTime>,
     pub teams: Vec<TeamTime>,
@@ -293,6 +295,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
 
     let mut facts = Vec::with_capacity(n_cases);
     let mut cycle_ms = Vec::with_capacity(n_cases);
+    let mut touch_case_ms: Vec<i64> = Vec::with_capacity(n_cases);
     let mut state_ms = [0i128; 6];
     let mut state_cases = [0u64; 6];
     let mut reopened = 0u64;
@@ -371,6 +374,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         let mut cur_team = NONE;
         let mut pending_pair: Option<(u32, i64)> = None;
         let mut state_seen = [false; 6];
+        let mut case_touch_ms = 0i64;
         start_counts[act[r.start] as usize] += 1;
         end_counts[act[r.end - 1] as usize] += 1;
         for e in r.clone() {
@@ -457,6 +461,9 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
                     let dt = (hi - lo).max(0) as i128;
                     if let Some(s) = cur_state {
                         state_ms[s.index()] += dt;
+                        if s == State::Working {
+                            case_touch_ms += dt as i64;
+                        }
                         if dt > 0 {
                             state_seen[s.index()] = true;
                         }
@@ -500,6 +507,9 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         if let Some(res) = resolved_at {
             let ct = res - created;
             cycle_ms.push(ct);
+            if states_mapped {
+                touch_case_ms.push(case_touch_ms);
+            }
             variant.1.push(ct);
             if reopens > 0 {
                 reopened += 1;
@@ -739,6 +749,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         repeat_activity_cases: repeat_activity,
         flow_efficiency,
         touch_s: ms_to_s(touch_ms),
+        touch_time_s: Summary::of_ms(&mut touch_case_ms),
         wait_s: ms_to_s(wait_ms),
         time_in_state_s,
         states,

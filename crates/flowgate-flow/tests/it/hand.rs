@@ -59,6 +59,10 @@ fn every_headline_metric_by_hand() {
     assert_eq!(t(Resolved), 100.0);
     assert_eq!(t(Closed), 0.0);
     assert!((b.flow_efficiency.unwrap() - 710.0 / 1620.0).abs() < 1e-12);
+    // Touch per resolved case: A 300 + 200, B 100 + 100, D 10.
+    assert_eq!(b.touch_time_s.n, 3);
+    assert_eq!(b.touch_time_s.p50, Some(200.0));
+    assert_eq!(b.touch_time_s.p85, Some(500.0));
     assert!((b.reopen_rate.unwrap() - 1.0 / 3.0).abs() < 1e-12);
     assert!((b.first_pass_resolution_rate.unwrap() - 1.0 / 3.0).abs() < 1e-12);
     assert_eq!(b.handoffs.total, 4);
