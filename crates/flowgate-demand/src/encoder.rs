@@ -11,7 +11,7 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 use crate::error::{DemandError, Result};
 
 /// Texts per forward pass.
-pub const BATCH: usize = 32;
+pub const BATCH: usize = 16;
 /// Longest input in tokens (the model's own limit for all-MiniLM-L6-v2).
 pub const MAX_TOKENS: usize = 256;
 
@@ -22,6 +22,7 @@ pub struct Encoder {
     device: Device,
     dim: usize,
     dir: PathBuf,
+    workers: usize,
 }
 
 fn need(dir: &Path, name: &str) -> Result<PathBuf> {
@@ -81,6 +82,11 @@ impl Encoder {
             device,
             dim: config.hidden_size,
             dir: dir.to_owned(),
+            workers: std::env::var("FLOWGATE_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n: &usize| n > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         })
     }
 
@@ -92,13 +98,90 @@ impl Encoder {
         &self.dir
     }
 
+    /// How many threads embed batches side by side.
+    pub fn set_workers(&mut self, workers: usize) {
+        self.workers = workers.max(1);
+    }
+
     /// One L2-normalised vector per text, in order.
+    ///
+    /// Texts are sorted by length so that a batch pads little, and the batches are shared
+    /// among `workers` threads (data parallelism: on small matrices this beats splitting each
+    /// matrix product across threads; run candle itself on one thread, `RAYON_NUM_THREADS=1`).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(BATCH) {
-            out.extend(self.embed_batch(chunk)?);
+        if texts.len() <= 1 {
+            return if texts.is_empty() {
+                Ok(Vec::new())
+            } else {
+                self.embed_batch(texts)
+            };
+        }
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let batches: Vec<&[usize]> = order.chunks(BATCH).collect();
+        let workers = self.workers.min(batches.len()).max(1);
+        let run = |w: usize| -> Result<Vec<(usize, Vec<Vec<f32>>)>> {
+            let mut got = Vec::new();
+            for (k, b) in batches.iter().enumerate().skip(w).step_by(workers) {
+                let chunk: Vec<&str> = b.iter().map(|&i| texts[i]).collect();
+                got.push((k, self.embed_batch(&chunk)?));
+            }
+            Ok(got)
+        };
+        let parts: Vec<Result<Vec<(usize, Vec<Vec<f32>>)>>> = if workers == 1 {
+            vec![run(0)]
+        } else {
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = (0..workers).map(|w| sc.spawn(move || run(w))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(DemandError::Data("an encoder thread panicked".into())))
+                    })
+                    .collect()
+            })
+        };
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for part in parts {
+            for (k, vecs) in part? {
+                for (&i, v) in batches[k].iter().zip(vecs) {
+                    out[i] = v;
+                }
+            }
         }
         Ok(out)
+    }
+
+    /// Tokens per text after truncation (for reporting where the time goes).
+    pub fn token_lengths(&self, texts: &[&str]) -> Result<Vec<usize>> {
+        let enc = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| DemandError::Tokenize(e.to_string()))?;
+        Ok(enc
+            .iter()
+            .map(|e| e.get_attention_mask().iter().filter(|&&m| m == 1).count())
+            .collect())
+    }
+
+    /// The longest prefix of `text` that encodes to at most `tokens` tokens (special
+    /// tokens included), cut at a token boundary.
+    pub fn truncate_to_tokens(&self, text: &str, tokens: usize) -> Result<String> {
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| DemandError::Tokenize(e.to_string()))?;
+        let real: Vec<(usize, usize)> = enc
+            .get_offsets()
+            .iter()
+            .zip(enc.get_special_tokens_mask())
+            .filter(|(_, special)| **special == 0)
+            .map(|(o, _)| *o)
+            .collect();
+        let keep = tokens.saturating_sub(2).min(real.len());
+        let end = if keep == 0 { 0 } else { real[keep - 1].1 };
+        Ok(text.get(..end).unwrap_or(text).to_owned())
     }
 
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {

@@ -2,6 +2,7 @@
 //! softmax model, temperature-calibrated on a held-out split, with an out-of-scope score
 //! (1 − mean cosine similarity to the 5 nearest training texts) and its threshold.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -33,7 +34,27 @@ pub struct Header {
     pub n_train: usize,
     pub dim: usize,
     pub metrics: serde_json::Value,
+    /// Below this confidence a prediction is `ambiguous`: the lowest confidence at which
+    /// held-out precision still reached [`AMBIGUOUS_PRECISION`].
+    #[serde(default)]
+    pub confidence_threshold: f32,
+    /// Per label (same order): mean cosine similarity of its training texts to their centre.
+    #[serde(default)]
+    pub cohesion: Vec<f32>,
+    /// Per intent: its bucket from the flow history it was trained with (`train --log`).
+    #[serde(default)]
+    pub buckets: BTreeMap<String, IntentBucket>,
 }
+
+/// An intent's bucket as assigned from history, with the reason in words.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IntentBucket {
+    pub bucket: String,
+    pub explanation: String,
+}
+
+/// Precision that confident predictions must reach on held-out texts.
+pub const AMBIGUOUS_PRECISION: f64 = 0.90;
 
 pub struct IntentModel {
     pub header: Header,
@@ -50,6 +71,8 @@ pub struct Prediction {
     pub top3: Vec<(String, f32)>,
     pub oos_score: f32,
     pub out_of_scope: bool,
+    /// Confidence below the calibrated threshold, or out of scope.
+    pub ambiguous: bool,
 }
 
 pub fn features(emb: &[f32], tfidf: &Tfidf, text: &str, weight: f32) -> Sparse {
@@ -80,6 +103,30 @@ pub fn oos_score(emb: &[f32], train: &[f32], dim: usize, skip: Option<usize>) ->
         return 1.0;
     }
     1.0 - got.iter().sum::<f32>() / got.len() as f32
+}
+
+/// Per class: mean cosine similarity of its (unit) embeddings to their normalised mean.
+fn cohesion(emb: &[Vec<f32>], y: &[usize], n_classes: usize, dim: usize) -> Vec<f32> {
+    let mut centre = vec![vec![0f32; dim]; n_classes];
+    for (e, &c) in emb.iter().zip(y) {
+        for (a, b) in centre[c].iter_mut().zip(e) {
+            *a += b;
+        }
+    }
+    for c in &mut centre {
+        let norm = c.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        c.iter_mut().for_each(|v| *v /= norm);
+    }
+    let mut sum = vec![0f32; n_classes];
+    let mut count = vec![0usize; n_classes];
+    for (e, &c) in emb.iter().zip(y) {
+        sum[c] += e.iter().zip(&centre[c]).map(|(a, b)| a * b).sum::<f32>();
+        count[c] += 1;
+    }
+    sum.iter()
+        .zip(&count)
+        .map(|(s, &n)| s / n.max(1) as f32)
+        .collect()
 }
 
 /// Which rows go to calibration: every 10th of each label, deterministic.
@@ -145,6 +192,21 @@ impl IntentModel {
         let cal_x: Vec<Sparse> = cal.iter().map(|&i| x(i)).collect();
         let cal_y: Vec<usize> = cal.iter().map(|&i| y[i]).collect();
         linear.calibrate(&cal_x, &cal_y);
+        let (cal_conf, cal_ok): (Vec<f64>, Vec<bool>) = cal_x
+            .iter()
+            .zip(&cal_y)
+            .map(|(x, &y)| {
+                let p = linear.proba(x);
+                let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+                (p[best.unwrap_or(0)] as f64, best == Some(y))
+            })
+            .unzip();
+        let confidence_threshold = if cal_conf.is_empty() {
+            0.0
+        } else {
+            crate::evaluate::coverage_at_precision(&cal_conf, &cal_ok, &[AMBIGUOUS_PRECISION])[0]
+                .threshold as f32
+        };
         // The temperature is fitted; now learn from every labelled text with it.
         if params.refit_all {
             let mut all_x = xs;
@@ -157,6 +219,7 @@ impl IntentModel {
             linear.temperature = t;
         }
         let dim = encoder.dim();
+        let cohesion = cohesion(&emb, &y, names.len(), dim);
         let train_emb: Vec<f32> = tr.iter().flat_map(|&i| emb[i].iter().copied()).collect();
         let mut cal_scores: Vec<f32> = cal
             .iter()
@@ -191,6 +254,9 @@ impl IntentModel {
                 n_train: tr.len(),
                 dim,
                 metrics: serde_json::Value::Null,
+                confidence_threshold,
+                cohesion,
+                buckets: BTreeMap::new(),
             },
             linear,
             train_emb,
@@ -206,6 +272,11 @@ impl IntentModel {
             .collect())
     }
 
+    /// The out-of-scope score of one embedding (the nearest-neighbour scan alone).
+    pub fn oos_of(&self, emb: &[f32]) -> f32 {
+        oos_score(emb, &self.train_emb, self.header.dim, None)
+    }
+
     pub fn predict_one(&self, text: &str, emb: &[f32]) -> Prediction {
         let h = &self.header;
         let p = self
@@ -214,6 +285,7 @@ impl IntentModel {
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
         let oos = oos_score(emb, &self.train_emb, h.dim, None);
+        let out_of_scope = oos > h.oos_threshold;
         Prediction {
             intent: h.labels[order[0]].clone(),
             confidence: p[order[0]],
@@ -223,7 +295,8 @@ impl IntentModel {
                 .map(|&c| (h.labels[c].clone(), p[c]))
                 .collect(),
             oos_score: oos,
-            out_of_scope: oos > h.oos_threshold,
+            out_of_scope,
+            ambiguous: out_of_scope || p[order[0]] < h.confidence_threshold,
         }
     }
 

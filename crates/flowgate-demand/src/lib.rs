@@ -17,4 +17,4 @@ pub mod tfidf;
 
 pub use encoder::Encoder;
 pub use error::{DemandError, Result};
-pub use intent::IntentModel;
+pub use intent::{IntentBucket, IntentModel, Prediction};

@@ -6,6 +6,8 @@ use std::path::Path;
 use crate::error::{DemandError, Result};
 
 pub struct Labelled {
+    /// Ticket ids: the id column when there is one, else the line number.
+    pub ids: Vec<String>,
     pub texts: Vec<String>,
     /// Empty when the source has no labels.
     pub labels: Vec<String>,
@@ -20,6 +22,17 @@ const TEXT_NAMES: [&str; 6] = [
     "instruction",
 ];
 const LABEL_NAMES: [&str; 5] = ["label", "intent", "category", "class", "labels"];
+const ID_NAMES: [&str; 6] = ["case_id", "case", "ticket_id", "ticket", "id", "case:concept:name"];
+
+/// Which columns to read; `None` tries the usual names. `text` may name several columns
+/// separated by commas (joined with ". "); by default `subject` and `body` are joined when
+/// both exist.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Columns<'a> {
+    pub text: Option<&'a str>,
+    pub label: Option<&'a str>,
+    pub id: Option<&'a str>,
+}
 
 /// Reads `path`. `text_col` / `label_col` name the CSV columns; without them the usual
 /// names are tried. `need_labels` makes a missing label column an error.
@@ -29,6 +42,20 @@ pub fn read(
     label_col: Option<&str>,
     need_labels: bool,
 ) -> Result<Labelled> {
+    read_columns(
+        path,
+        Columns {
+            text: text_col,
+            label: label_col,
+            id: None,
+        },
+        need_labels,
+    )
+}
+
+/// Like [`read`], with the id column too.
+pub fn read_columns(path: &Path, cols: Columns, need_labels: bool) -> Result<Labelled> {
+    let (text_col, label_col) = (cols.text, cols.label);
     let shown = path.display().to_string();
     if path.is_dir() {
         let lines = |f: &str| -> Result<Option<Vec<String>>> {
@@ -64,7 +91,8 @@ pub fn read(
                 problem: format!("expected {} labels, one per line of seq.in", texts.len()),
             });
         }
-        return Ok(Labelled { texts, labels });
+        let ids = (1..=texts.len()).map(|i| i.to_string()).collect();
+        return Ok(Labelled { ids, texts, labels });
     }
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
@@ -105,15 +133,35 @@ pub fn read(
                 .find_map(|n| header.iter().position(|h| h.eq_ignore_ascii_case(n)))),
         }
     };
-    let t = find(text_col, &TEXT_NAMES, "text")?.ok_or_else(|| DemandError::Texts {
-        path: shown.clone(),
-        line: 1,
-        problem: format!(
-            "no text column (tried {}); name it with --text-col; the header has: {}",
-            TEXT_NAMES.join(", "),
-            header.join(", ")
-        ),
-    })?;
+    let mut t = Vec::new();
+    match text_col {
+        Some(list) => {
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                t.extend(find(Some(name), &[], "text")?);
+            }
+        }
+        None => {
+            let pos = |n: &str| header.iter().position(|h| h.eq_ignore_ascii_case(n));
+            match (pos("subject"), pos("body")) {
+                (Some(a), Some(b)) if find(None, &TEXT_NAMES[..4], "text")? == Some(b) => {
+                    t = vec![a, b]
+                }
+                _ => t.extend(find(None, &TEXT_NAMES, "text")?),
+            }
+        }
+    }
+    if t.is_empty() {
+        return Err(DemandError::Texts {
+            path: shown.clone(),
+            line: 1,
+            problem: format!(
+                "no text column (tried {}); name it with --text-col; the header has: {}",
+                TEXT_NAMES.join(", "),
+                header.join(", ")
+            ),
+        });
+    }
+    let id = find(cols.id, &ID_NAMES, "id")?;
     let l = find(label_col, &LABEL_NAMES, "label")?;
     if need_labels && l.is_none() {
         return Err(DemandError::Texts {
@@ -127,6 +175,7 @@ pub fn read(
         });
     }
     let mut out = Labelled {
+        ids: Vec::new(),
         texts: Vec::new(),
         labels: Vec::new(),
     };
@@ -137,14 +186,39 @@ pub fn read(
             problem: e.to_string(),
         })?;
         let line = rec.position().map_or(0, |p| p.line());
-        let text = rec.get(t).unwrap_or_default().to_owned();
-        if text.trim().is_empty() {
+        let parts: Vec<&str> = t
+            .iter()
+            .map(|&i| rec.get(i).unwrap_or_default().trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.is_empty() {
+            let names: Vec<&str> = t.iter().map(|&i| header[i].as_str()).collect();
             return Err(DemandError::Texts {
                 path: shown,
                 line,
-                problem: format!("empty text in column {:?}", header[t]),
+                problem: format!("empty text in column {:?}", names.join(", ")),
             });
         }
+        let text = if parts.len() == 1 {
+            parts[0].to_owned()
+        } else {
+            join_parts(&parts)
+        };
+        let ticket_id = match id {
+            Some(i) => {
+                let v = rec.get(i).unwrap_or_default().trim();
+                if v.is_empty() {
+                    return Err(DemandError::Texts {
+                        path: shown,
+                        line,
+                        problem: format!("empty id in column {:?}", header[i]),
+                    });
+                }
+                v.to_owned()
+            }
+            None => line.to_string(),
+        };
+        out.ids.push(ticket_id);
         if let Some(l) = l {
             let label = rec.get(l).unwrap_or_default().trim().to_owned();
             if label.is_empty() {
@@ -159,4 +233,19 @@ pub fn read(
         out.texts.push(text);
     }
     Ok(out)
+}
+
+/// "Subject. Body": joined so that sentence punctuation stays natural.
+fn join_parts(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        if !out.is_empty() {
+            if !out.ends_with(['.', '!', '?', ':']) {
+                out.push('.');
+            }
+            out.push(' ');
+        }
+        out.push_str(p);
+    }
+    out
 }

@@ -264,6 +264,9 @@ pub struct Baseline {
     pub weekly: Vec<Week>,
     pub cumulative_flow: Option<CumulativeFlow>,
     pub sla: Option<SlaReport>,
+    /// Demand joined to flow, when tickets with intents were given (see [`crate::demand`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demand: Option<crate::demand::Demand>,
 }
 
 /// What one case contributes, computed once and reused by the later passes.
@@ -768,6 +771,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         weekly,
         cumulative_flow,
         sla,
+        demand: None,
     }
 }
 

@@ -68,6 +68,9 @@ pub fn render(b: &Baseline, m: &Meta) -> String {
         );
     }
     s.push_str("</div>");
+    if let Some(d) = &b.demand {
+        crate::demand::html(d, &mut s);
+    }
 
     // Cycle-time distribution.
     s.push_str("<h2>Cycle-time distribution</h2>");

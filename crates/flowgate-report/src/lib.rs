@@ -1,6 +1,7 @@
 //! Reports of a process baseline: compact text, Markdown, JSON, and one self-contained HTML
 //! file with inline SVG charts (no scripts, no network).
 
+mod demand;
 mod fmt;
 mod html;
 mod markdown;

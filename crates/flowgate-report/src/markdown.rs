@@ -30,6 +30,9 @@ pub fn render(b: &Baseline, m: &Meta) -> String {
     for (label, value, meaning) in headline(b) {
         let _ = writeln!(s, "| {label} | {} | {meaning} |", cell(&value));
     }
+    if let Some(d) = &b.demand {
+        crate::demand::markdown(d, &mut s);
+    }
     if !b.states.is_empty() {
         s.push_str("\n## Time per state (resolved cases)\n\n| state | total | share | mean per case |\n|---|---|---|---|\n");
         for st in &b.states {

@@ -33,6 +33,9 @@ pub fn render(b: &Baseline, m: &Meta) -> String {
     for (label, value, _) in headline(b) {
         let _ = writeln!(s, "{label:<22} {value}");
     }
+    if let Some(d) = &b.demand {
+        crate::demand::text(d, &mut s);
+    }
     if !b.states.is_empty() {
         s.push_str("\nWhere the time goes (resolved cases)\n");
         for st in &b.states {

@@ -33,9 +33,25 @@ pub struct BenchArgs {
     /// `sqlite` (a fresh file in the work folder) or a postgres:// URL of an empty database.
     #[arg(long, value_name = "sqlite|URL")]
     pub store: Option<String>,
+    /// Time triage with this intent model instead (latency one ticket at a time on one
+    /// thread, throughput in batches on one and two threads).
+    #[arg(long, value_name = "MODEL", requires = "texts")]
+    pub triage_model: Option<PathBuf>,
+    /// Ticket texts for --triage-model (CSV or seq.in folder).
+    #[arg(long, value_name = "FILE")]
+    pub texts: Option<PathBuf>,
+    /// How many texts to time.
+    #[arg(long, default_value_t = 300)]
+    pub n: usize,
+    /// Cut every text to exactly this many tokens (texts shorter are skipped).
+    #[arg(long, value_name = "N")]
+    pub tokens: Option<usize>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    if let (Some(model), Some(texts)) = (&args.triage_model, &args.texts) {
+        return triage_bench(model, texts, args.n, args.tokens);
+    }
     let mapping = crate::load::choose_mapping(args.preset.as_deref(), None, &Default::default())?;
     let dir = match &args.work_dir {
         Some(d) => d.clone(),
@@ -296,4 +312,151 @@ fn machine() -> String {
         .map(|n| n.get())
         .unwrap_or(1);
     format!("{cpu}, {cores} cores")
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TriageTiming {
+    threads: usize,
+    texts: usize,
+    mean_tokens: f64,
+    latency_p50_ms: f64,
+    latency_p99_ms: f64,
+    tokenize_ms: f64,
+    encoder_ms: f64,
+    head_ms: f64,
+    oos_scan_ms: f64,
+    batch_per_s: f64,
+}
+
+/// Runs itself with one and with two encoder threads (`FLOWGATE_THREADS`) and prints
+/// both, so the ratio comes from one run.
+fn triage_bench(
+    model: &std::path::Path,
+    texts: &std::path::Path,
+    n: usize,
+    tokens: Option<usize>,
+) -> Result<()> {
+    if std::env::var_os("FLOWGATE_BENCH_CHILD").is_some() {
+        let t = triage_timing(model, texts, n, tokens)?;
+        println!("{}", serde_json::to_string(&t)?);
+        return Ok(());
+    }
+    let exe = std::env::current_exe()?;
+    let mut rows = Vec::new();
+    for threads in [1, 2] {
+        let out = Command::new(&exe)
+            .args(["bench", "--triage-model"])
+            .arg(model)
+            .arg("--texts")
+            .arg(texts)
+            .args(["--n", &n.to_string()])
+            .args(tokens.map(|t| format!("--tokens={t}")))
+            .env("FLOWGATE_BENCH_CHILD", "1")
+            .env("FLOWGATE_THREADS", threads.to_string())
+            .env("RAYON_NUM_THREADS", "1")
+            .output()?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "triage bench on {threads} thread(s) failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let t: TriageTiming = serde_json::from_slice(&out.stdout)?;
+        rows.push(t);
+    }
+    println!(
+        "triage of {} texts ({:.1} tokens on average)",
+        rows[0].texts, rows[0].mean_tokens
+    );
+    println!(
+        "threads  p50 ms  p99 ms  tokenize  encoder  head  oos-scan (ms, one at a time)  batched tickets/s"
+    );
+    for t in &rows {
+        println!(
+            "{:>7}  {:>6.1}  {:>6.1}  {:>8.2}  {:>7.2}  {:>4.2}  {:>8.2}  {:>30.0}",
+            t.threads,
+            t.latency_p50_ms,
+            t.latency_p99_ms,
+            t.tokenize_ms,
+            t.encoder_ms,
+            t.head_ms,
+            t.oos_scan_ms,
+            t.batch_per_s
+        );
+    }
+    Ok(())
+}
+
+fn triage_timing(
+    model: &std::path::Path,
+    texts: &std::path::Path,
+    n: usize,
+    tokens: Option<usize>,
+) -> Result<TriageTiming> {
+    let model = flowgate_demand::IntentModel::load(model)?;
+    let data = flowgate_demand::texts::read(texts, None, None, false)?;
+    let enc = crate::demand::encoder()?;
+    let mut owned = Vec::new();
+    for t in &data.texts {
+        if owned.len() == n.max(1) {
+            break;
+        }
+        match tokens {
+            Some(k) if enc.token_lengths(&[t])?[0] >= k => {
+                owned.push(enc.truncate_to_tokens(t, k)?)
+            }
+            Some(_) => {}
+            None => owned.push(t.clone()),
+        }
+    }
+    if owned.is_empty() {
+        anyhow::bail!("no text is long enough for --tokens");
+    }
+    let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+    enc.embed(&texts[..texts.len().min(8)])?; // warm up
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
+    let (mut total, mut tok, mut embed, mut head, mut oos) = (Vec::new(), 0.0, 0.0, 0.0, 0.0);
+    let mut tokens = 0usize;
+    for t in &texts {
+        let t0 = Instant::now();
+        tokens += enc.token_lengths(&[t])?[0];
+        tok += ms(t0);
+        let t1 = Instant::now();
+        let e = enc.embed(&[t])?;
+        let t2 = Instant::now();
+        let p = model.predict_one(t, &e[0]);
+        let t3 = Instant::now();
+        std::hint::black_box(model.oos_of(&e[0]));
+        oos += ms(t3);
+        std::hint::black_box(p);
+        embed += (t2 - t1).as_secs_f64() * 1000.0;
+        head += (t3 - t2).as_secs_f64() * 1000.0;
+        total.push((t3 - t1).as_secs_f64() * 1000.0);
+    }
+    total.sort_by(f64::total_cmp);
+    let k = texts.len() as f64;
+    let pick = |p: u32| total[flowgate_flow::stats::nearest_rank(p, total.len()) - 1];
+    let t0 = Instant::now();
+    std::hint::black_box(model.predict(&enc, &texts)?);
+    let batch_per_s = k / t0.elapsed().as_secs_f64();
+    Ok(TriageTiming {
+        threads: candle_threads(),
+        texts: texts.len(),
+        mean_tokens: tokens as f64 / k,
+        latency_p50_ms: pick(50),
+        latency_p99_ms: pick(99),
+        tokenize_ms: tok / k,
+        // The encoder call includes its own tokenisation; report the two apart.
+        encoder_ms: embed / k - tok / k,
+        head_ms: head / k - oos / k,
+        oos_scan_ms: oos / k,
+        batch_per_s,
+    })
+}
+
+fn candle_threads() -> usize {
+    std::env::var("FLOWGATE_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

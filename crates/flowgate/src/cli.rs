@@ -44,6 +44,9 @@ pub enum Command {
     Db(crate::db::DbCommand),
     /// Train an intent model from labelled texts.
     Train(crate::demand::TrainArgs),
+    /// Classify tickets: one JSON line each with intent, confidence, top 3, out-of-scope
+    /// score and bucket.
+    Triage(crate::demand::TriageArgs),
     /// Accuracy, macro-F1, calibration, out-of-scope AUROC and coverage at precision.
     Eval(crate::demand::EvalArgs),
     /// Generate a synthetic support organisation, analyse it and write an HTML report.
@@ -89,6 +92,9 @@ pub struct BaselineArgs {
     /// With --db: which source (needed when the database holds several).
     #[arg(long = "source", value_name = "NAME", requires = "db")]
     pub source_name: Option<String>,
+    /// Demand section: tickets joined to cases, by their intent column or a model.
+    #[command(flatten)]
+    pub tickets: crate::demand::TicketArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -116,7 +122,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Baseline(args) => baseline(args, &settings),
         Command::Presets { name } => presets(name.as_deref()),
         Command::Import(args) => crate::db::import(args, &settings),
-        Command::Train(args) => crate::demand::train(args),
+        Command::Train(args) => crate::demand::train(args, &settings),
+        Command::Triage(args) => crate::demand::triage(args),
         Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),
         Command::Demo(args) => crate::demo::run(args),
@@ -200,7 +207,9 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
     opts.as_of_ms = as_of_ms;
     opts.sla = got.mapping.sla_config();
     let t0 = std::time::Instant::now();
-    let b = flowgate_flow::baseline(&got.log, &opts);
+    let mut b = flowgate_flow::baseline(&got.log, &opts);
+    b.demand =
+        crate::demand::demand_section(&got.log, &args.tickets, &settings.demand, args.quiet)?;
     tracing::info!(secs = t0.elapsed().as_secs_f64(), "metrics");
     let meta = Meta {
         title: "Process baseline".into(),

@@ -17,6 +17,9 @@ pub struct Settings {
     pub preset: Option<String>,
     /// Database URL (SQLite path or postgres://…); FLOWGATE_DATABASE_URL and --db override.
     pub database_url: Option<String>,
+    /// Thresholds of the demand buckets (`[demand]`).
+    #[serde(default)]
+    pub demand: flowgate_flow::demand::BucketRules,
 }
 
 impl Settings {
@@ -64,5 +67,9 @@ mod tests {
         assert_eq!(s.format.as_deref(), Some("json"));
         assert_eq!(s.timezone.as_deref(), Some("UTC"));
         assert!(toml::from_str::<Settings>("colour = 'red'").is_err());
+        let d: Settings = toml::from_str("[demand]\nmax_handoffs = 0.25").unwrap();
+        assert_eq!(d.demand.max_handoffs, 0.25);
+        assert_eq!(d.demand.min_tickets, 30);
+        assert!(toml::from_str::<Settings>("[demand]\nmax_handofs = 0.25").is_err());
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use flowgate_demand::linear::TrainParams;
 use flowgate_demand::{Encoder, IntentModel, evaluate, model_files, texts};
+use flowgate_flow::demand::{BucketRules, Demand, DemandInput};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args, Debug)]
@@ -32,6 +33,19 @@ pub struct TrainArgs {
     /// Learning rate of the first step.
     #[arg(long, default_value_t = 0.5)]
     pub lr: f32,
+    /// The event log of these tickets: assigns each intent its bucket from its flow
+    /// history (the texts need a case id column) and stores it in the model.
+    #[arg(long, value_name = "LOG")]
+    pub log: Option<PathBuf>,
+    /// Built-in preset for --log.
+    #[arg(long, requires = "log", conflicts_with = "mapping")]
+    pub preset: Option<String>,
+    /// Mapping TOML for --log.
+    #[arg(long, requires = "log", value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Case id column of the texts (default: case_id, case, ticket_id, ticket or id).
+    #[arg(long, value_name = "C")]
+    pub id_col: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -53,7 +67,7 @@ pub struct EvalArgs {
     pub format: String,
 }
 
-fn bar(quiet: bool) -> Option<ProgressBar> {
+pub fn bar(quiet: bool) -> Option<ProgressBar> {
     (!quiet && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::new(0);
         b.set_style(
@@ -70,13 +84,28 @@ pub fn encoder() -> Result<Encoder> {
         .with_context(|| format!("loading the sentence encoder from {}", dir.display()))
 }
 
-pub fn train(args: TrainArgs) -> Result<()> {
-    let data = texts::read(
+pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> {
+    let data = texts::read_columns(
         &args.texts,
-        args.text_col.as_deref(),
-        args.label_col.as_deref(),
+        texts::Columns {
+            text: args.text_col.as_deref(),
+            label: args.label_col.as_deref(),
+            id: args.id_col.as_deref(),
+        },
         true,
     )?;
+    // Read the log first: a bad log should fail before minutes of training.
+    let history = match &args.log {
+        Some(log) => {
+            let mapping = crate::load::choose_mapping(
+                args.preset.as_deref(),
+                args.mapping.as_deref(),
+                settings,
+            )?;
+            Some(crate::load::read(log, mapping, false, true)?)
+        }
+        None => None,
+    };
     let t0 = Instant::now();
     let enc = encoder()?;
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
@@ -95,9 +124,29 @@ pub fn train(args: TrainArgs) -> Result<()> {
         lr: args.lr,
         ..TrainParams::default()
     };
-    let model = IntentModel::train(&enc, &texts, &labels, params, &progress)?;
+    let mut model = IntentModel::train(&enc, &texts, &labels, params, &progress)?;
     if let Some(b) = &b {
         b.finish_and_clear();
+    }
+    if let Some(h) = &history {
+        let d = labelled_demand(&h.log, &data, &model, &settings.demand)?;
+        for i in &d.intents {
+            model.header.buckets.insert(
+                i.intent.clone(),
+                flowgate_demand::IntentBucket {
+                    bucket: i.bucket.as_str().to_owned(),
+                    explanation: i.explanation.clone(),
+                },
+            );
+        }
+        let mut counts = [0usize; 3];
+        for i in &d.intents {
+            counts[i.bucket as usize] += 1;
+        }
+        println!(
+            "buckets from {} joined cases: {} repetitive, {} judgment, {} ambiguous intents",
+            d.tickets, counts[0], counts[1], counts[2]
+        );
     }
     model.save(&args.out)?;
     println!(
@@ -163,4 +212,306 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Where the tickets are and which columns to read.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TicketArgs {
+    /// Ticket texts with a case id column (CSV): joins intents to the process layer.
+    #[arg(long, value_name = "FILE")]
+    pub tickets: Option<PathBuf>,
+    /// Text column(s) of --tickets, comma-separated (default: subject and body, or text…).
+    #[arg(long = "ticket-text-col", value_name = "C")]
+    pub text_col: Option<String>,
+    /// Case id column of --tickets (default: case_id, case, ticket_id, ticket or id).
+    #[arg(long = "ticket-id-col", value_name = "C")]
+    pub id_col: Option<String>,
+    /// Intent column of --tickets, used when no --model is given (default: intent, label…).
+    #[arg(long = "ticket-intent-col", value_name = "C")]
+    pub intent_col: Option<String>,
+    /// Classify the tickets with this model instead of reading their intent column.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+/// Embeds and classifies texts in batches, reporting progress.
+pub fn classify(
+    model: &IntentModel,
+    enc: &Encoder,
+    texts: &[&str],
+    quiet: bool,
+) -> Result<Vec<flowgate_demand::Prediction>> {
+    let b = bar(quiet);
+    if let Some(b) = &b {
+        b.set_message("classifying");
+        b.set_length(texts.len() as u64);
+    }
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(64) {
+        out.extend(model.predict(enc, chunk)?);
+        if let Some(b) = &b {
+            b.inc(chunk.len() as u64);
+        }
+    }
+    if let Some(b) = &b {
+        b.finish_and_clear();
+    }
+    Ok(out)
+}
+
+/// Reads the tickets, classifies them (or reads their labels) and joins them to the log's
+/// cases; then the demand section.
+pub fn demand_section(
+    log: &flowgate_flow::EventLog,
+    args: &TicketArgs,
+    rules: &BucketRules,
+    quiet: bool,
+) -> Result<Option<Demand>> {
+    let Some(path) = &args.tickets else {
+        return Ok(None);
+    };
+    let model = args
+        .model
+        .as_deref()
+        .map(IntentModel::load)
+        .transpose()?;
+    let data = texts::read_columns(
+        path,
+        texts::Columns {
+            text: args.text_col.as_deref(),
+            label: args.intent_col.as_deref(),
+            id: args.id_col.as_deref(),
+        },
+        model.is_none(),
+    )?;
+    let (intents, per_ticket, unclear, cohesion) = match &model {
+        Some(m) => {
+            let enc = encoder()?;
+            let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+            let preds = classify(m, &enc, &texts, quiet)?;
+            let labels = m.header.labels.clone();
+            let idx: Vec<u32> = preds
+                .iter()
+                .map(|p| labels.iter().position(|l| *l == p.intent).unwrap_or(0) as u32)
+                .collect();
+            let unclear: Vec<bool> = preds.iter().map(|p| p.ambiguous).collect();
+            let cohesion = (m.header.cohesion.len() == labels.len())
+                .then(|| m.header.cohesion.iter().map(|&c| c as f64).collect());
+            (labels, idx, unclear, cohesion)
+        }
+        None => {
+            let mut labels: Vec<String> = data.labels.clone();
+            labels.sort();
+            labels.dedup();
+            let idx = data
+                .labels
+                .iter()
+                .map(|l| labels.binary_search(l).unwrap_or(0) as u32)
+                .collect();
+            (labels, idx, vec![false; data.texts.len()], None)
+        }
+    };
+    let n = log.n_cases();
+    let mut case_intent = vec![None; n];
+    let mut case_unclear = vec![false; n];
+    let mut unmatched = 0usize;
+    for (k, id) in data.ids.iter().enumerate() {
+        match log.cases.get(id) {
+            Some(c) => {
+                case_intent[c as usize] = Some(per_ticket[k]);
+                case_unclear[c as usize] = unclear[k];
+            }
+            None => unmatched += 1,
+        }
+    }
+    if unmatched > 0 && !quiet {
+        eprintln!(
+            "warning: {unmatched} of {} tickets in {} match no case of the log (by id)",
+            data.ids.len(),
+            path.display()
+        );
+    }
+    if unmatched == data.ids.len() {
+        anyhow::bail!(
+            "{}: no ticket id matches a case of the log; name the case id column with --ticket-id-col",
+            path.display()
+        );
+    }
+    let input = DemandInput {
+        intents,
+        case_intent,
+        case_unclear,
+        cohesion,
+        kb_covered: None,
+    };
+    Ok(Some(flowgate_flow::demand::demand(log, &input, rules, 5)))
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TriageArgs {
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Tickets: a CSV with a header, or a folder with seq.in.
+    pub file: PathBuf,
+    /// Text column(s), comma-separated (default: subject and body, or text, utterance…).
+    #[arg(long, value_name = "C")]
+    pub text_col: Option<String>,
+    /// Ticket id column (default: case_id, case, ticket_id, ticket or id; else the line).
+    #[arg(long, value_name = "C")]
+    pub id_col: Option<String>,
+    /// Write the JSON lines here instead of stdout.
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Texts per encoder batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(serde::Serialize)]
+struct TriageLine<'a> {
+    id: &'a str,
+    intent: &'a str,
+    confidence: f32,
+    top3: Vec<Ranked<'a>>,
+    oos_score: f32,
+    out_of_scope: bool,
+    bucket: &'a str,
+    reason: String,
+}
+
+#[derive(serde::Serialize)]
+struct Ranked<'a> {
+    intent: &'a str,
+    confidence: f32,
+}
+
+/// The per-ticket bucket: `ambiguous` when unsure or out of scope, else the intent's
+/// bucket from history (`unassessed` when the model was trained without a log).
+pub fn ticket_bucket<'a>(
+    model: &'a IntentModel,
+    p: &flowgate_demand::Prediction,
+) -> (&'a str, String) {
+    let h = &model.header;
+    if p.out_of_scope {
+        return (
+            "ambiguous",
+            format!(
+                "out of scope: score {:.3} above the threshold {:.3}",
+                p.oos_score, h.oos_threshold
+            ),
+        );
+    }
+    if p.ambiguous {
+        return (
+            "ambiguous",
+            format!(
+                "confidence {:.2} below the calibrated threshold {:.2}",
+                p.confidence, h.confidence_threshold
+            ),
+        );
+    }
+    match h.buckets.get(&p.intent) {
+        Some(b) => (b.bucket.as_str(), b.explanation.clone()),
+        None => (
+            "unassessed",
+            "the model was trained without a flow history (train --log)".into(),
+        ),
+    }
+}
+
+pub fn triage(args: TriageArgs) -> Result<()> {
+    let model = IntentModel::load(&args.model)?;
+    let data = texts::read_columns(
+        &args.file,
+        texts::Columns {
+            text: args.text_col.as_deref(),
+            label: None,
+            id: args.id_col.as_deref(),
+        },
+        false,
+    )?;
+    let enc = encoder()?;
+    let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+    let mut out = String::new();
+    let b = bar(args.quiet);
+    if let Some(b) = &b {
+        b.set_message("triage");
+        b.set_length(texts.len() as u64);
+    }
+    let t0 = Instant::now();
+    for (k, chunk) in texts.chunks(args.batch.max(1)).enumerate() {
+        let preds = model.predict(&enc, chunk)?;
+        for (j, p) in preds.iter().enumerate() {
+            let (bucket, reason) = ticket_bucket(&model, p);
+            let line = TriageLine {
+                id: &data.ids[k * args.batch.max(1) + j],
+                intent: &p.intent,
+                confidence: p.confidence,
+                top3: p
+                    .top3
+                    .iter()
+                    .map(|(i, c)| Ranked {
+                        intent: i,
+                        confidence: *c,
+                    })
+                    .collect(),
+                oos_score: p.oos_score,
+                out_of_scope: p.out_of_scope,
+                bucket,
+                reason,
+            };
+            out.push_str(&serde_json::to_string(&line)?);
+            out.push('\n');
+        }
+        if let Some(b) = &b {
+            b.inc(chunk.len() as u64);
+        }
+    }
+    if let Some(b) = &b {
+        b.finish_and_clear();
+    }
+    crate::output::write(args.out.as_deref(), out.as_bytes())?;
+    if !args.quiet {
+        let secs = t0.elapsed().as_secs_f64();
+        eprintln!(
+            "triaged {} tickets in {secs:.1}s ({:.0}/s)",
+            texts.len(),
+            texts.len() as f64 / secs.max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+/// The demand section from labelled texts (their own labels, all confident) and a log.
+fn labelled_demand(
+    log: &flowgate_flow::EventLog,
+    data: &texts::Labelled,
+    model: &IntentModel,
+    rules: &BucketRules,
+) -> Result<Demand> {
+    let labels = &model.header.labels;
+    let mut case_intent = vec![None; log.n_cases()];
+    let mut matched = 0usize;
+    for (id, label) in data.ids.iter().zip(&data.labels) {
+        if let (Some(c), Some(i)) = (log.cases.get(id), labels.iter().position(|l| l == label)) {
+            case_intent[c as usize] = Some(i as u32);
+            matched += 1;
+        }
+    }
+    if matched == 0 {
+        anyhow::bail!(
+            "no text's id matches a case of the log; name the case id column with --id-col"
+        );
+    }
+    let input = DemandInput {
+        intents: labels.clone(),
+        case_unclear: vec![false; case_intent.len()],
+        case_intent,
+        cohesion: (model.header.cohesion.len() == labels.len())
+            .then(|| model.header.cohesion.iter().map(|&c| c as f64).collect()),
+        kb_covered: None,
+    };
+    Ok(flowgate_flow::demand::demand(log, &input, rules, 5))
 }

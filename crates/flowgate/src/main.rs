@@ -13,7 +13,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[allow(unsafe_code)]
 fn main() -> ExitCode {
+    // The sentence encoder runs its batches on several threads side by side, each doing
+    // its matrix products on one thread; candle reads this variable at every product.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: first statement of main, before any other thread exists.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose);
     let result = cli::run(cli);
