@@ -1,10 +1,11 @@
 // Opens a flowgate HTML report in headless Chromium and checks what a reader would see:
 // the page loads without errors, requests nothing from the network, and every chart is an
 // SVG with a visible size and drawn content. Writes a screenshot beside the report.
-// Usage: node check-report.mjs REPORT.html SCREENSHOT.png
+// With a third argument `demand`, the demand section must be there with rows in each table.
+// Usage: node check-report.mjs REPORT.html SCREENSHOT.png [demand]
 import { chromium } from 'playwright-core';
 
-const [report, shot] = process.argv.slice(2);
+const [report, shot, expect] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -30,9 +31,14 @@ try {
   for (const want of ['Cycle-time distribution', 'Process map', 'Weekly arrivals vs throughput']) {
     if (!headings.some((h) => h.startsWith(want))) problems.push(`missing section: ${want}`);
   }
+  if (expect === 'demand') {
+    if (!headings.some((h) => h.startsWith('Demand'))) problems.push('missing section: Demand');
+    const rows = await page.$$eval('table.demand', (ts) => ts.map((t) => t.querySelectorAll('tr').length - 1));
+    if (rows.length !== 3 || rows.some((n) => n < 1)) problems.push(`demand tables have rows ${JSON.stringify(rows)}`);
+  }
   if (charts.length < 6) problems.push(`expected at least 6 charts, found ${charts.length}`);
   for (const c of charts) {
-    if (c.w < 300 || c.h < 100) problems.push(`chart ${c.cls} is ${c.w}x${c.h}`);
+    if (c.w < 300 || c.h < 60) problems.push(`chart ${c.cls} is ${c.w}x${c.h}`);
     if (c.shapes < 3 || c.noData) problems.push(`chart ${c.cls} draws nothing`);
   }
   const map = await page.$$eval('svg.process-map g', (g) => g.length);

@@ -15,6 +15,9 @@ pub const BATCH: usize = 16;
 /// Longest input in tokens (the model's own limit for all-MiniLM-L6-v2).
 pub const MAX_TOKENS: usize = 256;
 
+/// Embedded batches: (batch number, one vector per text).
+type Embedded = Vec<(usize, Vec<Vec<f32>>)>;
+
 /// A loaded sentence encoder.
 pub struct Encoder {
     model: BertModel,
@@ -120,7 +123,7 @@ impl Encoder {
         order.sort_by_key(|&i| texts[i].len());
         let batches: Vec<&[usize]> = order.chunks(BATCH).collect();
         let workers = self.workers.min(batches.len()).max(1);
-        let run = |w: usize| -> Result<Vec<(usize, Vec<Vec<f32>>)>> {
+        let run = |w: usize| -> Result<Embedded> {
             let mut got = Vec::new();
             for (k, b) in batches.iter().enumerate().skip(w).step_by(workers) {
                 let chunk: Vec<&str> = b.iter().map(|&i| texts[i]).collect();
@@ -128,7 +131,7 @@ impl Encoder {
             }
             Ok(got)
         };
-        let parts: Vec<Result<Vec<(usize, Vec<Vec<f32>>)>>> = if workers == 1 {
+        let parts: Vec<Result<Embedded>> = if workers == 1 {
             vec![run(0)]
         } else {
             std::thread::scope(|sc| {
@@ -136,8 +139,9 @@ impl Encoder {
                 handles
                     .into_iter()
                     .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(DemandError::Data("an encoder thread panicked".into())))
+                        h.join().unwrap_or_else(|_| {
+                            Err(DemandError::Data("an encoder thread panicked".into()))
+                        })
                     })
                     .collect()
             })

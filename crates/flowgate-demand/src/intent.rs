@@ -34,8 +34,9 @@ pub struct Header {
     pub n_train: usize,
     pub dim: usize,
     pub metrics: serde_json::Value,
-    /// Below this confidence a prediction is `ambiguous`: the lowest confidence at which
-    /// held-out precision still reached [`AMBIGUOUS_PRECISION`].
+    /// Below this confidence a prediction is `ambiguous`: the larger of the training
+    /// parameter `min_confidence` and the lowest confidence at which held-out precision
+    /// still reached [`AMBIGUOUS_PRECISION`].
     #[serde(default)]
     pub confidence_threshold: f32,
     /// Per label (same order): mean cosine similarity of its training texts to their centre.
@@ -201,11 +202,16 @@ impl IntentModel {
                 (p[best.unwrap_or(0)] as f64, best == Some(y))
             })
             .unzip();
+        // Calibrated, a confidence is the chance of being right: below `min_confidence` a
+        // prediction is more guess than answer. Raised when held-out precision needs it.
         let confidence_threshold = if cal_conf.is_empty() {
-            0.0
+            params.min_confidence
         } else {
-            crate::evaluate::coverage_at_precision(&cal_conf, &cal_ok, &[AMBIGUOUS_PRECISION])[0]
-                .threshold as f32
+            let c =
+                crate::evaluate::coverage_at_precision(&cal_conf, &cal_ok, &[AMBIGUOUS_PRECISION])
+                    [0]
+                .threshold as f32;
+            c.max(params.min_confidence)
         };
         // The temperature is fitted; now learn from every labelled text with it.
         if params.refit_all {

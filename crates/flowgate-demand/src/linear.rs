@@ -27,6 +27,9 @@ pub struct TrainParams {
     pub embed_weight: f32,
     /// After calibrating on the held-out tenth, train again on every text.
     pub refit_all: bool,
+    /// Calibrated confidence below which a prediction is `ambiguous` (raised further when
+    /// held-out precision needs it).
+    pub min_confidence: f32,
 }
 
 impl Default for TrainParams {
@@ -38,6 +41,7 @@ impl Default for TrainParams {
             seed: 17,
             embed_weight: 1.5,
             refit_all: true,
+            min_confidence: 0.5,
         }
     }
 }

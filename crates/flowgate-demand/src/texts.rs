@@ -22,7 +22,14 @@ const TEXT_NAMES: [&str; 6] = [
     "instruction",
 ];
 const LABEL_NAMES: [&str; 5] = ["label", "intent", "category", "class", "labels"];
-const ID_NAMES: [&str; 6] = ["case_id", "case", "ticket_id", "ticket", "id", "case:concept:name"];
+const ID_NAMES: [&str; 6] = [
+    "case_id",
+    "case",
+    "ticket_id",
+    "ticket",
+    "id",
+    "case:concept:name",
+];
 
 /// Which columns to read; `None` tries the usual names. `text` may name several columns
 /// separated by commas (joined with ". "); by default `subject` and `body` are joined when
@@ -236,7 +243,7 @@ pub fn read_columns(path: &Path, cols: Columns, need_labels: bool) -> Result<Lab
 }
 
 /// "Subject. Body": joined so that sentence punctuation stays natural.
-fn join_parts(parts: &[&str]) -> String {
+pub fn join_parts(parts: &[&str]) -> String {
     let mut out = String::new();
     for p in parts {
         if !out.is_empty() {

@@ -318,7 +318,12 @@ pub fn demand(log: &EventLog, input: &DemandInput, rules: &BucketRules, top_n: u
             kb_covered: kb,
         });
     }
-    intents.sort_by(|a, b| b.flow.tickets.cmp(&a.flow.tickets).then(a.intent.cmp(&b.intent)));
+    intents.sort_by(|a, b| {
+        b.flow
+            .tickets
+            .cmp(&a.flow.tickets)
+            .then(a.intent.cmp(&b.intent))
+    });
     let ticket_bucket = |c: usize| -> Option<Bucket> {
         let i = intent_of(c)?;
         Some(if unclear(c) {

@@ -128,7 +128,13 @@ fn md_cell(s: &str) -> String {
 
 pub fn markdown(d: &Demand, s: &mut String) {
     for t in tables(d) {
-        let _ = write!(s, "\n## {}\n\n{}\n\n| {} |\n|", t.title, t.note, t.head.join(" | "));
+        let _ = write!(
+            s,
+            "\n## {}\n\n{}\n\n| {} |\n|",
+            t.title,
+            t.note,
+            t.head.join(" | ")
+        );
         s.push_str(&"---|".repeat(t.head.len()));
         s.push('\n');
         for r in &t.rows {

@@ -12,6 +12,7 @@ const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:0;background:#fafafa}
 main{max-width:980px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+table.demand td:last-child{min-width:16em} table.demand td{white-space:nowrap} table.demand td:last-child{white-space:normal} h3{font-size:15px;margin:18px 0 4px}
 .sub{color:#666;margin:0 0 16px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:10px}
 .card{background:#fff;border:1px solid #e2e2e2;border-radius:8px;padding:10px 12px}

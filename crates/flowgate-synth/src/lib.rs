@@ -68,6 +68,30 @@ const CHANNELS: [(&str, f64); 4] = [
 ];
 const CUSTOMERS: u32 = 18_000;
 
+/// Share of tickets whose text says nothing about what the customer needs.
+pub const VAGUE_SHARE: f64 = 0.04;
+/// Texts that fit any intent: what arrives when customers write in a hurry.
+const VAGUE: &[(&str, &str)] = &[
+    (
+        "Help",
+        "Hi, I have a problem with my account, can someone call me back?",
+    ),
+    (
+        "Urgent",
+        "Please help, this is urgent. See my previous message.",
+    ),
+    (
+        "Question",
+        "Hello, I have a question about my order and my account. Thanks.",
+    ),
+    ("Issue", "It still does not work. What should I do now?"),
+    ("Follow-up", "Following up on my earlier request, any news?"),
+    (
+        "Hello",
+        "Can you please look into this for me as soon as possible?",
+    ),
+];
+
 #[derive(Clone, Debug)]
 pub struct Ticket {
     pub case_id: String,
@@ -163,6 +187,9 @@ pub fn generate(cfg: &Config) -> Generated {
 
     let mut tickets = Vec::with_capacity(cfg.tickets);
     let mut events = Vec::with_capacity(cfg.tickets * 9);
+    // A separate stream decides which tickets are written vaguely, so the flow stays the
+    // same whatever the share.
+    let mut vague_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x7661_6775_6521);
     for (k, &t0) in created.iter().enumerate() {
         let intent = *pick(&mut rng, &intents);
         let p = *pick(&mut rng, &priorities);
@@ -173,7 +200,11 @@ pub fn generate(cfg: &Config) -> Generated {
             "C-{:05}",
             (rng.random::<f64>().powi(2) * CUSTOMERS as f64) as u32 + 1
         );
-        let (subject, body) = texts(&mut rng, intent);
+        let (mut subject, mut body) = texts(&mut rng, intent);
+        if vague_rng.random::<f64>() < VAGUE_SHARE {
+            let (s, b) = VAGUE[vague_rng.random_range(0..VAGUE.len())];
+            (subject, body) = (s.to_owned(), b.to_owned());
+        }
         let idx = k as u32;
         tickets.push(Ticket {
             case_id: format!("T-{:06}", k + 1),

@@ -33,6 +33,9 @@ pub struct TrainArgs {
     /// Learning rate of the first step.
     #[arg(long, default_value_t = 0.5)]
     pub lr: f32,
+    /// Calibrated confidence below which a ticket counts as ambiguous.
+    #[arg(long, default_value_t = 0.5)]
+    pub min_confidence: f32,
     /// The event log of these tickets: assigns each intent its bucket from its flow
     /// history (the texts need a case id column) and stores it in the model.
     #[arg(long, value_name = "LOG")]
@@ -102,7 +105,15 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
                 args.mapping.as_deref(),
                 settings,
             )?;
-            Some(crate::load::read(log, mapping, false, true)?)
+            let got = crate::load::read(log, mapping, false, true)?;
+            if !data.ids.iter().any(|id| got.log.cases.get(id).is_some()) {
+                anyhow::bail!(
+                    "{}: no text's id matches a case of {}; name the case id column with --id-col",
+                    args.texts.display(),
+                    log.display()
+                );
+            }
+            Some(got)
         }
         None => None,
     };
@@ -122,6 +133,7 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
         epochs: args.epochs,
         embed_weight: args.embed_weight,
         lr: args.lr,
+        min_confidence: args.min_confidence,
         ..TrainParams::default()
     };
     let mut model = IntentModel::train(&enc, &texts, &labels, params, &progress)?;
@@ -130,19 +142,7 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     }
     if let Some(h) = &history {
         let d = labelled_demand(&h.log, &data, &model, &settings.demand)?;
-        for i in &d.intents {
-            model.header.buckets.insert(
-                i.intent.clone(),
-                flowgate_demand::IntentBucket {
-                    bucket: i.bucket.as_str().to_owned(),
-                    explanation: i.explanation.clone(),
-                },
-            );
-        }
-        let mut counts = [0usize; 3];
-        for i in &d.intents {
-            counts[i.bucket as usize] += 1;
-        }
+        let counts = store_buckets(&mut model, &d);
         println!(
             "buckets from {} joined cases: {} repetitive, {} judgment, {} ambiguous intents",
             d.tickets, counts[0], counts[1], counts[2]
@@ -270,11 +270,7 @@ pub fn demand_section(
     let Some(path) = &args.tickets else {
         return Ok(None);
     };
-    let model = args
-        .model
-        .as_deref()
-        .map(IntentModel::load)
-        .transpose()?;
+    let model = args.model.as_deref().map(IntentModel::load).transpose()?;
     let data = texts::read_columns(
         path,
         texts::Columns {
@@ -295,9 +291,7 @@ pub fn demand_section(
                 .map(|p| labels.iter().position(|l| *l == p.intent).unwrap_or(0) as u32)
                 .collect();
             let unclear: Vec<bool> = preds.iter().map(|p| p.ambiguous).collect();
-            let cohesion = (m.header.cohesion.len() == labels.len())
-                .then(|| m.header.cohesion.iter().map(|&c| c as f64).collect());
-            (labels, idx, unclear, cohesion)
+            (labels, idx, unclear, model_cohesion(m))
         }
         None => {
             let mut labels: Vec<String> = data.labels.clone();
@@ -311,19 +305,14 @@ pub fn demand_section(
             (labels, idx, vec![false; data.texts.len()], None)
         }
     };
-    let n = log.n_cases();
-    let mut case_intent = vec![None; n];
-    let mut case_unclear = vec![false; n];
-    let mut unmatched = 0usize;
-    for (k, id) in data.ids.iter().enumerate() {
-        match log.cases.get(id) {
-            Some(c) => {
-                case_intent[c as usize] = Some(per_ticket[k]);
-                case_unclear[c as usize] = unclear[k];
-            }
-            None => unmatched += 1,
-        }
-    }
+    let joined = Joined {
+        intents,
+        ids: &data.ids,
+        per_ticket: &per_ticket,
+        unclear: &unclear,
+        cohesion,
+    };
+    let (d, unmatched) = joined.demand(log, rules);
     if unmatched > 0 && !quiet {
         eprintln!(
             "warning: {unmatched} of {} tickets in {} match no case of the log (by id)",
@@ -337,14 +326,70 @@ pub fn demand_section(
             path.display()
         );
     }
-    let input = DemandInput {
-        intents,
-        case_intent,
-        case_unclear,
-        cohesion,
-        kb_covered: None,
-    };
-    Ok(Some(flowgate_flow::demand::demand(log, &input, rules, 5)))
+    Ok(Some(d))
+}
+
+/// Tickets with an intent each, to be joined to a log's cases by id.
+pub struct Joined<'a> {
+    pub intents: Vec<String>,
+    pub ids: &'a [String],
+    /// Per ticket: index into `intents`.
+    pub per_ticket: &'a [u32],
+    /// Per ticket: classified without confidence.
+    pub unclear: &'a [bool],
+    pub cohesion: Option<Vec<f64>>,
+}
+
+impl Joined<'_> {
+    /// The demand section and how many tickets matched no case.
+    pub fn demand(self, log: &flowgate_flow::EventLog, rules: &BucketRules) -> (Demand, usize) {
+        let n = log.n_cases();
+        let mut case_intent = vec![None; n];
+        let mut case_unclear = vec![false; n];
+        let mut unmatched = 0usize;
+        for (k, id) in self.ids.iter().enumerate() {
+            match log.cases.get(id) {
+                Some(c) => {
+                    case_intent[c as usize] = Some(self.per_ticket[k]);
+                    case_unclear[c as usize] = self.unclear.get(k).copied().unwrap_or(false);
+                }
+                None => unmatched += 1,
+            }
+        }
+        let input = DemandInput {
+            intents: self.intents,
+            case_intent,
+            case_unclear,
+            cohesion: self.cohesion,
+            kb_covered: None,
+        };
+        (
+            flowgate_flow::demand::demand(log, &input, rules, 5),
+            unmatched,
+        )
+    }
+}
+
+/// Keeps each intent's bucket in the model (for triage); returns intents per bucket.
+pub fn store_buckets(model: &mut IntentModel, d: &Demand) -> [usize; 3] {
+    let mut counts = [0usize; 3];
+    for i in &d.intents {
+        counts[i.bucket as usize] += 1;
+        model.header.buckets.insert(
+            i.intent.clone(),
+            flowgate_demand::IntentBucket {
+                bucket: i.bucket.as_str().to_owned(),
+                explanation: i.explanation.clone(),
+            },
+        );
+    }
+    counts
+}
+
+/// Per label of the model: the cohesion of its training texts, when stored.
+pub fn model_cohesion(m: &IntentModel) -> Option<Vec<f64>> {
+    (m.header.cohesion.len() == m.header.labels.len())
+        .then(|| m.header.cohesion.iter().map(|&c| c as f64).collect())
 }
 
 #[derive(clap::Args, Debug)]
@@ -421,6 +466,35 @@ pub fn ticket_bucket<'a>(
     }
 }
 
+/// One ticket's JSON line, newline included.
+pub fn triage_line(
+    model: &IntentModel,
+    id: &str,
+    p: &flowgate_demand::Prediction,
+) -> Result<String> {
+    let (bucket, reason) = ticket_bucket(model, p);
+    let line = TriageLine {
+        id,
+        intent: &p.intent,
+        confidence: p.confidence,
+        top3: p
+            .top3
+            .iter()
+            .map(|(i, c)| Ranked {
+                intent: i,
+                confidence: *c,
+            })
+            .collect(),
+        oos_score: p.oos_score,
+        out_of_scope: p.out_of_scope,
+        bucket,
+        reason,
+    };
+    let mut s = serde_json::to_string(&line)?;
+    s.push('\n');
+    Ok(s)
+}
+
 pub fn triage(args: TriageArgs) -> Result<()> {
     let model = IntentModel::load(&args.model)?;
     let data = texts::read_columns(
@@ -444,26 +518,11 @@ pub fn triage(args: TriageArgs) -> Result<()> {
     for (k, chunk) in texts.chunks(args.batch.max(1)).enumerate() {
         let preds = model.predict(&enc, chunk)?;
         for (j, p) in preds.iter().enumerate() {
-            let (bucket, reason) = ticket_bucket(&model, p);
-            let line = TriageLine {
-                id: &data.ids[k * args.batch.max(1) + j],
-                intent: &p.intent,
-                confidence: p.confidence,
-                top3: p
-                    .top3
-                    .iter()
-                    .map(|(i, c)| Ranked {
-                        intent: i,
-                        confidence: *c,
-                    })
-                    .collect(),
-                oos_score: p.oos_score,
-                out_of_scope: p.out_of_scope,
-                bucket,
-                reason,
-            };
-            out.push_str(&serde_json::to_string(&line)?);
-            out.push('\n');
+            out.push_str(&triage_line(
+                &model,
+                &data.ids[k * args.batch.max(1) + j],
+                p,
+            )?);
         }
         if let Some(b) = &b {
             b.inc(chunk.len() as u64);
@@ -492,26 +551,23 @@ fn labelled_demand(
     rules: &BucketRules,
 ) -> Result<Demand> {
     let labels = &model.header.labels;
-    let mut case_intent = vec![None; log.n_cases()];
-    let mut matched = 0usize;
-    for (id, label) in data.ids.iter().zip(&data.labels) {
-        if let (Some(c), Some(i)) = (log.cases.get(id), labels.iter().position(|l| l == label)) {
-            case_intent[c as usize] = Some(i as u32);
-            matched += 1;
-        }
-    }
-    if matched == 0 {
+    let per_ticket: Vec<u32> = data
+        .labels
+        .iter()
+        .map(|l| labels.iter().position(|x| x == l).unwrap_or(0) as u32)
+        .collect();
+    let joined = Joined {
+        intents: labels.clone(),
+        ids: &data.ids,
+        per_ticket: &per_ticket,
+        unclear: &[],
+        cohesion: model_cohesion(model),
+    };
+    let (d, unmatched) = joined.demand(log, rules);
+    if unmatched == data.ids.len() {
         anyhow::bail!(
             "no text's id matches a case of the log; name the case id column with --id-col"
         );
     }
-    let input = DemandInput {
-        intents: labels.clone(),
-        case_unclear: vec![false; case_intent.len()],
-        case_intent,
-        cohesion: (model.header.cohesion.len() == labels.len())
-            .then(|| model.header.cohesion.iter().map(|&c| c as f64).collect()),
-        kb_covered: None,
-    };
-    Ok(flowgate_flow::demand::demand(log, &input, rules, 5))
+    Ok(d)
 }

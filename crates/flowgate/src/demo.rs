@@ -51,7 +51,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let (got, _) = crate::db::load(&db_url, Some("demo"))?;
     let mut opts = BaselineOptions::new();
     opts.sla = got.mapping.sla_config();
-    let b = flowgate_flow::baseline(&got.log, &opts);
+    let mut b = flowgate_flow::baseline(&got.log, &opts);
+    let summary = demand(&args.out, &g, &got.log, &mut b)?;
     let meta = Meta {
         title: "flowgate demo: process baseline".into(),
         source: "tickets-log.csv (synthetic support organisation)".into(),
@@ -78,6 +79,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         g.events.len(),
         start.elapsed().as_secs_f64()
     );
+    println!("{summary}");
     println!("Report:  {}", html.display());
     println!(
         "Store:   {} ({} events, source \"demo\"; flowgate baseline --db {} --format md)",
@@ -97,4 +99,131 @@ pub fn run(args: DemoArgs) -> Result<()> {
         preset_path.display()
     );
     Ok(())
+}
+
+/// Tickets the model triages as if they were arriving now: the newest ones.
+const INCOMING: usize = 1_000;
+/// Labelled history the model learns from, per intent.
+const TRAIN_PER_INTENT: usize = 100;
+
+/// The demand layer on the demo: train an intent model on part of the labelled history,
+/// assign buckets from the flow history, triage the newest tickets, and add the demand
+/// section to the baseline. Without the sentence encoder (no network on first use) the
+/// section comes from the labels alone.
+fn demand(
+    out: &std::path::Path,
+    g: &flowgate_synth::Generated,
+    log: &flowgate_flow::EventLog,
+    b: &mut flowgate_flow::Baseline,
+) -> Result<String> {
+    use flowgate_demand::{IntentModel, linear::TrainParams, texts::join_parts};
+    let n = g.tickets.len();
+    let incoming = INCOMING.min(n / 5);
+    let history = &g.tickets[..n - incoming];
+    let text = |t: &flowgate_synth::Ticket| join_parts(&[&t.subject, &t.body]);
+    let mut labels: Vec<String> = g.tickets.iter().map(|t| t.intent.to_owned()).collect();
+    labels.sort();
+    labels.dedup();
+    let ids: Vec<String> = g.tickets.iter().map(|t| t.case_id.clone()).collect();
+    let per_ticket: Vec<u32> = g
+        .tickets
+        .iter()
+        .map(|t| {
+            labels
+                .binary_search_by(|l| l.as_str().cmp(t.intent))
+                .unwrap_or(0) as u32
+        })
+        .collect();
+    let rules = flowgate_flow::demand::BucketRules::default();
+    let enc = match crate::demand::encoder() {
+        Ok(e) => e,
+        Err(e) => {
+            let joined = crate::demand::Joined {
+                intents: labels,
+                ids: &ids,
+                per_ticket: &per_ticket,
+                unclear: &[],
+                cohesion: None,
+            };
+            b.demand = Some(joined.demand(log, &rules).0);
+            return Ok(format!(
+                "Demand:  buckets from the labelled history only; the sentence encoder is not available ({e:#})"
+            ));
+        }
+    };
+    // Training set: the first TRAIN_PER_INTENT tickets of each intent in the history.
+    let mut seen = vec![0usize; labels.len()];
+    let (mut train_texts, mut train_labels) = (Vec::new(), Vec::new());
+    for (k, t) in history.iter().enumerate() {
+        let i = per_ticket[k] as usize;
+        if seen[i] < TRAIN_PER_INTENT {
+            seen[i] += 1;
+            train_texts.push(text(t));
+            train_labels.push(t.intent);
+        }
+    }
+    let t0 = Instant::now();
+    let refs: Vec<&str> = train_texts.iter().map(String::as_str).collect();
+    let mut model = IntentModel::train(
+        &enc,
+        &refs,
+        &train_labels,
+        TrainParams::default(),
+        &|_, _, _| {},
+    )?;
+    let train_secs = t0.elapsed().as_secs_f64();
+    // Buckets from the labelled flow history.
+    let labelled = crate::demand::Joined {
+        intents: model.header.labels.clone(),
+        ids: &ids[..history.len()],
+        per_ticket: &per_ticket[..history.len()],
+        unclear: &[],
+        cohesion: crate::demand::model_cohesion(&model),
+    };
+    let (history_demand, _) = labelled.demand(log, &rules);
+    crate::demand::store_buckets(&mut model, &history_demand);
+    model.save(&out.join("intent-model.fgim"))?;
+    // Triage the newest tickets.
+    let t0 = Instant::now();
+    let new = &g.tickets[n - incoming..];
+    let new_texts: Vec<String> = new.iter().map(text).collect();
+    let refs: Vec<&str> = new_texts.iter().map(String::as_str).collect();
+    let preds = crate::demand::classify(&model, &enc, &refs, true)?;
+    let triage_secs = t0.elapsed().as_secs_f64();
+    let mut lines = String::new();
+    let (mut correct, mut unsure) = (0usize, 0usize);
+    for (t, p) in new.iter().zip(&preds) {
+        lines.push_str(&crate::demand::triage_line(&model, &t.case_id, p)?);
+        correct += (p.intent == t.intent) as usize;
+        unsure += p.ambiguous as usize;
+    }
+    crate::output::write_atomic(&out.join("triage.jsonl"), lines.as_bytes())?;
+    // The report: labels for the history, the model's verdict for the newest tickets.
+    let mut per_all = per_ticket.clone();
+    let mut unclear = vec![false; n];
+    for (k, p) in preds.iter().enumerate() {
+        let i = n - incoming + k;
+        per_all[i] = model
+            .header
+            .labels
+            .iter()
+            .position(|l| *l == p.intent)
+            .unwrap_or(0) as u32;
+        unclear[i] = p.ambiguous;
+    }
+    let joined = crate::demand::Joined {
+        intents: model.header.labels.clone(),
+        ids: &ids,
+        per_ticket: &per_all,
+        unclear: &unclear,
+        cohesion: crate::demand::model_cohesion(&model),
+    };
+    b.demand = Some(joined.demand(log, &rules).0);
+    Ok(format!(
+        "Demand:  intent model trained on {} labelled tickets in {train_secs:.0}s; the newest {incoming} tickets triaged in {triage_secs:.1}s: {:.1}% match their label, {unsure} ambiguous (vague or out of scope).\nModel:   {} · triage: {}",
+        train_texts.len(),
+        100.0 * correct as f64 / incoming.max(1) as f64,
+        out.join("intent-model.fgim").display(),
+        out.join("triage.jsonl").display()
+    ))
 }

@@ -77,8 +77,16 @@ fn buckets_and_figures_by_hand() {
     // Touch = cycle − 10: p50 490, p85 890.
     assert!((reset.flow.touch_spread.unwrap() - 890.0 / 490.0).abs() < 1e-12);
     assert_eq!(reset.flow.handoffs_per_ticket, 0.0);
-    assert!(reset.explanation.contains("high volume (59%)"), "{}", reset.explanation);
-    assert!(reset.explanation.contains("p85/p50 = 1.8"), "{}", reset.explanation);
+    assert!(
+        reset.explanation.contains("high volume (59%)"),
+        "{}",
+        reset.explanation
+    );
+    assert!(
+        reset.explanation.contains("p85/p50 = 1.8"),
+        "{}",
+        reset.explanation
+    );
 
     let dispute = d.intents.iter().find(|i| i.intent == "dispute").unwrap();
     assert_eq!(dispute.bucket, Bucket::Judgment);
@@ -93,7 +101,14 @@ fn buckets_and_figures_by_hand() {
     assert_eq!(misc.bucket, Bucket::Ambiguous);
     assert_eq!(misc.unclear_share, 1.0);
 
-    let count = |b: Bucket| d.buckets.iter().find(|x| x.bucket == b).unwrap().flow.tickets;
+    let count = |b: Bucket| {
+        d.buckets
+            .iter()
+            .find(|x| x.bucket == b)
+            .unwrap()
+            .flow
+            .tickets
+    };
     assert_eq!(count(Bucket::Repetitive), 10);
     assert_eq!(count(Bucket::Judgment), 4);
     assert_eq!(count(Bucket::Ambiguous), 3);
@@ -130,7 +145,11 @@ fn thresholds_move_intents_between_buckets() {
     let d = demand(&log, &input(&log), &small, 5);
     let reset = d.intents.iter().find(|i| i.intent == "reset").unwrap();
     assert_eq!(reset.bucket, Bucket::Judgment);
-    assert!(reset.explanation.starts_with("low volume (10 tickets"), "{}", reset.explanation);
+    assert!(
+        reset.explanation.starts_with("low volume (10 tickets"),
+        "{}",
+        reset.explanation
+    );
     assert!(d.candidates.is_empty());
 }
 

@@ -26,6 +26,8 @@ fn demo_generates_analyses_and_reports() {
         "tickets-log.csv",
         "tickets.csv",
         "demo-preset.toml",
+        "intent-model.fgim",
+        "triage.jsonl",
     ] {
         assert!(out_dir.join(f).is_file(), "{f} missing");
     }
@@ -38,6 +40,16 @@ fn demo_generates_analyses_and_reports() {
     assert!(v["handoffs"]["cases_3plus_teams"].as_u64().unwrap() > 0);
     assert!(v["handoffs"]["ping_pong_cases"].as_u64().unwrap() > 0);
     assert!(v["reopen_rate"].as_f64().unwrap() > 0.0);
+    // The demand section: every ticket joined, all three buckets in use (the generator
+    // writes 4% of tickets vaguely, which the model must flag as ambiguous).
+    let dm = &v["demand"];
+    assert_eq!(dm["tickets"], 3000);
+    for b in dm["buckets"].as_array().unwrap() {
+        assert!(b["tickets"].as_u64().unwrap() > 0, "empty bucket {b}");
+    }
+    let triaged = std::fs::read_to_string(out_dir.join("triage.jsonl")).unwrap();
+    assert_eq!(triaged.lines().count(), 600);
+    assert!(text.contains("Demand by bucket"), "{text}");
     // The written log and preset re-read through the ordinary command give the same cases.
     let again = flowgate(&[
         "baseline",

@@ -2,6 +2,7 @@
 
 mod browser;
 mod cli;
+mod demand;
 mod demo;
 mod reference;
 mod snapshots;
