@@ -6,6 +6,7 @@
 //! normalisation) and the model files' location and first-time fetch. This is the only crate
 //! that links candle and tokenizers.
 
+pub mod discover;
 pub mod encoder;
 pub mod error;
 pub mod evaluate;

@@ -47,6 +47,8 @@ pub enum Command {
     /// Classify tickets: one JSON line each with intent, confidence, top 3, out-of-scope
     /// score and bucket.
     Triage(crate::demand::TriageArgs),
+    /// Cluster unlabelled texts into candidate intents and write a labelled file to correct.
+    Discover(crate::demand::DiscoverArgs),
     /// Accuracy, macro-F1, calibration, out-of-scope AUROC and coverage at precision.
     Eval(crate::demand::EvalArgs),
     /// Generate a synthetic support organisation, analyse it and write an HTML report.
@@ -124,6 +126,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => crate::db::import(args, &settings),
         Command::Train(args) => crate::demand::train(args, &settings),
         Command::Triage(args) => crate::demand::triage(args),
+        Command::Discover(args) => crate::demand::discover(args),
         Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),
         Command::Demo(args) => crate::demo::run(args),

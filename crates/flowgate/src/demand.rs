@@ -571,3 +571,140 @@ fn labelled_demand(
     }
     Ok(d)
 }
+
+#[derive(clap::Args, Debug)]
+pub struct DiscoverArgs {
+    /// Unlabelled texts: a CSV with a header, or a folder with seq.in.
+    #[arg(long, value_name = "FILE")]
+    pub texts: PathBuf,
+    /// Text column(s), comma-separated (default: subject and body, or text, utterance…).
+    #[arg(long, value_name = "C")]
+    pub text_col: Option<String>,
+    /// Id column kept in the output (default: case_id, case, ticket_id, ticket or id).
+    #[arg(long, value_name = "C")]
+    pub id_col: Option<String>,
+    /// Fewest clusters to try.
+    #[arg(long, default_value_t = 2)]
+    pub k_min: usize,
+    /// Most clusters to try; the silhouette picks among them.
+    #[arg(long, default_value_t = 40)]
+    pub k_max: usize,
+    /// The labelled file to write (id, text, label, cluster, similarity): correct the labels
+    /// by hand, then `flowgate train --texts` it.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// text or json (the summary on stdout).
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn discover(args: DiscoverArgs) -> Result<()> {
+    use flowgate_demand::discover::{DiscoverParams, discover};
+    if args.k_min > args.k_max || args.k_max < 2 {
+        anyhow::bail!(
+            "--k-min {} and --k-max {}: need 1 ≤ k-min ≤ k-max and k-max ≥ 2",
+            args.k_min,
+            args.k_max
+        );
+    }
+    let data = texts::read_columns(
+        &args.texts,
+        texts::Columns {
+            text: args.text_col.as_deref(),
+            label: None,
+            id: args.id_col.as_deref(),
+        },
+        false,
+    )?;
+    if data.texts.len() < 3 {
+        anyhow::bail!(
+            "{}: {} texts; discovery needs at least 3",
+            args.texts.display(),
+            data.texts.len()
+        );
+    }
+    let enc = encoder()?;
+    let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+    let t0 = Instant::now();
+    let b = bar(args.quiet);
+    if let Some(b) = &b {
+        b.set_message("embedding");
+        b.set_length(refs.len() as u64);
+    }
+    let mut emb = Vec::with_capacity(refs.len());
+    for chunk in refs.chunks(256) {
+        emb.extend(enc.embed(chunk)?);
+        if let Some(b) = &b {
+            b.inc(chunk.len() as u64);
+        }
+    }
+    let params = DiscoverParams {
+        k_min: args.k_min.max(1),
+        k_max: args.k_max,
+        ..DiscoverParams::default()
+    };
+    if let Some(b) = &b {
+        b.set_message("clustering (k)");
+        b.set_position(0);
+        b.set_length((params.k_max + 1 - params.k_min) as u64);
+    }
+    let d = discover(&refs, &emb, &params, &|_| {
+        if let Some(b) = &b {
+            b.inc(1);
+        }
+    });
+    if let Some(b) = &b {
+        b.finish_and_clear();
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["id", "text", "label", "cluster", "similarity"])?;
+    for (i, text) in data.texts.iter().enumerate() {
+        let c = d.assignment[i];
+        w.write_record([
+            data.ids[i].as_str(),
+            text,
+            &d.clusters[c].name,
+            &(c + 1).to_string(),
+            &format!("{:.3}", d.similarity[i]),
+        ])?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::output::write_atomic(&args.out, &bytes)?;
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&d.clusters)?);
+        return Ok(());
+    }
+    let sil = d
+        .silhouettes
+        .iter()
+        .find(|(k, _)| *k == d.k)
+        .map_or(0.0, |s| s.1);
+    println!(
+        "{} texts → {} candidate intents (silhouette {sil:.3}, best of k = {}..{}) in {:.0}s; wrote {}",
+        refs.len(),
+        d.k,
+        params.k_min,
+        params.k_max.min(refs.len() - 1),
+        t0.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    let mut order: Vec<usize> = (0..d.clusters.len()).collect();
+    order.sort_by_key(|&c| std::cmp::Reverse(d.clusters[c].size));
+    for c in order {
+        let cl = &d.clusters[c];
+        println!(
+            "  {:>3}. {:<32} {:>6} texts  e.g. {:?}",
+            c + 1,
+            cl.name,
+            cl.size,
+            cl.examples.first().map(|&i| refs[i]).unwrap_or("")
+        );
+    }
+    println!(
+        "Correct the label column where a cluster is wrong, then: flowgate train --texts {} --out model.fgim",
+        args.out.display()
+    );
+    Ok(())
+}

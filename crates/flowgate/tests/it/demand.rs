@@ -293,3 +293,75 @@ fn train_with_a_log_needs_ids_that_match_before_it_trains() {
     );
     assert!(!dir.join("m.fgim").exists());
 }
+
+#[test]
+fn discover_finds_the_intents_of_unlabelled_texts_and_writes_a_trainable_file() {
+    let dir = temp_dir("demand-discover");
+    // Six Banking77 intents, labels withheld from flowgate and kept here to score it.
+    let want = [
+        "exchange_rate",
+        "lost_or_stolen_card",
+        "card_arrival",
+        "top_up_failed",
+        "pin_blocked",
+        "cash_withdrawal_charge",
+    ];
+    let mut rdr = csv::Reader::from_path(crate::shared().join("data/banking77/test.csv")).unwrap();
+    let mut gold = Vec::new();
+    let texts = dir.join("texts.csv");
+    let mut w = csv::Writer::from_path(&texts).unwrap();
+    w.write_record(["text"]).unwrap();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        if want.contains(&r.get(1).unwrap()) {
+            w.write_record([r.get(0).unwrap()]).unwrap();
+            gold.push(r.get(1).unwrap().to_owned());
+        }
+    }
+    drop(w);
+    assert_eq!(gold.len(), 240); // 40 test texts per intent
+    let out_path = dir.join("found.csv");
+    let out = flowgate(&[
+        "discover",
+        "--texts",
+        s(&texts),
+        "--k-max",
+        "15",
+        "--out",
+        s(&out_path),
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut rdr = csv::Reader::from_path(&out_path).unwrap();
+    let found: Vec<String> = rdr
+        .records()
+        .map(|r| r.unwrap().get(2).unwrap().to_owned())
+        .collect();
+    assert_eq!(found.len(), 240);
+    let mut by: std::collections::HashMap<&str, std::collections::HashMap<&str, usize>> =
+        Default::default();
+    for (f, g) in found.iter().zip(&gold) {
+        *by.entry(f).or_default().entry(g).or_default() += 1;
+    }
+    let k = by.len();
+    assert!((4..=8).contains(&k), "{k} clusters: {by:?}");
+    let purity: usize = by.values().map(|m| m.values().max().unwrap()).sum();
+    assert!(purity as f64 / 240.0 >= 0.75, "purity {purity}/240: {by:?}");
+    // Names come from what the texts say.
+    let named = ["exchange", "pin", "cash", "top"]
+        .iter()
+        .filter(|w| by.keys().any(|n| n.contains(*w)))
+        .count();
+    assert!(named >= 3, "{:?}", by.keys());
+    // The file trains as it is.
+    let out = flowgate(&[
+        "train",
+        "--texts",
+        s(&out_path),
+        "--epochs",
+        "3",
+        "--out",
+        s(&dir.join("m.fgim")),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
