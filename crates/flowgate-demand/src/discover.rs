@@ -80,8 +80,11 @@ fn normalise(v: &mut [f32]) {
     }
 }
 
-/// Spherical k-means with k-means++ seeding. Returns (assignment, centres).
-fn kmeans(emb: &[Vec<f32>], k: usize, p: &DiscoverParams) -> (Vec<usize>, Vec<Vec<f32>>) {
+/// Cluster per text, and the unit-length centres.
+type Assignment = (Vec<usize>, Vec<Vec<f32>>);
+
+/// Spherical k-means with k-means++ seeding.
+fn kmeans(emb: &[Vec<f32>], k: usize, p: &DiscoverParams) -> Assignment {
     let n = emb.len();
     let dim = emb[0].len();
     let mut rng = Rng(p.seed ^ (k as u64).wrapping_mul(0x1000_0001));
@@ -263,7 +266,8 @@ pub fn discover(
             d[j * m + i] = v;
         }
     }
-    let mut best: Option<(f64, usize, Vec<usize>, Vec<Vec<f32>>)> = None;
+    // (silhouette, k, assignment, centres) of the best k so far.
+    let mut best: Option<(f64, usize, Assignment)> = None;
     let mut silhouettes = Vec::new();
     for k in k_min..=k_max {
         let (assign, centres) = kmeans(emb, k, p);
@@ -275,10 +279,10 @@ pub fn discover(
         silhouettes.push((k, s));
         progress(k);
         if best.as_ref().is_none_or(|b| s > b.0) {
-            best = Some((s, k, assign, centres));
+            best = Some((s, k, (assign, centres)));
         }
     }
-    let Some((_, k, assign, centres)) = best else {
+    let Some((_, k, (assign, centres))) = best else {
         return Discovery {
             k: 0,
             silhouettes,
