@@ -106,6 +106,120 @@ pub fn oos_score(emb: &[f32], train: &[f32], dim: usize, skip: Option<usize>) ->
     1.0 - got.iter().sum::<f32>() / got.len() as f32
 }
 
+/// Embeds texts in chunks, reporting progress.
+pub fn embed_all(
+    encoder: &Encoder,
+    texts: &[&str],
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<Vec<Vec<f32>>> {
+    let mut emb = Vec::with_capacity(texts.len());
+    for (k, chunk) in texts.chunks(256).enumerate() {
+        emb.extend(encoder.embed(chunk)?);
+        progress(
+            "embedding",
+            (k * 256 + chunk.len()).min(texts.len()),
+            texts.len(),
+        );
+    }
+    Ok(emb)
+}
+
+/// Sorted distinct labels and each text's index into them.
+fn label_index(texts: &[&str], labels: &[&str]) -> Result<(Vec<String>, Vec<usize>)> {
+    if texts.is_empty() || texts.len() != labels.len() {
+        return Err(DemandError::Data("no labelled texts to train on".into()));
+    }
+    let mut names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+    names.sort();
+    names.dedup();
+    if names.len() < 2 {
+        return Err(DemandError::Data(format!(
+            "need at least two labels, found {}",
+            names.len()
+        )));
+    }
+    let y = labels
+        .iter()
+        .map(|l| names.binary_search_by(|n| n.as_str().cmp(l)).unwrap_or(0))
+        .collect();
+    Ok((names, y))
+}
+
+/// A training text whose label the rest of the data contradicts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Suspect {
+    /// Position among the texts given.
+    pub index: usize,
+    pub given: String,
+    pub suggested: String,
+    /// Out-of-fold probability of the suggested label.
+    pub confidence: f32,
+}
+
+/// Finds likely label errors (confident learning, simplified): every text is predicted by a
+/// model trained on the other folds; a text is suspect when the prediction differs from its
+/// label with a probability at least the predicted class's mean self-confidence (the mean
+/// probability its own texts get). Most confident first.
+pub fn audit_labels(
+    texts: &[&str],
+    labels: &[&str],
+    emb: &[Vec<f32>],
+    params: TrainParams,
+    folds: usize,
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<Vec<Suspect>> {
+    let (names, y) = label_index(texts, labels)?;
+    let k = names.len();
+    let folds = folds.clamp(2, texts.len().max(2));
+    let weight = params.embed_weight;
+    let mut probs: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+    for f in 0..folds {
+        let (train, held): (Vec<usize>, Vec<usize>) =
+            (0..texts.len()).partition(|i| i % folds != f);
+        let train_texts: Vec<&str> = train.iter().map(|&i| texts[i]).collect();
+        let tfidf = Tfidf::fit(&train_texts);
+        let x = |i: usize| features(&emb[i], &tfidf, texts[i], weight);
+        let xs: Vec<Sparse> = train.iter().map(|&i| x(i)).collect();
+        let ys: Vec<usize> = train.iter().map(|&i| y[i]).collect();
+        let dim = emb.first().map_or(0, Vec::len);
+        let linear = Linear::train(&xs, &ys, dim + tfidf.dim(), k, params, &|_| {});
+        for &i in &held {
+            probs[i] = linear.proba(&x(i));
+        }
+        progress("auditing labels", f + 1, folds);
+    }
+    let mut sum = vec![0f64; k];
+    let mut count = vec![0usize; k];
+    for (p, &c) in probs.iter().zip(&y) {
+        sum[c] += p[c] as f64;
+        count[c] += 1;
+    }
+    let threshold: Vec<f64> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, &n)| s / n.max(1) as f64)
+        .collect();
+    let mut out: Vec<Suspect> = probs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let best = (0..k).max_by(|&a, &b| p[a].total_cmp(&p[b]))?;
+            (best != y[i] && p[best] as f64 >= threshold[best]).then(|| Suspect {
+                index: i,
+                given: names[y[i]].clone(),
+                suggested: names[best].clone(),
+                confidence: p[best],
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then(a.index.cmp(&b.index))
+    });
+    Ok(out)
+}
+
 /// Per class: mean cosine similarity of its (unit) embeddings to their normalised mean.
 fn cohesion(emb: &[Vec<f32>], y: &[usize], n_classes: usize, dim: usize) -> Vec<f32> {
     let mut centre = vec![vec![0f32; dim]; n_classes];
@@ -154,31 +268,20 @@ impl IntentModel {
         params: TrainParams,
         progress: &dyn Fn(&str, usize, usize),
     ) -> Result<IntentModel> {
-        if texts.is_empty() || texts.len() != labels.len() {
-            return Err(DemandError::Data("no labelled texts to train on".into()));
-        }
-        let mut names: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
-        names.sort();
-        names.dedup();
-        if names.len() < 2 {
-            return Err(DemandError::Data(format!(
-                "need at least two labels, found {}",
-                names.len()
-            )));
-        }
-        let y: Vec<usize> = labels
-            .iter()
-            .map(|l| names.binary_search_by(|n| n.as_str().cmp(l)).unwrap_or(0))
-            .collect();
-        let mut emb = Vec::with_capacity(texts.len());
-        for (k, chunk) in texts.chunks(256).enumerate() {
-            emb.extend(encoder.embed(chunk)?);
-            progress(
-                "embedding",
-                (k * 256 + chunk.len()).min(texts.len()),
-                texts.len(),
-            );
-        }
+        let emb = embed_all(encoder, texts, progress)?;
+        Self::train_embedded(encoder, texts, labels, &emb, params, progress)
+    }
+
+    /// Like [`IntentModel::train`], with the texts already embedded by `encoder`.
+    pub fn train_embedded(
+        encoder: &Encoder,
+        texts: &[&str],
+        labels: &[&str],
+        emb: &[Vec<f32>],
+        params: TrainParams,
+        progress: &dyn Fn(&str, usize, usize),
+    ) -> Result<IntentModel> {
+        let (names, y) = label_index(texts, labels)?;
         let (tr, cal) = split(&y, names.len());
         let train_texts: Vec<&str> = tr.iter().map(|&i| texts[i]).collect();
         let tfidf = Tfidf::fit(&train_texts);

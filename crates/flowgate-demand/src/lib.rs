@@ -18,4 +18,4 @@ pub mod tfidf;
 
 pub use encoder::Encoder;
 pub use error::{DemandError, Result};
-pub use intent::{IntentBucket, IntentModel, Prediction};
+pub use intent::{IntentBucket, IntentModel, Prediction, Suspect};

@@ -8,6 +8,8 @@ use crate::error::{DemandError, Result};
 pub struct Labelled {
     /// Ticket ids: the id column when there is one, else the line number.
     pub ids: Vec<String>,
+    /// Where each text starts in its file (1-based line).
+    pub lines: Vec<u64>,
     pub texts: Vec<String>,
     /// Empty when the source has no labels.
     pub labels: Vec<String>,
@@ -99,7 +101,13 @@ pub fn read_columns(path: &Path, cols: Columns, need_labels: bool) -> Result<Lab
             });
         }
         let ids = (1..=texts.len()).map(|i| i.to_string()).collect();
-        return Ok(Labelled { ids, texts, labels });
+        let lines = (1..=texts.len() as u64).collect();
+        return Ok(Labelled {
+            ids,
+            lines,
+            texts,
+            labels,
+        });
     }
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
@@ -183,6 +191,7 @@ pub fn read_columns(path: &Path, cols: Columns, need_labels: bool) -> Result<Lab
     }
     let mut out = Labelled {
         ids: Vec::new(),
+        lines: Vec::new(),
         texts: Vec::new(),
         labels: Vec::new(),
     };
@@ -226,6 +235,7 @@ pub fn read_columns(path: &Path, cols: Columns, need_labels: bool) -> Result<Lab
             None => line.to_string(),
         };
         out.ids.push(ticket_id);
+        out.lines.push(line);
         if let Some(l) = l {
             let label = rec.get(l).unwrap_or_default().trim().to_owned();
             if label.is_empty() {

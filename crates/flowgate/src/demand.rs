@@ -49,6 +49,13 @@ pub struct TrainArgs {
     /// Case id column of the texts (default: case_id, case, ticket_id, ticket or id).
     #[arg(long, value_name = "C")]
     pub id_col: Option<String>,
+    /// Check the labels first (5-fold, confident learning) and write the texts whose label
+    /// the rest of the data contradicts here, with the label it suggests.
+    #[arg(long, value_name = "FILE")]
+    pub audit_labels: Option<PathBuf>,
+    /// Train without the texts the label audit finds suspect.
+    #[arg(long)]
+    pub drop_suspects: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -136,7 +143,60 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
         min_confidence: args.min_confidence,
         ..TrainParams::default()
     };
-    let mut model = IntentModel::train(&enc, &texts, &labels, params, &progress)?;
+    let emb = flowgate_demand::intent::embed_all(&enc, &texts, &progress)?;
+    let mut suspect = vec![false; texts.len()];
+    if args.audit_labels.is_some() || args.drop_suspects {
+        let suspects =
+            flowgate_demand::intent::audit_labels(&texts, &labels, &emb, params, 5, &progress)?;
+        if let Some(path) = &args.audit_labels {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(["line", "id", "text", "label", "suggested", "confidence"])?;
+            for sp in &suspects {
+                w.write_record([
+                    &data.lines[sp.index].to_string(),
+                    &data.ids[sp.index],
+                    texts[sp.index],
+                    &sp.given,
+                    &sp.suggested,
+                    &format!("{:.3}", sp.confidence),
+                ])?;
+            }
+            let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::output::write_atomic(path, &bytes)?;
+        }
+        eprintln!(
+            "label audit: {} of {} texts look mislabelled{}",
+            suspects.len(),
+            texts.len(),
+            match &args.audit_labels {
+                Some(p) => format!(" (listed in {})", p.display()),
+                None => String::new(),
+            }
+        );
+        if args.drop_suspects {
+            for sp in &suspects {
+                suspect[sp.index] = true;
+            }
+        }
+    }
+    drop(texts);
+    drop(labels);
+    let dropped = suspect.iter().filter(|d| **d).count();
+    let mut data = data;
+    let mut emb = emb;
+    if dropped > 0 {
+        keep_unmarked(&mut data.ids, &suspect);
+        keep_unmarked(&mut data.lines, &suspect);
+        keep_unmarked(&mut data.texts, &suspect);
+        keep_unmarked(&mut data.labels, &suspect);
+        keep_unmarked(&mut emb, &suspect);
+    }
+    let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+    let labels: Vec<&str> = data.labels.iter().map(String::as_str).collect();
+    let mut model = IntentModel::train_embedded(&enc, &texts, &labels, &emb, params, &progress)?;
+    if dropped > 0 {
+        model.header.metrics = serde_json::json!({ "suspect_labels_dropped": dropped });
+    }
     if let Some(b) = &b {
         b.finish_and_clear();
     }
@@ -160,6 +220,12 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
         args.out.display()
     );
     Ok(())
+}
+
+/// Removes the items whose `marked` entry is true.
+fn keep_unmarked<T>(v: &mut Vec<T>, marked: &[bool]) {
+    let mut m = marked.iter();
+    v.retain(|_| !m.next().copied().unwrap_or(false));
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {

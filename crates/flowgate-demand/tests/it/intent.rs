@@ -146,3 +146,52 @@ fn bad_text_files_name_file_line_and_column() {
     assert!(e.contains("two labels"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every 25th training text gets the next intent's label (4% noise we know exactly); the
+/// label audit must find most of them, and most of what it finds must be them.
+#[test]
+fn the_label_audit_finds_labels_we_flipped() {
+    use flowgate_demand::intent::{audit_labels, embed_all};
+    let enc = Encoder::load(&model_files::default_model_dir().unwrap()).unwrap();
+    let (t, mut l) = subset("banking77/train.csv");
+    // Six intents keep the test quick.
+    let mut names: Vec<String> = l.clone();
+    names.sort();
+    names.dedup();
+    let keep: Vec<usize> = (0..t.len())
+        .filter(|&i| names[..6].contains(&l[i]))
+        .collect();
+    let t: Vec<String> = keep.iter().map(|&i| t[i].clone()).collect();
+    l = keep.iter().map(|&i| l[i].clone()).collect();
+    let mut flipped = Vec::new();
+    for i in (0..l.len()).step_by(25) {
+        let k = names.iter().position(|n| *n == l[i]).unwrap();
+        l[i] = names[(k + 1) % 6].clone();
+        flipped.push(i);
+    }
+    let emb = embed_all(&enc, &s(&t), &|_, _, _| {}).unwrap();
+    let found = audit_labels(
+        &s(&t),
+        &s(&l),
+        &emb,
+        TrainParams::default(),
+        5,
+        &|_, _, _| {},
+    )
+    .unwrap();
+    let hits = found.iter().filter(|f| flipped.contains(&f.index)).count();
+    let recall = hits as f64 / flipped.len() as f64;
+    let precision = hits as f64 / found.len().max(1) as f64;
+    eprintln!("label audit: recall {recall:.3}, precision {precision:.3}");
+    assert!(recall >= 0.8, "found {hits} of {} flipped", flipped.len());
+    assert!(
+        precision >= 0.7,
+        "{hits} of {} suspects were flipped",
+        found.len()
+    );
+    // The suggestion is the original label.
+    for f in found.iter().filter(|f| flipped.contains(&f.index)) {
+        let k = names.iter().position(|n| *n == f.given).unwrap();
+        assert_eq!(f.suggested, names[(k + 5) % 6], "text {}", f.index);
+    }
+}
