@@ -328,7 +328,7 @@ impl IntentModel {
             linear.temperature = t;
         }
         let dim = encoder.dim();
-        let cohesion = cohesion(&emb, &y, names.len(), dim);
+        let cohesion = cohesion(emb, &y, names.len(), dim);
         let train_emb: Vec<f32> = tr.iter().flat_map(|&i| emb[i].iter().copied()).collect();
         let mut cal_scores: Vec<f32> = cal
             .iter()
