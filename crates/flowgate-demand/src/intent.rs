@@ -1,6 +1,7 @@
 //! The intent model: frozen sentence embeddings and TF-IDF word/char n-grams in one linear
 //! softmax model, temperature-calibrated on a held-out split, with an out-of-scope score
-//! (1 − mean cosine similarity to the 5 nearest training texts) and its threshold.
+//! (1 − mean cosine similarity to the 5 nearest training texts, plus 1 − confidence) and
+//! its threshold.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,6 +19,11 @@ const MAGIC: &[u8; 4] = b"FGIM";
 pub const FORMAT_VERSION: u32 = 1;
 /// Neighbours for the out-of-scope score.
 pub const KNN: usize = 5;
+/// Weight of (1 − confidence) in the out-of-scope score: texts near an intent's examples
+/// but between intents (in-domain out-of-scope) get low confidence more than they get far
+/// from every example. On Banking77-OOS, in-domain AUROC 0.83 → 0.87 and out-of-domain
+/// 0.998 → 0.995 (BENCHMARKS.md).
+pub const OOS_CONFIDENCE_WEIGHT: f32 = 1.0;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Header {
@@ -30,6 +36,10 @@ pub struct Header {
     pub temperature: f32,
     /// Out-of-scope when the score exceeds this (chosen on held-out in-scope texts).
     pub oos_threshold: f32,
+    /// The out-of-scope score adds this × (1 − confidence) to the nearest-neighbour
+    /// distance (0 in models written before it existed).
+    #[serde(default)]
+    pub oos_confidence_weight: f32,
     pub training_data_hash: String,
     pub n_train: usize,
     pub dim: usize,
@@ -332,7 +342,11 @@ impl IntentModel {
         let train_emb: Vec<f32> = tr.iter().flat_map(|&i| emb[i].iter().copied()).collect();
         let mut cal_scores: Vec<f32> = cal
             .iter()
-            .map(|&i| oos_score(&emb[i], &train_emb, dim, None))
+            .zip(&cal_conf)
+            .map(|(&i, &c)| {
+                oos_score(&emb[i], &train_emb, dim, None)
+                    + OOS_CONFIDENCE_WEIGHT * (1.0 - c as f32)
+            })
             .collect();
         cal_scores.sort_by(|a, b| a.total_cmp(b));
         // Flag as out of scope what is stranger than 99% of held-out in-scope texts.
@@ -359,6 +373,7 @@ impl IntentModel {
                 tfidf,
                 temperature: linear.temperature,
                 oos_threshold,
+                oos_confidence_weight: OOS_CONFIDENCE_WEIGHT,
                 training_data_hash: data_hash,
                 n_train: tr.len(),
                 dim,
@@ -393,7 +408,8 @@ impl IntentModel {
             .proba(&features(emb, &h.tfidf, text, h.embed_weight));
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-        let oos = oos_score(emb, &self.train_emb, h.dim, None);
+        let oos = oos_score(emb, &self.train_emb, h.dim, None)
+            + h.oos_confidence_weight * (1.0 - p[order[0]]);
         let out_of_scope = oos > h.oos_threshold;
         Prediction {
             intent: h.labels[order[0]].clone(),
