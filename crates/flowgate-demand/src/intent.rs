@@ -344,8 +344,7 @@ impl IntentModel {
             .iter()
             .zip(&cal_conf)
             .map(|(&i, &c)| {
-                oos_score(&emb[i], &train_emb, dim, None)
-                    + OOS_CONFIDENCE_WEIGHT * (1.0 - c as f32)
+                oos_score(&emb[i], &train_emb, dim, None) + OOS_CONFIDENCE_WEIGHT * (1.0 - c as f32)
             })
             .collect();
         cal_scores.sort_by(|a, b| a.total_cmp(b));
