@@ -6,6 +6,7 @@
 //! and their occurrence number within the file, so importing the same export twice adds
 //! nothing and a newer export adds only what is new.
 
+pub mod audit;
 mod codec;
 mod common;
 mod key;

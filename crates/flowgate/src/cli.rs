@@ -49,6 +49,9 @@ pub enum Command {
     Triage(crate::demand::TriageArgs),
     /// Cluster unlabelled texts into candidate intents and write a labelled file to correct.
     Discover(crate::demand::DiscoverArgs),
+    /// The hash-chained audit log: verify, export, append.
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCommand),
     /// Accuracy, macro-F1, calibration, out-of-scope AUROC and coverage at precision.
     Eval(crate::demand::EvalArgs),
     /// Generate a synthetic support organisation, analyse it and write an HTML report.
@@ -127,6 +130,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => crate::demand::train(args, &settings),
         Command::Triage(args) => crate::demand::triage(args),
         Command::Discover(args) => crate::demand::discover(args),
+        Command::Audit(cmd) => crate::audit::run(cmd, &settings),
         Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),
         Command::Demo(args) => crate::demo::run(args),

@@ -1,5 +1,6 @@
 //! The `flowgate` command line: thin glue over the library crates.
 
+mod audit;
 mod bench;
 mod cli;
 mod config;

@@ -2,6 +2,7 @@
 //! FLOWGATE_TEST_PG (default postgres://postgres@127.0.0.1:5432/test); every test makes and
 //! drops its own database, so tests run in parallel.
 
+mod audit;
 mod roundtrip;
 mod store;
 

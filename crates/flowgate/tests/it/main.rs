@@ -1,5 +1,6 @@
 //! End-to-end tests of the `flowgate` binary.
 
+mod audit;
 mod browser;
 mod cli;
 mod demand;

@@ -1,0 +1,165 @@
+//! `flowgate audit`: append to, export and verify the hash-chained audit log.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use flowgate_store::Store;
+use flowgate_store::audit::{AuditEntry, verify};
+
+use crate::config::Settings;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the chain; fails naming the first edited, removed or reordered record.
+    Verify {
+        /// Database (SQLite path or postgres://…); default from settings.
+        #[arg(long, value_name = "URL", conflicts_with = "file")]
+        db: Option<String>,
+        /// Verify an export (JSON lines from `audit export`) instead of a database.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// The last record's hash as remembered elsewhere: also catches records removed from
+        /// the end.
+        #[arg(long, value_name = "SHA256")]
+        head: Option<String>,
+    },
+    /// Write the log as JSON lines (seq, recorded_at, record, prev_sha256, sha256).
+    Export {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Append records: one JSON object per line, all or nothing.
+    Append {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        file: PathBuf,
+    },
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Line {
+    seq: i64,
+    recorded_at: String,
+    recorded_at_ms: i64,
+    /// The record exactly as stored (the hash covers these bytes).
+    record: String,
+    prev_sha256: String,
+    sha256: String,
+}
+
+pub fn run(cmd: AuditCommand, settings: &Settings) -> Result<()> {
+    let rt = crate::db::runtime()?;
+    match cmd {
+        AuditCommand::Verify { db, file, head } => {
+            let entries = match file {
+                Some(f) => read_export(&f)?,
+                None => {
+                    let url = crate::db::database_url(db.as_deref(), settings);
+                    rt.block_on(async {
+                        let s = Store::open(&url).await?;
+                        let e = s.audit_entries().await;
+                        s.close().await;
+                        e
+                    })?
+                }
+            };
+            match verify(&entries, head.as_deref()) {
+                Ok(n) => {
+                    println!(
+                        "audit log intact: {n} records; head {}",
+                        entries.last().map_or("(empty)", |e| e.sha256.as_str())
+                    );
+                    Ok(())
+                }
+                Err(b) => bail!(
+                    "audit log broken at position {} (seq {}): {}",
+                    b.position,
+                    b.seq,
+                    b.problem
+                ),
+            }
+        }
+        AuditCommand::Export { db, out } => {
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let entries = rt.block_on(async {
+                let s = Store::open(&url).await?;
+                let e = s.audit_entries().await;
+                s.close().await;
+                e
+            })?;
+            let mut text = String::new();
+            for e in &entries {
+                let line = Line {
+                    seq: e.seq,
+                    recorded_at: flowgate_flow::time::format_utc_ms(e.recorded_at_ms),
+                    recorded_at_ms: e.recorded_at_ms,
+                    record: e.record.clone(),
+                    prev_sha256: e.prev_sha256.clone(),
+                    sha256: e.sha256.clone(),
+                };
+                text.push_str(&serde_json::to_string(&line)?);
+                text.push('\n');
+            }
+            crate::output::write(out.as_deref(), text.as_bytes())
+        }
+        AuditCommand::Append { db, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let mut records = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<serde_json::Value>(line) {
+                    Ok(v) if v.is_object() => records.push(line.trim().to_owned()),
+                    Ok(_) => bail!("{}:{}: expected a JSON object", file.display(), i + 1),
+                    Err(e) => bail!("{}:{}: not JSON: {e}", file.display(), i + 1),
+                }
+            }
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let added = rt.block_on(async {
+                let s = Store::open(&url).await?;
+                s.migrate().await?;
+                let r = s.audit_append(&records, now).await;
+                s.close().await;
+                r
+            })?;
+            println!(
+                "appended {} records; head {}",
+                added.len(),
+                added.last().map_or("-", |e| e.sha256.as_str())
+            );
+            Ok(())
+        }
+    }
+}
+
+fn read_export(path: &std::path::Path) -> Result<Vec<AuditEntry>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let x: Line = serde_json::from_str(l).with_context(|| {
+                format!(
+                    "{}:{}: expected an audit export line (seq, recorded_at_ms, record, prev_sha256, sha256)",
+                    path.display(),
+                    i + 1
+                )
+            })?;
+            Ok(AuditEntry {
+                seq: x.seq,
+                recorded_at_ms: x.recorded_at_ms,
+                record: x.record,
+                prev_sha256: x.prev_sha256,
+                sha256: x.sha256,
+            })
+        })
+        .collect()
+}
