@@ -52,6 +52,9 @@ pub enum Command {
     /// The hash-chained audit log: verify, export, append.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// Gate thresholds: calibrate per-intent confidence thresholds to a target precision.
+    #[command(subcommand)]
+    Gate(crate::gate::GateCommand),
     /// Accuracy, macro-F1, calibration, out-of-scope AUROC and coverage at precision.
     Eval(crate::demand::EvalArgs),
     /// Generate a synthetic support organisation, analyse it and write an HTML report.
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Triage(args) => crate::demand::triage(args),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
+        Command::Gate(cmd) => crate::gate::run(cmd),
         Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),
         Command::Demo(args) => crate::demo::run(args),

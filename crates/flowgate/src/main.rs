@@ -7,6 +7,7 @@ mod config;
 mod db;
 mod demand;
 mod demo;
+mod gate;
 mod load;
 mod output;
 

@@ -254,6 +254,39 @@ fn triage_writes_one_line_per_ticket_with_intent_confidence_and_bucket() {
         "only {clear} of 500 tickets classified with confidence"
     );
     assert!(right as f64 / clear as f64 >= 0.97, "{right}/{clear}");
+    // Gate thresholds from the held-out tickets: every `auto` intent's lower bound meets
+    // the target, and what they keep is what the coverage says.
+    let out = flowgate(&[
+        "gate",
+        "calibrate",
+        "--model",
+        s(&model),
+        "--texts",
+        s(&new),
+        "--target",
+        "0.9",
+        "--min-items",
+        "10",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let intents = c["intents"].as_array().unwrap();
+    assert!(!intents.is_empty());
+    let mut kept = 0;
+    for i in intents {
+        if i["mode"] == "auto" {
+            assert!(i["lower_bound"].as_f64().unwrap() >= 0.9, "{i}");
+            kept += i["kept"].as_u64().unwrap();
+        } else {
+            assert_eq!(i["mode"], "assist");
+        }
+    }
+    assert!(kept > 0, "no intent reached auto: {c}");
+    let cov = c["expected_coverage"].as_f64().unwrap();
+    assert!((cov - kept as f64 / 500.0).abs() < 1e-9);
     // A model from a newer flowgate is refused with a reason.
     let mut bytes = std::fs::read(&model).unwrap();
     bytes[4] = 99;
