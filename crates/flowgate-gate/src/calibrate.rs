@@ -95,33 +95,26 @@ pub fn calibrate(
                 best = Some((k + 1, right));
             }
         }
+        let assist = |why: String| IntentThreshold {
+            intent: name.to_owned(),
+            predicted: n,
+            mode: "assist",
+            threshold: None,
+            kept: 0,
+            precision: None,
+            lower_bound: None,
+            coverage: 0.0,
+            why,
+        };
         let t = match best {
-            _ if n < min_items => IntentThreshold {
-                intent: name.to_owned(),
-                predicted: n,
-                mode: "assist",
-                threshold: None,
-                kept: 0,
-                precision: None,
-                lower_bound: None,
-                coverage: 0.0,
-                why: format!("only {n} held-out predictions (need {min_items})"),
-            },
-            None => IntentThreshold {
-                intent: name.to_owned(),
-                predicted: n,
-                mode: "assist",
-                threshold: None,
-                kept: 0,
-                precision: None,
-                lower_bound: None,
-                coverage: 0.0,
-                why: format!(
-                    "no confidence level where the lower bound of precision reaches {:.1}% (even with none wrong that takes {} held-out predictions)",
-                    target * 100.0,
-                    bound.items_needed(target)
-                ),
-            },
+            _ if n < min_items => {
+                assist(format!("only {n} held-out predictions (need {min_items})"))
+            }
+            None => assist(format!(
+                "no confidence level where the lower bound of precision reaches {:.1}% (even with none wrong that takes {} held-out predictions)",
+                target * 100.0,
+                bound.items_needed(target)
+            )),
             Some((kept, right)) => {
                 acted += kept as u64;
                 acted_right += right;

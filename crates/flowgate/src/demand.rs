@@ -695,17 +695,13 @@ pub fn discover(args: DiscoverArgs) -> Result<()> {
     let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let t0 = Instant::now();
     let b = bar(args.quiet);
-    if let Some(b) = &b {
-        b.set_message("embedding");
-        b.set_length(refs.len() as u64);
-    }
-    let mut emb = Vec::with_capacity(refs.len());
-    for chunk in refs.chunks(256) {
-        emb.extend(enc.embed(chunk)?);
+    let emb = flowgate_demand::intent::embed_all(&enc, &refs, &|stage, done, total| {
         if let Some(b) = &b {
-            b.inc(chunk.len() as u64);
+            b.set_message(stage.to_owned());
+            b.set_length(total as u64);
+            b.set_position(done as u64);
         }
-    }
+    })?;
     let params = DiscoverParams {
         k_min: args.k_min.max(1),
         k_max: args.k_max,
