@@ -55,6 +55,11 @@ pub struct Header {
     /// Per intent: its bucket from the flow history it was trained with (`train --log`).
     #[serde(default)]
     pub buckets: BTreeMap<String, IntentBucket>,
+    /// Out-of-fold predictions of the training texts (cross-fitting): (index of the
+    /// predicted label, calibrated confidence, whether it was right). The gate calibrates
+    /// its thresholds on these when no separate held-out file is given.
+    #[serde(default)]
+    pub held_out: Vec<(u32, f32, bool)>,
 }
 
 /// An intent's bucket as assigned from history, with the reason in words.
@@ -230,6 +235,43 @@ pub fn audit_labels(
     Ok(out)
 }
 
+/// Out-of-fold predictions: each text predicted by a model trained (the full pipeline,
+/// calibration included) on the other folds; returned as (index into the sorted labels,
+/// confidence, right).
+pub fn cross_fit(
+    encoder: &Encoder,
+    texts: &[&str],
+    labels: &[&str],
+    emb: &[Vec<f32>],
+    params: TrainParams,
+    folds: usize,
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<Vec<(u32, f32, bool)>> {
+    let (names, y) = label_index(texts, labels)?;
+    let folds = folds.clamp(2, texts.len().max(2));
+    let mut out = vec![(0u32, 0f32, false); texts.len()];
+    for f in 0..folds {
+        let (train, held): (Vec<usize>, Vec<usize>) =
+            (0..texts.len()).partition(|i| i % folds != f);
+        let pick = |idx: &[usize]| -> (Vec<&str>, Vec<&str>, Vec<Vec<f32>>) {
+            (
+                idx.iter().map(|&i| texts[i]).collect(),
+                idx.iter().map(|&i| labels[i]).collect(),
+                idx.iter().map(|&i| emb[i].clone()).collect(),
+            )
+        };
+        let (tt, tl, te) = pick(&train);
+        let m = IntentModel::train_embedded(encoder, &tt, &tl, &te, params, &|_, _, _| {})?;
+        for &i in &held {
+            let p = m.predict_one(texts[i], &emb[i]);
+            let k = names.binary_search(&p.intent).unwrap_or(0);
+            out[i] = (k as u32, p.confidence, k == y[i]);
+        }
+        progress("cross-fitting for the gate", f + 1, folds);
+    }
+    Ok(out)
+}
+
 /// Per class: mean cosine similarity of its (unit) embeddings to their normalised mean.
 fn cohesion(emb: &[Vec<f32>], y: &[usize], n_classes: usize, dim: usize) -> Vec<f32> {
     let mut centre = vec![vec![0f32; dim]; n_classes];
@@ -380,6 +422,7 @@ impl IntentModel {
                 confidence_threshold,
                 cohesion,
                 buckets: BTreeMap::new(),
+                held_out: Vec::new(),
             },
             linear,
             train_emb,
@@ -393,6 +436,16 @@ impl IntentModel {
             .zip(&emb)
             .map(|(t, e)| self.predict_one(t, e))
             .collect())
+    }
+
+    /// The stored out-of-fold predictions as (predicted intent, confidence, right).
+    pub fn held_out_items(&self) -> Vec<(String, f64, bool)> {
+        let labels = &self.header.labels;
+        self.header
+            .held_out
+            .iter()
+            .filter_map(|&(k, c, ok)| labels.get(k as usize).map(|l| (l.clone(), c as f64, ok)))
+            .collect()
     }
 
     /// The out-of-scope score of one embedding (the nearest-neighbour scan alone).

@@ -13,6 +13,25 @@ pub struct Labelled {
     pub texts: Vec<String>,
     /// Empty when the source has no labels.
     pub labels: Vec<String>,
+    /// The CSV header, lower-cased (empty for a seq.in folder).
+    pub columns: Vec<String>,
+    /// Per text: every column of its row, in header order (empty for a seq.in folder).
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Labelled {
+    /// Text `i`'s columns by lower-case name.
+    pub fn fields(&self, i: usize) -> std::collections::BTreeMap<String, String> {
+        match self.rows.get(i) {
+            Some(r) => self
+                .columns
+                .iter()
+                .cloned()
+                .zip(r.iter().cloned())
+                .collect(),
+            None => Default::default(),
+        }
+    }
 }
 
 const TEXT_NAMES: [&str; 6] = [
@@ -107,6 +126,8 @@ pub fn read_columns(path: &Path, cols: Columns, need_labels: bool) -> Result<Lab
             lines,
             texts,
             labels,
+            columns: Vec::new(),
+            rows: Vec::new(),
         });
     }
     let mut rdr = csv::ReaderBuilder::new()
@@ -194,6 +215,8 @@ pub fn read_columns(path: &Path, cols: Columns, need_labels: bool) -> Result<Lab
         lines: Vec::new(),
         texts: Vec::new(),
         labels: Vec::new(),
+        columns: header.iter().map(|h| h.to_lowercase()).collect(),
+        rows: Vec::new(),
     };
     for rec in rdr.records() {
         let rec = rec.map_err(|e| DemandError::Texts {
@@ -248,6 +271,7 @@ pub fn read_columns(path: &Path, cols: Columns, need_labels: bool) -> Result<Lab
             out.labels.push(label);
         }
         out.texts.push(text);
+        out.rows.push(rec.iter().map(str::to_owned).collect());
     }
     Ok(out)
 }

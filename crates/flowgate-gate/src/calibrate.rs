@@ -30,6 +30,30 @@ impl Bound {
             Bound::ClopperPearson => clopper_pearson_lower(k, n, 0.05),
         }
     }
+
+    /// Upper end of the two-sided 95% interval of `k` of `n`.
+    pub fn upper(self, k: u64, n: u64) -> f64 {
+        if n == 0 {
+            return 1.0;
+        }
+        1.0 - self.lower(n - k, n)
+    }
+}
+
+/// The longest prefix of `sorted` (most confident first) whose lower bound meets `target`,
+/// as (items kept, items right); a prefix ends only where the confidence changes, so ties
+/// are kept together.
+fn longest_prefix(sorted: &[(f64, bool)], target: f64, bound: Bound) -> Option<(usize, u64)> {
+    let mut best = None;
+    let mut right = 0u64;
+    for (k, &(c, ok)) in sorted.iter().enumerate() {
+        right += ok as u64;
+        let at_boundary = sorted.get(k + 1).is_none_or(|next| next.0 < c);
+        if at_boundary && bound.lower(right, k as u64 + 1) >= target {
+            best = Some((k + 1, right));
+        }
+    }
+    best
 }
 
 /// One intent's outcome.
@@ -48,6 +72,9 @@ pub struct IntentThreshold {
     pub lower_bound: Option<f64>,
     /// Share of this intent's predicted items the threshold keeps.
     pub coverage: f64,
+    /// The threshold is the pooled one (the intent's own data was too little to vouch for
+    /// a threshold of its own, and does not contradict the pooled one).
+    pub pooled: bool,
     pub why: String,
 }
 
@@ -61,6 +88,8 @@ pub struct Calibration {
     pub expected_coverage: f64,
     /// Precision among them (measured on the same held-out data).
     pub expected_precision: Option<f64>,
+    /// The threshold over all intents together, when pooling was asked for and one exists.
+    pub pooled_threshold: Option<f64>,
 }
 
 /// `items`: per held-out text, (predicted intent, confidence, whether the prediction was
@@ -71,6 +100,28 @@ pub fn calibrate(
     bound: Bound,
     min_items: u64,
 ) -> Calibration {
+    calibrate_with(items, target, bound, min_items, false)
+}
+
+/// Like [`calibrate`]; with `pool`, an intent whose own predictions are too few for the
+/// bound to vouch for any threshold (at 98% Wilson that takes 189 held-out predictions with
+/// none wrong) borrows the threshold computed over all intents together, unless its own
+/// predictions at or above that threshold are worse than the target even at the upper end
+/// of their interval. Intents under `min_items` still stay `assist`.
+pub fn calibrate_with(
+    items: &[(String, f64, bool)],
+    target: f64,
+    bound: Bound,
+    min_items: u64,
+    pool: bool,
+) -> Calibration {
+    let pooled_threshold = if pool {
+        let mut all: Vec<(f64, bool)> = items.iter().map(|i| (i.1, i.2)).collect();
+        all.sort_by(|a, b| b.0.total_cmp(&a.0));
+        longest_prefix(&all, target, bound).map(|(kept, _)| all[kept - 1].0)
+    } else {
+        None
+    };
     let mut names: Vec<&str> = items.iter().map(|i| i.0.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -84,17 +135,7 @@ pub fn calibrate(
             .collect();
         mine.sort_by(|a, b| b.0.total_cmp(&a.0));
         let n = mine.len() as u64;
-        // The longest prefix (most confident first) whose lower bound meets the target;
-        // a prefix ends only where the confidence changes, so ties are kept together.
-        let mut best: Option<(usize, u64)> = None;
-        let mut right = 0u64;
-        for (k, &(c, ok)) in mine.iter().enumerate() {
-            right += ok as u64;
-            let at_boundary = mine.get(k + 1).is_none_or(|next| next.0 < c);
-            if at_boundary && bound.lower(right, k as u64 + 1) >= target {
-                best = Some((k + 1, right));
-            }
-        }
+        let best = longest_prefix(&mine, target, bound);
         let assist = |why: String| IntentThreshold {
             intent: name.to_owned(),
             predicted: n,
@@ -104,39 +145,74 @@ pub fn calibrate(
             precision: None,
             lower_bound: None,
             coverage: 0.0,
+            pooled: false,
             why,
         };
-        let t = match best {
+        let auto =
+            |threshold: f64, kept: usize, right: u64, pooled: bool, why: String| IntentThreshold {
+                intent: name.to_owned(),
+                predicted: n,
+                mode: "auto",
+                threshold: Some(threshold),
+                kept: kept as u64,
+                precision: (kept > 0).then(|| right as f64 / kept as f64),
+                lower_bound: Some(bound.lower(right, kept as u64)),
+                coverage: kept as f64 / n.max(1) as f64,
+                pooled,
+                why,
+            };
+        let t = match (best, pooled_threshold) {
             _ if n < min_items => {
                 assist(format!("only {n} held-out predictions (need {min_items})"))
             }
-            None => assist(format!(
-                "no confidence level where the lower bound of precision reaches {:.1}% (even with none wrong that takes {} held-out predictions)",
-                target * 100.0,
-                bound.items_needed(target)
-            )),
-            Some((kept, right)) => {
-                acted += kept as u64;
-                acted_right += right;
+            (Some((kept, right)), _) => {
                 let lb = bound.lower(right, kept as u64);
-                IntentThreshold {
-                    intent: name.to_owned(),
-                    predicted: n,
-                    mode: "auto",
-                    threshold: Some(mine[kept - 1].0),
-                    kept: kept as u64,
-                    precision: Some(right as f64 / kept as f64),
-                    lower_bound: Some(lb),
-                    coverage: kept as f64 / n as f64,
-                    why: format!(
+                auto(
+                    mine[kept - 1].0,
+                    kept,
+                    right,
+                    false,
+                    format!(
                         "{right} of {kept} right at confidence ≥ {:.3}; lower bound {:.1}% ≥ {:.1}%",
                         mine[kept - 1].0,
                         lb * 100.0,
                         target * 100.0
                     ),
+                )
+            }
+            (None, Some(tp)) => {
+                let kept = mine.iter().take_while(|m| m.0 >= tp).count();
+                let right = mine[..kept].iter().filter(|m| m.1).count() as u64;
+                let upper = bound.upper(right, kept as u64);
+                if kept > 0 && upper < target {
+                    assist(format!(
+                        "its own predictions contradict the pooled threshold {tp:.3}: {right} of {kept} right, upper bound {:.1}% < {:.1}%",
+                        upper * 100.0,
+                        target * 100.0
+                    ))
+                } else {
+                    auto(
+                        tp,
+                        kept,
+                        right,
+                        true,
+                        format!(
+                            "pooled threshold {tp:.3} (too few predictions of its own to vouch for one); its own: {right} of {kept} right, upper bound {:.1}%",
+                            upper * 100.0
+                        ),
+                    )
                 }
             }
+            (None, None) => assist(format!(
+                "no confidence level where the lower bound of precision reaches {:.1}% (even with none wrong that takes {} held-out predictions)",
+                target * 100.0,
+                bound.items_needed(target)
+            )),
         };
+        acted += t.kept;
+        acted_right += t
+            .precision
+            .map_or(0, |p| (p * t.kept as f64).round() as u64);
         intents.push(t);
     }
     Calibration {
@@ -146,5 +222,6 @@ pub fn calibrate(
         intents,
         expected_coverage: acted as f64 / items.len().max(1) as f64,
         expected_precision: (acted > 0).then(|| acted_right as f64 / acted as f64),
+        pooled_threshold,
     }
 }

@@ -47,6 +47,9 @@ pub enum Command {
     /// Classify tickets: one JSON line each with intent, confidence, top 3, out-of-scope
     /// score and bucket.
     Triage(crate::demand::TriageArgs),
+    /// Run the gate over labelled tickets: act coverage, its measured precision, and the
+    /// count of each decision.
+    Replay(crate::risk::ReplayArgs),
     /// Cluster unlabelled texts into candidate intents and write a labelled file to correct.
     Discover(crate::demand::DiscoverArgs),
     /// The hash-chained audit log: verify, export, append.
@@ -131,7 +134,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Presets { name } => presets(name.as_deref()),
         Command::Import(args) => crate::db::import(args, &settings),
         Command::Train(args) => crate::demand::train(args, &settings),
-        Command::Triage(args) => crate::demand::triage(args),
+        Command::Triage(args) => crate::demand::triage(args, &settings),
+        Command::Replay(args) => crate::risk::replay(args),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
         Command::Gate(cmd) => crate::gate::run(cmd),

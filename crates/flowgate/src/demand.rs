@@ -56,6 +56,10 @@ pub struct TrainArgs {
     /// Train without the texts the label audit finds suspect.
     #[arg(long)]
     pub drop_suspects: bool,
+    /// Folds of cross-fitting whose out-of-fold predictions are kept in the model for the
+    /// gate's threshold calibration (0: none; then `gate calibrate` needs --texts).
+    #[arg(long, default_value_t = 5)]
+    pub gate_folds: usize,
 }
 
 #[derive(clap::Args, Debug)]
@@ -194,6 +198,17 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let labels: Vec<&str> = data.labels.iter().map(String::as_str).collect();
     let mut model = IntentModel::train_embedded(&enc, &texts, &labels, &emb, params, &progress)?;
+    if args.gate_folds >= 2 {
+        model.header.held_out = flowgate_demand::intent::cross_fit(
+            &enc,
+            &texts,
+            &labels,
+            &emb,
+            params,
+            args.gate_folds,
+            &progress,
+        )?;
+    }
     if dropped > 0 {
         model.header.metrics = serde_json::json!({ "suspect_labels_dropped": dropped });
     }
@@ -476,6 +491,21 @@ pub struct TriageArgs {
     /// Texts per encoder batch.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
+    /// Gate policy (TOML): adds each ticket's decision, the rule that decided and why.
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Append every decision to the audit log in the database (--db or the settings').
+    #[arg(long, requires = "policy")]
+    pub audit: bool,
+    /// Database for --audit (SQLite path or postgres://…).
+    #[arg(long, value_name = "URL", requires = "audit")]
+    pub db: Option<String>,
+    /// Customer column, for repeat-contact rules (default: customer, customer_id…).
+    #[arg(long, value_name = "C")]
+    pub customer_col: Option<String>,
+    /// Ticket time column, for repeat-contact rules (default: created, created_at…).
+    #[arg(long, value_name = "C")]
+    pub time_col: Option<String>,
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -490,6 +520,18 @@ struct TriageLine<'a> {
     out_of_scope: bool,
     bucket: &'a str,
     reason: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    gate: Option<GateFields<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct GateFields<'a> {
+    decision: &'static str,
+    rule: &'a str,
+    decision_reason: &'a str,
+    threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    team: Option<&'a str>,
 }
 
 #[derive(serde::Serialize)]
@@ -537,8 +579,16 @@ pub fn triage_line(
     model: &IntentModel,
     id: &str,
     p: &flowgate_demand::Prediction,
+    decision: Option<&flowgate_gate::Decision>,
 ) -> Result<String> {
     let (bucket, reason) = ticket_bucket(model, p);
+    let gate = decision.map(|d| GateFields {
+        decision: d.action.as_str(),
+        rule: &d.rule,
+        decision_reason: &d.reason,
+        threshold: d.threshold,
+        team: d.team.as_deref(),
+    });
     let line = TriageLine {
         id,
         intent: &p.intent,
@@ -555,14 +605,19 @@ pub fn triage_line(
         out_of_scope: p.out_of_scope,
         bucket,
         reason,
+        gate,
     };
     let mut s = serde_json::to_string(&line)?;
     s.push('\n');
     Ok(s)
 }
 
-pub fn triage(args: TriageArgs) -> Result<()> {
+pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()> {
     let model = IntentModel::load(&args.model)?;
+    let gate = match &args.policy {
+        Some(p) => Some(crate::risk::load_gate(&model, p)?),
+        None => None,
+    };
     let data = texts::read_columns(
         &args.file,
         texts::Columns {
@@ -572,23 +627,58 @@ pub fn triage(args: TriageArgs) -> Result<()> {
         },
         false,
     )?;
+    let days = match &gate {
+        Some(g) => crate::risk::days_since_previous(
+            g,
+            &data,
+            &args.file,
+            args.customer_col.as_deref(),
+            args.time_col.as_deref(),
+        )?,
+        None => vec![None; data.texts.len()],
+    };
     let enc = encoder()?;
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let mut out = String::new();
+    let mut records = Vec::new();
     let b = bar(args.quiet);
     if let Some(b) = &b {
         b.set_message("triage");
         b.set_length(texts.len() as u64);
     }
     let t0 = Instant::now();
-    for (k, chunk) in texts.chunks(args.batch.max(1)).enumerate() {
+    let batch = args.batch.max(1);
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for (k, chunk) in texts.chunks(batch).enumerate() {
         let preds = model.predict(&enc, chunk)?;
         for (j, p) in preds.iter().enumerate() {
-            out.push_str(&triage_line(
-                &model,
-                &data.ids[k * args.batch.max(1) + j],
-                p,
-            )?);
+            let i = k * batch + j;
+            let decision = match &gate {
+                Some(g) => Some(crate::risk::decide(g, &data, i, p, days[i], None)?),
+                None => None,
+            };
+            if let Some(d) = &decision {
+                *counts.entry(d.action.as_str()).or_default() += 1;
+                if args.audit {
+                    let g = gate.as_ref().map_or("", |g| g.policy.hash.as_str());
+                    records.push(serde_json::to_string(&crate::risk::AuditRecord {
+                        kind: "decision",
+                        time: jiff::Timestamp::now().to_string(),
+                        ticket: &data.ids[i],
+                        model: &model.header.model_id,
+                        policy: g,
+                        input: crate::risk::input_hash(&data, i),
+                        intent: &p.intent,
+                        confidence: p.confidence,
+                        oos_score: p.oos_score,
+                        threshold: d.threshold,
+                        rule: &d.rule,
+                        decision: d.action.as_str(),
+                        reason: &d.reason,
+                    })?);
+                }
+            }
+            out.push_str(&triage_line(&model, &data.ids[i], p, decision.as_ref())?);
         }
         if let Some(b) = &b {
             b.inc(chunk.len() as u64);
@@ -596,6 +686,25 @@ pub fn triage(args: TriageArgs) -> Result<()> {
     }
     if let Some(b) = &b {
         b.finish_and_clear();
+    }
+    if args.audit {
+        let url = crate::db::database_url(args.db.as_deref(), settings);
+        let now = jiff::Timestamp::now().as_millisecond();
+        let rt = crate::db::runtime()?;
+        let added = rt.block_on(async {
+            let s = flowgate_store::Store::open(&url).await?;
+            s.migrate().await?;
+            let r = s.audit_append(&records, now).await;
+            s.close().await;
+            r
+        })?;
+        if !args.quiet {
+            eprintln!(
+                "audit log: appended {} decisions; head {}",
+                added.len(),
+                added.last().map_or("-", |e| e.sha256.as_str())
+            );
+        }
     }
     crate::output::write(args.out.as_deref(), out.as_bytes())?;
     if !args.quiet {
@@ -605,6 +714,10 @@ pub fn triage(args: TriageArgs) -> Result<()> {
             texts.len(),
             texts.len() as f64 / secs.max(1e-9)
         );
+        if !counts.is_empty() {
+            let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            eprintln!("decisions: {}", parts.join(", "));
+        }
     }
     Ok(())
 }

@@ -193,7 +193,7 @@ fn demand(
     let mut lines = String::new();
     let (mut correct, mut unsure) = (0usize, 0usize);
     for (t, p) in new.iter().zip(&preds) {
-        lines.push_str(&crate::demand::triage_line(&model, &t.case_id, p)?);
+        lines.push_str(&crate::demand::triage_line(&model, &t.case_id, p, None)?);
         correct += (p.intent == t.intent) as usize;
         unsure += p.ambiguous as usize;
     }

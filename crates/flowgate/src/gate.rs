@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use flowgate_demand::{IntentModel, texts};
-use flowgate_gate::{Bound, calibrate};
+use flowgate_gate::{Bound, calibrate_with};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum GateCommand {
@@ -17,9 +17,10 @@ pub enum GateCommand {
 pub struct CalibrateArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
-    /// Held-out labelled texts (not the ones the model was trained on).
+    /// Held-out labelled texts (not the ones the model was trained on); default: the
+    /// out-of-fold predictions stored in the model at training.
     #[arg(long, value_name = "FILE")]
-    pub texts: PathBuf,
+    pub texts: Option<PathBuf>,
     #[arg(long, value_name = "C")]
     pub text_col: Option<String>,
     #[arg(long, value_name = "C")]
@@ -33,6 +34,10 @@ pub struct CalibrateArgs {
     /// Fewest held-out predictions of an intent before it may be `auto`.
     #[arg(long, default_value_t = 30)]
     pub min_items: u64,
+    /// Let intents too thin for a threshold of their own borrow the one of all intents
+    /// together (unless their own predictions contradict it).
+    #[arg(long)]
+    pub pool: bool,
     /// text or json.
     #[arg(long, default_value = "text")]
     pub format: String,
@@ -54,21 +59,35 @@ pub fn run(cmd: GateCommand) -> Result<()> {
         other => bail!("--bound {other:?}: expected wilson or clopper-pearson"),
     };
     let model = IntentModel::load(&args.model)?;
-    let data = texts::read(
-        &args.texts,
-        args.text_col.as_deref(),
-        args.label_col.as_deref(),
-        true,
-    )?;
-    let enc = crate::demand::encoder()?;
-    let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
-    let preds = crate::demand::classify(&model, &enc, &refs, args.quiet)?;
-    let items: Vec<(String, f64, bool)> = preds
-        .iter()
-        .zip(&data.labels)
-        .map(|(p, l)| (p.intent.clone(), p.confidence as f64, p.intent == *l))
-        .collect();
-    let c = calibrate(&items, args.target, bound, args.min_items);
+    let items: Vec<(String, f64, bool)> = match &args.texts {
+        Some(path) => {
+            let data = texts::read(
+                path,
+                args.text_col.as_deref(),
+                args.label_col.as_deref(),
+                true,
+            )?;
+            let enc = crate::demand::encoder()?;
+            let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+            let preds = crate::demand::classify(&model, &enc, &refs, args.quiet)?;
+            preds
+                .iter()
+                .zip(&data.labels)
+                .map(|(p, l)| (p.intent.clone(), p.confidence as f64, p.intent == *l))
+                .collect()
+        }
+        None => {
+            let items = model.held_out_items();
+            if items.is_empty() {
+                bail!(
+                    "{}: the model holds no out-of-fold predictions (trained with --gate-folds 0 or by an older flowgate); give held-out texts with --texts",
+                    args.model.display()
+                );
+            }
+            items
+        }
+    };
+    let c = calibrate_with(&items, args.target, bound, args.min_items, args.pool);
     if args.format == "json" {
         println!("{}", serde_json::to_string_pretty(&c)?);
         return Ok(());

@@ -10,6 +10,7 @@ mod demo;
 mod gate;
 mod load;
 mod output;
+mod risk;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,10 @@ fn main() -> ExitCode {
         // SAFETY: first statement of main, before any other thread exists.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
     }
+    // `flowgate … | head` ends quietly, like other command-line tools, instead of failing
+    // on a closed pipe.
+    // SAFETY: restoring the default disposition of one signal, before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose);
     let result = cli::run(cli);

@@ -3,6 +3,8 @@
 use flowgate_gate::interval::{Z95, clopper_pearson_lower, wilson_lower};
 use flowgate_gate::{Bound, calibrate};
 
+mod policy;
+
 fn close(a: f64, b: f64, eps: f64) {
     assert!((a - b).abs() < eps, "{a} vs {b}");
 }
@@ -100,4 +102,34 @@ proptest::proptest! {
             }
         }
     }
+}
+
+/// Five intents with 100 right predictions each at 0.99: alone, 100 of 100 has a Wilson
+/// lower bound of 1 / (1 + z²/100) = 0.963 < 0.98, so none can vouch for itself. A sixth
+/// intent has 10 predictions at 0.995 of which 3 are wrong. Pooled, the 510 items at ≥ 0.99
+/// hold 507 right (lower bound 0.9829 ≥ 0.98): the threshold is 0.99. The five borrow it;
+/// the sixth's own 7 of 10 has an upper bound of 0.892 < 0.98, so it stays `assist`.
+#[test]
+fn thin_intents_borrow_the_pooled_threshold_unless_their_own_data_contradicts_it() {
+    let mut items: Vec<(String, f64, bool)> = Vec::new();
+    for k in 0..5 {
+        items.extend((0..100).map(|_| (format!("good{k}"), 0.99, true)));
+    }
+    items.extend((0..10).map(|i| ("bad".to_owned(), 0.995, i < 7)));
+    let alone = flowgate_gate::calibrate(&items, 0.98, Bound::Wilson, 10);
+    assert!(alone.intents.iter().all(|i| i.mode == "assist"));
+    let c = flowgate_gate::calibrate_with(&items, 0.98, Bound::Wilson, 10, true);
+    close(c.pooled_threshold.unwrap(), 0.99, 1e-12);
+    for i in &c.intents {
+        if i.intent == "bad" {
+            assert_eq!(i.mode, "assist", "{}", i.why);
+            assert!(i.why.contains("contradict"), "{}", i.why);
+        } else {
+            assert_eq!((i.mode, i.pooled, i.kept), ("auto", true, 100), "{}", i.why);
+        }
+    }
+    close(c.expected_coverage, 500.0 / 510.0, 1e-12);
+    close(c.expected_precision.unwrap(), 1.0, 1e-12);
+    assert!(Bound::Wilson.lower(507, 510) >= 0.98);
+    close(Bound::Wilson.upper(7, 10), 0.8922, 1e-4);
 }

@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod demand;
 mod demo;
+mod gate;
 mod reference;
 mod snapshots;
 mod store;

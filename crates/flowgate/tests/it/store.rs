@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use crate::{flowgate, shared, stderr, temp_dir};
 
-fn pg_url(tag: &str) -> (String, impl Drop) {
+pub fn pg_url(tag: &str) -> (String, impl Drop) {
     let admin = std::env::var("FLOWGATE_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let name = format!("fg_cli_{}_{tag}", std::process::id());

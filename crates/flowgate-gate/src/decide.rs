@@ -1,0 +1,461 @@
+//! The gate's decision for one ticket: escalation rules first (in policy order), then kill
+//! switches, out-of-scope and low confidence, then the intent's mode and its calibrated
+//! threshold.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::calibrate::{IntentThreshold, calibrate_with};
+use crate::policy::{Action, Condition, FieldTest, Mode, Policy, Rule};
+
+/// What the gate knows of a ticket besides the classifier's verdict.
+pub struct Ticket<'a> {
+    pub id: &'a str,
+    pub text: &'a str,
+    /// Other columns by (lower-case) name: priority, tier, amount, language…
+    pub fields: &'a BTreeMap<String, String>,
+    /// Days since the same customer's previous ticket, when known.
+    pub days_since_previous: Option<f64>,
+}
+
+/// The classifier's verdict on a ticket.
+pub struct Verdict<'a> {
+    pub intent: &'a str,
+    /// Calibrated probability of `intent`.
+    pub confidence: f64,
+    pub out_of_scope: bool,
+    /// Below the model's own minimum confidence.
+    pub ambiguous: bool,
+    /// The next most likely intent (for the clarifying question).
+    pub runner_up: Option<&'a str>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    pub action: Action,
+    /// The escalation rule that fired, or the built-in check that decided: `kill-switch`,
+    /// `intent-kill-switch`, `out-of-scope`, `low-confidence`, `mode-human`, `mode-assist`,
+    /// `no-threshold`, `below-threshold`, `no-kb-article`, `threshold`.
+    pub rule: String,
+    pub reason: String,
+    /// The intent's act threshold, when it has one.
+    pub threshold: Option<f64>,
+    /// Team to route to, when the policy names one.
+    pub team: Option<String>,
+}
+
+/// A ticket field the policy tests but cannot read.
+#[derive(Debug, thiserror::Error)]
+#[error("ticket {ticket}: field {field:?} = {value:?}: {expected}")]
+pub struct TicketError {
+    pub ticket: String,
+    pub field: String,
+    pub value: String,
+    pub expected: String,
+}
+
+/// An intent's resolved act threshold and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Resolved {
+    pub threshold: Option<f64>,
+    pub why: String,
+}
+
+/// A policy made ready to decide: thresholds resolved against held-out predictions.
+pub struct Gate {
+    pub policy: Policy,
+    pub thresholds: BTreeMap<String, Resolved>,
+    /// Calibration per intent (those the held-out data knows).
+    pub calibration: BTreeMap<String, IntentThreshold>,
+}
+
+impl Gate {
+    /// `held_out`: per held-out prediction (predicted intent, confidence, right). `labels`:
+    /// every intent the model knows. Auto intents without a fixed threshold get the
+    /// calibrated one for their target precision, or none (they then assist).
+    pub fn new(policy: Policy, held_out: &[(String, f64, bool)], labels: &[String]) -> Gate {
+        let mut targets: Vec<f64> = labels
+            .iter()
+            .map(|l| policy.intent(l).target_precision)
+            .collect();
+        targets.sort_by(f64::total_cmp);
+        targets.dedup();
+        let mut by_target = Vec::new();
+        for &t in &targets {
+            let c = calibrate_with(held_out, t, policy.bound, policy.min_items, policy.pool);
+            by_target.push((t, c));
+        }
+        let mut thresholds = BTreeMap::new();
+        let mut calibration = BTreeMap::new();
+        for l in labels {
+            let p = policy.intent(l);
+            let cal = by_target
+                .iter()
+                .find(|(t, _)| *t == p.target_precision)
+                .and_then(|(_, c)| c.intents.iter().find(|i| i.intent == *l));
+            if let Some(c) = cal {
+                calibration.insert(l.clone(), c.clone());
+            }
+            let r = match (p.threshold, cal) {
+                (Some(t), _) => Resolved {
+                    threshold: Some(t),
+                    why: format!("fixed in the policy at {t:.3}"),
+                },
+                (None, Some(c)) => Resolved {
+                    threshold: c.threshold,
+                    why: c.why.clone(),
+                },
+                (None, None) => Resolved {
+                    threshold: None,
+                    why: "no held-out predictions of this intent".into(),
+                },
+            };
+            thresholds.insert(l.clone(), r);
+        }
+        Gate {
+            policy,
+            thresholds,
+            calibration,
+        }
+    }
+
+    /// The decision for one ticket. `kb_article`: whether the knowledge base holds a current
+    /// article for the intent (`None` when no knowledge base is in use).
+    pub fn decide(
+        &self,
+        ticket: &Ticket,
+        verdict: &Verdict,
+        kb_article: Option<bool>,
+    ) -> Result<Decision, TicketError> {
+        let p = self.policy.intent(verdict.intent);
+        let decision = |action: Action, rule: &str, reason: String| Decision {
+            action,
+            rule: rule.to_owned(),
+            reason,
+            threshold: self
+                .thresholds
+                .get(verdict.intent)
+                .and_then(|r| r.threshold),
+            team: p.team.clone(),
+        };
+        for r in &self.policy.rules {
+            if r.intents
+                .as_ref()
+                .is_some_and(|set| !set.contains(verdict.intent))
+            {
+                continue;
+            }
+            if let Some(why) = fires(r, ticket)? {
+                let mut d = decision(
+                    r.action,
+                    &r.name,
+                    r.reason
+                        .clone()
+                        .map_or(why.clone(), |t| format!("{t} ({why})")),
+                );
+                if r.team.is_some() {
+                    d.team = r.team.clone();
+                }
+                return Ok(d);
+            }
+        }
+        if self.policy.kill_switch {
+            return Ok(decision(
+                Action::Route,
+                "kill-switch",
+                "the global kill switch is on: the AI takes no action".into(),
+            ));
+        }
+        if verdict.out_of_scope {
+            let mut d = decision(
+                Action::Route,
+                "out-of-scope",
+                "unlike any known intent: to a person for triage".into(),
+            );
+            d.team = None;
+            return Ok(d);
+        }
+        if verdict.ambiguous {
+            let question = match verdict.runner_up {
+                Some(second) => format!(
+                    "ask whether this is about {} or {}",
+                    words(verdict.intent),
+                    words(second)
+                ),
+                None => format!("ask whether this is about {}", words(verdict.intent)),
+            };
+            return Ok(decision(
+                Action::Clarify,
+                "low-confidence",
+                format!(
+                    "confidence {:.2} below the model's minimum: {question}",
+                    verdict.confidence
+                ),
+            ));
+        }
+        if p.kill_switch {
+            return Ok(decision(
+                Action::Route,
+                "intent-kill-switch",
+                format!("the kill switch of {} is on", verdict.intent),
+            ));
+        }
+        match p.mode {
+            Mode::Human => {
+                return Ok(decision(
+                    Action::Route,
+                    "mode-human",
+                    format!("{} is handled by people only", verdict.intent),
+                ));
+            }
+            Mode::Assist => {
+                return Ok(decision(
+                    Action::Assist,
+                    "mode-assist",
+                    format!("{} is in assist mode", verdict.intent),
+                ));
+            }
+            Mode::Auto => {}
+        }
+        let resolved = self.thresholds.get(verdict.intent);
+        let Some(t) = resolved.and_then(|r| r.threshold) else {
+            return Ok(decision(
+                Action::Assist,
+                "no-threshold",
+                format!(
+                    "no threshold meets {:.1}% precision: {}",
+                    p.target_precision * 100.0,
+                    resolved.map_or("intent unknown to the calibration", |r| r.why.as_str())
+                ),
+            ));
+        };
+        if verdict.confidence < t {
+            return Ok(decision(
+                Action::Assist,
+                "below-threshold",
+                format!(
+                    "confidence {:.3} below the threshold {t:.3} for {:.1}% precision",
+                    verdict.confidence,
+                    p.target_precision * 100.0
+                ),
+            ));
+        }
+        if kb_article == Some(false) {
+            return Ok(decision(
+                Action::Assist,
+                "no-kb-article",
+                format!(
+                    "no current knowledge-base article covers {}",
+                    verdict.intent
+                ),
+            ));
+        }
+        Ok(decision(
+            Action::Act,
+            "threshold",
+            format!(
+                "confidence {:.3} ≥ {t:.3}, the threshold for {:.1}% precision",
+                verdict.confidence,
+                p.target_precision * 100.0
+            ),
+        ))
+    }
+
+    /// Whether an `act` decision goes to review: reproducible for the policy's seed.
+    pub fn sampled(&self, ticket_id: &str, intent: &str, confidence: f64) -> bool {
+        sample_key(self.policy.sampling.seed, ticket_id)
+            < self.policy.sample_rate(intent, confidence)
+    }
+}
+
+/// A uniform number in [0, 1) from the seed and the ticket id.
+pub fn sample_key(seed: u64, ticket_id: &str) -> f64 {
+    let h = xxhash_rust::xxh3::xxh3_64_with_seed(ticket_id.as_bytes(), seed);
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn words(intent: &str) -> String {
+    intent.replace(['_', '-'], " ")
+}
+
+/// Why the rule fires, or `None`.
+fn fires(rule: &Rule, t: &Ticket) -> Result<Option<String>, TicketError> {
+    Ok(match &rule.condition {
+        Condition::Words(list) => {
+            let tokens = tokens(t.text);
+            list.iter()
+                .find(|w| has_phrase(&tokens, w))
+                .map(|w| format!("the text says {w:?}"))
+        }
+        Condition::Field { field, test } => {
+            let Some(v) = t.fields.get(&field.to_lowercase()) else {
+                return Ok(None);
+            };
+            let v = v.trim();
+            if v.is_empty() {
+                return Ok(None);
+            }
+            match test {
+                FieldTest::Equals(opts) => opts
+                    .iter()
+                    .any(|o| v.eq_ignore_ascii_case(o))
+                    .then(|| format!("{field} is {v}")),
+                FieldTest::Above(x) | FieldTest::Below(x) => {
+                    let n = number(v).ok_or_else(|| TicketError {
+                        ticket: t.id.to_owned(),
+                        field: field.clone(),
+                        value: v.to_owned(),
+                        expected: format!("a number (rule {:?} compares it)", rule.name),
+                    })?;
+                    let hit = match test {
+                        FieldTest::Above(_) => n > *x,
+                        _ => n < *x,
+                    };
+                    hit.then(|| {
+                        let dir = if matches!(test, FieldTest::Above(_)) {
+                            "above"
+                        } else {
+                            "below"
+                        };
+                        format!("{field} {v} is {dir} {x}")
+                    })
+                }
+            }
+        }
+        Condition::PersonalData => personal_data(t.text).map(|k| format!("the text holds {k}")),
+        Condition::LanguageNotIn(codes) => {
+            let lang = match t.fields.get("language").map(|s| s.trim().to_lowercase()) {
+                Some(l) if !l.is_empty() => Some(l),
+                _ => detect_language(t.text),
+            };
+            lang.filter(|l| !codes.contains(l))
+                .map(|l| format!("language {l} is not supported"))
+        }
+        Condition::RepeatWithinDays(days) => t
+            .days_since_previous
+            .filter(|d| d <= days)
+            .map(|d| format!("the customer wrote {d:.1} days before")),
+    })
+}
+
+/// The language of a text as an ISO 639-3 code, when the detector is sure.
+pub fn detect_language(text: &str) -> Option<String> {
+    if text.chars().filter(|c| c.is_alphabetic()).count() < 20 {
+        return None;
+    }
+    let info = whatlang::detect(text)?;
+    info.is_reliable().then(|| info.lang().code().to_owned())
+}
+
+fn number(v: &str) -> Option<f64> {
+    let cleaned: String = v
+        .chars()
+        .filter(|c| !matches!(c, ',' | '$' | '€' | '£' | ' ' | '_'))
+        .collect();
+    cleaned.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+fn tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whole-word phrase match; a trailing `*` on a word matches any ending ("refund*").
+fn has_phrase(tokens: &[String], phrase: &str) -> bool {
+    let want: Vec<&str> = phrase
+        .split(|c: char| !c.is_alphanumeric() && c != '*')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if want.is_empty() || want.len() > tokens.len() {
+        return false;
+    }
+    tokens.windows(want.len()).any(|win| {
+        win.iter()
+            .zip(&want)
+            .all(|(t, w)| match w.strip_suffix('*') {
+                Some(prefix) => t.starts_with(prefix),
+                None => t == w,
+            })
+    })
+}
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").expect("regex")
+});
+static CARD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d(?:[ -]?\d){12,18}\b").expect("regex"));
+static IBAN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b").expect("regex"));
+static SSN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{3}-\d{2}-\d{4}\b").expect("regex"));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\+\d{1,3}[ .-]?)?\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b").expect("regex")
+});
+
+/// The kind of personal data in `text`, if any: a card number passing the Luhn check, an
+/// IBAN passing mod 97, a US social security number, an e-mail address or a phone number.
+pub fn personal_data(text: &str) -> Option<&'static str> {
+    if CARD.find_iter(text).any(|m| luhn(m.as_str())) {
+        return Some("a card number");
+    }
+    if IBAN.find_iter(text).any(|m| iban_ok(m.as_str())) {
+        return Some("an IBAN");
+    }
+    if SSN.is_match(text) {
+        return Some("a social security number");
+    }
+    if EMAIL.is_match(text) {
+        return Some("an e-mail address");
+    }
+    if PHONE.is_match(text) {
+        return Some("a phone number");
+    }
+    None
+}
+
+fn luhn(s: &str) -> bool {
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+fn iban_ok(s: &str) -> bool {
+    let c: Vec<char> = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if c.len() < 15 || c.len() > 34 {
+        return false;
+    }
+    let rotated = c[4..].iter().chain(&c[..4]);
+    let mut rem = 0u64;
+    for ch in rotated {
+        let v = match ch.to_digit(36) {
+            Some(v) => v as u64,
+            None => return false,
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}

@@ -1,0 +1,337 @@
+//! The gate on tickets: decisions per ticket (`triage --policy`), their audit records, and
+//! `flowgate replay` over labelled tickets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use flowgate_demand::{IntentModel, Prediction, texts};
+use flowgate_gate::policy::{Condition, sha256_hex};
+use flowgate_gate::{Action, Decision, Gate, Mode, Policy, Ticket, Verdict};
+use serde::Serialize;
+
+/// Loads a policy and resolves its thresholds against the model's held-out predictions.
+pub fn load_gate(model: &IntentModel, policy: &Path) -> Result<Gate> {
+    let policy = Policy::load(policy)?;
+    let labels = &model.header.labels;
+    let needs_calibration = labels.iter().any(|l| {
+        let p = policy.intent(l);
+        p.mode == Mode::Auto && p.threshold.is_none()
+    });
+    if needs_calibration && model.header.held_out.is_empty() {
+        bail!(
+            "the policy lets intents act at a calibrated threshold, but the model holds no held-out predictions to calibrate on (it was trained with --gate-folds 0 or by an older flowgate): retrain it, or fix each auto intent's threshold in the policy"
+        );
+    }
+    for name in policy.intents.keys() {
+        if !labels.contains(name) {
+            tracing::warn!("policy names intent {name:?}, which the model does not know");
+        }
+    }
+    Ok(Gate::new(policy, &model.held_out_items(), labels))
+}
+
+/// Column names tried for the customer and the ticket time.
+const CUSTOMER_NAMES: [&str; 4] = ["customer", "customer_id", "requester", "account"];
+const TIME_NAMES: [&str; 5] = ["created", "created_at", "opened", "time", "timestamp"];
+
+/// Per ticket: days since the same customer's previous ticket in the file, when the policy
+/// has a repeat-contact rule (else all `None`).
+pub fn days_since_previous(
+    gate: &Gate,
+    data: &texts::Labelled,
+    path: &Path,
+    customer_col: Option<&str>,
+    time_col: Option<&str>,
+) -> Result<Vec<Option<f64>>> {
+    let n = data.texts.len();
+    let Some(rule) = gate
+        .policy
+        .rules
+        .iter()
+        .find(|r| matches!(r.condition, Condition::RepeatWithinDays(_)))
+    else {
+        return Ok(vec![None; n]);
+    };
+    let find = |given: Option<&str>, names: &[&str], role: &str| -> Result<usize> {
+        let want: Vec<String> = match given {
+            Some(g) => vec![g.to_lowercase()],
+            None => names.iter().map(|s| s.to_string()).collect(),
+        };
+        want.iter()
+            .find_map(|w| data.columns.iter().position(|c| c == w))
+            .with_context(|| {
+                format!(
+                    "{}: rule {:?} (repeat contact) needs a {role} column (tried {}; name it with --{role}-col); the header has: {}",
+                    path.display(),
+                    rule.name,
+                    want.join(", "),
+                    data.columns.join(", ")
+                )
+            })
+    };
+    let c = find(customer_col, &CUSTOMER_NAMES, "customer")?;
+    let t = find(time_col, &TIME_NAMES, "time")?;
+    let mut parser = flowgate_ingest::timestamp::TimestampParser::new(
+        flowgate_ingest::timestamp::Zone::Utc,
+        None,
+    );
+    let mut by_customer: BTreeMap<&str, Vec<(i64, usize)>> = BTreeMap::new();
+    for (i, row) in data.rows.iter().enumerate() {
+        let cust = row.get(c).map(|s| s.trim()).unwrap_or_default();
+        let raw = row.get(t).map(|s| s.trim()).unwrap_or_default();
+        if cust.is_empty() {
+            continue;
+        }
+        let ms = parser.parse(raw.as_bytes()).with_context(|| {
+            format!(
+                "{}:{}: field {:?} = {raw:?}: expected {}",
+                path.display(),
+                data.lines[i],
+                data.columns[t],
+                parser.expected()
+            )
+        })?;
+        by_customer.entry(cust).or_default().push((ms, i));
+    }
+    let mut out = vec![None; n];
+    for list in by_customer.values_mut() {
+        list.sort_unstable();
+        for w in list.windows(2) {
+            out[w[1].1] = Some((w[1].0 - w[0].0) as f64 / 86_400_000.0);
+        }
+    }
+    Ok(out)
+}
+
+/// The gate's decision for ticket `i` of `data`.
+pub fn decide(
+    gate: &Gate,
+    data: &texts::Labelled,
+    i: usize,
+    p: &Prediction,
+    days_since_previous: Option<f64>,
+    kb_article: Option<bool>,
+) -> Result<Decision> {
+    let fields = data.fields(i);
+    let ticket = Ticket {
+        id: &data.ids[i],
+        text: &data.texts[i],
+        fields: &fields,
+        days_since_previous,
+    };
+    let verdict = verdict(p);
+    Ok(gate.decide(&ticket, &verdict, kb_article)?)
+}
+
+pub fn verdict(p: &Prediction) -> Verdict<'_> {
+    Verdict {
+        intent: &p.intent,
+        confidence: p.confidence as f64,
+        out_of_scope: p.out_of_scope,
+        ambiguous: p.ambiguous,
+        runner_up: p.top3.get(1).map(|t| t.0.as_str()),
+    }
+}
+
+/// One decision as the audit log keeps it.
+#[derive(Serialize)]
+pub struct AuditRecord<'a> {
+    pub kind: &'static str,
+    pub time: String,
+    pub ticket: &'a str,
+    pub model: &'a str,
+    pub policy: &'a str,
+    /// SHA-256 of the text and the other fields the gate saw.
+    pub input: String,
+    pub intent: &'a str,
+    pub confidence: f32,
+    pub oos_score: f32,
+    pub threshold: Option<f64>,
+    pub rule: &'a str,
+    pub decision: &'static str,
+    pub reason: &'a str,
+}
+
+/// The SHA-256 of a ticket's text and its fields (sorted by name).
+pub fn input_hash(data: &texts::Labelled, i: usize) -> String {
+    let mut bytes = data.texts[i].clone().into_bytes();
+    for (k, v) in data.fields(i) {
+        bytes.push(0);
+        bytes.extend_from_slice(k.as_bytes());
+        bytes.push(b'=');
+        bytes.extend_from_slice(v.as_bytes());
+    }
+    sha256_hex(&bytes)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    #[arg(long, value_name = "POLICY")]
+    pub policy: PathBuf,
+    /// Labelled tickets: a CSV with a header, or a folder with seq.in and label.
+    pub file: PathBuf,
+    #[arg(long, value_name = "C")]
+    pub text_col: Option<String>,
+    #[arg(long, value_name = "C")]
+    pub label_col: Option<String>,
+    #[arg(long, value_name = "C")]
+    pub id_col: Option<String>,
+    #[arg(long, value_name = "C")]
+    pub customer_col: Option<String>,
+    #[arg(long, value_name = "C")]
+    pub time_col: Option<String>,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Serialize)]
+pub struct Replay {
+    pub tickets: usize,
+    pub model: String,
+    pub policy: String,
+    /// Share of tickets the AI answers itself.
+    pub act_coverage: f64,
+    /// Share of `act` decisions whose intent matched the label.
+    pub act_precision: Option<f64>,
+    /// 95% Wilson interval of `act_precision`.
+    pub act_precision_interval: Option<(f64, f64)>,
+    /// Counts by decision kind.
+    pub decisions: BTreeMap<&'static str, usize>,
+    /// Counts by the rule or check that decided.
+    pub rules: BTreeMap<String, usize>,
+    /// Per intent (by label): tickets, acted, acted right.
+    pub intents: Vec<ReplayIntent>,
+}
+
+#[derive(Serialize)]
+pub struct ReplayIntent {
+    pub intent: String,
+    pub tickets: usize,
+    pub acted: usize,
+    pub acted_right: usize,
+    pub threshold: Option<f64>,
+}
+
+pub fn replay(args: ReplayArgs) -> Result<()> {
+    let model = IntentModel::load(&args.model)?;
+    let gate = load_gate(&model, &args.policy)?;
+    let data = texts::read_columns(
+        &args.file,
+        texts::Columns {
+            text: args.text_col.as_deref(),
+            label: args.label_col.as_deref(),
+            id: args.id_col.as_deref(),
+        },
+        true,
+    )?;
+    let days = days_since_previous(
+        &gate,
+        &data,
+        &args.file,
+        args.customer_col.as_deref(),
+        args.time_col.as_deref(),
+    )?;
+    let enc = crate::demand::encoder()?;
+    let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+    let preds = crate::demand::classify(&model, &enc, &refs, args.quiet)?;
+    let r = replay_predictions(&gate, &model, &data, &preds, &days)?;
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    print!("{}", replay_text(&r));
+    Ok(())
+}
+
+/// The replay figures from predictions already made.
+pub fn replay_predictions(
+    gate: &Gate,
+    model: &IntentModel,
+    data: &texts::Labelled,
+    preds: &[Prediction],
+    days: &[Option<f64>],
+) -> Result<Replay> {
+    let mut decisions: BTreeMap<&'static str, usize> =
+        Action::ALL.iter().map(|a| (a.as_str(), 0)).collect();
+    let mut rules: BTreeMap<String, usize> = BTreeMap::new();
+    let mut per: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for (i, p) in preds.iter().enumerate() {
+        let d = decide(gate, data, i, p, days[i], None)?;
+        *decisions.entry(d.action.as_str()).or_default() += 1;
+        *rules.entry(d.rule.clone()).or_default() += 1;
+        let e = per.entry(data.labels[i].as_str()).or_default();
+        e.0 += 1;
+        if d.action == Action::Act {
+            e.1 += 1;
+            if p.intent == data.labels[i] {
+                e.2 += 1;
+            }
+        }
+    }
+    let acted: usize = per.values().map(|v| v.1).sum();
+    let right: usize = per.values().map(|v| v.2).sum();
+    let interval = (acted > 0).then(|| {
+        let z = flowgate_gate::interval::Z95;
+        (
+            flowgate_gate::interval::wilson_lower(right as u64, acted as u64, z),
+            1.0 - flowgate_gate::interval::wilson_lower((acted - right) as u64, acted as u64, z),
+        )
+    });
+    Ok(Replay {
+        tickets: preds.len(),
+        model: model.header.model_id.clone(),
+        policy: gate.policy.hash.clone(),
+        act_coverage: acted as f64 / preds.len().max(1) as f64,
+        act_precision: (acted > 0).then(|| right as f64 / acted as f64),
+        act_precision_interval: interval,
+        decisions,
+        rules,
+        intents: per
+            .into_iter()
+            .map(|(k, v)| ReplayIntent {
+                intent: k.to_owned(),
+                tickets: v.0,
+                acted: v.1,
+                acted_right: v.2,
+                threshold: gate.thresholds.get(k).and_then(|r| r.threshold),
+            })
+            .collect(),
+    })
+}
+
+pub fn replay_text(r: &Replay) -> String {
+    let mut s = format!(
+        "replay of {} tickets (model {}, policy {})\n",
+        r.tickets,
+        r.model,
+        &r.policy[..r.policy.len().min(19)]
+    );
+    match (r.act_precision, r.act_precision_interval) {
+        (Some(p), Some((lo, hi))) => s.push_str(&format!(
+            "act: {:.1}% of tickets, precision {:.2}% (95% CI {:.2}–{:.2}%)\n",
+            r.act_coverage * 100.0,
+            p * 100.0,
+            lo * 100.0,
+            hi * 100.0
+        )),
+        _ => s.push_str("act: no ticket\n"),
+    }
+    s.push_str("decisions:");
+    for (k, v) in &r.decisions {
+        s.push_str(&format!(" {k} {v}"));
+    }
+    s.push_str("\ndecided by:");
+    let mut rules: Vec<(&String, &usize)> = r.rules.iter().collect();
+    rules.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (k, v) in rules {
+        s.push_str(&format!(" {k} {v};"));
+    }
+    s.push('\n');
+    s
+}

@@ -1,0 +1,309 @@
+//! The gate end to end: `triage --policy` decisions, their audit records on SQLite and
+//! PostgreSQL, `replay`, and invalid policies.
+
+use std::path::{Path, PathBuf};
+
+use crate::store::pg_url;
+use crate::{flowgate, stderr, temp_dir};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const POLICY: &str = r#"name = "it"
+version = 1
+min_items = 10
+
+[defaults]
+mode = "auto"
+target_precision = 0.95
+
+[intents.password_reset]
+mode = "human"
+team = "identity"
+
+[[rules]]
+name = "legal"
+words = ["lawyer"]
+
+[[rules]]
+name = "big refund"
+field = "amount"
+above = 500
+
+[[rules]]
+name = "repeat"
+repeat_within_days = 2
+action = "assist"
+"#;
+
+/// Trains on 1,000 synthetic tickets and writes the next 400 with an `amount` column
+/// (every 10th above 500) and the word "lawyer" in every 25th text.
+fn setup(dir: &Path) -> (PathBuf, PathBuf, Vec<csv::StringRecord>) {
+    let g = flowgate_synth::generate(&flowgate_synth::Config {
+        tickets: 1400,
+        ..Default::default()
+    });
+    let all = dir.join("tickets.csv");
+    flowgate_synth::write_tickets_csv(&all, &g).unwrap();
+    let mut rdr = csv::Reader::from_path(&all).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let train = dir.join("train.csv");
+    let mut w = csv::Writer::from_path(&train).unwrap();
+    w.write_record(&header).unwrap();
+    for r in &rows[..1000] {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    let new = dir.join("new.csv");
+    let mut w = csv::Writer::from_path(&new).unwrap();
+    let mut h: Vec<&str> = header.iter().collect();
+    h.push("amount");
+    w.write_record(&h).unwrap();
+    let mut out = Vec::new();
+    for (k, r) in rows[1000..].iter().enumerate() {
+        let mut v: Vec<String> = r.iter().map(str::to_owned).collect();
+        if k % 25 == 3 {
+            v[3] = format!("{} My lawyer is watching.", v[3]);
+        }
+        v.push(if k % 10 == 7 { "750.00" } else { "20" }.to_owned());
+        w.write_record(&v).unwrap();
+        out.push(csv::StringRecord::from(v));
+    }
+    w.flush().unwrap();
+    let model = dir.join("m.fgim");
+    let o = flowgate(&[
+        "train",
+        "--texts",
+        s(&train),
+        "--epochs",
+        "8",
+        "--gate-folds",
+        "3",
+        "--out",
+        s(&model),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (model, new, out)
+}
+
+#[test]
+fn triage_decides_each_ticket_and_the_audit_log_keeps_every_decision() {
+    let dir = temp_dir("gate-triage");
+    let (model, new, rows) = setup(&dir);
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let (pg, _guard) = pg_url("gate");
+    let sqlite = dir.join("audit.db");
+    for db in [s(&sqlite), pg.as_str()] {
+        let out_path = dir.join("triage.jsonl");
+        let o = flowgate(&[
+            "triage",
+            "--model",
+            s(&model),
+            s(&new),
+            "--policy",
+            s(&policy),
+            "--audit",
+            "--db",
+            db,
+            "-o",
+            s(&out_path),
+            "-q",
+        ]);
+        assert!(o.status.success(), "{db}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&out_path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 400);
+        let mut acts = 0;
+        for (k, (l, r)) in lines.iter().zip(&rows).enumerate() {
+            let decision = l["decision"].as_str().unwrap();
+            let rule = l["rule"].as_str().unwrap();
+            assert!(!l["decision_reason"].as_str().unwrap().is_empty());
+            // The escalation rules come before the model's verdict.
+            if k % 25 == 3 {
+                assert_eq!((decision, rule), ("escalate", "legal"), "{l}");
+            } else if k % 10 == 7 {
+                assert_eq!((decision, rule), ("escalate", "big refund"), "{l}");
+            } else if rule == "repeat" {
+                assert_eq!(decision, "assist");
+            } else if l["intent"] == "password_reset"
+                && !l["out_of_scope"].as_bool().unwrap()
+                && rule != "low-confidence"
+            {
+                assert_eq!((decision, rule), ("route", "mode-human"), "{l}");
+                assert_eq!(l["team"], "identity");
+            }
+            if decision == "act" {
+                acts += 1;
+                assert!(l["confidence"].as_f64() >= l["threshold"].as_f64(), "{l}");
+                assert_eq!(l["id"], r.get(0).unwrap());
+            }
+        }
+        assert!(acts > 100, "only {acts} of 400 acted on");
+        // Every decision is in the audit log, chained, with the policy's hash.
+        let o = flowgate(&["audit", "verify", "--db", db]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("intact: 400 records"));
+        let o = flowgate(&["audit", "export", "--db", db]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let export = String::from_utf8_lossy(&o.stdout);
+        let hash = format!("sha256:{}", sha256_hex(POLICY.as_bytes()));
+        for (line, l) in export.lines().zip(&lines) {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            let rec: serde_json::Value =
+                serde_json::from_str(e["record"].as_str().unwrap()).unwrap();
+            assert_eq!(rec["ticket"], l["id"]);
+            assert_eq!(rec["decision"], l["decision"]);
+            assert_eq!(rec["rule"], l["rule"]);
+            assert_eq!(rec["policy"], hash.as_str());
+            assert!(rec["model"].as_str().unwrap().starts_with("intent-"));
+            assert_eq!(rec["input"].as_str().unwrap().len(), 7 + 64);
+        }
+    }
+}
+
+/// SHA-256 in hex by the system's sha256sum (independent of flowgate's own code).
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn replay_counts_decisions_and_measures_act_precision_against_the_labels() {
+    let dir = temp_dir("gate-replay");
+    let (model, new, rows) = setup(&dir);
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let o = flowgate(&[
+        "replay",
+        "--model",
+        s(&model),
+        "--policy",
+        s(&policy),
+        s(&new),
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let counts = r["decisions"].as_object().unwrap();
+    let total: u64 = counts.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(total, 400);
+    // The planted rules: 16 texts with "lawyer" (k ≡ 3 mod 25), 40 amounts above 500
+    // (k ≡ 7 mod 10); the two sets do not meet.
+    assert!(counts["escalate"].as_u64().unwrap() >= 16 + 40);
+    assert_eq!(r["rules"]["legal"], 16);
+    assert_eq!(r["rules"]["big refund"], 40);
+    // Count act precision independently from a triage run and the labels.
+    let o = flowgate(&[
+        "triage",
+        "--model",
+        s(&model),
+        s(&new),
+        "--policy",
+        s(&policy),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (mut acted, mut right) = (0u64, 0u64);
+    for (line, row) in String::from_utf8_lossy(&o.stdout).lines().zip(&rows) {
+        let l: serde_json::Value = serde_json::from_str(line).unwrap();
+        if l["decision"] == "act" {
+            acted += 1;
+            right += (l["intent"] == row.get(4).unwrap()) as u64;
+        }
+    }
+    assert_eq!(counts["act"].as_u64().unwrap(), acted);
+    let cov = r["act_coverage"].as_f64().unwrap();
+    assert!((cov - acted as f64 / 400.0).abs() < 1e-12);
+    let prec = r["act_precision"].as_f64().unwrap();
+    assert!((prec - right as f64 / acted as f64).abs() < 1e-12);
+    // Synthetic templated tickets at a 95% target: what acts is nearly always right.
+    assert!(prec >= 0.95, "{prec}");
+    let text = flowgate(&[
+        "replay",
+        "--model",
+        s(&model),
+        "--policy",
+        s(&policy),
+        s(&new),
+        "-q",
+    ]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("act: "));
+}
+
+#[test]
+fn invalid_policies_and_unreadable_fields_fail_clearly_and_write_nothing() {
+    let dir = temp_dir("gate-invalid");
+    let (model, new, _) = setup(&dir);
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\n\n[[rules]]\nname = \"r\"\naction = \"escalate\"\n",
+    )
+    .unwrap();
+    let out_path = dir.join("out.jsonl");
+    let o = flowgate(&[
+        "triage",
+        "--model",
+        s(&model),
+        s(&new),
+        "--policy",
+        s(&bad),
+        "-o",
+        s(&out_path),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bad.toml:3") && e.contains("exactly one condition"),
+        "{e}"
+    );
+    assert!(!out_path.exists());
+    // A rule compares `priority` as a number: the synthetic priorities are words.
+    let p = dir.join("num.toml");
+    std::fs::write(
+        &p,
+        "[[rules]]\nname = \"p\"\nfield = \"priority\"\nabove = 2\n",
+    )
+    .unwrap();
+    let db = dir.join("audit.db");
+    let o = flowgate(&[
+        "triage",
+        "--model",
+        s(&model),
+        s(&new),
+        "--policy",
+        s(&p),
+        "--audit",
+        "--db",
+        s(&db),
+        "-o",
+        s(&out_path),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("priority") && e.contains("a number"), "{e}");
+    assert!(!out_path.exists());
+    // Nothing reached the audit log: the database was never opened.
+    assert!(!db.exists());
+}
