@@ -432,6 +432,33 @@ pub fn write_tickets_csv(path: &Path, g: &Generated) -> Result<(), SynthError> {
     })
 }
 
+/// The demo's knowledge base: Markdown articles for some of its intents (the others are
+/// left uncovered, and one article is stale, so the coverage report has something to say).
+pub const DEMO_KB: &[(&str, &str)] = &[
+    ("account-locked.md", include_str!("../kb/account-locked.md")),
+    ("address-change.md", include_str!("../kb/address-change.md")),
+    ("invoice-copy.md", include_str!("../kb/invoice-copy.md")),
+    ("order-status.md", include_str!("../kb/order-status.md")),
+    ("password-reset.md", include_str!("../kb/password-reset.md")),
+    (
+        "product-question.md",
+        include_str!("../kb/product-question.md"),
+    ),
+];
+
+/// Writes the demo's knowledge-base articles into `dir`.
+pub fn write_kb(dir: &Path) -> Result<(), SynthError> {
+    let io = |e: std::io::Error| SynthError::Io {
+        path: dir.display().to_string(),
+        source: e,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    for (name, text) in DEMO_KB {
+        std::fs::write(dir.join(name), text).map_err(io)?;
+    }
+    Ok(())
+}
+
 /// Writes the preset next to the data so users can read and copy it.
 pub fn write_preset(path: &Path) -> Result<(), SynthError> {
     std::fs::File::create(path)

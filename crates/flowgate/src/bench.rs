@@ -46,9 +46,25 @@ pub struct BenchArgs {
     /// Cut every text to exactly this many tokens (texts shorter are skipped).
     #[arg(long, value_name = "N")]
     pub tokens: Option<usize>,
+    /// With --triage-model and --texts: time the gate's decision alone (rules and
+    /// thresholds of this policy, the model's verdicts computed beforehand).
+    #[arg(long, value_name = "POLICY", requires = "triage_model")]
+    pub gate_policy: Option<PathBuf>,
+    /// Time knowledge-base search: build an index of this many articles (Bitext agent
+    /// responses, then Banking77 training texts) and search it with --texts.
+    #[arg(long, value_name = "N", requires = "texts")]
+    pub kb_articles: Option<usize>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    if let (Some(n), Some(texts)) = (args.kb_articles, &args.texts) {
+        return kb_bench(n, texts, args.n, args.work_dir.as_deref());
+    }
+    if let (Some(model), Some(texts), Some(policy)) =
+        (&args.triage_model, &args.texts, &args.gate_policy)
+    {
+        return gate_bench(model, texts, policy, args.n);
+    }
     if let (Some(model), Some(texts)) = (&args.triage_model, &args.texts) {
         return triage_bench(model, texts, args.n, args.tokens);
     }
@@ -459,4 +475,129 @@ fn candle_threads() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Percentiles (nearest rank) of millisecond timings.
+fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let pick = |p: u32| v[flowgate_flow::stats::nearest_rank(p, v.len()) - 1];
+    (pick(50), pick(99), v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// The gate's decision alone: verdicts first, then every ticket decided 20 times.
+fn gate_bench(model: &Path, texts: &Path, policy: &Path, n: usize) -> Result<()> {
+    let model = flowgate_demand::IntentModel::load(model)?;
+    let gate = crate::risk::load_gate(&model, policy)?;
+    let data = flowgate_demand::texts::read_columns(texts, Default::default(), false)?;
+    let take = n.max(1).min(data.texts.len());
+    let enc = crate::demand::encoder()?;
+    let refs: Vec<&str> = data.texts[..take].iter().map(String::as_str).collect();
+    let preds = crate::demand::classify(&model, &enc, &refs, true)?;
+    let mut times = Vec::with_capacity(take * 20);
+    for _ in 0..20 {
+        for (i, p) in preds.iter().enumerate() {
+            let t0 = Instant::now();
+            let fields = data.fields(i);
+            let d = gate.decide(
+                &flowgate_gate::Ticket {
+                    id: &data.ids[i],
+                    text: &data.texts[i],
+                    fields: &fields,
+                    days_since_previous: Some(3.0),
+                },
+                &crate::risk::verdict(p),
+                Some(true),
+            )?;
+            std::hint::black_box(d);
+            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let (p50, p99, mean) = percentiles(times);
+    println!(
+        "gate decision ({} rules, {} tickets × 20, {}, {}): p50 {:.4} ms, p99 {:.4} ms, mean {:.4} ms",
+        gate.policy.rules.len(),
+        take,
+        machine(),
+        today(),
+        p50,
+        p99,
+        mean
+    );
+    Ok(())
+}
+
+/// Knowledge-base search over `n_articles` articles, with the queries of `queries`.
+fn kb_bench(n_articles: usize, queries: &Path, n: usize, work: Option<&Path>) -> Result<()> {
+    let shared = Path::new("../shared/data");
+    let bitext = shared.join(
+        "bitext-customer-support/Bitext_Sample_Customer_Support_Training_Dataset_4514_337b968.csv",
+    );
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    let mut rdr = csv::Reader::from_path(&bitext)
+        .with_context(|| format!("reading {} (run from the project folder)", bitext.display()))?;
+    for r in rdr.records() {
+        let r = r?;
+        bodies.push((r.get(3).unwrap_or("").to_owned(), r.get(10).unwrap_or("").to_owned()));
+    }
+    let b77 = flowgate_demand::texts::read(&shared.join("banking77/train.csv"), None, None, true)?;
+    for (t, l) in b77.texts.iter().zip(&b77.labels) {
+        bodies.push((l.clone(), t.clone()));
+    }
+    if bodies.len() < n_articles {
+        bail!(
+            "only {} texts to make articles from; ask for at most that many",
+            bodies.len()
+        );
+    }
+    let dir = match work {
+        Some(d) => d.to_path_buf(),
+        None => std::env::temp_dir().join(format!("flowgate-kb-bench-{}", std::process::id())),
+    };
+    let src = dir.join("articles");
+    let _ = std::fs::remove_dir_all(&src);
+    std::fs::create_dir_all(&src)?;
+    for (i, (intent, body)) in bodies.iter().take(n_articles).enumerate() {
+        std::fs::write(
+            src.join(format!("{i:05}.md")),
+            format!(
+                "+++\nid = \"a{i}\"\ntitle = \"{}\"\nintents = [\"{intent}\"]\nreviewed = \"2026-11-01\"\n+++\n\n{body}\n",
+                intent.replace('_', " ")
+            ),
+        )?;
+    }
+    let enc = crate::demand::encoder()?;
+    let out = dir.join("kb.fgkb");
+    let t0 = Instant::now();
+    let built = flowgate_kb::build(&src, &out, &enc, &|_, _| {})?;
+    let build_s = t0.elapsed().as_secs_f64();
+    let kb = flowgate_kb::Kb::open(&out)?;
+    let q = flowgate_demand::texts::read(queries, None, None, false)?;
+    let qs: Vec<&str> = q.texts.iter().take(n.max(1)).map(String::as_str).collect();
+    let (mut full, mut search) = (Vec::new(), Vec::new());
+    for text in &qs {
+        let t0 = Instant::now();
+        let e = enc.embed(&[text])?;
+        let t1 = Instant::now();
+        std::hint::black_box(kb.search_embedded(text, &e[0], 5)?);
+        let t2 = Instant::now();
+        full.push((t2 - t0).as_secs_f64() * 1000.0);
+        search.push((t2 - t1).as_secs_f64() * 1000.0);
+    }
+    let (f50, f99, _) = percentiles(full);
+    let (s50, s99, _) = percentiles(search);
+    println!(
+        "knowledge base: {} articles, {} passages, built in {build_s:.0}s ({}, {})",
+        built.articles,
+        built.passages,
+        machine(),
+        today()
+    );
+    println!(
+        "search of {} queries: with the query embedding p50 {f50:.1} ms, p99 {f99:.1} ms; BM25 + cosine + fusion alone p50 {s50:.2} ms, p99 {s99:.2} ms",
+        qs.len()
+    );
+    if work.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
 }

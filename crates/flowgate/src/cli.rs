@@ -50,6 +50,12 @@ pub enum Command {
     /// Run the gate over labelled tickets: act coverage, its measured precision, and the
     /// count of each decision.
     Replay(crate::risk::ReplayArgs),
+    /// The knowledge base: build an index of Markdown articles, search it, check coverage.
+    #[command(subcommand)]
+    Kb(crate::kb::KbCommand),
+    /// For one ticket: top passages, a proposed answer (the article's template filled from
+    /// the ticket, unfilled placeholders listed) and the proposed action with its reasons.
+    Assist(crate::kb::AssistArgs),
     /// Cluster unlabelled texts into candidate intents and write a labelled file to correct.
     Discover(crate::demand::DiscoverArgs),
     /// The hash-chained audit log: verify, export, append.
@@ -136,6 +142,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => crate::demand::train(args, &settings),
         Command::Triage(args) => crate::demand::triage(args, &settings),
         Command::Replay(args) => crate::risk::replay(args),
+        Command::Kb(cmd) => crate::kb::run(cmd),
+        Command::Assist(args) => crate::kb::assist(args),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
         Command::Gate(cmd) => crate::gate::run(cmd),

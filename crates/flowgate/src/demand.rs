@@ -494,6 +494,13 @@ pub struct TriageArgs {
     /// Gate policy (TOML): adds each ticket's decision, the rule that decided and why.
     #[arg(long, value_name = "POLICY")]
     pub policy: Option<PathBuf>,
+    /// Knowledge base (`flowgate kb build`): an intent without a current article is never
+    /// acted on (`no-kb-article`).
+    #[arg(long, value_name = "KB", requires = "policy")]
+    pub kb: Option<PathBuf>,
+    /// With --kb: an article reviewed longer ago than this does not count.
+    #[arg(long, default_value_t = 180)]
+    pub stale_days: i64,
     /// Append every decision to the audit log in the database (--db or the settings').
     #[arg(long, requires = "policy")]
     pub audit: bool,
@@ -637,6 +644,21 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         )?,
         None => vec![None; data.texts.len()],
     };
+    let kb_current: Option<std::collections::BTreeMap<String, bool>> = match &args.kb {
+        Some(dir) => {
+            let kb = flowgate_kb::Kb::open(dir)?;
+            let day = crate::kb::today(None)?;
+            Some(
+                model
+                    .header
+                    .labels
+                    .iter()
+                    .map(|l| (l.clone(), kb.current_article(l, day, args.stale_days)))
+                    .collect(),
+            )
+        }
+        None => None,
+    };
     let enc = encoder()?;
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let mut out = String::new();
@@ -654,7 +676,12 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         for (j, p) in preds.iter().enumerate() {
             let i = k * batch + j;
             let decision = match &gate {
-                Some(g) => Some(crate::risk::decide(g, &data, i, p, days[i], None)?),
+                Some(g) => {
+                    let kb = kb_current
+                        .as_ref()
+                        .map(|m| m.get(&p.intent).copied().unwrap_or(false));
+                    Some(crate::risk::decide(g, &data, i, p, days[i], kb)?)
+                }
                 None => None,
             };
             if let Some(d) = &decision {

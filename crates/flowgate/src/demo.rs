@@ -101,6 +101,53 @@ pub fn run(args: DemoArgs) -> Result<()> {
     Ok(())
 }
 
+/// The demo's gate policy: the repetitive intents (one team, few handoffs) may act at 98%
+/// precision where a current article exists; data-privacy requests are people-only.
+const DEMO_POLICY: &str = r#"# flowgate demo gate policy (written by `flowgate demo`)
+name = "demo pilot: repetitive intents act at 98%"
+version = 1
+
+[defaults]
+mode = "assist"
+target_precision = 0.98
+
+[intents.password_reset]
+mode = "auto"
+
+[intents.order_status]
+mode = "auto"
+
+[intents.invoice_copy]
+mode = "auto"
+
+[intents.address_change]
+mode = "auto"
+
+[intents.data_privacy]
+mode = "human"
+team = "Legal"
+
+[[rules]]
+name = "legal or fraud"
+words = ["lawyer*", "chargeback", "fraud*", "sue"]
+
+[[rules]]
+name = "personal data"
+personal_data = true
+action = "route"
+
+[[rules]]
+name = "urgent"
+field = "priority"
+equals = ["urgent"]
+action = "assist"
+
+[sampling]
+seed = 42
+rate = 0.05
+bands = [{ below = 0.90, rate = 0.25 }]
+"#;
+
 /// Tickets the model triages as if they were arriving now: the newest ones.
 const INCOMING: usize = 1_000;
 /// Labelled history the model learns from, per intent.
@@ -164,11 +211,18 @@ fn demand(
     }
     let t0 = Instant::now();
     let refs: Vec<&str> = train_texts.iter().map(String::as_str).collect();
-    let mut model = IntentModel::train(
+    let emb = flowgate_demand::intent::embed_all(&enc, &refs, &|_, _, _| {})?;
+    let params = TrainParams::default();
+    let mut model =
+        IntentModel::train_embedded(&enc, &refs, &train_labels, &emb, params, &|_, _, _| {})?;
+    // Out-of-fold predictions for the gate's thresholds.
+    model.header.held_out = flowgate_demand::intent::cross_fit(
         &enc,
         &refs,
         &train_labels,
-        TrainParams::default(),
+        &emb,
+        params,
+        5,
         &|_, _, _| {},
     )?;
     let train_secs = t0.elapsed().as_secs_f64();
@@ -190,14 +244,84 @@ fn demand(
     let refs: Vec<&str> = new_texts.iter().map(String::as_str).collect();
     let preds = crate::demand::classify(&model, &enc, &refs, true)?;
     let triage_secs = t0.elapsed().as_secs_f64();
+    // The gate: the demo's policy and knowledge base decide each new ticket; every decision
+    // goes to the audit log in the demo's database.
+    let kb_src = out.join("kb");
+    flowgate_synth::write_kb(&kb_src)?;
+    let kb_dir = out.join("kb.fgkb");
+    flowgate_kb::build(&kb_src, &kb_dir, &enc, &|_, _| {})?;
+    let kb = flowgate_kb::Kb::open(&kb_dir)?;
+    let policy_path = out.join("policy.toml");
+    crate::output::write_atomic(&policy_path, DEMO_POLICY.as_bytes())?;
+    let gate = crate::risk::load_gate(&model, &policy_path)?;
+    let day = crate::kb::today(None)?;
+    let data = flowgate_demand::texts::Labelled {
+        ids: new.iter().map(|t| t.case_id.clone()).collect(),
+        lines: (2..2 + new.len() as u64).collect(),
+        texts: new_texts.clone(),
+        labels: Vec::new(),
+        columns: ["priority", "channel", "customer_id"]
+            .map(str::to_owned)
+            .to_vec(),
+        rows: new
+            .iter()
+            .map(|t| {
+                vec![
+                    t.priority.to_owned(),
+                    t.channel.to_owned(),
+                    t.customer.clone(),
+                ]
+            })
+            .collect(),
+    };
     let mut lines = String::new();
+    let mut records = Vec::new();
     let (mut correct, mut unsure) = (0usize, 0usize);
-    for (t, p) in new.iter().zip(&preds) {
-        lines.push_str(&crate::demand::triage_line(&model, &t.case_id, p, None)?);
+    let (mut acted, mut acted_right) = (0usize, 0usize);
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    let now = jiff::Timestamp::now();
+    for (k, (t, p)) in new.iter().zip(&preds).enumerate() {
+        let current = kb.current_article(&p.intent, day, 180);
+        let d = crate::risk::decide(&gate, &data, k, p, None, Some(current))?;
+        *counts.entry(d.action.as_str()).or_default() += 1;
+        if d.action == flowgate_gate::Action::Act {
+            acted += 1;
+            acted_right += (p.intent == t.intent) as usize;
+        }
+        records.push(serde_json::to_string(&crate::risk::AuditRecord {
+            kind: "decision",
+            time: now.to_string(),
+            ticket: &t.case_id,
+            model: &model.header.model_id,
+            policy: &gate.policy.hash,
+            input: crate::risk::input_hash(&data, k),
+            intent: &p.intent,
+            confidence: p.confidence,
+            oos_score: p.oos_score,
+            threshold: d.threshold,
+            rule: &d.rule,
+            decision: d.action.as_str(),
+            reason: &d.reason,
+        })?);
+        lines.push_str(&crate::demand::triage_line(
+            &model,
+            &t.case_id,
+            p,
+            Some(&d),
+        )?);
         correct += (p.intent == t.intent) as usize;
         unsure += p.ambiguous as usize;
     }
     crate::output::write_atomic(&out.join("triage.jsonl"), lines.as_bytes())?;
+    let db_url = out.join("flowgate.db").display().to_string();
+    let rt = crate::db::runtime()?;
+    rt.block_on(async {
+        let s = flowgate_store::Store::open(&db_url).await?;
+        let r = s.audit_append(&records, now.as_millisecond()).await;
+        s.close().await;
+        r
+    })?;
+    let decided: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     // The report: labels for the history, the model's verdict for the newest tickets.
     let mut per_all = per_ticket.clone();
     let mut unclear = vec![false; n];
@@ -220,10 +344,19 @@ fn demand(
     };
     b.demand = Some(joined.demand(log, &rules).0);
     Ok(format!(
-        "Demand:  intent model trained on {} labelled tickets in {train_secs:.0}s; the newest {incoming} tickets triaged in {triage_secs:.1}s: {:.1}% match their label, {unsure} ambiguous (vague or out of scope).\nModel:   {} · triage: {}",
+        "Demand:  intent model trained on {} labelled tickets in {train_secs:.0}s; the newest {incoming} tickets triaged in {triage_secs:.1}s: {:.1}% match their label, {unsure} ambiguous (vague or out of scope).\nGate:    {} ({}); act precision {} against the labels; every decision in the audit log (flowgate audit verify --db {db_url})\nModel:   {} · triage: {} · policy: {} · knowledge base: {}",
         train_texts.len(),
         100.0 * correct as f64 / incoming.max(1) as f64,
+        decided.join(", "),
+        gate.policy.name,
+        if acted > 0 {
+            format!("{:.1}%", 100.0 * acted_right as f64 / acted as f64)
+        } else {
+            "–".into()
+        },
         out.join("intent-model.fgim").display(),
-        out.join("triage.jsonl").display()
+        out.join("triage.jsonl").display(),
+        policy_path.display(),
+        kb_dir.display()
     ))
 }

@@ -6,6 +6,7 @@ mod cli;
 mod demand;
 mod demo;
 mod gate;
+mod kb;
 mod reference;
 mod snapshots;
 mod store;

@@ -1,0 +1,475 @@
+//! `flowgate kb` (build, search, coverage) and `flowgate assist`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use flowgate_demand::{IntentModel, texts};
+use flowgate_kb::template::fill;
+use flowgate_kb::{Kb, build, coverage};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum KbCommand {
+    /// Index a folder of Markdown articles (BM25 + sentence embeddings).
+    Build {
+        /// Folder of `.md` articles with `+++` TOML front matter.
+        dir: PathBuf,
+        /// Where to write the built knowledge base (default: DIR.fgkb beside DIR).
+        #[arg(long, short, value_name = "KB")]
+        out: Option<PathBuf>,
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Ranked passages for a question, with their scores.
+    Search {
+        #[arg(long, value_name = "KB")]
+        kb: PathBuf,
+        text: String,
+        /// How many passages.
+        #[arg(long, short, default_value_t = 5)]
+        k: usize,
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// Which intents (by ticket volume) have no article, or only stale ones.
+    Coverage {
+        #[arg(long, value_name = "KB")]
+        kb: PathBuf,
+        /// Tickets with an intent column (or classified with --model).
+        #[arg(long, value_name = "FILE")]
+        tickets: PathBuf,
+        #[arg(long, value_name = "C")]
+        intent_col: Option<String>,
+        #[arg(long, value_name = "C")]
+        text_col: Option<String>,
+        #[arg(long, value_name = "MODEL")]
+        model: Option<PathBuf>,
+        /// An article reviewed longer ago than this is stale.
+        #[arg(long, default_value_t = 180)]
+        stale_days: i64,
+        /// The day to measure staleness from (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<String>,
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+}
+
+pub fn today(given: Option<&str>) -> Result<jiff::civil::Date> {
+    match given {
+        Some(s) => s
+            .parse()
+            .with_context(|| format!("--today {s:?}: expected a date YYYY-MM-DD")),
+        None => Ok(jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()),
+    }
+}
+
+pub fn run(cmd: KbCommand) -> Result<()> {
+    match cmd {
+        KbCommand::Build { dir, out, quiet } => {
+            let out = out.unwrap_or_else(|| flowgate_kb::default_out(&dir));
+            let enc = crate::demand::encoder()?;
+            let b = crate::demand::bar(quiet);
+            let t0 = std::time::Instant::now();
+            let built = build(&dir, &out, &enc, &|done, total| {
+                if let Some(b) = &b {
+                    b.set_message("embedding passages");
+                    b.set_length(total as u64);
+                    b.set_position(done as u64);
+                }
+            })?;
+            if let Some(b) = &b {
+                b.finish_and_clear();
+            }
+            println!(
+                "built {} from {} articles, {} passages in {:.1}s",
+                out.display(),
+                built.articles,
+                built.passages,
+                t0.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        KbCommand::Search {
+            kb,
+            text,
+            k,
+            format,
+        } => {
+            let kb = Kb::open(&kb)?;
+            let enc = crate::demand::encoder()?;
+            let hits = kb.search(&enc, &text, k)?;
+            if format == "json" {
+                let rows: Vec<serde_json::Value> = hits
+                    .iter()
+                    .map(|h| {
+                        let a = &kb.articles[h.article];
+                        let p = &kb.passages[h.passage];
+                        serde_json::json!({
+                            "article": a.id, "title": a.title, "heading": p.heading,
+                            "score": h.score, "bm25_rank": h.bm25_rank, "bm25": h.bm25,
+                            "embedding_rank": h.embedding_rank, "similarity": h.similarity,
+                            "text": p.text,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            for (i, h) in hits.iter().enumerate() {
+                let a = &kb.articles[h.article];
+                let p = &kb.passages[h.passage];
+                println!(
+                    "{}. {} — {}{} (score {:.4}; BM25 rank {}, embedding rank {}, cosine {:.3})",
+                    i + 1,
+                    a.id,
+                    a.title,
+                    p.heading
+                        .as_deref()
+                        .map(|h| format!(" › {h}"))
+                        .unwrap_or_default(),
+                    h.score,
+                    h.bm25_rank.map_or("–".into(), |r| r.to_string()),
+                    h.embedding_rank.map_or("–".into(), |r| r.to_string()),
+                    h.similarity
+                );
+                println!("   {}", snippet(&p.text, 240));
+            }
+            Ok(())
+        }
+        KbCommand::Coverage {
+            kb,
+            tickets,
+            intent_col,
+            text_col,
+            model,
+            stale_days,
+            today: day,
+            format,
+        } => {
+            let kb = Kb::open(&kb)?;
+            let volumes = intent_volumes(
+                &tickets,
+                text_col.as_deref(),
+                intent_col.as_deref(),
+                model.as_deref(),
+            )?;
+            let day = today(day.as_deref())?;
+            let rows = coverage(&kb, &volumes, day, stale_days);
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            let gaps: usize = rows
+                .iter()
+                .filter(|r| r.status != "ok")
+                .map(|r| r.tickets)
+                .sum();
+            let total: usize = rows.iter().map(|r| r.tickets).sum();
+            println!(
+                "{} of {} tickets ({:.1}%) are of intents with no current article (reviewed within {stale_days} days of {day})",
+                gaps,
+                total,
+                gaps as f64 * 100.0 / total.max(1) as f64
+            );
+            for r in &rows {
+                println!(
+                    "  {:<8} {:<36} {:>6} tickets ({:>5.1}%)  {}{}",
+                    r.status,
+                    r.intent,
+                    r.tickets,
+                    r.share * 100.0,
+                    if r.articles.is_empty() {
+                        "no article".to_owned()
+                    } else {
+                        r.articles.join(", ")
+                    },
+                    r.last_reviewed
+                        .as_deref()
+                        .map(|d| format!(" (reviewed {d})"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn snippet(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max).collect();
+    format!("{cut}…")
+}
+
+/// Tickets per intent: the intent column, or the model's predictions.
+fn intent_volumes(
+    path: &Path,
+    text_col: Option<&str>,
+    intent_col: Option<&str>,
+    model: Option<&Path>,
+) -> Result<BTreeMap<String, usize>> {
+    let data = texts::read_columns(
+        path,
+        texts::Columns {
+            text: text_col,
+            label: intent_col,
+            id: None,
+        },
+        model.is_none(),
+    )?;
+    let mut v: BTreeMap<String, usize> = BTreeMap::new();
+    match model {
+        None => {
+            for l in &data.labels {
+                *v.entry(l.clone()).or_default() += 1;
+            }
+        }
+        Some(m) => {
+            let model = IntentModel::load(m)?;
+            let enc = crate::demand::encoder()?;
+            let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+            for p in crate::demand::classify(&model, &enc, &refs, false)? {
+                if !p.ambiguous {
+                    *v.entry(p.intent).or_default() += 1;
+                }
+            }
+        }
+    }
+    Ok(v)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AssistArgs {
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    #[arg(long, value_name = "KB")]
+    pub kb: PathBuf,
+    /// Gate policy: the proposed action follows it (default: act only where the intent's
+    /// article exists and the model is sure, as a suggestion).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<PathBuf>,
+    /// The ticket's text.
+    #[arg(long, conflicts_with = "tickets")]
+    pub text: Option<String>,
+    /// Ticket fields for the template and the rules: NAME=VALUE, repeatable.
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// Or a ticket file with --id.
+    #[arg(long, value_name = "FILE", requires = "id")]
+    pub tickets: Option<PathBuf>,
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    #[arg(long, value_name = "C")]
+    pub text_col: Option<String>,
+    #[arg(long, value_name = "C")]
+    pub id_col: Option<String>,
+    /// Passages to show.
+    #[arg(long, short, default_value_t = 3)]
+    pub k: usize,
+    /// An article reviewed longer ago than this does not count as current.
+    #[arg(long, default_value_t = 180)]
+    pub stale_days: i64,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+pub fn assist(args: AssistArgs) -> Result<()> {
+    let model = IntentModel::load(&args.model)?;
+    let kb = Kb::open(&args.kb)?;
+    let gate = args
+        .policy
+        .as_deref()
+        .map(|p| crate::risk::load_gate(&model, p))
+        .transpose()?;
+    // One ticket as a one-row table, so rules and templates see its fields.
+    let data = match (&args.text, &args.tickets) {
+        (Some(t), None) => {
+            if t.trim().is_empty() {
+                bail!("--text is empty");
+            }
+            let mut columns = vec!["text".to_owned()];
+            let mut row = vec![t.clone()];
+            for f in &args.fields {
+                let (k, v) = f
+                    .split_once('=')
+                    .with_context(|| format!("--field {f:?}: expected NAME=VALUE"))?;
+                columns.push(k.trim().to_lowercase());
+                row.push(v.trim().to_owned());
+            }
+            texts::Labelled {
+                ids: vec!["ticket".into()],
+                lines: vec![1],
+                texts: vec![t.clone()],
+                labels: Vec::new(),
+                columns,
+                rows: vec![row],
+            }
+        }
+        (None, Some(path)) => {
+            let all = texts::read_columns(
+                path,
+                texts::Columns {
+                    text: args.text_col.as_deref(),
+                    label: None,
+                    id: args.id_col.as_deref(),
+                },
+                false,
+            )?;
+            let id = args.id.clone().unwrap_or_default();
+            let i = all
+                .ids
+                .iter()
+                .position(|x| *x == id)
+                .with_context(|| format!("{}: no ticket with id {id:?}", path.display()))?;
+            texts::Labelled {
+                ids: vec![all.ids[i].clone()],
+                lines: vec![all.lines[i]],
+                texts: vec![all.texts[i].clone()],
+                labels: Vec::new(),
+                columns: all.columns.clone(),
+                rows: all.rows.get(i).cloned().into_iter().collect(),
+            }
+        }
+        _ => bail!("give the ticket as --text \"…\" or as --tickets FILE --id ID"),
+    };
+    let enc = crate::demand::encoder()?;
+    let text = data.texts[0].as_str();
+    let emb = enc.embed(&[text])?;
+    let p = model.predict_one(text, &emb[0]);
+    let hits = kb.search_embedded(text, &emb[0], args.k.max(1) * 4)?;
+    let day = today(None)?;
+    let current = kb.current_article(&p.intent, day, args.stale_days);
+    // The article to answer from: the best-ranked one covering the intent, else none.
+    let covering = kb.articles_for(&p.intent);
+    let article = hits
+        .iter()
+        .map(|h| h.article)
+        .find(|a| covering.contains(a))
+        .or_else(|| covering.first().copied());
+    let fields = data.fields(0);
+    let answer = article
+        .and_then(|a| kb.articles[a].answer.as_deref())
+        .map(|t| fill(t, text, &fields));
+    let decision = match &gate {
+        Some(g) => crate::risk::decide(g, &data, 0, &p, None, Some(current))?,
+        None => {
+            let (bucket, why) = crate::demand::ticket_bucket(&model, &p);
+            let action = if p.ambiguous {
+                flowgate_gate::Action::Clarify
+            } else if current && answer.as_ref().is_some_and(|a| a.unfilled.is_empty()) {
+                flowgate_gate::Action::Act
+            } else {
+                flowgate_gate::Action::Assist
+            };
+            flowgate_gate::Decision {
+                action,
+                rule: "no-policy".into(),
+                reason: format!(
+                    "no policy given: a suggestion only ({bucket}: {why}); pass --policy for the gate's decision"
+                ),
+                threshold: None,
+                team: None,
+            }
+        }
+    };
+    let mut reasons = vec![decision.reason.clone()];
+    match article {
+        Some(a) if current => {
+            reasons.push(format!("article {} covers {}", kb.articles[a].id, p.intent))
+        }
+        Some(a) => reasons.push(format!(
+            "article {} covers {} but was last reviewed {} (stale after {} days)",
+            kb.articles[a].id,
+            p.intent,
+            kb.articles[a].reviewed.as_deref().unwrap_or("never"),
+            args.stale_days
+        )),
+        None => reasons.push(format!("no article covers {}", p.intent)),
+    }
+    if let Some(a) = &answer
+        && !a.unfilled.is_empty()
+    {
+        reasons.push(format!(
+            "the answer needs values the ticket does not hold: {}",
+            a.unfilled.join(", ")
+        ));
+    }
+    let mut shown = Vec::new();
+    let mut seen = Vec::new();
+    for h in &hits {
+        if shown.len() == args.k {
+            break;
+        }
+        if seen.contains(&h.passage) {
+            continue;
+        }
+        seen.push(h.passage);
+        shown.push(h);
+    }
+    if args.format == "json" {
+        let passages: Vec<serde_json::Value> = shown
+            .iter()
+            .map(|h| {
+                let a = &kb.articles[h.article];
+                serde_json::json!({"article": a.id, "title": a.title, "score": h.score,
+                    "text": kb.passages[h.passage].text})
+            })
+            .collect();
+        let v = serde_json::json!({
+            "id": data.ids[0],
+            "intent": p.intent,
+            "confidence": p.confidence,
+            "out_of_scope": p.out_of_scope,
+            "action": decision.action.as_str(),
+            "rule": decision.rule,
+            "reasons": reasons,
+            "article": article.map(|a| kb.articles[a].id.clone()),
+            "answer": answer.as_ref().map(|a| &a.text),
+            "filled": answer.as_ref().map(|a| &a.filled),
+            "unfilled": answer.as_ref().map(|a| &a.unfilled),
+            "passages": passages,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "intent {} (confidence {:.2}{})",
+        p.intent,
+        p.confidence,
+        if p.out_of_scope { ", out of scope" } else { "" }
+    );
+    println!("proposed action: {}", decision.action.as_str());
+    for r in &reasons {
+        println!("  - {r}");
+    }
+    match &answer {
+        Some(a) => {
+            println!("\nproposed answer:\n{}", a.text);
+            if !a.unfilled.is_empty() {
+                println!("unfilled: {}", a.unfilled.join(", "));
+            }
+        }
+        None => println!("\nno answer template for this intent"),
+    }
+    println!("\nsources:");
+    for (i, h) in shown.iter().enumerate() {
+        let a = &kb.articles[h.article];
+        println!(
+            "{}. {} — {} (score {:.4})\n   {}",
+            i + 1,
+            a.id,
+            a.title,
+            h.score,
+            snippet(&kb.passages[h.passage].text, 200)
+        );
+    }
+    Ok(())
+}
