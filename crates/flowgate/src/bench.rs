@@ -537,7 +537,10 @@ fn kb_bench(n_articles: usize, queries: &Path, n: usize, work: Option<&Path>) ->
         .with_context(|| format!("reading {} (run from the project folder)", bitext.display()))?;
     for r in rdr.records() {
         let r = r?;
-        bodies.push((r.get(3).unwrap_or("").to_owned(), r.get(10).unwrap_or("").to_owned()));
+        bodies.push((
+            r.get(3).unwrap_or("").to_owned(),
+            r.get(10).unwrap_or("").to_owned(),
+        ));
     }
     let b77 = flowgate_demand::texts::read(&shared.join("banking77/train.csv"), None, None, true)?;
     for (t, l) in b77.texts.iter().zip(&b77.labels) {

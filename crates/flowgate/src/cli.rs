@@ -56,6 +56,9 @@ pub enum Command {
     /// For one ticket: top passages, a proposed answer (the article's template filled from
     /// the ticket, unfilled placeholders listed) and the proposed action with its reasons.
     Assist(crate::kb::AssistArgs),
+    /// Governance evidence: the controls in force mapped to NIST AI RMF subcategories,
+    /// with evidence counted from the audit log (Markdown).
+    Governance(crate::governance::GovernanceArgs),
     /// Cluster unlabelled texts into candidate intents and write a labelled file to correct.
     Discover(crate::demand::DiscoverArgs),
     /// The hash-chained audit log: verify, export, append.
@@ -144,6 +147,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Replay(args) => crate::risk::replay(args),
         Command::Kb(cmd) => crate::kb::run(cmd),
         Command::Assist(args) => crate::kb::assist(args),
+        Command::Governance(args) => crate::governance::run(args, &settings),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
         Command::Gate(cmd) => crate::gate::run(cmd),

@@ -8,6 +8,7 @@ mod db;
 mod demand;
 mod demo;
 mod gate;
+mod governance;
 mod kb;
 mod load;
 mod output;

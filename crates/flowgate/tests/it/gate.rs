@@ -164,6 +164,28 @@ fn triage_decides_each_ticket_and_the_audit_log_keeps_every_decision() {
             assert!(rec["model"].as_str().unwrap().starts_with("intent-"));
             assert_eq!(rec["input"].as_str().unwrap().len(), 7 + 64);
         }
+        // Governance evidence counted from the same log.
+        let o = flowgate(&["governance", "--db", db, "--policy", s(&policy)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let md = String::from_utf8_lossy(&o.stdout);
+        assert!(md.contains("400 gate decisions"), "{md}");
+        assert!(
+            md.contains("hash chain verified intact over 400 records"),
+            "{md}"
+        );
+        assert!(md.contains("| legal | 16 |"), "{md}");
+        let acts = lines.iter().filter(|l| l["decision"] == "act").count();
+        assert!(md.contains(&format!("| act | {acts} |")), "{md}");
+        for control in [
+            "GOVERN 1.3",
+            "MEASURE 2.4",
+            "MAP 3.5, MANAGE 4.1",
+            "MANAGE 2.4",
+            "MANAGE 4.3",
+            "GOVERN 1.5",
+        ] {
+            assert!(md.contains(control), "{control}");
+        }
     }
 }
 
