@@ -8,6 +8,7 @@ pub mod log;
 pub mod metrics;
 pub mod model;
 pub mod stats;
+pub mod sticky;
 pub mod time;
 
 pub use log::{EventLog, EventLogBuilder, EventRow};

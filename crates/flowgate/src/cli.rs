@@ -59,6 +59,9 @@ pub enum Command {
     /// Governance evidence: the controls in force mapped to NIST AI RMF subcategories,
     /// with evidence counted from the audit log (Markdown).
     Governance(crate::governance::GovernanceArgs),
+    /// Sticky resolution: the share of `act` decisions whose case stayed resolved (no reopen,
+    /// no new ticket from the customer on the same intent within N days).
+    Sticky(crate::sticky::StickyArgs),
     /// Cluster unlabelled texts into candidate intents and write a labelled file to correct.
     Discover(crate::demand::DiscoverArgs),
     /// The hash-chained audit log: verify, export, append.
@@ -148,6 +151,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kb(cmd) => crate::kb::run(cmd),
         Command::Assist(args) => crate::kb::assist(args),
         Command::Governance(args) => crate::governance::run(args, &settings),
+        Command::Sticky(args) => crate::sticky::run(args, &settings),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
         Command::Gate(cmd) => crate::gate::run(cmd),

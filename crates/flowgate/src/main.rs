@@ -13,6 +13,7 @@ mod kb;
 mod load;
 mod output;
 mod risk;
+mod sticky;
 
 use std::process::ExitCode;
 

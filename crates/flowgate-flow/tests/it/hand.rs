@@ -199,3 +199,47 @@ fn appending_a_builder_equals_pushing_into_one() {
         b.cases.iter().collect::<Vec<_>>()
     );
 }
+
+/// Sticky resolution on the hand log, N = 7 days = 604,800 s. A: resolved at 1,200 s, never
+/// reopened. B: resolved at 150 s, reopened at 250 s. C: never resolved. D: resolved at 20 s.
+/// Ticket 4 (customer of A, same intent) arrives 1,200 + 604,800 s after A's resolution —
+/// inside the window, on its last second; ticket 5 (customer of D, same intent) arrives one
+/// second after D's window ends; ticket 6 (customer of D, other intent) arrives inside it.
+#[test]
+fn sticky_resolution_by_hand() {
+    use flowgate_flow::sticky::{Outcome, StickyTicket, sticky};
+    let log = log();
+    let case = |n: &str| log.cases.get(n).map(|c| c as usize);
+    let t = |c: Option<usize>, cust: &str, intent: &str, at_s: i64, acted: bool| StickyTicket {
+        case: c,
+        customer: cust.into(),
+        intent: intent.into(),
+        created_ms: s(at_s),
+        acted,
+    };
+    let tickets = vec![
+        t(case("A"), "ann", "refund", 0, true),
+        t(case("B"), "bob", "refund", 0, true),
+        t(case("C"), "cat", "refund", 1000, true),
+        t(case("D"), "dan", "invoice", 0, true),
+        t(None, "ann", "refund", 1200 + 604_800, false),
+        t(None, "dan", "invoice", 20 + 604_800 + 1, false),
+        t(None, "dan", "refund", 100, false),
+        t(None, "eve", "refund", 100, true),
+    ];
+    let r = sticky(&log, &tickets, 7.0);
+    assert_eq!(
+        r.outcomes[0],
+        Some(Outcome::ReturnedWithin {
+            ticket: 4,
+            days: 7.0
+        })
+    );
+    assert_eq!(r.outcomes[1], Some(Outcome::Reopened));
+    assert_eq!(r.outcomes[2], Some(Outcome::Unresolved));
+    assert_eq!(r.outcomes[3], Some(Outcome::Sticky));
+    assert_eq!(r.outcomes[4], None);
+    assert_eq!(r.outcomes[7], Some(Outcome::NotInLog));
+    assert_eq!((r.acted, r.assessed, r.sticky), (5, 4, 1));
+    assert_eq!(r.sticky_rate, Some(0.25));
+}

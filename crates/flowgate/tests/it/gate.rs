@@ -422,3 +422,74 @@ fn assist_fills_the_template_from_the_ticket_and_triage_needs_a_current_article_
     }
     assert!(no_article > 0);
 }
+
+#[test]
+fn sticky_counts_every_act_once_and_refuses_a_bad_decisions_file() {
+    let dir = temp_dir("gate-sticky");
+    let g = flowgate_synth::generate(&flowgate_synth::Config {
+        tickets: 1500,
+        ..Default::default()
+    });
+    let log = dir.join("log.csv");
+    let tickets = dir.join("tickets.csv");
+    let preset = dir.join("preset.toml");
+    flowgate_synth::write_log_csv(&log, &g).unwrap();
+    flowgate_synth::write_tickets_csv(&tickets, &g).unwrap();
+    flowgate_synth::write_preset(&preset).unwrap();
+    // Every password reset is "acted on"; the rest assisted.
+    let mut lines = String::new();
+    let mut acts = 0;
+    for t in &g.tickets {
+        let d = if t.intent == "password_reset" {
+            "act"
+        } else {
+            "assist"
+        };
+        acts += (d == "act") as u64;
+        lines.push_str(&format!(
+            "{{\"id\":\"{}\",\"intent\":\"{}\",\"decision\":\"{d}\"}}\n",
+            t.case_id, t.intent
+        ));
+    }
+    let triage = dir.join("triage.jsonl");
+    std::fs::write(&triage, &lines).unwrap();
+    let args = [
+        "sticky",
+        "--log",
+        s(&log),
+        "--mapping",
+        s(&preset),
+        "--tickets",
+        s(&tickets),
+        "--triage",
+        s(&triage),
+        "--format",
+        "json",
+    ];
+    let o = flowgate(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["acted"].as_u64().unwrap(), acts);
+    assert_eq!(
+        r["assessed"].as_u64().unwrap(),
+        acts,
+        "every case is in the log"
+    );
+    let total: u64 = r["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, acts);
+    let sticky = r["sticky"].as_u64().unwrap();
+    assert_eq!(r["outcomes"]["sticky"].as_u64().unwrap_or(0), sticky);
+    // Password resets are the demo's simplest intent: most stay resolved, not all.
+    let rate = r["sticky_rate"].as_f64().unwrap();
+    assert!(rate > 0.5 && rate <= 1.0, "{rate}");
+    assert_eq!(r["intents"][0]["intent"], "password_reset");
+    std::fs::write(&triage, "{\"id\":\"x\"}\n").unwrap();
+    let o = flowgate(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("triage.jsonl:1"), "{}", stderr(&o));
+}
