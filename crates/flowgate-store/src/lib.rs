@@ -13,6 +13,7 @@ mod key;
 mod load;
 mod pg;
 mod plan;
+pub mod review;
 mod sqlite;
 
 use std::str::FromStr;
@@ -55,6 +56,8 @@ pub enum StoreError {
     UnknownSource { name: String, known: String },
     #[error("the database holds damaged data: {0}")]
     Corrupt(String),
+    #[error("review: {0}")]
+    Review(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -62,6 +62,12 @@ pub enum Command {
     /// Sticky resolution: the share of `act` decisions whose case stayed resolved (no reopen,
     /// no new ticket from the customer on the same intent within N days).
     Sticky(crate::sticky::StickyArgs),
+    /// The audit review queue: sample act decisions, list, mark, review one by one.
+    #[command(subcommand)]
+    Review(crate::review::ReviewCommand),
+    /// The weekly defect review: reviewed precision per intent with its interval, defects
+    /// by failure mode, recommended threshold changes (Markdown).
+    Defects(crate::review::DefectsArgs),
     /// Cluster unlabelled texts into candidate intents and write a labelled file to correct.
     Discover(crate::demand::DiscoverArgs),
     /// The hash-chained audit log: verify, export, append.
@@ -152,6 +158,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Assist(args) => crate::kb::assist(args),
         Command::Governance(args) => crate::governance::run(args, &settings),
         Command::Sticky(args) => crate::sticky::run(args, &settings),
+        Command::Review(cmd) => crate::review::run(cmd, &settings),
+        Command::Defects(args) => crate::review::defects(args, &settings),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
         Command::Gate(cmd) => crate::gate::run(cmd),

@@ -53,11 +53,12 @@ const BUILT_IN: [&str; 10] = [
 pub fn run(args: GovernanceArgs, settings: &Settings) -> Result<()> {
     let url = crate::db::database_url(args.db.as_deref(), settings);
     let rt = crate::db::runtime()?;
-    let entries = rt.block_on(async {
+    let (entries, reviews) = rt.block_on(async {
         let s = Store::open(&url).await?;
         let e = s.audit_entries().await;
+        let r = s.review_items().await;
         s.close().await;
-        e
+        anyhow::Ok((e?, r?))
     })?;
     let chain = verify(&entries, None);
     let policy = args.policy.as_deref().map(Policy::load).transpose()?;
@@ -86,7 +87,7 @@ pub fn run(args: GovernanceArgs, settings: &Settings) -> Result<()> {
             c.last = Some(t);
         }
     }
-    let md = report(&c, policy.as_ref(), &chain, entries.len(), &url);
+    let md = report(&c, policy.as_ref(), &chain, entries.len(), &url, &reviews);
     crate::output::write(args.out.as_deref(), md.as_bytes())
 }
 
@@ -104,6 +105,7 @@ fn report(
     chain: &Result<usize, flowgate_store::audit::ChainBreak>,
     records: usize,
     url: &str,
+    reviews: &[flowgate_store::review::QueueItem],
 ) -> String {
     let n = c.decisions;
     let get = |k: &str| c.by_action.get(k).copied().unwrap_or(0);
@@ -217,8 +219,50 @@ fn report(
         rule("kill-switch"),
         rule("intent-kill-switch")
     ));
-    s.push_str("| Defect tracking: reviewed samples of act decisions | MANAGE 4.3 | no | the review queue is not built yet: no reviews recorded |\n");
-    s.push_str("| Periodic review: the weekly defect review | GOVERN 1.5 | no | no weekly defect review recorded yet |\n");
+    let reviewed: Vec<&flowgate_store::review::QueueItem> =
+        reviews.iter().filter(|r| r.verdict.is_some()).collect();
+    let defects = reviewed
+        .iter()
+        .filter(|r| r.verdict.as_deref() == Some("defect"))
+        .count();
+    s.push_str(&format!(
+        "| Defect tracking: reviewed samples of act decisions | MANAGE 4.3 | {} | {} act decisions sampled into the review queue, {} reviewed, {defects} defects{} |\n",
+        if reviewed.is_empty() { "no" } else { "yes" },
+        reviews.len(),
+        reviewed.len(),
+        if reviewed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (reviewed precision {})",
+                pct(reviewed.len() - defects, reviewed.len())
+            )
+        }
+    ));
+    let mut weeks: Vec<String> = reviewed
+        .iter()
+        .filter_map(|r| r.reviewed_at_ms)
+        .filter_map(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map(|t| {
+            let d = t.to_zoned(jiff::tz::TimeZone::UTC).date().iso_week_date();
+            format!("{}-W{:02}", d.year(), d.week())
+        })
+        .collect();
+    weeks.sort();
+    weeks.dedup();
+    s.push_str(&format!(
+        "| Periodic review: the weekly defect review | GOVERN 1.5 | {} | {} |\n",
+        if weeks.is_empty() { "no" } else { "yes" },
+        if weeks.is_empty() {
+            "no reviews recorded yet".to_owned()
+        } else {
+            format!(
+                "reviews recorded in {} week(s): {} (`flowgate defects --week W`)",
+                weeks.len(),
+                weeks.join(", ")
+            )
+        }
+    ));
     s.push_str(&format!(
         "\n## Decisions\n\n| decision | count | share |\n|---|---:|---:|\n{}",
         ["act", "assist", "route", "clarify", "escalate"]

@@ -12,6 +12,7 @@ mod governance;
 mod kb;
 mod load;
 mod output;
+mod review;
 mod risk;
 mod sticky;
 

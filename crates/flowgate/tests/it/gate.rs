@@ -186,6 +186,7 @@ fn triage_decides_each_ticket_and_the_audit_log_keeps_every_decision() {
         ] {
             assert!(md.contains(control), "{control}");
         }
+        review_round(&dir, db, &lines);
     }
 }
 
@@ -488,8 +489,151 @@ fn sticky_counts_every_act_once_and_refuses_a_bad_decisions_file() {
     let rate = r["sticky_rate"].as_f64().unwrap();
     assert!(rate > 0.5 && rate <= 1.0, "{rate}");
     assert_eq!(r["intents"][0]["intent"], "password_reset");
+    // The weekly defect review reads it: password resets at a 98% target.
+    let sticky_json = dir.join("sticky.json");
+    std::fs::write(&sticky_json, &o.stdout).unwrap();
+    let db = dir.join("review.db");
+    let o = flowgate(&["defects", "--db", s(&db), "--sticky", s(&sticky_json)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = String::from_utf8_lossy(&o.stdout);
+    let (n, k) = (acts as f64, sticky as f64);
+    let z = 1.959_963_984_540_054f64;
+    // Wilson upper bound, computed here.
+    let p = k / n;
+    let upper = (p + z * z / (2.0 * n) + z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt())
+        / (1.0 + z * z / n);
+    let lower = (p + z * z / (2.0 * n) - z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt())
+        / (1.0 + z * z / n);
+    let want = if upper < 0.98 {
+        "retune"
+    } else if lower >= 0.98 {
+        "keep"
+    } else {
+        "watch"
+    };
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| password_reset | "))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(row.contains(&format!("| {acts} | {sticky} |")), "{row}");
+    assert!(row.contains(want), "{row} (upper bound {upper})");
     std::fs::write(&triage, "{\"id\":\"x\"}\n").unwrap();
     let o = flowgate(&args);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("triage.jsonl:1"), "{}", stderr(&o));
+}
+
+/// Samples the act decisions into the review queue, reviews some by command and some
+/// interactively, and reads the weekly defect review.
+fn review_round(dir: &Path, db: &str, lines: &[serde_json::Value]) {
+    let policy = dir.join("review.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "{POLICY}\n[sampling]\nseed = 5\nrate = 0.5\nbands = [{{ below = 0.99, rate = 1.0 }}]\n"
+        ),
+    )
+    .unwrap();
+    // Expected: every act below 0.99 confidence, and half (by the seeded key) of the rest.
+    let want: usize = lines
+        .iter()
+        .filter(|l| l["decision"] == "act")
+        .filter(|l| {
+            let c = l["confidence"].as_f64().unwrap();
+            c < 0.99 || flowgate_gate::decide::sample_key(5, l["id"].as_str().unwrap()) < 0.5
+        })
+        .count();
+    assert!(want >= 5, "{want}");
+    let o = flowgate(&["review", "queue", "--db", db, "--policy", s(&policy)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(said.starts_with(&format!("{want} of ")), "{said}");
+    assert!(said.contains(&format!("({want} new")), "{said}");
+    // Reproducible: a second run samples the same decisions and adds none.
+    let o = flowgate(&["review", "queue", "--db", db, "--policy", s(&policy)]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(0 new"));
+    let o = flowgate(&["review", "list", "--db", db]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seqs: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    assert_eq!(seqs.len(), want);
+    let mark = |seq: &str, verdict: &str, extra: &[&str]| {
+        let mut a = vec!["review", "mark", "--db", db, seq, verdict];
+        a.extend_from_slice(extra);
+        flowgate(&a)
+    };
+    assert!(mark(&seqs[0], "correct", &[]).status.success());
+    let o = mark(&seqs[1], "defect", &[]);
+    assert_eq!(o.status.code(), Some(2), "a defect needs a category");
+    assert!(
+        mark(&seqs[1], "defect", &["--category", "wrong-intent"])
+            .status
+            .success()
+    );
+    let o = mark(&seqs[0], "defect", &["--category", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already reviewed"), "{}", stderr(&o));
+    let o = mark("999999", "correct", &[]);
+    assert!(
+        stderr(&o).contains("not in the review queue"),
+        "{}",
+        stderr(&o)
+    );
+    // One by one on standard input: correct, then a defect, then quit.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowgate"))
+        .args(["review", "start", "--db", db, "--reviewer", "ana"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"c\nd stale-article\nq\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("reviewed 2 of {}", want - 2)),
+        "{out}"
+    );
+    // The weekly review: 4 reviewed, 2 defects in two failure modes.
+    let o = flowgate(&["defects", "--db", db, "--policy", s(&policy)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        md.contains(&format!(
+            "{want} act decisions of this week were sampled for review; 4 reviewed"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains("Reviewed precision 50.0% (2 of 4 correct"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| wrong-intent | 1 |") && md.contains("| stale-article | 1 |"),
+        "{md}"
+    );
+    // Governance now has defect-tracking evidence.
+    let o = flowgate(&["governance", "--db", db]);
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        md.contains(&format!(
+            "{want} act decisions sampled into the review queue, 4 reviewed, 2 defects"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Periodic review: the weekly defect review | GOVERN 1.5 | yes |"),
+        "{md}"
+    );
+    let o = flowgate(&["defects", "--db", db, "--week", "2026-48"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("ISO week"), "{}", stderr(&o));
 }

@@ -1,0 +1,476 @@
+//! `flowgate review` (sample `act` decisions into the queue, list, mark, review one by one)
+//! and `flowgate defects --week W` (the weekly defect review).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use flowgate_gate::Policy;
+use flowgate_gate::decide::sample_key;
+use flowgate_gate::interval::{Z95, wilson_lower};
+use flowgate_store::Store;
+use flowgate_store::review::QueueItem;
+
+use crate::config::Settings;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ReviewCommand {
+    /// Sample `act` decisions from the audit log into the review queue: each with the
+    /// policy's rate for its intent and confidence band, reproducibly for the policy's seed.
+    Queue {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// The policy whose sample rates, bands and seed apply.
+        #[arg(long, value_name = "POLICY")]
+        policy: PathBuf,
+    },
+    /// The queue: pending items (or all with --all).
+    List {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Record one review.
+    Mark {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// The decision's audit sequence number (from `review list`).
+        seq: i64,
+        /// correct or defect.
+        verdict: String,
+        /// The failure mode of a defect (e.g. wrong-intent, stale-article, policy-breach).
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        reviewer: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Review pending items one by one: answer `c` (correct), `d CATEGORY` (defect), `s`
+    /// (skip) or `q` (quit) on standard input.
+    Start {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        #[arg(long)]
+        reviewer: Option<String>,
+    },
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+async fn open(url: &str) -> Result<Store> {
+    let s = Store::open(url).await?;
+    s.migrate().await?;
+    Ok(s)
+}
+
+pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
+    let rt = crate::db::runtime()?;
+    match cmd {
+        ReviewCommand::Queue { db, policy } => {
+            let policy = Policy::load(&policy)?;
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let (acts, items, added) = rt.block_on(async {
+                let s = open(&url).await?;
+                let entries = s.audit_entries().await?;
+                let now = now_ms();
+                let mut acts = 0usize;
+                let mut items = Vec::new();
+                for e in &entries {
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.record) else {
+                        continue;
+                    };
+                    if v["kind"] != "decision" || v["decision"] != "act" {
+                        continue;
+                    }
+                    acts += 1;
+                    let ticket = v["ticket"].as_str().unwrap_or("").to_owned();
+                    let intent = v["intent"].as_str().unwrap_or("").to_owned();
+                    let conf = v["confidence"].as_f64().unwrap_or(0.0);
+                    if sample_key(policy.sampling.seed, &ticket) < policy.sample_rate(&intent, conf)
+                    {
+                        items.push(QueueItem {
+                            audit_seq: e.seq,
+                            ticket,
+                            band: policy.band(conf),
+                            intent,
+                            confidence: conf,
+                            decided_at_ms: e.recorded_at_ms,
+                            sampled_at_ms: now,
+                            verdict: None,
+                            category: None,
+                            reviewer: None,
+                            note: None,
+                            reviewed_at_ms: None,
+                        });
+                    }
+                }
+                let added = s.review_enqueue(&items).await;
+                s.close().await;
+                anyhow::Ok((acts, items, added?))
+            })?;
+            let mut strata: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+            for i in &items {
+                *strata.entry((&i.intent, &i.band)).or_default() += 1;
+            }
+            println!(
+                "{} of {acts} act decisions sampled ({} new in the queue) across {} intent × confidence-band strata (seed {})",
+                items.len(),
+                added,
+                strata.len(),
+                policy.sampling.seed
+            );
+            Ok(())
+        }
+        ReviewCommand::List { db, all } => {
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let items = rt.block_on(async {
+                let s = open(&url).await?;
+                let r = s.review_items().await;
+                s.close().await;
+                anyhow::Ok(r?)
+            })?;
+            let mut shown = 0;
+            for i in items.iter().filter(|i| all || i.verdict.is_none()) {
+                shown += 1;
+                println!(
+                    "{:>6}  {:<14} {:<28} conf {:.3} ({})  {}",
+                    i.audit_seq,
+                    i.ticket,
+                    i.intent,
+                    i.confidence,
+                    i.band,
+                    match &i.verdict {
+                        None => "pending".to_owned(),
+                        Some(v) => format!(
+                            "{v}{}",
+                            i.category
+                                .as_deref()
+                                .map(|c| format!(" ({c})"))
+                                .unwrap_or_default()
+                        ),
+                    }
+                );
+            }
+            eprintln!(
+                "{shown} shown; {} pending of {} in the queue",
+                items.iter().filter(|i| i.verdict.is_none()).count(),
+                items.len()
+            );
+            Ok(())
+        }
+        ReviewCommand::Mark {
+            db,
+            seq,
+            verdict,
+            category,
+            reviewer,
+            note,
+        } => {
+            if verdict == "defect" && category.is_none() {
+                bail!("a defect needs --category (its failure mode, e.g. wrong-intent)");
+            }
+            let url = crate::db::database_url(db.as_deref(), settings);
+            rt.block_on(async {
+                let s = open(&url).await?;
+                let r = s
+                    .review_mark(
+                        seq,
+                        &verdict,
+                        category.as_deref(),
+                        reviewer.as_deref(),
+                        note.as_deref(),
+                        now_ms(),
+                    )
+                    .await;
+                s.close().await;
+                anyhow::Ok(r?)
+            })?;
+            println!("decision {seq}: {verdict}");
+            Ok(())
+        }
+        ReviewCommand::Start { db, reviewer } => {
+            let url = crate::db::database_url(db.as_deref(), settings);
+            rt.block_on(async {
+                let s = open(&url).await?;
+                let r = interactive(&s, reviewer.as_deref()).await;
+                s.close().await;
+                r
+            })
+        }
+    }
+}
+
+async fn interactive(s: &Store, reviewer: Option<&str>) -> Result<()> {
+    let audit: BTreeMap<i64, String> = s
+        .audit_entries()
+        .await?
+        .into_iter()
+        .map(|e| (e.seq, e.record))
+        .collect();
+    let pending: Vec<QueueItem> = s
+        .review_items()
+        .await?
+        .into_iter()
+        .filter(|i| i.verdict.is_none())
+        .collect();
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let (mut done, total) = (0usize, pending.len());
+    for i in &pending {
+        let rec: serde_json::Value = audit
+            .get(&i.audit_seq)
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or_default();
+        println!(
+            "\n[{}/{}] decision {} · ticket {} · {} (confidence {:.3}, {})\n  reason: {}\n  c = correct, d CATEGORY = defect, s = skip, q = quit",
+            done + 1,
+            total,
+            i.audit_seq,
+            i.ticket,
+            i.intent,
+            i.confidence,
+            i.band,
+            rec["reason"].as_str().unwrap_or("")
+        );
+        std::io::stdout().flush()?;
+        let Some(line) = lines.next() else { break };
+        let line = line?;
+        let line = line.trim();
+        let (verdict, category) = match line.split_once(char::is_whitespace) {
+            _ if line == "c" || line == "correct" => ("correct", None),
+            Some(("d" | "defect", c)) if !c.trim().is_empty() => ("defect", Some(c.trim())),
+            _ if line == "d" || line == "defect" => {
+                println!("  a defect needs its failure mode: d CATEGORY (skipped)");
+                continue;
+            }
+            _ if line == "q" || line == "quit" => break,
+            _ => continue,
+        };
+        s.review_mark(i.audit_seq, verdict, category, reviewer, None, now_ms())
+            .await?;
+        done += 1;
+    }
+    println!("\nreviewed {done} of {total} pending");
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DefectsArgs {
+    /// ISO week of the decisions reviewed, e.g. 2026-W48 (default: the current week).
+    #[arg(long, value_name = "YYYY-Www")]
+    pub week: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// The policy in force: target precision per intent (default 98%).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Sticky resolution per intent (`flowgate sticky --format json` output): intents whose
+    /// sticky rate is below the target even at the upper end of its interval are retuned too.
+    #[arg(long, value_name = "FILE")]
+    pub sticky: Option<PathBuf>,
+    /// Write the Markdown report here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Per intent: (acts assessed, sticky) from `flowgate sticky --format json`.
+fn read_sticky(path: &std::path::Path) -> Result<BTreeMap<String, (usize, usize)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: expected `flowgate sticky --format json` output",
+            path.display()
+        )
+    })?;
+    let rows = v["intents"].as_array().with_context(|| {
+        format!(
+            "{}: no \"intents\" list (write it with flowgate sticky --format json)",
+            path.display()
+        )
+    })?;
+    let mut out = BTreeMap::new();
+    for r in rows {
+        if let (Some(i), Some(n), Some(k)) = (
+            r["intent"].as_str(),
+            r["assessed"].as_u64(),
+            r["sticky"].as_u64(),
+        ) {
+            out.insert(i.to_owned(), (n as usize, k as usize));
+        }
+    }
+    Ok(out)
+}
+
+/// The [start, end) of an ISO week in UTC milliseconds.
+fn week_range(week: &str) -> Result<(i64, i64, String)> {
+    let bad = || format!("--week {week:?}: expected an ISO week such as 2026-W48");
+    let (y, w) = week.split_once("-W").with_context(bad)?;
+    let y: i16 = y.parse().with_context(bad)?;
+    let w: i8 = w.parse().with_context(bad)?;
+    let d = jiff::civil::ISOWeekDate::new(y, w, jiff::civil::Weekday::Monday)
+        .with_context(bad)?
+        .date();
+    let start = d
+        .to_zoned(jiff::tz::TimeZone::UTC)?
+        .timestamp()
+        .as_millisecond();
+    Ok((start, start + 7 * 86_400_000, format!("{y}-W{w:02}")))
+}
+
+pub fn defects(args: DefectsArgs, settings: &Settings) -> Result<()> {
+    let week = match &args.week {
+        Some(w) => w.clone(),
+        None => {
+            let d = jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date()
+                .iso_week_date();
+            format!("{}-W{:02}", d.year(), d.week())
+        }
+    };
+    let (from, to, label) = week_range(&week)?;
+    let policy = args.policy.as_deref().map(Policy::load).transpose()?;
+    let sticky = args.sticky.as_deref().map(read_sticky).transpose()?;
+    let url = crate::db::database_url(args.db.as_deref(), settings);
+    let rt = crate::db::runtime()?;
+    let items = rt.block_on(async {
+        let s = open(&url).await?;
+        let r = s.review_items().await;
+        s.close().await;
+        anyhow::Ok(r?)
+    })?;
+    let week_items: Vec<&QueueItem> = items
+        .iter()
+        .filter(|i| i.decided_at_ms >= from && i.decided_at_ms < to)
+        .collect();
+    let md = defect_report(&label, &week_items, policy.as_ref(), sticky.as_ref());
+    crate::output::write(args.out.as_deref(), md.as_bytes())
+}
+
+fn interval(k: usize, n: usize) -> (f64, f64) {
+    (
+        wilson_lower(k as u64, n as u64, Z95),
+        1.0 - wilson_lower((n - k) as u64, n as u64, Z95),
+    )
+}
+
+fn defect_report(
+    week: &str,
+    items: &[&QueueItem],
+    policy: Option<&Policy>,
+    sticky: Option<&BTreeMap<String, (usize, usize)>>,
+) -> String {
+    let reviewed: Vec<&&QueueItem> = items.iter().filter(|i| i.verdict.is_some()).collect();
+    let defects: Vec<&&QueueItem> = reviewed
+        .iter()
+        .copied()
+        .filter(|i| i.verdict.as_deref() == Some("defect"))
+        .collect();
+    let mut s = format!("# Weekly defect review, {week}\n\n");
+    let n = reviewed.len();
+    let k = n - defects.len();
+    s.push_str(&format!(
+        "{} act decisions of this week were sampled for review; {n} reviewed, {} pending. ",
+        items.len(),
+        items.len() - n
+    ));
+    if n > 0 {
+        let (lo, hi) = interval(k, n);
+        s.push_str(&format!(
+            "Reviewed precision {:.1}% ({k} of {n} correct; 95% CI {:.1}–{:.1}%), {} defects.\n\n",
+            k as f64 * 100.0 / n as f64,
+            lo * 100.0,
+            hi * 100.0,
+            defects.len()
+        ));
+    } else {
+        s.push_str("Nothing reviewed yet.\n\n");
+    }
+    // Per intent.
+    let mut per: BTreeMap<&str, Vec<&QueueItem>> = BTreeMap::new();
+    for i in &reviewed {
+        per.entry(i.intent.as_str()).or_default().push(i);
+    }
+    s.push_str("## Reviewed precision by intent\n\n| intent | reviewed | correct | precision | 95% CI | target | recommendation |\n|---|---:|---:|---:|---|---:|---|\n");
+    for (intent, list) in &per {
+        let n = list.len();
+        let k = list
+            .iter()
+            .filter(|i| i.verdict.as_deref() == Some("correct"))
+            .count();
+        let (lo, hi) = interval(k, n);
+        let target = policy.map_or(0.98, |p| p.intent(intent).target_precision);
+        let worst = list
+            .iter()
+            .filter(|i| i.verdict.as_deref() == Some("defect"))
+            .map(|i| i.confidence)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let rec = if hi < target {
+            format!(
+                "retune: raise the threshold above {worst:.3} (the most confident defect), or switch to assist"
+            )
+        } else if lo >= target {
+            "keep".to_owned()
+        } else if k < n {
+            format!("watch: {} defect(s); too few reviews to tell", n - k)
+        } else {
+            "keep (too few reviews to confirm)".to_owned()
+        };
+        s.push_str(&format!(
+            "| {intent} | {n} | {k} | {:.1}% | {:.1}–{:.1}% | {:.1}% | {rec} |\n",
+            k as f64 * 100.0 / n as f64,
+            lo * 100.0,
+            hi * 100.0,
+            target * 100.0
+        ));
+    }
+    if let Some(st) = sticky {
+        s.push_str("\n## Sticky resolution by intent\n\n| intent | acts assessed | sticky | rate | 95% CI | target | recommendation |\n|---|---:|---:|---:|---|---:|---|\n");
+        for (intent, &(n, k)) in st {
+            if n == 0 {
+                continue;
+            }
+            let (lo, hi) = interval(k, n);
+            let target = policy.map_or(0.98, |p| p.intent(intent).target_precision);
+            let rec = if hi < target {
+                "retune: answers do not stay answered; raise the threshold or switch to assist"
+            } else if lo >= target {
+                "keep"
+            } else {
+                "watch"
+            };
+            s.push_str(&format!(
+                "| {intent} | {n} | {k} | {:.1}% | {:.1}–{:.1}% | {:.1}% | {rec} |\n",
+                k as f64 * 100.0 / n as f64,
+                lo * 100.0,
+                hi * 100.0,
+                target * 100.0
+            ));
+        }
+    }
+    s.push_str("\n## Defects by intent and failure mode\n\n");
+    if defects.is_empty() {
+        s.push_str("No defects.\n");
+    } else {
+        let mut modes: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for d in &defects {
+            *modes
+                .entry((
+                    d.intent.as_str(),
+                    d.category.as_deref().unwrap_or("uncategorised"),
+                ))
+                .or_default() += 1;
+        }
+        s.push_str("| intent | failure mode | defects |\n|---|---|---:|\n");
+        for ((i, m), c) in modes {
+            s.push_str(&format!("| {i} | {m} | {c} |\n"));
+        }
+    }
+    s
+}
