@@ -686,23 +686,9 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
             };
             if let Some(d) = &decision {
                 *counts.entry(d.action.as_str()).or_default() += 1;
-                if args.audit {
-                    let g = gate.as_ref().map_or("", |g| g.policy.hash.as_str());
-                    records.push(serde_json::to_string(&crate::risk::AuditRecord {
-                        kind: "decision",
-                        time: jiff::Timestamp::now().to_string(),
-                        ticket: &data.ids[i],
-                        model: &model.header.model_id,
-                        policy: g,
-                        input: crate::risk::input_hash(&data, i),
-                        intent: &p.intent,
-                        confidence: p.confidence,
-                        oos_score: p.oos_score,
-                        threshold: d.threshold,
-                        rule: &d.rule,
-                        decision: d.action.as_str(),
-                        reason: &d.reason,
-                    })?);
+                if let (true, Some(g)) = (args.audit, &gate) {
+                    let time = jiff::Timestamp::now().to_string();
+                    records.push(crate::risk::audit_record(&model, g, &data, i, p, d, time)?);
                 }
             }
             out.push_str(&triage_line(&model, &data.ids[i], p, decision.as_ref())?);

@@ -288,21 +288,10 @@ fn demand(
             acted += 1;
             acted_right += (p.intent == t.intent) as usize;
         }
-        records.push(serde_json::to_string(&crate::risk::AuditRecord {
-            kind: "decision",
-            time: now.to_string(),
-            ticket: &t.case_id,
-            model: &model.header.model_id,
-            policy: &gate.policy.hash,
-            input: crate::risk::input_hash(&data, k),
-            intent: &p.intent,
-            confidence: p.confidence,
-            oos_score: p.oos_score,
-            threshold: d.threshold,
-            rule: &d.rule,
-            decision: d.action.as_str(),
-            reason: &d.reason,
-        })?);
+        let time = now.to_string();
+        records.push(crate::risk::audit_record(
+            &model, &gate, &data, k, p, &d, time,
+        )?);
         lines.push_str(&crate::demand::triage_line(
             &model,
             &t.case_id,

@@ -32,8 +32,39 @@ pub fn load_gate(model: &IntentModel, policy: &Path) -> Result<Gate> {
 }
 
 /// Column names tried for the customer and the ticket time.
-const CUSTOMER_NAMES: [&str; 4] = ["customer", "customer_id", "requester", "account"];
-const TIME_NAMES: [&str; 5] = ["created", "created_at", "opened", "time", "timestamp"];
+pub const CUSTOMER_NAMES: [&str; 4] = ["customer", "customer_id", "requester", "account"];
+pub const TIME_NAMES: [&str; 5] = ["created", "created_at", "opened", "time", "timestamp"];
+
+/// The position of a ticket column: `given` (any case), else the first of `names` present.
+/// The error says who `needs` it ("{needs} a {role} column"; "no {role} column" when empty).
+pub fn ticket_column(
+    data: &texts::Labelled,
+    path: &Path,
+    given: Option<&str>,
+    names: &[&str],
+    role: &str,
+    needs: &str,
+) -> Result<usize> {
+    let want: Vec<String> = match given {
+        Some(g) => vec![g.to_lowercase()],
+        None => names.iter().map(|s| s.to_string()).collect(),
+    };
+    want.iter()
+        .find_map(|w| data.columns.iter().position(|c| c == w))
+        .with_context(|| {
+            let what = if needs.is_empty() {
+                format!("no {role} column")
+            } else {
+                format!("{needs} a {role} column")
+            };
+            format!(
+                "{}: {what} (tried {}; name it with --{role}-col); the header has: {}",
+                path.display(),
+                want.join(", "),
+                data.columns.join(", ")
+            )
+        })
+}
 
 /// Per ticket: days since the same customer's previous ticket in the file, when the policy
 /// has a repeat-contact rule (else all `None`).
@@ -53,25 +84,16 @@ pub fn days_since_previous(
     else {
         return Ok(vec![None; n]);
     };
-    let find = |given: Option<&str>, names: &[&str], role: &str| -> Result<usize> {
-        let want: Vec<String> = match given {
-            Some(g) => vec![g.to_lowercase()],
-            None => names.iter().map(|s| s.to_string()).collect(),
-        };
-        want.iter()
-            .find_map(|w| data.columns.iter().position(|c| c == w))
-            .with_context(|| {
-                format!(
-                    "{}: rule {:?} (repeat contact) needs a {role} column (tried {}; name it with --{role}-col); the header has: {}",
-                    path.display(),
-                    rule.name,
-                    want.join(", "),
-                    data.columns.join(", ")
-                )
-            })
-    };
-    let c = find(customer_col, &CUSTOMER_NAMES, "customer")?;
-    let t = find(time_col, &TIME_NAMES, "time")?;
+    let needs = format!("rule {:?} (repeat contact) needs", rule.name);
+    let c = ticket_column(
+        data,
+        path,
+        customer_col,
+        &CUSTOMER_NAMES,
+        "customer",
+        &needs,
+    )?;
+    let t = ticket_column(data, path, time_col, &TIME_NAMES, "time", &needs)?;
     let mut parser = flowgate_ingest::timestamp::TimestampParser::new(
         flowgate_ingest::timestamp::Zone::Utc,
         None,
@@ -136,7 +158,7 @@ pub fn verdict(p: &Prediction) -> Verdict<'_> {
 
 /// One decision as the audit log keeps it.
 #[derive(Serialize)]
-pub struct AuditRecord<'a> {
+struct AuditRecord<'a> {
     pub kind: &'static str,
     pub time: String,
     pub ticket: &'a str,
@@ -151,6 +173,33 @@ pub struct AuditRecord<'a> {
     pub rule: &'a str,
     pub decision: &'static str,
     pub reason: &'a str,
+}
+
+/// The audit record (JSON) of ticket `i`'s decision.
+pub fn audit_record(
+    model: &IntentModel,
+    gate: &Gate,
+    data: &texts::Labelled,
+    i: usize,
+    p: &Prediction,
+    d: &Decision,
+    time: String,
+) -> Result<String> {
+    Ok(serde_json::to_string(&AuditRecord {
+        kind: "decision",
+        time,
+        ticket: &data.ids[i],
+        model: &model.header.model_id,
+        policy: &gate.policy.hash,
+        input: input_hash(data, i),
+        intent: &p.intent,
+        confidence: p.confidence,
+        oos_score: p.oos_score,
+        threshold: d.threshold,
+        rule: &d.rule,
+        decision: d.action.as_str(),
+        reason: &d.reason,
+    })?)
 }
 
 /// The SHA-256 of a ticket's text and its fields (sorted by name).

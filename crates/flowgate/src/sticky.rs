@@ -55,31 +55,22 @@ pub fn run(args: StickyArgs, settings: &crate::config::Settings) -> Result<()> {
         },
         false,
     )?;
-    let col = |given: Option<&str>, names: &[&str], role: &str| -> Result<usize> {
-        let want: Vec<String> = match given {
-            Some(g) => vec![g.to_lowercase()],
-            None => names.iter().map(|s| s.to_string()).collect(),
-        };
-        want.iter()
-            .find_map(|w| data.columns.iter().position(|c| c == w))
-            .with_context(|| {
-                format!(
-                    "{}: no {role} column (tried {}; name it with --{role}-col); the header has: {}",
-                    args.tickets.display(),
-                    want.join(", "),
-                    data.columns.join(", ")
-                )
-            })
-    };
-    let cust = col(
+    use crate::risk::{CUSTOMER_NAMES, TIME_NAMES, ticket_column};
+    let cust = ticket_column(
+        &data,
+        &args.tickets,
         args.customer_col.as_deref(),
-        &["customer", "customer_id", "requester", "account"],
+        &CUSTOMER_NAMES,
         "customer",
+        "",
     )?;
-    let time = col(
+    let time = ticket_column(
+        &data,
+        &args.tickets,
         args.time_col.as_deref(),
-        &["created", "created_at", "opened", "time", "timestamp"],
+        &TIME_NAMES,
         "time",
+        "",
     )?;
     // The decisions, by ticket id.
     let text = std::fs::read_to_string(&args.triage)
