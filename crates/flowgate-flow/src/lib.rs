@@ -3,6 +3,7 @@
 //! This crate does no IO and cannot fail on a valid `EventLog`: every function here is a
 //! pure function of its inputs.
 
+pub mod cases;
 pub mod demand;
 pub mod log;
 pub mod metrics;

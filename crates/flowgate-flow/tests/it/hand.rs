@@ -243,3 +243,48 @@ fn sticky_resolution_by_hand() {
     assert_eq!((r.acted, r.assessed, r.sticky), (5, 4, 1));
     assert_eq!(r.sticky_rate, Some(0.25));
 }
+
+#[test]
+fn case_records_by_hand() {
+    use flowgate_flow::cases::case_records;
+    let log = log();
+    let r = case_records(&log);
+    let by = |name: &str| {
+        r[(0..log.n_cases())
+            .find(|&c| log.case_name(c) == name)
+            .unwrap()]
+    };
+    let a = by("A");
+    assert_eq!(
+        (a.created, a.resolved_at, a.cycle_ms()),
+        (0, Some(s(1200)), Some(s(1200)))
+    );
+    // Working 300→600 and 1000→1200; first response at 300 s.
+    assert_eq!(a.touch_ms, s(500));
+    assert_eq!(a.first_response_ms, Some(s(300)));
+    assert_eq!(
+        (a.handoffs, a.ping_pong, a.reopens, a.escalated),
+        (1, false, 0, false)
+    );
+    assert!(!a.first_pass() && !a.rework());
+    let b = by("B");
+    // Resolved at 150, reopened at 250 (gap 100 s), resolved again at 500.
+    assert_eq!(b.resolved_at, Some(s(500)));
+    assert_eq!((b.reopens, b.fastest_reopen_ms), (1, Some(s(100))));
+    assert_eq!(b.first_reopened_resolution, Some(s(150)));
+    assert!(b.reopened_within(s(100)) && !b.reopened_within(s(99)));
+    assert_eq!((b.handoffs, b.ping_pong, b.escalated), (3, true, true));
+    assert_eq!(b.touch_ms, s(100 + 100));
+    assert!(b.rework());
+    let c = by("C");
+    assert_eq!(
+        (c.resolved_at, c.first_response_ms, c.touch_ms),
+        (None, Some(s(1000)), 0)
+    );
+    let d = by("D");
+    assert!(d.first_pass());
+    assert_eq!(
+        (d.cycle_ms(), d.touch_ms, d.first_team),
+        (Some(s(20)), s(10), flowgate_flow::NONE)
+    );
+}

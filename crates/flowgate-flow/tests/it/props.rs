@@ -70,6 +70,16 @@ proptest! {
         let state_total: f64 = b.time_in_state_s.values().sum();
         let cycle_total = c.mean.unwrap_or(0.0) * b.resolved_cases as f64;
         prop_assert!((state_total - cycle_total).abs() < 1e-6 * cycle_total.max(1.0));
+        // Per-case records agree with the aggregate baseline.
+        let rec = flowgate_flow::cases::case_records(&log);
+        let count = |f: &dyn Fn(&flowgate_flow::cases::CaseRecord) -> bool| rec.iter().filter(|r| f(r)).count() as u64;
+        prop_assert_eq!(count(&|r| r.resolved_at.is_some()), b.resolved_cases);
+        prop_assert_eq!(count(&|r| r.rework()), b.rework_cases);
+        prop_assert_eq!(count(&|r| r.escalated), b.escalated_cases);
+        prop_assert_eq!(count(&|r| r.ping_pong), b.handoffs.ping_pong_cases);
+        prop_assert_eq!(rec.iter().map(|r| r.handoffs as u64).sum::<u64>(), b.handoffs.total);
+        let touch: i64 = rec.iter().filter(|r| r.resolved_at.is_some()).map(|r| r.touch_ms).sum();
+        prop_assert!((touch as f64 / 1000.0 - b.touch_s).abs() < 1e-6 * b.touch_s.max(1.0));
     }
 
     #[test]

@@ -1,0 +1,207 @@
+//! Budget terms: a comparison restated as what an executive budgets for.
+//!
+//! Inputs come from a small TOML file:
+//!
+//! ```toml
+//! currency = "EUR"
+//! loaded_cost_per_agent_hour = 38.0
+//! tickets_per_month = 12000
+//! revenue_per_customer = 1200.0   # a year, optional
+//! churn_rate = 0.015              # a month, optional
+//! ```
+//!
+//! Every term carries the interval of the measure it comes from, scaled the same way (the
+//! scaling is linear, so the bootstrap interval maps through exactly).
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::Compare;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetError {
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    pub loaded_cost_per_agent_hour: f64,
+    pub tickets_per_month: f64,
+    #[serde(default)]
+    pub revenue_per_customer: Option<f64>,
+    #[serde(default)]
+    pub churn_rate: Option<f64>,
+}
+
+fn default_currency() -> String {
+    "USD".to_owned()
+}
+
+impl Budget {
+    /// Parses and checks the TOML; `path` names the file in errors (with line and column).
+    pub fn parse(text: &str, path: &str) -> Result<Budget, BudgetError> {
+        let invalid = |message: String| BudgetError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let b: Budget = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: ")
+                })
+                .unwrap_or_default();
+            invalid(format!("{at}{}", e.message()))
+        })?;
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(invalid(format!("{name}: expected a number ≥ 0, found {v}")))
+            }
+        };
+        positive("loaded_cost_per_agent_hour", b.loaded_cost_per_agent_hour)?;
+        positive("tickets_per_month", b.tickets_per_month)?;
+        if let Some(r) = b.revenue_per_customer {
+            positive("revenue_per_customer", r)?;
+        }
+        if let Some(c) = b.churn_rate
+            && !(0.0..=1.0).contains(&c)
+        {
+            return Err(invalid(format!(
+                "churn_rate: expected a share between 0 and 1, found {c}"
+            )));
+        }
+        Ok(b)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Term {
+    pub name: &'static str,
+    pub unit: &'static str,
+    /// Positive = the pilot is better.
+    pub value: Option<f64>,
+    pub ci95: Option<(f64, f64)>,
+    /// Money a month, where the term has a price.
+    pub money: Option<f64>,
+    pub money_ci95: Option<(f64, f64)>,
+    pub how: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BudgetTerms {
+    pub currency: String,
+    pub inputs: Budget,
+    pub terms: Vec<Term>,
+    /// Sum of the priced terms a month, and its interval (the sum of the bounds: a
+    /// conservative interval, since the terms are not independent).
+    pub money_per_month: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+/// Maps a difference (pilot − baseline) and its interval through `x ↦ k · x`.
+fn scaled(v: Option<f64>, ci: Option<(f64, f64)>, k: f64) -> (Option<f64>, Option<(f64, f64)>) {
+    let ci = ci.map(|(lo, hi)| {
+        let (a, b) = (lo * k, hi * k);
+        (a.min(b), a.max(b))
+    });
+    (v.map(|x| x * k), ci)
+}
+
+/// The comparison in budget terms.
+pub fn budget_terms(c: &Compare, b: &Budget) -> BudgetTerms {
+    let mut terms = Vec::new();
+    let m = |name: &str| c.measure(name);
+    let cost = b.loaded_cost_per_agent_hour;
+    let tpm = b.tickets_per_month;
+    let mut notes = Vec::new();
+    if let Some(t) = m("touch_time_mean") {
+        // Seconds saved per ticket → hours a month.
+        let (v, ci) = scaled(t.difference, t.ci95, -tpm / 3600.0);
+        let (money, money_ci) = scaled(v, ci, cost);
+        terms.push(Term {
+            name: "agent_hours_freed",
+            unit: "hours a month",
+            value: v,
+            ci95: ci,
+            money,
+            money_ci95: money_ci,
+            how: format!(
+                "touch time saved per ticket × {tpm:.0} tickets a month, at {cost} {} an hour",
+                b.currency
+            ),
+        });
+    }
+    let mut add = |name, unit, measure: &str, k: f64, how: String| {
+        if let Some(x) = m(measure) {
+            let (v, ci) = scaled(x.difference, x.ci95, k);
+            terms.push(Term {
+                name,
+                unit,
+                value: v,
+                ci95: ci,
+                money: None,
+                money_ci95: None,
+                how,
+            });
+        }
+    };
+    add(
+        "backlog_days_reduced",
+        "days",
+        "backlog_days",
+        -1.0,
+        "mean WIP / mean daily throughput, baseline − pilot".into(),
+    );
+    add(
+        "faster_closure",
+        "days per ticket",
+        "cycle_time_mean",
+        -1.0 / 86_400.0,
+        "mean cycle time, baseline − pilot".into(),
+    );
+    add(
+        "faster_closure_p50",
+        "days per ticket",
+        "cycle_time_p50",
+        -1.0 / 86_400.0,
+        "median cycle time, baseline − pilot".into(),
+    );
+    add(
+        "fewer_reworked_tickets",
+        "tickets a month",
+        "rework_rate",
+        -tpm,
+        format!(
+            "rework rate reduction × {tpm:.0} tickets a month (their agent time is already in the hours freed)"
+        ),
+    );
+    add(
+        "sla_points_gained",
+        "points",
+        "sla_adherence",
+        100.0,
+        "resolution SLA adherence, pilot − baseline, in percentage points".into(),
+    );
+    if b.revenue_per_customer.is_some() || b.churn_rate.is_some() {
+        notes.push(
+            "revenue_per_customer and churn_rate are valued only with a customer outcomes file \
+             (churn by cycle-time band); without it no revenue figure is claimed"
+                .to_owned(),
+        );
+    }
+    let priced: Vec<&Term> = terms.iter().filter(|t| t.money.is_some()).collect();
+    let money_per_month = (!priced.is_empty()).then(|| priced.iter().filter_map(|t| t.money).sum());
+    BudgetTerms {
+        currency: b.currency.clone(),
+        inputs: b.clone(),
+        terms,
+        money_per_month,
+        notes,
+    }
+}
