@@ -1,0 +1,763 @@
+//! A discrete-event simulation of the support organisation, fitted from its event log.
+//!
+//! **Model.** Every resolved case of the log becomes a *template*: the sequence of intervals
+//! between its events up to its resolution, each either *work* (the case is `working`, owned by
+//! a team) or a *delay* (any other state: in a queue, waiting for the customer, waiting on
+//! another team). Reopens are part of the templates, so the reopen probability is the log's.
+//! Arrivals follow the log's mean rate per hour of the week (Poisson within each hour); each
+//! arrival draws a template at random, which keeps the log's mix of intents, routes through
+//! teams (its handoff sequence) and time per state. Work needs a free slot of its team: a
+//! team works at most *capacity* cases at once — inferred as the most the log ever shows it
+//! working at once, or given — and otherwise queues them first come, first served.
+//!
+//! Delays are replayed as observed: they already hold the queueing of the log's own period,
+//! so the baseline reproduces the observed cycle time, and extra queueing appears only when a
+//! scenario pushes work past a team's capacity (spikes, fewer agents, shifts).
+//!
+//! **Scenario levers.** AI takes a share of an intent's cases (done in `ai_handle_minutes`;
+//! a `1 − precision` share comes back after `reopen_delay_hours` and follows its human
+//! template); merged teams pool their capacity and drop the delays that followed a handoff
+//! between them; spikes multiply arrivals on given days; staffing and shifts set capacity.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use flowgate_flow::cases::CaseRecord;
+use flowgate_flow::log::EventLog;
+use flowgate_flow::model::{NONE, State};
+use flowgate_flow::stats::nearest_rank;
+use flowgate_flow::time::{MS_PER_DAY, week_start};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Poisson};
+use serde::Serialize;
+
+use crate::scenario::{Scenario, WEEKDAYS};
+
+const HOUR: i64 = 3_600_000;
+const HOURS_PER_WEEK: usize = 168;
+
+/// One interval of a template.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Step {
+    /// Work needs a slot of `team`; a delay just passes.
+    pub work: bool,
+    pub team: u32,
+    /// For a delay right after a handoff: the team the case came from (`NONE` otherwise).
+    pub from_team: u32,
+    pub dur_ms: i64,
+}
+
+#[derive(Clone, Debug)]
+struct Template {
+    start: u32,
+    end: u32,
+    intent: u32,
+    sla_target_ms: Option<i64>,
+}
+
+/// Observed figures of the log the model was fitted on.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Observed {
+    pub resolved_cases: u64,
+    pub cycle_time_p50_s: Option<f64>,
+    pub cycle_time_p85_s: Option<f64>,
+    pub cycle_time_p95_s: Option<f64>,
+    pub sla_adherence: Option<f64>,
+}
+
+/// The fitted model.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub teams: Vec<String>,
+    pub intents: Vec<String>,
+    /// Mean arrivals per hour of the week (0 = Monday 00:00 UTC).
+    pub arrivals_per_hour: Vec<f64>,
+    /// Inferred capacity per team (cases worked at once).
+    pub capacity: Vec<u32>,
+    /// The log's span in whole days (the default horizon).
+    pub span_days: u32,
+    pub observed: Observed,
+    steps: Vec<Step>,
+    templates: Vec<Template>,
+}
+
+impl Model {
+    /// Fits the model. `intent_of` gives each case's intent (an index into `intents`);
+    /// `sla_target_s` each case's resolution target.
+    pub fn fit(
+        log: &EventLog,
+        records: &[CaseRecord],
+        intents: Vec<String>,
+        intent_of: &[u32],
+        sla_target_s: Option<&[Option<f64>]>,
+    ) -> Model {
+        let ts = log.ts();
+        let team = log.team();
+        let mut steps = Vec::new();
+        let mut templates = Vec::new();
+        let mut work_intervals: Vec<Vec<(i64, i64)>> = vec![Vec::new(); log.teams.len()];
+        for (c, r) in records.iter().enumerate() {
+            let Some(res) = r.resolved_at else { continue };
+            let ev = log.case_events(c);
+            let start = steps.len() as u32;
+            let mut cur_state: Option<State> = None;
+            let mut cur_team = NONE;
+            let mut handoff_from = NONE;
+            for e in ev.clone() {
+                if let Some(s) = log.state(e) {
+                    cur_state = Some(s);
+                }
+                let t = team[e];
+                if t != NONE {
+                    if cur_team != NONE && t != cur_team {
+                        handoff_from = cur_team;
+                    }
+                    cur_team = t;
+                }
+                if e + 1 >= ev.end || ts[e] >= res {
+                    break;
+                }
+                let (a, b) = (ts[e], ts[e + 1].min(res));
+                if b <= a {
+                    continue;
+                }
+                let work = cur_state == Some(State::Working) && cur_team != NONE;
+                if work {
+                    work_intervals[cur_team as usize].push((a, b));
+                    handoff_from = NONE;
+                }
+                let from_team = if work { NONE } else { handoff_from };
+                let same = steps.len() as u32 > start
+                    && steps.last().is_some_and(|l: &Step| {
+                        l.work == work && l.team == cur_team && l.from_team == from_team
+                    });
+                if same {
+                    steps.last_mut().expect("checked").dur_ms += b - a;
+                } else {
+                    steps.push(Step {
+                        work,
+                        team: cur_team,
+                        from_team,
+                        dur_ms: b - a,
+                    });
+                }
+            }
+            templates.push(Template {
+                start,
+                end: steps.len() as u32,
+                intent: intent_of.get(c).copied().unwrap_or(0),
+                sla_target_ms: sla_target_s
+                    .and_then(|t| t.get(c).copied().flatten())
+                    .map(|s| (s * 1000.0) as i64),
+            });
+        }
+        // Capacity: the most cases a team is seen working at once.
+        let capacity = work_intervals
+            .iter_mut()
+            .map(|iv| {
+                let mut pts: Vec<(i64, i32)> =
+                    iv.iter().flat_map(|&(a, b)| [(a, 1), (b, -1)]).collect();
+                pts.sort_unstable();
+                let (mut cur, mut max) = (0i32, 0i32);
+                for (_, d) in pts {
+                    cur += d;
+                    max = max.max(cur);
+                }
+                max.max(1) as u32
+            })
+            .collect();
+        // Arrivals per hour of the week, averaged over the weeks the log spans.
+        let mut per_how = vec![0.0; HOURS_PER_WEEK];
+        let (lo, hi) = log.span().unwrap_or((0, 0));
+        for r in records {
+            per_how[hour_of_week(r.created)] += 1.0;
+        }
+        let span_ms = (hi - lo).max(HOUR);
+        let weeks = span_ms as f64 / (7.0 * MS_PER_DAY as f64);
+        for x in per_how.iter_mut() {
+            *x /= weeks.max(1.0 / HOURS_PER_WEEK as f64);
+        }
+        let mut cycles: Vec<i64> = records.iter().filter_map(CaseRecord::cycle_ms).collect();
+        cycles.sort_unstable();
+        let pct = |p: u32| -> Option<f64> {
+            (!cycles.is_empty()).then(|| cycles[nearest_rank(p, cycles.len()) - 1] as f64 / 1000.0)
+        };
+        let (met, with) = templates
+            .iter()
+            .filter_map(|t| {
+                let cyc: i64 = steps[t.start as usize..t.end as usize]
+                    .iter()
+                    .map(|s| s.dur_ms)
+                    .sum();
+                t.sla_target_ms.map(|g| (cyc <= g) as u64)
+            })
+            .fold((0, 0), |(m, w), x| (m + x, w + 1));
+        Model {
+            teams: log.teams.iter().map(str::to_owned).collect(),
+            intents,
+            arrivals_per_hour: per_how,
+            capacity,
+            span_days: (span_ms as f64 / MS_PER_DAY as f64).ceil() as u32,
+            observed: Observed {
+                resolved_cases: cycles.len() as u64,
+                cycle_time_p50_s: pct(50),
+                cycle_time_p85_s: pct(85),
+                cycle_time_p95_s: pct(95),
+                sla_adherence: (with > 0).then(|| met as f64 / with as f64),
+            },
+            steps,
+            templates,
+        }
+    }
+
+    /// A model from explicit parts (tests, textbook queues): each template is a list of
+    /// steps with intent 0 and no SLA.
+    pub fn from_parts(
+        teams: Vec<String>,
+        capacity: Vec<u32>,
+        arrivals_per_hour: Vec<f64>,
+        templates: Vec<Vec<Step>>,
+        span_days: u32,
+    ) -> Model {
+        let mut steps = Vec::new();
+        let tpl = templates
+            .into_iter()
+            .map(|t| {
+                let start = steps.len() as u32;
+                steps.extend(t);
+                Template {
+                    start,
+                    end: steps.len() as u32,
+                    intent: 0,
+                    sla_target_ms: None,
+                }
+            })
+            .collect();
+        Model {
+            teams,
+            intents: vec!["all".to_owned()],
+            arrivals_per_hour,
+            capacity,
+            span_days,
+            observed: Observed {
+                resolved_cases: 0,
+                cycle_time_p50_s: None,
+                cycle_time_p85_s: None,
+                cycle_time_p95_s: None,
+                sla_adherence: None,
+            },
+            steps,
+            templates: tpl,
+        }
+    }
+
+    pub fn templates(&self) -> usize {
+        self.templates.len()
+    }
+
+    pub fn arrivals_per_day(&self) -> f64 {
+        self.arrivals_per_hour.iter().sum::<f64>() / 7.0
+    }
+}
+
+fn hour_of_week(ms: i64) -> usize {
+    ((ms - week_start(ms)) / HOUR) as usize % HOURS_PER_WEEK
+}
+
+/// A figure over replications: the mean, and the 5th and 95th percentiles (nearest rank).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct Band {
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Band {
+    fn of(mut v: Vec<f64>) -> Option<Band> {
+        v.retain(|x| x.is_finite());
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable_by(f64::total_cmp);
+        let at = |p| v[nearest_rank(p, v.len()) - 1];
+        Some(Band {
+            mean: v.iter().sum::<f64>() / v.len() as f64,
+            lo: at(5),
+            hi: at(95),
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Check {
+    pub measure: &'static str,
+    pub observed_s: f64,
+    pub simulated_s: f64,
+    pub relative_error: f64,
+    pub within_10pct: bool,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SimResult {
+    pub replications: usize,
+    pub days: u32,
+    pub cases: Band,
+    pub cycle_time_p50_s: Option<Band>,
+    pub cycle_time_p85_s: Option<Band>,
+    pub cycle_time_p95_s: Option<Band>,
+    pub cycle_time_mean_s: Option<Band>,
+    /// Mean time a work step waited for a free slot.
+    pub queue_wait_mean_s: Option<Band>,
+    pub sla_adherence: Option<Band>,
+    pub ai_handled_share: Option<Band>,
+    pub ai_reopen_share: Option<Band>,
+    /// Cases open at the end of each day of the horizon.
+    pub backlog: Vec<Band>,
+    pub capacity: Vec<(String, f64)>,
+    pub observed: Observed,
+    /// The scenario's figures against the observed log (meaningful for the baseline).
+    pub validation: Vec<Check>,
+}
+
+/// The scenario resolved against one model.
+struct Plan {
+    days: u32,
+    rate: Vec<f64>,
+    spikes: Vec<(u32, u32, f64)>,
+    ai_share: Vec<f64>,
+    ai_precision: Vec<f64>,
+    ai_handle_ms: i64,
+    reopen_delay_ms: i64,
+    team_map: Vec<u32>,
+    /// Capacity per (merged) team and hour of the week.
+    cap: Vec<[f64; HOURS_PER_WEEK]>,
+    has_shifts: bool,
+}
+
+fn plan(m: &Model, s: &Scenario) -> Plan {
+    let n_teams = m.teams.len();
+    let idx = |name: &str| m.teams.iter().position(|t| t == name);
+    let mut team_map: Vec<u32> = (0..n_teams as u32).collect();
+    for g in &s.merge {
+        let ids: Vec<usize> = g.teams.iter().filter_map(|t| idx(t)).collect();
+        if let Some(&first) = ids.first() {
+            for &i in &ids {
+                team_map[i] = first as u32;
+            }
+        }
+    }
+    let scale = s.capacity_scale.unwrap_or(1.0);
+    let mut base: Vec<f64> = m.capacity.iter().map(|&c| c as f64 * scale).collect();
+    for (t, &v) in &s.staffing {
+        if let Some(i) = idx(t) {
+            base[i] = v;
+        }
+    }
+    let mut cap = vec![[0.0; HOURS_PER_WEEK]; n_teams];
+    for (i, &b) in base.iter().enumerate() {
+        let target = team_map[i] as usize;
+        for c in cap[target].iter_mut() {
+            *c += b;
+        }
+    }
+    let mut has_shifts = false;
+    let mut shift_cap = vec![None::<[f64; HOURS_PER_WEEK]>; n_teams];
+    for sh in &s.shifts {
+        let Some(i) = idx(&sh.team) else { continue };
+        has_shifts = true;
+        let c = shift_cap[i].get_or_insert([0.0; HOURS_PER_WEEK]);
+        for (d, name) in WEEKDAYS.iter().enumerate() {
+            if !sh.weekdays.is_empty() && !sh.weekdays.iter().any(|w| w.eq_ignore_ascii_case(name))
+            {
+                continue;
+            }
+            for h in sh.from_hour..sh.to_hour {
+                c[d * 24 + h as usize] += sh.agents;
+            }
+        }
+    }
+    if has_shifts {
+        // Rebuild capacity: teams with shifts use them, the others their base.
+        cap = vec![[0.0; HOURS_PER_WEEK]; n_teams];
+        for i in 0..n_teams {
+            let target = team_map[i] as usize;
+            for h in 0..HOURS_PER_WEEK {
+                cap[target][h] += shift_cap[i].map_or(base[i], |c| c[h]);
+            }
+        }
+    }
+    let n_int = m.intents.len().max(1);
+    let mut ai_share = vec![0.0; n_int];
+    let mut ai_precision = vec![1.0; n_int];
+    for a in &s.ai {
+        for (i, name) in m.intents.iter().enumerate() {
+            if a.intent == "*" || &a.intent == name {
+                ai_share[i] = a.share;
+                ai_precision[i] = a.precision;
+            }
+        }
+    }
+    let arrival_scale = s.arrivals.scale.unwrap_or(1.0);
+    Plan {
+        days: s.days.unwrap_or(m.span_days).max(1),
+        rate: m
+            .arrivals_per_hour
+            .iter()
+            .map(|r| r * arrival_scale)
+            .collect(),
+        spikes: s
+            .arrivals
+            .spikes
+            .iter()
+            .map(|sp| (sp.start_day, sp.start_day + sp.days, sp.factor))
+            .collect(),
+        ai_share,
+        ai_precision,
+        ai_handle_ms: (s.ai_handle_minutes.unwrap_or(2.0) * 60_000.0) as i64,
+        reopen_delay_ms: (s.reopen_delay_hours.unwrap_or(24.0) * HOUR as f64) as i64,
+        team_map,
+        cap,
+        has_shifts,
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Case {
+    template: u32,
+    step: u32,
+    created: i64,
+    /// 0 human, 1 AI answer (right), 2 AI answer that comes back as a reopen.
+    ai: u8,
+    working_team: u32,
+    queued_at: i64,
+}
+
+struct Rep {
+    cycles: Vec<i64>,
+    sla: (u64, u64),
+    queue_wait: (i128, u64),
+    ai: (u64, u64),
+    backlog: Vec<f64>,
+    cases: u64,
+}
+
+fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Arrivals, hour by hour. Time 0 is a Monday 00:00, so hour h is hour-of-week h % 168.
+    let mut arrivals: Vec<i64> = Vec::new();
+    for h in 0..(p.days as usize * 24) {
+        let day = (h / 24) as u32;
+        let spike: f64 = p
+            .spikes
+            .iter()
+            .filter(|(a, b, _)| day >= *a && day < *b)
+            .map(|s| s.2)
+            .product();
+        let lambda = p.rate[h % HOURS_PER_WEEK] * spike;
+        if lambda <= 0.0 {
+            continue;
+        }
+        let n = Poisson::new(lambda).map_or(0.0, |d| d.sample(&mut rng)) as usize;
+        let base = h as i64 * HOUR;
+        let from = arrivals.len();
+        arrivals.extend((0..n).map(|_| base + rng.random_range(0..HOUR)));
+        arrivals[from..].sort_unstable();
+    }
+    let n_teams = m.teams.len();
+    let mut busy = vec![0u32; n_teams];
+    let mut queues: Vec<VecDeque<u32>> = vec![VecDeque::new(); n_teams];
+    let mut cases: Vec<Case> = Vec::with_capacity(1024);
+    let mut free: Vec<u32> = Vec::new();
+    let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
+    const TICK: u32 = u32::MAX;
+    if p.has_shifts {
+        heap.push(Reverse((HOUR, TICK)));
+    }
+    let mut rep = Rep {
+        cycles: Vec::with_capacity(arrivals.len()),
+        sla: (0, 0),
+        queue_wait: (0, 0),
+        ai: (0, 0),
+        backlog: vec![0.0; p.days as usize],
+        cases: arrivals.len() as u64,
+    };
+    let mut done_per_day = vec![0u64; p.days as usize];
+    let cap = |t: usize, now: i64| -> u32 {
+        p.cap[t][((now / HOUR) as usize) % HOURS_PER_WEEK].floor() as u32
+    };
+    let n_tpl = m.templates.len();
+    if n_tpl == 0 {
+        return rep;
+    }
+    let mut next_arrival = 0usize;
+    let mut in_flight = 0usize;
+
+    // Moves case `slot` forward from its current step at `now` until it waits on something.
+    macro_rules! advance {
+        ($slot:expr, $now:expr) => {{
+            let slot: u32 = $slot;
+            let now: i64 = $now;
+            loop {
+                let c = cases[slot as usize];
+                let tpl = &m.templates[c.template as usize];
+                if c.start_step_done(tpl) {
+                    let cyc = now - c.created;
+                    rep.cycles.push(cyc);
+                    if let Some(g) = tpl.sla_target_ms {
+                        rep.sla.0 += (cyc <= g) as u64;
+                        rep.sla.1 += 1;
+                    }
+                    let d = (now / MS_PER_DAY) as usize;
+                    if d < done_per_day.len() {
+                        done_per_day[d] += 1;
+                    }
+                    free.push(slot);
+                    in_flight -= 1;
+                    break;
+                }
+                let st = m.steps[(tpl.start + c.step) as usize];
+                let case = &mut cases[slot as usize];
+                if !st.work {
+                    case.step += 1;
+                    let merged_away = st.from_team != NONE
+                        && st.team != NONE
+                        && p.team_map[st.from_team as usize] == p.team_map[st.team as usize];
+                    if merged_away || st.dur_ms == 0 {
+                        continue;
+                    }
+                    heap.push(Reverse((now + st.dur_ms, slot)));
+                    break;
+                }
+                let t = p.team_map[st.team as usize] as usize;
+                if busy[t] < cap(t, now) && queues[t].is_empty() {
+                    busy[t] += 1;
+                    case.working_team = t as u32;
+                    case.step += 1;
+                    rep.queue_wait.1 += 1;
+                    heap.push(Reverse((now + st.dur_ms, slot)));
+                } else {
+                    case.queued_at = now;
+                    queues[t].push_back(slot);
+                }
+                break;
+            }
+        }};
+    }
+    // Starts queued work at team `t` while it has free slots.
+    macro_rules! drain {
+        ($t:expr, $now:expr) => {{
+            let t: usize = $t;
+            let now: i64 = $now;
+            while busy[t] < cap(t, now) {
+                let Some(q) = queues[t].pop_front() else {
+                    break;
+                };
+                let c = &mut cases[q as usize];
+                let tpl = &m.templates[c.template as usize];
+                let st = m.steps[(tpl.start + c.step) as usize];
+                busy[t] += 1;
+                c.working_team = t as u32;
+                c.step += 1;
+                rep.queue_wait.0 += (now - c.queued_at) as i128;
+                rep.queue_wait.1 += 1;
+                heap.push(Reverse((now + st.dur_ms, q)));
+            }
+        }};
+    }
+
+    loop {
+        let next_event = heap.peek().map(|r| r.0.0);
+        let take_arrival = match (arrivals.get(next_arrival), next_event) {
+            (Some(&a), Some(e)) => a <= e,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_arrival {
+            let now = arrivals[next_arrival];
+            next_arrival += 1;
+            let template = rng.random_range(0..n_tpl) as u32;
+            let intent = m.templates[template as usize].intent as usize;
+            let share = p.ai_share.get(intent).copied().unwrap_or(0.0);
+            let mut case = Case {
+                template,
+                step: 0,
+                created: now,
+                ai: 0,
+                working_team: NONE,
+                queued_at: now,
+            };
+            if share > 0.0 && rng.random_bool(share.min(1.0)) {
+                rep.ai.0 += 1;
+                let wrong = !rng.random_bool(p.ai_precision[intent].clamp(0.0, 1.0));
+                case.ai = if wrong { 2 } else { 1 };
+            }
+            let slot = match free.pop() {
+                Some(s) => {
+                    cases[s as usize] = case;
+                    s
+                }
+                None => {
+                    cases.push(case);
+                    (cases.len() - 1) as u32
+                }
+            };
+            in_flight += 1;
+            match case.ai {
+                1 => heap.push(Reverse((now + p.ai_handle_ms, slot))),
+                2 => {
+                    rep.ai.1 += 1;
+                    heap.push(Reverse((now + p.ai_handle_ms + p.reopen_delay_ms, slot)))
+                }
+                _ => advance!(slot, now),
+            }
+            continue;
+        }
+        let Reverse((now, slot)) = heap.pop().expect("peeked");
+        if slot == TICK {
+            for t in 0..n_teams {
+                drain!(t, now);
+            }
+            if in_flight > 0 || next_arrival < arrivals.len() {
+                heap.push(Reverse((now + HOUR, TICK)));
+            }
+            continue;
+        }
+        let c = cases[slot as usize];
+        match c.ai {
+            1 => {
+                // The AI's answer held: done.
+                cases[slot as usize].step =
+                    m.templates[c.template as usize].end - m.templates[c.template as usize].start;
+                cases[slot as usize].ai = 0;
+                advance!(slot, now);
+                continue;
+            }
+            2 => {
+                // A wrong answer came back: the human path from the start.
+                cases[slot as usize].ai = 0;
+                advance!(slot, now);
+                continue;
+            }
+            _ => {}
+        }
+        if c.working_team != NONE {
+            let t = c.working_team as usize;
+            busy[t] -= 1;
+            cases[slot as usize].working_team = NONE;
+            drain!(t, now);
+        }
+        advance!(slot, now);
+    }
+    // Backlog at the end of each day: arrivals so far minus completions so far.
+    let mut arrived = 0usize;
+    let mut done = 0u64;
+    for (d, (&finished, backlog)) in done_per_day.iter().zip(rep.backlog.iter_mut()).enumerate() {
+        let end = (d as i64 + 1) * MS_PER_DAY;
+        while arrived < arrivals.len() && arrivals[arrived] < end {
+            arrived += 1;
+        }
+        done += finished;
+        *backlog = (arrived as f64 - done as f64).max(0.0);
+    }
+    rep
+}
+
+impl Case {
+    fn start_step_done(&self, tpl: &Template) -> bool {
+        tpl.start + self.step >= tpl.end
+    }
+}
+
+/// Runs the scenario `replications` times (on up to `threads` threads) and summarises.
+pub fn simulate(m: &Model, s: &Scenario, threads: usize) -> SimResult {
+    let p = plan(m, s);
+    let reps_n = s.replications.unwrap_or(20).max(1);
+    let seed = s.seed.unwrap_or(1);
+    let threads = threads.clamp(1, reps_n);
+    let mut reps: Vec<Option<Rep>> = (0..reps_n).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let chunks: Vec<&mut [Option<Rep>]> = reps.chunks_mut(reps_n.div_ceil(threads)).collect();
+        let mut offset = 0;
+        for chunk in chunks {
+            let base = offset;
+            offset += chunk.len();
+            let (m, p) = (&m, &p);
+            scope.spawn(move || {
+                for (i, slot) in chunk.iter_mut().enumerate() {
+                    let r = base + i;
+                    *slot = Some(run_one(m, p, seed.wrapping_add(r as u64 * 0x9E37_79B9)));
+                }
+            });
+        }
+    });
+    let reps: Vec<Rep> = reps.into_iter().flatten().collect();
+    let per = |f: &dyn Fn(&Rep) -> Option<f64>| Band::of(reps.iter().filter_map(f).collect());
+    let pct = |r: &Rep, q: u32| -> Option<f64> {
+        if r.cycles.is_empty() {
+            return None;
+        }
+        let mut v = r.cycles.clone();
+        let k = nearest_rank(q, v.len()) - 1;
+        Some(*v.select_nth_unstable(k).1 as f64 / 1000.0)
+    };
+    let p50 = per(&|r| pct(r, 50));
+    let p85 = per(&|r| pct(r, 85));
+    let mut validation = Vec::new();
+    for (measure, obs, sim) in [
+        ("cycle_time_p50", m.observed.cycle_time_p50_s, p50),
+        ("cycle_time_p85", m.observed.cycle_time_p85_s, p85),
+    ] {
+        if let (Some(o), Some(b)) = (obs, sim)
+            && o > 0.0
+        {
+            let rel = b.mean / o - 1.0;
+            validation.push(Check {
+                measure,
+                observed_s: o,
+                simulated_s: b.mean,
+                relative_error: rel,
+                within_10pct: rel.abs() <= 0.10,
+            });
+        }
+    }
+    let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+    SimResult {
+        replications: reps.len(),
+        days: p.days,
+        cases: Band::of(reps.iter().map(|r| r.cases as f64).collect()).unwrap_or(Band {
+            mean: 0.0,
+            lo: 0.0,
+            hi: 0.0,
+        }),
+        cycle_time_p50_s: p50,
+        cycle_time_p85_s: p85,
+        cycle_time_p95_s: per(&|r| pct(r, 95)),
+        cycle_time_mean_s: per(&|r| {
+            (!r.cycles.is_empty()).then(|| {
+                r.cycles.iter().map(|&c| c as f64).sum::<f64>() / r.cycles.len() as f64 / 1000.0
+            })
+        }),
+        queue_wait_mean_s: per(&|r| {
+            (r.queue_wait.1 > 0).then(|| r.queue_wait.0 as f64 / r.queue_wait.1 as f64 / 1000.0)
+        }),
+        sla_adherence: per(&|r| ratio(r.sla.0, r.sla.1)),
+        ai_handled_share: per(&|r| ratio(r.ai.0, r.cases)).filter(|b| b.hi > 0.0),
+        ai_reopen_share: per(&|r| ratio(r.ai.1, r.ai.0)),
+        backlog: (0..p.days as usize)
+            .filter_map(|d| Band::of(reps.iter().map(|r| r.backlog[d]).collect()))
+            .collect(),
+        capacity: (0..m.teams.len())
+            .filter(|&t| p.team_map[t] as usize == t)
+            .map(|t| {
+                (
+                    m.teams[t].clone(),
+                    p.cap[t].iter().sum::<f64>() / HOURS_PER_WEEK as f64,
+                )
+            })
+            .collect(),
+        observed: m.observed.clone(),
+        validation,
+    }
+}
