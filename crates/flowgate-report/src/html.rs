@@ -8,7 +8,7 @@ use crate::Meta;
 use crate::fmt::{count, duration, headline, opt_duration, pct};
 use crate::svg::{self, esc};
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:0;background:#fafafa}
 main{max-width:980px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}

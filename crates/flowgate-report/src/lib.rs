@@ -7,6 +7,7 @@ mod html;
 mod markdown;
 mod svg;
 mod text;
+pub mod value;
 
 use flowgate_flow::Baseline;
 use serde::Serialize;

@@ -6,9 +6,14 @@
 //! another team). Reopens are part of the templates, so the reopen probability is the log's.
 //! Arrivals follow the log's mean rate per hour of the week (Poisson within each hour); each
 //! arrival draws a template at random, which keeps the log's mix of intents, routes through
-//! teams (its handoff sequence) and time per state. Work needs a free slot of its team: a
-//! team works at most *capacity* cases at once — inferred as the most the log ever shows it
-//! working at once, or given — and otherwise queues them first come, first served.
+//! teams (its handoff sequence) and time per state. Work passes a team's *capacity* first,
+//! and waits in a first-come, first-served queue when there is none:
+//!
+//! - fitted from a log, capacity is a **throughput**: work steps a team can start per hour of
+//!   the week — the most the log shows it starting in that hour of any week (at least its
+//!   mean hourly rate), so the baseline rarely queues, while a spike or fewer agents does;
+//!   an agent is worth the team's rate divided by the people the log shows working for it;
+//! - built from parts (textbook queues, tests), capacity is **slots**: cases worked at once.
 //!
 //! Delays are replayed as observed: they already hold the queueing of the log's own period,
 //! so the baseline reproduces the observed cycle time, and extra queueing appears only when a
@@ -66,6 +71,28 @@ pub struct Observed {
     pub sla_adherence: Option<f64>,
 }
 
+/// How much work a team can take on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Capacity {
+    /// Cases worked at once.
+    Slots(u32),
+    /// Work steps started per hour of the week (168 values, Monday 00:00 UTC first), and
+    /// the people the log shows working for the team (what one agent is worth).
+    Rate { per_hour: Vec<f64>, agents: u32 },
+}
+
+impl Capacity {
+    /// The mean over the week: slots, or starts per hour.
+    pub fn mean(&self) -> f64 {
+        match self {
+            Capacity::Slots(n) => *n as f64,
+            Capacity::Rate { per_hour, .. } => {
+                per_hour.iter().sum::<f64>() / per_hour.len().max(1) as f64
+            }
+        }
+    }
+}
+
 /// The fitted model.
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -73,8 +100,8 @@ pub struct Model {
     pub intents: Vec<String>,
     /// Mean arrivals per hour of the week (0 = Monday 00:00 UTC).
     pub arrivals_per_hour: Vec<f64>,
-    /// Inferred capacity per team (cases worked at once).
-    pub capacity: Vec<u32>,
+    /// Capacity per team.
+    pub capacity: Vec<Capacity>,
     /// The log's span in whole days (the default horizon).
     pub span_days: u32,
     pub observed: Observed,
@@ -96,7 +123,11 @@ impl Model {
         let team = log.team();
         let mut steps = Vec::new();
         let mut templates = Vec::new();
-        let mut work_intervals: Vec<Vec<(i64, i64)>> = vec![Vec::new(); log.teams.len()];
+        let n_teams = log.teams.len();
+        // Work starts per (team, absolute hour), and who worked for each team.
+        let mut starts: Vec<rustc_hash::FxHashMap<i64, u32>> = vec![Default::default(); n_teams];
+        let mut people: Vec<rustc_hash::FxHashSet<u32>> = vec![Default::default(); n_teams];
+        let resource = log.resource();
         for (c, r) in records.iter().enumerate() {
             let Some(res) = r.resolved_at else { continue };
             let ev = log.case_events(c);
@@ -124,7 +155,18 @@ impl Model {
                 }
                 let work = cur_state == Some(State::Working) && cur_team != NONE;
                 if work {
-                    work_intervals[cur_team as usize].push((a, b));
+                    let starts_here = !(steps.len() as u32 > start
+                        && steps
+                            .last()
+                            .is_some_and(|l: &Step| l.work && l.team == cur_team));
+                    if starts_here {
+                        *starts[cur_team as usize]
+                            .entry(a.div_euclid(HOUR))
+                            .or_default() += 1;
+                    }
+                    if resource[e] != NONE {
+                        people[cur_team as usize].insert(resource[e]);
+                    }
                     handoff_from = NONE;
                 }
                 let from_team = if work { NONE } else { handoff_from };
@@ -152,21 +194,6 @@ impl Model {
                     .map(|s| (s * 1000.0) as i64),
             });
         }
-        // Capacity: the most cases a team is seen working at once.
-        let capacity = work_intervals
-            .iter_mut()
-            .map(|iv| {
-                let mut pts: Vec<(i64, i32)> =
-                    iv.iter().flat_map(|&(a, b)| [(a, 1), (b, -1)]).collect();
-                pts.sort_unstable();
-                let (mut cur, mut max) = (0i32, 0i32);
-                for (_, d) in pts {
-                    cur += d;
-                    max = max.max(cur);
-                }
-                max.max(1) as u32
-            })
-            .collect();
         // Arrivals per hour of the week, averaged over the weeks the log spans.
         let mut per_how = vec![0.0; HOURS_PER_WEEK];
         let (lo, hi) = log.span().unwrap_or((0, 0));
@@ -175,6 +202,26 @@ impl Model {
         }
         let span_ms = (hi - lo).max(HOUR);
         let weeks = span_ms as f64 / (7.0 * MS_PER_DAY as f64);
+        let hours = (span_ms as f64 / HOUR as f64).max(1.0);
+        // Capacity: per hour of the week, the most work starts seen in that hour of any
+        // week, and never below the team's mean hourly rate.
+        let capacity = starts
+            .iter()
+            .zip(&people)
+            .map(|(by_hour, who)| {
+                let total: u32 = by_hour.values().sum();
+                let mean = total as f64 / hours;
+                let mut per_hour = vec![mean.max(1e-9); HOURS_PER_WEEK];
+                for (&h, &n) in by_hour {
+                    let how = hour_of_week(h * HOUR);
+                    per_hour[how] = per_hour[how].max(n as f64);
+                }
+                Capacity::Rate {
+                    per_hour,
+                    agents: who.len().max(1) as u32,
+                }
+            })
+            .collect();
         for x in per_how.iter_mut() {
             *x /= weeks.max(1.0 / HOURS_PER_WEEK as f64);
         }
@@ -215,7 +262,7 @@ impl Model {
     /// steps with intent 0 and no SLA.
     pub fn from_parts(
         teams: Vec<String>,
-        capacity: Vec<u32>,
+        capacity: Vec<Capacity>,
         arrivals_per_hour: Vec<f64>,
         templates: Vec<Vec<Step>>,
         span_days: u32,
@@ -307,7 +354,7 @@ pub struct SimResult {
     pub cycle_time_p85_s: Option<Band>,
     pub cycle_time_p95_s: Option<Band>,
     pub cycle_time_mean_s: Option<Band>,
-    /// Mean time a work step waited for a free slot.
+    /// Mean time a work step waited for the team's capacity.
     pub queue_wait_mean_s: Option<Band>,
     pub sla_adherence: Option<Band>,
     pub ai_handled_share: Option<Band>,
@@ -315,9 +362,23 @@ pub struct SimResult {
     /// Cases open at the end of each day of the horizon.
     pub backlog: Vec<Band>,
     pub capacity: Vec<(String, f64)>,
+    /// Each replication's figures, in seed order (a scenario and its baseline run on the
+    /// same seeds, so their differences pair up).
+    pub per_replication: Vec<RepFigures>,
     pub observed: Observed,
     /// The scenario's figures against the observed log (meaningful for the baseline).
     pub validation: Vec<Check>,
+}
+
+/// One replication's figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RepFigures {
+    pub cycle_time_mean_s: Option<f64>,
+    pub cycle_time_p50_s: Option<f64>,
+    pub sla_adherence: Option<f64>,
+    /// Agent time (work steps) per day of the horizon, in hours.
+    pub work_hours_per_day: f64,
+    pub backlog_end: f64,
 }
 
 /// The scenario resolved against one model.
@@ -330,8 +391,10 @@ struct Plan {
     ai_handle_ms: i64,
     reopen_delay_ms: i64,
     team_map: Vec<u32>,
-    /// Capacity per (merged) team and hour of the week.
+    /// Capacity per (merged) team and hour of the week: slots, or starts per hour.
     cap: Vec<[f64; HOURS_PER_WEEK]>,
+    /// Whether a team's capacity is slots (else a rate).
+    slots: Vec<bool>,
     has_shifts: bool,
 }
 
@@ -348,45 +411,68 @@ fn plan(m: &Model, s: &Scenario) -> Plan {
         }
     }
     let scale = s.capacity_scale.unwrap_or(1.0);
-    let mut base: Vec<f64> = m.capacity.iter().map(|&c| c as f64 * scale).collect();
-    for (t, &v) in &s.staffing {
-        if let Some(i) = idx(t) {
-            base[i] = v;
+    // Per team, in its own unit (slots, or starts per hour): the week's profile, and what
+    // one agent is worth.
+    let mut profile: Vec<[f64; HOURS_PER_WEEK]> = Vec::with_capacity(n_teams);
+    let mut per_agent: Vec<f64> = Vec::with_capacity(n_teams);
+    for c in &m.capacity {
+        match c {
+            Capacity::Slots(n) => {
+                profile.push([*n as f64 * scale; HOURS_PER_WEEK]);
+                per_agent.push(1.0);
+            }
+            Capacity::Rate { per_hour, agents } => {
+                let mut p = [0.0; HOURS_PER_WEEK];
+                for (a, b) in p.iter_mut().zip(per_hour) {
+                    *a = b * scale;
+                }
+                profile.push(p);
+                per_agent.push(c.mean() / (*agents).max(1) as f64);
+            }
         }
     }
-    let mut cap = vec![[0.0; HOURS_PER_WEEK]; n_teams];
-    for (i, &b) in base.iter().enumerate() {
-        let target = team_map[i] as usize;
-        for c in cap[target].iter_mut() {
-            *c += b;
+    for (t, &agents) in &s.staffing {
+        let Some(i) = idx(t) else { continue };
+        match &m.capacity[i] {
+            Capacity::Slots(_) => profile[i] = [agents; HOURS_PER_WEEK],
+            Capacity::Rate { agents: seen, .. } => {
+                // The same weekly shape, scaled to the new head count.
+                let k = agents / (*seen).max(1) as f64 / scale.max(1e-12);
+                for x in profile[i].iter_mut() {
+                    *x *= k;
+                }
+            }
         }
     }
     let mut has_shifts = false;
-    let mut shift_cap = vec![None::<[f64; HOURS_PER_WEEK]>; n_teams];
+    let mut shifted = vec![false; n_teams];
     for sh in &s.shifts {
         let Some(i) = idx(&sh.team) else { continue };
+        if !shifted[i] {
+            shifted[i] = true;
+            profile[i] = [0.0; HOURS_PER_WEEK];
+        }
         has_shifts = true;
-        let c = shift_cap[i].get_or_insert([0.0; HOURS_PER_WEEK]);
         for (d, name) in WEEKDAYS.iter().enumerate() {
             if !sh.weekdays.is_empty() && !sh.weekdays.iter().any(|w| w.eq_ignore_ascii_case(name))
             {
                 continue;
             }
             for h in sh.from_hour..sh.to_hour {
-                c[d * 24 + h as usize] += sh.agents;
+                profile[i][d * 24 + h as usize] += sh.agents * per_agent[i];
             }
         }
     }
-    if has_shifts {
-        // Rebuild capacity: teams with shifts use them, the others their base.
-        cap = vec![[0.0; HOURS_PER_WEEK]; n_teams];
-        for i in 0..n_teams {
-            let target = team_map[i] as usize;
-            for h in 0..HOURS_PER_WEEK {
-                cap[target][h] += shift_cap[i].map_or(base[i], |c| c[h]);
-            }
+    let mut cap = vec![[0.0; HOURS_PER_WEEK]; n_teams];
+    for (i, p) in profile.iter().enumerate() {
+        let target = team_map[i] as usize;
+        for (a, b) in cap[target].iter_mut().zip(p) {
+            *a += b;
         }
     }
+    let slots: Vec<bool> = (0..n_teams)
+        .map(|i| matches!(m.capacity[team_map[i] as usize], Capacity::Slots(_)))
+        .collect();
     let n_int = m.intents.len().max(1);
     let mut ai_share = vec![0.0; n_int];
     let mut ai_precision = vec![1.0; n_int];
@@ -418,6 +504,7 @@ fn plan(m: &Model, s: &Scenario) -> Plan {
         reopen_delay_ms: (s.reopen_delay_hours.unwrap_or(24.0) * HOUR as f64) as i64,
         team_map,
         cap,
+        slots,
         has_shifts,
     }
 }
@@ -435,6 +522,8 @@ struct Case {
 
 struct Rep {
     cycles: Vec<i64>,
+    /// Agent time: the work steps done (ms).
+    work_ms: i128,
     sla: (u64, u64),
     queue_wait: (i128, u64),
     ai: (u64, u64),
@@ -471,11 +560,24 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
     let mut free: Vec<u32> = Vec::new();
     let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
     const TICK: u32 = u32::MAX;
-    if p.has_shifts {
+    // Rate-limited teams get their hour's starts at each tick; slot teams need ticks only
+    // when shifts change their slots.
+    let any_rate = p.slots.iter().any(|s| !s);
+    let mut tokens: Vec<f64> = (0..n_teams)
+        .map(|t| {
+            if p.slots[t] {
+                0.0
+            } else {
+                p.cap[t][0].max(0.0)
+            }
+        })
+        .collect();
+    if p.has_shifts || any_rate {
         heap.push(Reverse((HOUR, TICK)));
     }
     let mut rep = Rep {
         cycles: Vec::with_capacity(arrivals.len()),
+        work_ms: 0,
         sla: (0, 0),
         queue_wait: (0, 0),
         ai: (0, 0),
@@ -530,10 +632,20 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
                     break;
                 }
                 let t = p.team_map[st.team as usize] as usize;
-                if busy[t] < cap(t, now) && queues[t].is_empty() {
-                    busy[t] += 1;
-                    case.working_team = t as u32;
+                let free_now = if p.slots[t] {
+                    busy[t] < cap(t, now)
+                } else {
+                    tokens[t] >= 1.0
+                };
+                if free_now && queues[t].is_empty() {
+                    if p.slots[t] {
+                        busy[t] += 1;
+                        case.working_team = t as u32;
+                    } else {
+                        tokens[t] -= 1.0;
+                    }
                     case.step += 1;
+                    rep.work_ms += st.dur_ms as i128;
                     rep.queue_wait.1 += 1;
                     heap.push(Reverse((now + st.dur_ms, slot)));
                 } else {
@@ -549,16 +661,29 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
         ($t:expr, $now:expr) => {{
             let t: usize = $t;
             let now: i64 = $now;
-            while busy[t] < cap(t, now) {
+            loop {
+                let free_now = if p.slots[t] {
+                    busy[t] < cap(t, now)
+                } else {
+                    tokens[t] >= 1.0
+                };
+                if !free_now {
+                    break;
+                }
                 let Some(q) = queues[t].pop_front() else {
                     break;
                 };
                 let c = &mut cases[q as usize];
                 let tpl = &m.templates[c.template as usize];
                 let st = m.steps[(tpl.start + c.step) as usize];
-                busy[t] += 1;
-                c.working_team = t as u32;
+                if p.slots[t] {
+                    busy[t] += 1;
+                    c.working_team = t as u32;
+                } else {
+                    tokens[t] -= 1.0;
+                }
                 c.step += 1;
+                rep.work_ms += st.dur_ms as i128;
                 rep.queue_wait.0 += (now - c.queued_at) as i128;
                 rep.queue_wait.1 += 1;
                 heap.push(Reverse((now + st.dur_ms, q)));
@@ -616,7 +741,12 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
         }
         let Reverse((now, slot)) = heap.pop().expect("peeked");
         if slot == TICK {
+            let how = ((now / HOUR) as usize) % HOURS_PER_WEEK;
             for t in 0..n_teams {
+                if !p.slots[t] {
+                    let r = p.cap[t][how].max(0.0);
+                    tokens[t] = (tokens[t] + r).min(r.max(1.0));
+                }
                 drain!(t, now);
             }
             if in_flight > 0 || next_arrival < arrivals.len() {
@@ -755,6 +885,18 @@ pub fn simulate(m: &Model, s: &Scenario, threads: usize) -> SimResult {
                     m.teams[t].clone(),
                     p.cap[t].iter().sum::<f64>() / HOURS_PER_WEEK as f64,
                 )
+            })
+            .collect(),
+        per_replication: reps
+            .iter()
+            .map(|r| RepFigures {
+                cycle_time_mean_s: (!r.cycles.is_empty()).then(|| {
+                    r.cycles.iter().map(|&c| c as f64).sum::<f64>() / r.cycles.len() as f64 / 1000.0
+                }),
+                cycle_time_p50_s: pct(r, 50),
+                sla_adherence: ratio(r.sla.0, r.sla.1),
+                work_hours_per_day: r.work_ms as f64 / 3_600_000.0 / p.days as f64,
+                backlog_end: r.backlog.last().copied().unwrap_or(0.0),
             })
             .collect(),
         observed: m.observed.clone(),

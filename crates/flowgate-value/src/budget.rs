@@ -205,3 +205,104 @@ pub fn budget_terms(c: &Compare, b: &Budget) -> BudgetTerms {
         notes,
     }
 }
+
+/// Budget terms of a simulated scenario against its baseline. Both ran on the same seeds, so
+/// each replication's difference pairs up; the interval is the 2.5–97.5% range of those
+/// paired differences (with few replications, close to their minimum and maximum).
+pub fn simulated_terms(
+    b: &Budget,
+    baseline: &flowgate_sim::SimResult,
+    scenario: &flowgate_sim::SimResult,
+) -> BudgetTerms {
+    let pairs: Vec<(
+        &flowgate_sim::des::RepFigures,
+        &flowgate_sim::des::RepFigures,
+    )> = baseline
+        .per_replication
+        .iter()
+        .zip(&scenario.per_replication)
+        .collect();
+    let diff = |f: &dyn Fn(&flowgate_sim::des::RepFigures) -> Option<f64>| {
+        let mut d: Vec<f64> = pairs
+            .iter()
+            .filter_map(|(a, s)| Some(f(s)? - f(a)?))
+            .collect();
+        let mean = (!d.is_empty()).then(|| d.iter().sum::<f64>() / d.len() as f64);
+        (mean, crate::boot::percentile_interval(&mut d))
+    };
+    let cost = b.loaded_cost_per_agent_hour;
+    let month = 365.25 / 12.0;
+    let mut terms = Vec::new();
+    let (d, ci) = diff(&|r| Some(r.work_hours_per_day));
+    let (v, ci) = scaled(d, ci, -month);
+    let (money, money_ci) = scaled(v, ci, cost);
+    terms.push(Term {
+        name: "agent_hours_freed",
+        unit: "hours a month",
+        value: v,
+        ci95: ci,
+        money,
+        money_ci95: money_ci,
+        how: format!(
+            "simulated agent (work-step) hours a day, baseline − scenario, × {month:.1} days, at {cost} {} an hour",
+            b.currency
+        ),
+    });
+    for (name, unit, k, f, how) in [
+        (
+            "faster_closure",
+            "days per ticket",
+            -1.0 / 86_400.0,
+            (&|r: &flowgate_sim::des::RepFigures| r.cycle_time_mean_s)
+                as &dyn Fn(&flowgate_sim::des::RepFigures) -> Option<f64>,
+            "simulated mean cycle time, baseline − scenario",
+        ),
+        (
+            "faster_closure_p50",
+            "days per ticket",
+            -1.0 / 86_400.0,
+            &|r: &flowgate_sim::des::RepFigures| r.cycle_time_p50_s,
+            "simulated median cycle time, baseline − scenario",
+        ),
+        (
+            "sla_points_gained",
+            "points",
+            100.0,
+            &|r: &flowgate_sim::des::RepFigures| r.sla_adherence,
+            "simulated resolution SLA adherence, scenario − baseline",
+        ),
+        (
+            "backlog_reduced",
+            "cases",
+            -1.0,
+            &|r: &flowgate_sim::des::RepFigures| Some(r.backlog_end),
+            "open cases at the end of the horizon, baseline − scenario",
+        ),
+    ] {
+        let (d, ci) = diff(f);
+        if d.is_none() {
+            continue;
+        }
+        let (v, ci) = scaled(d, ci, k);
+        terms.push(Term {
+            name,
+            unit,
+            value: v,
+            ci95: ci,
+            money: None,
+            money_ci95: None,
+            how: how.to_owned(),
+        });
+    }
+    let money_per_month = terms[0].money;
+    BudgetTerms {
+        currency: b.currency.clone(),
+        inputs: b.clone(),
+        terms,
+        money_per_month,
+        notes: vec![format!(
+            "simulated: {} paired replications; intervals are the range of their differences",
+            pairs.len()
+        )],
+    }
+}

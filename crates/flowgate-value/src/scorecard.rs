@@ -17,7 +17,8 @@ use serde::Serialize;
 pub struct ScorecardOptions {
     /// How many weeks to show, ending with `last_week`.
     pub weeks: usize,
-    /// Any instant inside the last week to show (default: the week of `as_of`).
+    /// Any instant inside the last week to show (default: the last complete week before
+    /// `as_of`, and no later than the latest resolution).
     pub last_week: Option<i64>,
     /// The instant the data runs to (default: the last event).
     pub as_of: Option<i64>,
@@ -92,7 +93,16 @@ pub fn scorecard(
             .max()
             .unwrap_or_default()
     });
-    let last = week_start(opts.last_week.unwrap_or(as_of));
+    // By default the headline is the last complete week (the data runs into the week of
+    // `as_of`), and no later than the last week in which something was resolved.
+    let latest_resolution = records.iter().filter_map(|r| r.resolved_at).max();
+    let last = match opts.last_week {
+        Some(t) => week_start(t),
+        None => {
+            let complete = week_start(as_of) - MS_PER_WEEK;
+            latest_resolution.map_or(complete, |r| week_start(r).min(complete))
+        }
+    };
     let n = opts.weeks.max(1);
     let first = last - (n as i64 - 1) * MS_PER_WEEK;
     let slot = |t: i64| -> Option<usize> {

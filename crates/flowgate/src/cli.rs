@@ -78,6 +78,16 @@ pub enum Command {
     Gate(crate::gate::GateCommand),
     /// Accuracy, macro-F1, calibration, out-of-scope AUROC and coverage at precision.
     Eval(crate::demand::EvalArgs),
+    /// The weekly scorecard: cycle time, quality defects and escalation rate per week.
+    Scorecard(crate::value::ScorecardArgs),
+    /// Pilot vs baseline with 95% bootstrap intervals, mix adjustment and budget terms.
+    Compare(crate::value::CompareArgs),
+    /// What-if: a queue simulation fitted from a log, under a scenario.
+    Simulate(crate::value::SimulateArgs),
+    /// Monte Carlo forecast from daily throughput: when the backlog clears, how many by when.
+    Forecast(crate::value::ForecastArgs),
+    /// Agents needed for a live channel's service level (Erlang C, or Erlang A with patience).
+    Staffing(crate::value::StaffingArgs),
     /// Generate a synthetic support organisation, analyse it and write an HTML report.
     Demo(crate::demo::DemoArgs),
     /// Time the whole baseline on a log replicated N times, with peak memory.
@@ -166,11 +176,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),
         Command::Demo(args) => crate::demo::run(args),
+        Command::Scorecard(args) => crate::value::scorecard(args, &settings),
+        Command::Compare(args) => crate::value::compare(args, &settings),
+        Command::Simulate(args) => crate::value::simulate(args, &settings),
+        Command::Forecast(args) => crate::value::forecast(args, &settings),
+        Command::Staffing(args) => crate::value::staffing(args),
         Command::Bench(args) => crate::bench::run(args),
     }
 }
 
-fn pick_format(
+pub fn pick_format(
     explicit: Option<FormatArg>,
     out: Option<&std::path::Path>,
     settings: &Settings,
@@ -218,30 +233,14 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
         }
         None => None,
     };
-    let t0 = std::time::Instant::now();
-    let (got, source) = match (&args.source.file, &args.db) {
-        (Some(file), None) => (
-            crate::load::read(file, mapping, args.source.strict, args.quiet)?,
-            file.display().to_string(),
-        ),
-        (None, None)
-            if std::env::var_os("FLOWGATE_DATABASE_URL").is_none()
-                && settings.database_url.is_none() =>
-        {
-            bail!("give a log file, or --db URL to read from a database")
-        }
-        (None, db) => {
-            let url = crate::db::database_url(db.as_deref(), settings);
-            let (got, name) = crate::db::load(&url, args.source_name.as_deref())?;
-            (got, format!("source {name} in {url}"))
-        }
-        (Some(_), Some(_)) => bail!("give a file or --db, not both"),
-    };
-    tracing::info!(
-        secs = t0.elapsed().as_secs_f64(),
-        events = got.log.n_events(),
-        "read"
-    );
+    let (got, source) = load_log(
+        &args.source,
+        args.db.as_deref(),
+        args.source_name.as_deref(),
+        mapping,
+        args.quiet,
+        settings,
+    )?;
     let mut opts = BaselineOptions::new();
     opts.as_of_ms = as_of_ms;
     opts.sla = got.mapping.sla_config();
@@ -271,6 +270,43 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
         eprintln!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// Reads the log named by a file argument or a database (`--db`, `FLOWGATE_DATABASE_URL`,
+/// settings), and a description of where it came from.
+pub fn load_log(
+    source: &SourceArgs,
+    db: Option<&str>,
+    source_name: Option<&str>,
+    mapping: Option<flowgate_ingest::Mapping>,
+    quiet: bool,
+    settings: &Settings,
+) -> Result<(flowgate_ingest::Ingested, String)> {
+    let t0 = std::time::Instant::now();
+    let (got, source) = match (&source.file, db) {
+        (Some(file), None) => (
+            crate::load::read(file, mapping, source.strict, quiet)?,
+            file.display().to_string(),
+        ),
+        (None, None)
+            if std::env::var_os("FLOWGATE_DATABASE_URL").is_none()
+                && settings.database_url.is_none() =>
+        {
+            bail!("give a log file, or --db URL to read from a database")
+        }
+        (None, db) => {
+            let url = crate::db::database_url(db, settings);
+            let (got, name) = crate::db::load(&url, source_name)?;
+            (got, format!("source {name} in {url}"))
+        }
+        (Some(_), Some(_)) => bail!("give a file or --db, not both"),
+    };
+    tracing::info!(
+        secs = t0.elapsed().as_secs_f64(),
+        events = got.log.n_events(),
+        "read"
+    );
+    Ok((got, source))
 }
 
 fn presets(name: Option<&str>) -> Result<()> {

@@ -15,6 +15,7 @@ mod output;
 mod review;
 mod risk;
 mod sticky;
+mod value;
 
 use std::process::ExitCode;
 

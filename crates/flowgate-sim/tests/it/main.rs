@@ -2,7 +2,7 @@
 //! levers of a scenario on a small model, and scenario file errors.
 
 use flowgate_flow::NONE;
-use flowgate_sim::des::{Model, Step, simulate};
+use flowgate_sim::des::{Capacity, Model, Step, simulate};
 use flowgate_sim::erlang::erlang_c;
 use flowgate_sim::scenario::Scenario;
 use rand::{Rng, SeedableRng};
@@ -33,7 +33,7 @@ fn mmc_queue_matches_its_analytic_mean_wait() {
     let templates = services.iter().map(|&s| vec![work(0, s)]).collect();
     let model = Model::from_parts(
         vec!["desk".into()],
-        vec![3],
+        vec![Capacity::Slots(3)],
         vec![2.4; 168],
         templates,
         2000,
@@ -68,7 +68,7 @@ fn two_team_model() -> Model {
         .collect();
     Model::from_parts(
         vec!["A".into(), "B".into()],
-        vec![4, 4],
+        vec![Capacity::Slots(4), Capacity::Slots(4)],
         vec![1.0; 168],
         templates,
         60,

@@ -50,6 +50,19 @@ fn demo_generates_analyses_and_reports() {
     let triaged = std::fs::read_to_string(out_dir.join("triage.jsonl")).unwrap();
     assert_eq!(triaged.lines().count(), 600);
     assert!(text.contains("Demand by bucket"), "{text}");
+    // The value layer: scorecard, a simulated pilot in budget terms, a spike scenario.
+    assert!(text.contains("Scorecard 2026-W"), "{text}");
+    assert!(text.contains("agent hours freed a month"), "{text}");
+    assert!(text.contains("Spike x2 for 3 days"), "{text}");
+    let report = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    for section in [
+        "Weekly scorecard",
+        "Simulated pilot",
+        "In budget terms",
+        "Spike: twice the arrivals",
+    ] {
+        assert!(report.contains(section), "report.html lacks {section}");
+    }
     // The written log and preset re-read through the ordinary command give the same cases.
     let again = flowgate(&[
         "baseline",

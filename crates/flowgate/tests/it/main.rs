@@ -10,6 +10,7 @@ mod kb;
 mod reference;
 mod snapshots;
 mod store;
+mod value;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,704 @@
+//! `flowgate scorecard`, `compare`, `simulate`, `forecast` and `staffing`: the value layer
+//! and the what-if tools over a log (file or database).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use flowgate_flow::cases::{CaseRecord, case_records};
+use flowgate_flow::{EventLog, NONE};
+use flowgate_value::compare::{CompareInput, CompareOptions, Period};
+use flowgate_value::scorecard::ScorecardOptions;
+
+use crate::cli::{FormatArg, SourceArgs, load_log, pick_format};
+use crate::config::Settings;
+
+#[derive(clap::Args, Debug)]
+pub struct LogArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Read the log from this database (SQLite path or postgres://…) instead of a file.
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
+    pub db: Option<String>,
+    /// With --db: which source (needed when the database holds several).
+    #[arg(long = "source", value_name = "NAME", requires = "db")]
+    pub source_name: Option<String>,
+    /// Suppress the detected-mapping message and warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct OutArgs {
+    /// Report format; default from --out's extension, else text.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write the report here instead of stdout.
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+/// The log, its per-case records and its mapping.
+pub struct Loaded {
+    pub log: EventLog,
+    pub records: Vec<CaseRecord>,
+    pub mapping: flowgate_ingest::Mapping,
+    pub source: String,
+}
+
+pub fn load(args: &LogArgs, settings: &Settings) -> Result<Loaded> {
+    let mapping = crate::load::choose_mapping(
+        args.source.preset.as_deref(),
+        args.source.mapping.as_deref(),
+        settings,
+    )?;
+    let (got, source) = load_log(
+        &args.source,
+        args.db.as_deref(),
+        args.source_name.as_deref(),
+        mapping,
+        args.quiet,
+        settings,
+    )?;
+    let records = case_records(&got.log);
+    Ok(Loaded {
+        log: got.log,
+        records,
+        mapping: got.mapping,
+        source,
+    })
+}
+
+/// The first non-empty value of attribute `col` in each case (`NONE` where none).
+fn case_attr(log: &EventLog, col: usize) -> Vec<u32> {
+    let values = log.attr(col);
+    (0..log.n_cases())
+        .map(|c| {
+            log.case_events(c)
+                .map(|e| values[e])
+                .find(|&v| v != NONE && !log.attr_values[col].resolve(v).is_empty())
+                .unwrap_or(NONE)
+        })
+        .collect()
+}
+
+/// Per-case segment ids and their names for `--by`: `team` (the first team), `bucket` (the
+/// demand bucket of the case's intent attribute), or any attribute column.
+pub fn segments(
+    l: &Loaded,
+    by: &str,
+    intent_col: &str,
+    settings: &Settings,
+) -> Result<(Vec<u32>, Vec<String>)> {
+    let log = &l.log;
+    let mut names: Vec<String> = Vec::new();
+    let mut ids = Vec::with_capacity(log.n_cases());
+    let mut index = std::collections::HashMap::new();
+    let mut id_of = |name: &str, names: &mut Vec<String>| -> u32 {
+        *index.entry(name.to_owned()).or_insert_with(|| {
+            names.push(name.to_owned());
+            (names.len() - 1) as u32
+        })
+    };
+    match by {
+        "team" => {
+            for r in &l.records {
+                let name = if r.first_team == NONE {
+                    "(no team)"
+                } else {
+                    log.teams.resolve(r.first_team)
+                };
+                ids.push(id_of(name, &mut names));
+            }
+        }
+        "bucket" => {
+            let col = attr_col(log, intent_col, "--by bucket needs the intent of each case")?;
+            let per_case = case_attr(log, col);
+            let mut intents: Vec<String> = log.attr_values[col].iter().map(str::to_owned).collect();
+            intents.sort();
+            intents.dedup();
+            let case_intent = per_case
+                .iter()
+                .map(|&v| {
+                    (v != NONE).then(|| {
+                        intents
+                            .binary_search(&log.attr_values[col].resolve(v).to_owned())
+                            .unwrap_or(0) as u32
+                    })
+                })
+                .collect::<Vec<_>>();
+            let input = flowgate_flow::demand::DemandInput {
+                intents: intents.clone(),
+                case_intent: case_intent.clone(),
+                case_unclear: vec![false; log.n_cases()],
+                cohesion: None,
+                kb_covered: None,
+            };
+            let d = flowgate_flow::demand::demand(log, &input, &settings.demand, 0);
+            for ci in case_intent {
+                let bucket = ci
+                    .and_then(|i| d.intents.iter().find(|x| x.intent == intents[i as usize]))
+                    .map_or("ambiguous", |x| x.bucket.as_str());
+                ids.push(id_of(bucket, &mut names));
+            }
+        }
+        attr => {
+            let col = attr_col(log, attr, "--by")?;
+            for v in case_attr(log, col) {
+                let name = if v == NONE {
+                    "(none)"
+                } else {
+                    log.attr_values[col].resolve(v)
+                };
+                ids.push(id_of(name, &mut names));
+            }
+        }
+    }
+    Ok((ids, names))
+}
+
+fn attr_col(log: &EventLog, name: &str, what: &str) -> Result<usize> {
+    log.attr_index(name).with_context(|| {
+        format!(
+            "{what}: the log has no column {name:?}; its attribute columns are: {} (or use team)",
+            if log.attr_names.is_empty() {
+                "none".to_owned()
+            } else {
+                log.attr_names.join(", ")
+            }
+        )
+    })
+}
+
+/// The resolution target of each case from the mapping's SLA table, if it has one.
+pub fn sla_targets(l: &Loaded) -> Option<Vec<Option<f64>>> {
+    let cfg = l.mapping.sla_config()?;
+    let col = l.log.attr_index(&cfg.priority_attr)?;
+    let per_case = case_attr(&l.log, col);
+    Some(
+        per_case
+            .iter()
+            .map(|&v| {
+                let p = l.log.attr_values[col].resolve(v);
+                cfg.targets
+                    .iter()
+                    .find(|t| t.priority == p)
+                    .and_then(|t| t.resolution_s)
+            })
+            .collect(),
+    )
+}
+
+/// `2026-W47` → any instant in that week.
+fn parse_week(week: &str) -> Result<i64> {
+    let bad = || format!("--week {week:?}: expected an ISO week such as 2026-W47");
+    let (y, w) = week.split_once("-W").with_context(bad)?;
+    let y: i16 = y.parse().with_context(bad)?;
+    let w: i8 = w.parse().with_context(bad)?;
+    let d = jiff::civil::ISOWeekDate::new(y, w, jiff::civil::Weekday::Monday)
+        .with_context(bad)?
+        .date();
+    Ok(d.to_zoned(jiff::tz::TimeZone::UTC)?
+        .timestamp()
+        .as_millisecond())
+}
+
+/// `2026-01-01`, `2026-01-01T08:00:00Z` or `2026-W03` (its Monday) as UTC milliseconds.
+fn parse_instant(s: &str, what: &str) -> Result<i64> {
+    let s = s.trim();
+    if s.contains("-W") {
+        return parse_week(s).with_context(|| format!("{what}: {s:?}"));
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        return Ok(d
+            .to_zoned(jiff::tz::TimeZone::UTC)?
+            .timestamp()
+            .as_millisecond());
+    }
+    s.parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "{what}: expected a date (2026-01-31), a time with zone (2026-01-31T08:00:00Z) or an ISO week (2026-W05), found {s:?}"
+            )
+        })
+}
+
+/// `FROM..TO` (TO exclusive).
+pub fn parse_period(s: &str, what: &str) -> Result<Period> {
+    let (a, b) = s
+        .split_once("..")
+        .with_context(|| format!("{what} {s:?}: expected FROM..TO, e.g. 2026-01-01..2026-02-01"))?;
+    let p = Period {
+        from_ms: parse_instant(a, what)?,
+        to_ms: parse_instant(b, what)?,
+    };
+    if p.to_ms <= p.from_ms {
+        bail!("{what} {s:?}: TO must come after FROM");
+    }
+    Ok(p)
+}
+
+// ------------------------------------------------------------------ scorecard
+
+#[derive(clap::Args, Debug)]
+pub struct ScorecardArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+    /// The headline week (ISO, e.g. 2026-W47); default the last complete week of the data.
+    #[arg(long)]
+    pub week: Option<String>,
+    /// Weeks in the trend.
+    #[arg(long, default_value_t = 12)]
+    pub weeks: usize,
+    /// Count reviewed defects from this database's review queue (default: --db, if given).
+    #[arg(long, value_name = "URL")]
+    pub reviews: Option<String>,
+}
+
+pub fn scorecard(args: ScorecardArgs, settings: &Settings) -> Result<()> {
+    let format = pick_format(args.out.format, args.out.out.as_deref(), settings)?;
+    let l = load(&args.log, settings)?;
+    let reviews_url = args.reviews.clone().or_else(|| args.log.db.clone());
+    let reviewed = match reviews_url {
+        Some(url) => reviewed_defects(&url, &l)?,
+        None => Vec::new(),
+    };
+    let opts = ScorecardOptions {
+        weeks: args.weeks.max(1),
+        last_week: args.week.as_deref().map(parse_week).transpose()?,
+        ..ScorecardOptions::default()
+    };
+    let s = flowgate_value::scorecard(&l.records, &reviewed, &opts);
+    let text = flowgate_report::value::scorecard(&s, &l.source, format);
+    crate::output::write(args.out.out.as_deref(), text.as_bytes())
+}
+
+/// Reviewed defects from the review queue: counted at their case's resolution (or at the
+/// decision, for a ticket not in the log).
+fn reviewed_defects(url: &str, l: &Loaded) -> Result<Vec<i64>> {
+    let rt = crate::db::runtime()?;
+    let items = rt.block_on(async {
+        let s = flowgate_store::Store::open(url).await?;
+        s.migrate().await?;
+        let r = s.review_items().await;
+        s.close().await;
+        anyhow::Ok(r?)
+    })?;
+    Ok(items
+        .iter()
+        .filter(|i| i.verdict.as_deref() == Some("defect"))
+        .map(|i| {
+            l.log
+                .cases
+                .get(&i.ticket)
+                .and_then(|c| l.records[c as usize].resolved_at)
+                .unwrap_or(i.decided_at_ms)
+        })
+        .collect())
+}
+
+// ------------------------------------------------------------------ compare
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+    /// Baseline period FROM..TO (dates, times or ISO weeks; TO exclusive).
+    #[arg(long, value_name = "FROM..TO")]
+    pub baseline: String,
+    /// Pilot period FROM..TO.
+    #[arg(long, value_name = "FROM..TO")]
+    pub pilot: String,
+    /// Segments for the mix adjustment: intent, bucket, team, channel or any column.
+    #[arg(long, value_name = "SEGMENT")]
+    pub by: Option<String>,
+    /// The column holding each case's intent (for --by bucket).
+    #[arg(long, default_value = "intent", value_name = "C")]
+    pub intent_col: String,
+    /// Budget inputs (TOML): the comparison in money terms.
+    #[arg(long, value_name = "FILE")]
+    pub budget: Option<PathBuf>,
+    /// Also write the one-page executive summary (HTML; needs --budget).
+    #[arg(long, value_name = "PATH", requires = "budget")]
+    pub report: Option<PathBuf>,
+    #[arg(long, default_value_t = 2000)]
+    pub resamples: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn compare(args: CompareArgs, settings: &Settings) -> Result<()> {
+    let format = pick_format(args.out.format, args.out.out.as_deref(), settings)?;
+    let baseline = parse_period(&args.baseline, "--baseline")?;
+    let pilot = parse_period(&args.pilot, "--pilot")?;
+    let budget = args
+        .budget
+        .as_deref()
+        .map(|p| -> Result<flowgate_value::Budget> {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Ok(flowgate_value::Budget::parse(
+                &text,
+                &p.display().to_string(),
+            )?)
+        })
+        .transpose()?;
+    let l = load(&args.log, settings)?;
+    let seg = args
+        .by
+        .as_deref()
+        .map(|by| segments(&l, by, &args.intent_col, settings))
+        .transpose()?;
+    let sla = sla_targets(&l);
+    let input = CompareInput {
+        records: &l.records,
+        segments: seg.as_ref().map(|(i, n)| (i.as_slice(), n.as_slice())),
+        sla_target_s: sla.as_deref(),
+    };
+    let opts = CompareOptions {
+        baseline,
+        pilot,
+        resamples: args.resamples.max(1),
+        seed: args.seed,
+        by: args.by.clone(),
+    };
+    let c = flowgate_value::compare(&input, &opts);
+    if c.baseline_cases == 0 || c.pilot_cases == 0 {
+        bail!(
+            "{}: no cases were created in the {} period ({} in the baseline, {} in the pilot); the log runs {}",
+            l.source,
+            if c.baseline_cases == 0 {
+                "baseline"
+            } else {
+                "pilot"
+            },
+            c.baseline_cases,
+            c.pilot_cases,
+            l.log
+                .span()
+                .map(|(a, b)| format!(
+                    "{} to {}",
+                    flowgate_flow::time::format_date(a),
+                    flowgate_flow::time::format_date(b)
+                ))
+                .unwrap_or_else(|| "empty".into())
+        );
+    }
+    let terms = budget.as_ref().map(|b| flowgate_value::budget_terms(&c, b));
+    let text = flowgate_report::value::compare(&c, terms.as_ref(), format);
+    crate::output::write(args.out.out.as_deref(), text.as_bytes())?;
+    if let (Some(path), Some(t)) = (&args.report, &terms) {
+        let html = flowgate_report::value::exec_summary(&c, t, &l.source);
+        crate::output::write_atomic(path, html.as_bytes())?;
+        if !args.log.quiet {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ simulate
+
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// The event log the simulation is fitted from.
+    #[arg(long = "from", value_name = "LOG")]
+    pub from: PathBuf,
+    #[arg(long, conflicts_with = "mapping")]
+    pub preset: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// The what-if scenario (TOML); without it, the baseline alone.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// The column holding each case's intent (for AI shares per intent).
+    #[arg(long, default_value = "intent", value_name = "C")]
+    pub intent_col: String,
+    /// Threads for the replications.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    #[command(flatten)]
+    pub out: OutArgs,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Fits the simulation model from a loaded log.
+pub fn fit(l: &Loaded, intent_col: &str) -> flowgate_sim::Model {
+    let (intent_of, intents) = match l.log.attr_index(intent_col) {
+        Some(col) => {
+            let per_case = case_attr(&l.log, col);
+            let names: Vec<String> = l.log.attr_values[col].iter().map(str::to_owned).collect();
+            (
+                per_case
+                    .iter()
+                    .map(|&v| if v == NONE { 0 } else { v })
+                    .collect(),
+                names,
+            )
+        }
+        None => (vec![0; l.log.n_cases()], vec!["all".to_owned()]),
+    };
+    let sla = sla_targets(l);
+    flowgate_sim::Model::fit(&l.log, &l.records, intents, &intent_of, sla.as_deref())
+}
+
+pub fn read_scenario(path: &std::path::Path) -> Result<flowgate_sim::Scenario> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(flowgate_sim::Scenario::parse(
+        &text,
+        &path.display().to_string(),
+    )?)
+}
+
+pub fn simulate(args: SimulateArgs, settings: &Settings) -> Result<()> {
+    let format = pick_format(args.out.format, args.out.out.as_deref(), settings)?;
+    let scenario = args.scenario.as_deref().map(read_scenario).transpose()?;
+    let la = LogArgs {
+        source: SourceArgs {
+            file: Some(args.from.clone()),
+            preset: args.preset.clone(),
+            mapping: args.mapping.clone(),
+            strict: false,
+        },
+        db: None,
+        source_name: None,
+        quiet: args.quiet,
+    };
+    let l = load(&la, settings)?;
+    let model = fit(&l, &args.intent_col);
+    if model.templates() == 0 {
+        bail!(
+            "{}: no resolved case to learn from; check the mapping's resolved/closed states",
+            l.source
+        );
+    }
+    let base_scenario = flowgate_sim::Scenario {
+        replications: scenario.as_ref().and_then(|s| s.replications),
+        seed: scenario.as_ref().and_then(|s| s.seed),
+        days: scenario.as_ref().and_then(|s| s.days),
+        ..flowgate_sim::Scenario::default()
+    };
+    if let Some(s) = &scenario {
+        let unknown = s.unknown_names(&model.teams, &model.intents);
+        if !unknown.is_empty() {
+            bail!(
+                "{}: the log has no {}; teams: {}; intents: {}",
+                args.scenario
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                unknown.join(", "),
+                model.teams.join(", "),
+                model.intents.join(", ")
+            );
+        }
+    }
+    let base = flowgate_sim::simulate(&model, &base_scenario, args.threads);
+    let (text, title) = match &scenario {
+        Some(s) => {
+            let r = flowgate_sim::simulate(&model, s, args.threads);
+            let title = format!(
+                "What-if: {}",
+                args.scenario
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
+            (
+                flowgate_report::value::simulation(&r, Some(&base), &title, format),
+                title,
+            )
+        }
+        None => {
+            let title = format!("Baseline simulation of {}", l.source);
+            (
+                flowgate_report::value::simulation(&base, None, &title, format),
+                title,
+            )
+        }
+    };
+    tracing::info!(title, "simulated");
+    crate::output::write(args.out.out.as_deref(), text.as_bytes())
+}
+
+// ------------------------------------------------------------------ forecast
+
+#[derive(clap::Args, Debug)]
+pub struct ForecastArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Days of throughput history to draw from.
+    #[arg(long, default_value_t = 90)]
+    pub history_days: usize,
+    /// "How many items by" this many days from the last event.
+    #[arg(long, default_value_t = 30)]
+    pub horizon_days: u64,
+    /// The backlog to clear (default: cases open at the last event).
+    #[arg(long)]
+    pub backlog: Option<u64>,
+    #[arg(long, default_value_t = 10_000)]
+    pub trials: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+pub fn forecast(args: ForecastArgs, settings: &Settings) -> Result<()> {
+    let l = load(&args.log, settings)?;
+    let Some((_, last)) = l.log.span() else {
+        bail!("{}: the log is empty", l.source);
+    };
+    let day0 = flowgate_flow::time::day_start(last) - (args.history_days as i64 - 1) * 86_400_000;
+    let mut daily = vec![0u64; args.history_days.max(1)];
+    let mut open = 0u64;
+    for r in &l.records {
+        match r.resolved_at {
+            Some(t) if t >= day0 => {
+                let d = ((t - day0) / 86_400_000) as usize;
+                if d < daily.len() {
+                    daily[d] += 1;
+                }
+            }
+            Some(_) => {}
+            None => open += 1,
+        }
+    }
+    let backlog = args.backlog.unwrap_or(open);
+    let f = flowgate_sim::forecast::forecast(
+        &daily,
+        args.history_days,
+        backlog,
+        args.horizon_days,
+        args.trials,
+        args.seed,
+    );
+    let date = |d: u64| flowgate_flow::time::format_date(last + d as i64 * 86_400_000);
+    match args.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&f)?),
+        "text" => {
+            println!(
+                "Forecast from {} days of throughput (mean {:.1} a day), {} trials, as of {}",
+                f.history_days,
+                f.mean_daily_throughput,
+                f.trials,
+                flowgate_flow::time::format_date(last)
+            );
+            println!("\nWhen will the backlog of {backlog} clear?");
+            for (p, d) in &f.clear_in_days {
+                match d {
+                    Some(d) => println!("  {p}% confidence: within {d} days (by {})", date(*d)),
+                    None => println!("  {p}% confidence: not within 10 years at this throughput"),
+                }
+            }
+            println!(
+                "\nHow many items by {} ({} days)?",
+                date(f.horizon_days),
+                f.horizon_days
+            );
+            for (p, n) in &f.items_by_horizon {
+                println!("  {p}% confidence: at least {n}");
+            }
+        }
+        other => bail!("--format {other:?}: expected text or json"),
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ staffing
+
+#[derive(clap::Args, Debug)]
+pub struct StaffingArgs {
+    /// Contacts arriving per interval.
+    #[arg(long)]
+    pub contacts: f64,
+    /// The interval, in minutes.
+    #[arg(long, default_value_t = 30.0)]
+    pub interval_minutes: f64,
+    /// Average handle time, in seconds.
+    #[arg(long)]
+    pub aht: f64,
+    /// Answer within this many seconds …
+    #[arg(long, default_value_t = 20.0)]
+    pub target: f64,
+    /// … for this share of contacts.
+    #[arg(long, default_value_t = 0.8)]
+    pub service_level: f64,
+    /// Mean patience in seconds: Erlang A (with abandonment) instead of Erlang C.
+    #[arg(long)]
+    pub patience: Option<f64>,
+    /// Upper bound on occupancy (Erlang C), e.g. 0.85.
+    #[arg(long)]
+    pub max_occupancy: Option<f64>,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+pub fn staffing(args: StaffingArgs) -> Result<()> {
+    if !(args.contacts >= 0.0
+        && args.interval_minutes > 0.0
+        && args.aht > 0.0
+        && args.target >= 0.0)
+    {
+        bail!("--contacts must be ≥ 0, --interval-minutes and --aht > 0, --target ≥ 0");
+    }
+    if !(0.0..1.0).contains(&args.service_level) {
+        bail!(
+            "--service-level {}: expected a share between 0 and 1 (exclusive), e.g. 0.8",
+            args.service_level
+        );
+    }
+    let rate = args.contacts / (args.interval_minutes * 60.0);
+    let s = match args.patience {
+        Some(p) if p > 0.0 => flowgate_sim::erlang::erlang_a_agents(
+            rate,
+            args.aht,
+            p,
+            args.target,
+            args.service_level,
+        ),
+        Some(p) => bail!("--patience {p}: expected a number of seconds > 0"),
+        None => flowgate_sim::erlang::erlang_c_agents(
+            rate,
+            args.aht,
+            args.target,
+            args.service_level,
+            args.max_occupancy,
+        ),
+    }
+    .context("no staffing up to 10,000 agents meets that service level")?;
+    match args.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&s)?),
+        "text" => {
+            println!(
+                "{} agents ({}) for {:.0}% answered within {:.0} s",
+                s.agents,
+                if args.patience.is_some() {
+                    "Erlang A"
+                } else {
+                    "Erlang C"
+                },
+                args.service_level * 100.0,
+                args.target
+            );
+            println!("  offered load      {:.2} erlangs", s.offered_load_erlangs);
+            println!("  service level     {:.1}%", s.service_level * 100.0);
+            println!("  probability wait  {:.1}%", s.prob_wait * 100.0);
+            println!("  average answer    {:.1} s", s.asa_s);
+            println!("  occupancy         {:.1}%", s.occupancy * 100.0);
+            if let Some(a) = s.prob_abandon {
+                println!("  abandoned         {:.1}%", a * 100.0);
+            }
+        }
+        other => bail!("--format {other:?}: expected text or json"),
+    }
+    Ok(())
+}
