@@ -101,7 +101,10 @@ pub fn resample_counts(counts: &[u64], rng: &mut impl Rng, out: &mut Vec<u64>) {
     }
 }
 
-/// A draw from Binomial(n, p), with the edge cases the distribution refuses.
+/// A draw from Binomial(n, p), with the edge cases the distribution refuses. When the
+/// variance n·p·(1−p) exceeds [`NORMAL_ABOVE`] the normal approximation is drawn instead
+/// (its error in any probability is below 1/√variance ≈ 2%, far under the bootstrap's own
+/// Monte Carlo error at these sizes); exact draws are kept for smaller counts.
 pub fn binomial(rng: &mut impl Rng, n: u64, p: f64) -> u64 {
     if n == 0 || p <= 0.0 {
         return 0;
@@ -109,8 +112,17 @@ pub fn binomial(rng: &mut impl Rng, n: u64, p: f64) -> u64 {
     if p >= 1.0 {
         return n;
     }
+    let mean = n as f64 * p;
+    let var = mean * (1.0 - p);
+    if var > NORMAL_ABOVE {
+        let z: f64 = rng.sample(rand_distr::StandardNormal);
+        return (mean + var.sqrt() * z).round().clamp(0.0, n as f64) as u64;
+    }
     Binomial::new(n, p).map_or(0, |d| d.sample(rng))
 }
+
+/// Variance above which [`binomial`] draws from the normal approximation.
+pub const NORMAL_ABOVE: f64 = 2500.0;
 
 /// Nearest-rank percentile of a weighted distribution: the smallest value whose cumulative
 /// weight reaches `p/100` of the total.

@@ -10,8 +10,8 @@
 
 use flowgate_flow::cases::CaseRecord;
 use flowgate_flow::time::MS_PER_DAY;
-use rand::SeedableRng;
 use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
@@ -124,6 +124,12 @@ impl Compare {
     }
 }
 
+/// Bootstrap replicates of every measure's difference: raw, and mix-adjusted.
+type Replicates = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+/// The bootstrap runs in this many independent chunks (one thread each).
+const BOOT_CHUNKS: usize = 8;
+
 const BINARY: [(&str, Better); 5] = [
     ("first_pass_resolution", Better::Higher),
     ("reopen_rate", Better::Lower),
@@ -137,18 +143,22 @@ const BINARY: [(&str, Better); 5] = [
 struct Group {
     cases: u64,
     cycle: Vec<u64>,
-    touch: Vec<u64>,
+    /// Touch time of resolved cases: (n, sum, sum of squares), seconds.
+    touch: (u64, f64, f64),
     /// (successes, trials) per `BINARY` measure.
     binary: [(u64, u64); 5],
 }
 
 impl Group {
-    fn new(cb: usize, tb: usize) -> Group {
+    fn new(cb: usize) -> Group {
         Group {
             cycle: vec![0; cb],
-            touch: vec![0; tb],
             ..Group::default()
         }
+    }
+
+    fn touch_mean(&self) -> Option<f64> {
+        (self.touch.0 > 0).then(|| self.touch.1 / self.touch.0 as f64)
     }
 
     fn add(&mut self, other: &Group) {
@@ -156,9 +166,9 @@ impl Group {
         for (a, b) in self.cycle.iter_mut().zip(&other.cycle) {
             *a += b;
         }
-        for (a, b) in self.touch.iter_mut().zip(&other.touch) {
-            *a += b;
-        }
+        self.touch.0 += other.touch.0;
+        self.touch.1 += other.touch.1;
+        self.touch.2 += other.touch.2;
         for (a, b) in self.binary.iter_mut().zip(&other.binary) {
             a.0 += b.0;
             a.1 += b.1;
@@ -181,11 +191,11 @@ fn as_f64(c: &[u64]) -> Vec<f64> {
 
 /// Every figure of one period from per-segment groups, either raw (pooled) or re-weighted
 /// to `mix` (segment weights summing to 1).
-fn figures(groups: &[Group], cbins: &Bins, tbins: &Bins, mix: Option<&[f64]>) -> Vec<Option<f64>> {
+fn figures(groups: &[Group], cbins: &Bins, mix: Option<&[f64]>) -> Vec<Option<f64>> {
     let mut out = Vec::with_capacity(10);
     let (cw, tw, rates) = match mix {
         None => {
-            let mut all = Group::new(cbins.len(), tbins.len());
+            let mut all = Group::new(cbins.len());
             for g in groups {
                 all.add(g);
             }
@@ -194,11 +204,11 @@ fn figures(groups: &[Group], cbins: &Bins, tbins: &Bins, mix: Option<&[f64]>) ->
                 .iter()
                 .map(|&(k, n)| (n > 0).then(|| k as f64 / n as f64))
                 .collect();
-            (as_f64(&all.cycle), as_f64(&all.touch), rates)
+            (as_f64(&all.cycle), all.touch_mean(), rates)
         }
         Some(w) => {
             let mut cw = vec![0.0; cbins.len()];
-            let mut tw = vec![0.0; tbins.len()];
+            let (mut tw, mut tw_sum) = (0.0, 0.0);
             let mut rates = vec![Some(0.0); 5];
             let mut rate_w = [0.0; 5];
             for (g, &ws) in groups.iter().zip(w) {
@@ -210,9 +220,10 @@ fn figures(groups: &[Group], cbins: &Bins, tbins: &Bins, mix: Option<&[f64]>) ->
                     for (a, &c) in cw.iter_mut().zip(&g.cycle) {
                         *a += ws * c as f64 / nc as f64;
                     }
-                    for (a, &c) in tw.iter_mut().zip(&g.touch) {
-                        *a += ws * c as f64 / nc as f64;
-                    }
+                }
+                if let Some(t) = g.touch_mean() {
+                    tw += ws * t;
+                    tw_sum += ws;
                 }
                 for (i, &(k, n)) in g.binary.iter().enumerate() {
                     if n > 0 {
@@ -224,11 +235,11 @@ fn figures(groups: &[Group], cbins: &Bins, tbins: &Bins, mix: Option<&[f64]>) ->
             for (r, w) in rates.iter_mut().zip(rate_w) {
                 *r = if w > 0.0 { r.map(|x| x / w) } else { None };
             }
-            (cw, tw, rates)
+            (cw, (tw_sum > 0.0).then(|| tw / tw_sum), rates)
         }
     };
     out.extend(dist_stats(cbins, &cw));
-    out.push(dist_stats(tbins, &tw)[2]);
+    out.push(tw);
     out.extend(rates);
     out
 }
@@ -246,13 +257,20 @@ const NAMES: [(&str, &str, Better); 9] = [
 ];
 
 fn resample_group(g: &Group, rng: &mut ChaCha8Rng, buf: &mut Vec<u64>) -> Group {
-    let mut r = Group::new(g.cycle.len(), g.touch.len());
+    let mut r = Group::new(g.cycle.len());
     r.cases = g.cases;
     resample_counts(&g.cycle, rng, buf);
     r.cycle.copy_from_slice(buf);
-    // Touch time is resampled on its own: each measure's interval needs only its marginal.
-    resample_counts(&g.touch, rng, buf);
-    r.touch.copy_from_slice(buf);
+    // Touch time only feeds a mean: its resampled mean is drawn from the normal the central
+    // limit theorem gives (mean, sd/√n), which spares a second multinomial per group.
+    let (n, sum, sumsq) = g.touch;
+    if n > 0 {
+        let nf = n as f64;
+        let mean = sum / nf;
+        let var = (sumsq / nf - mean * mean).max(0.0);
+        let z: f64 = rng.sample(rand_distr::StandardNormal);
+        r.touch = (n, nf * (mean + (var / nf).sqrt() * z), sumsq);
+    }
     for (i, &(k, n)) in g.binary.iter().enumerate() {
         r.binary[i] = (
             binomial(rng, n, if n > 0 { k as f64 / n as f64 } else { 0.0 }),
@@ -285,18 +303,15 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
 
     // Shared bins over both periods.
     let mut cyc_vals = Vec::new();
-    let mut touch_vals = Vec::new();
     let mut raw_cycles: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for r in recs {
         if let (Some(p), Some(ms)) = (period_of(r), r.cycle_ms()) {
             cyc_vals.push(ms as f64 / 1000.0);
-            touch_vals.push(r.touch_ms as f64 / 1000.0);
             raw_cycles[p].push(ms as f64 / 1000.0);
         }
     }
     let cbins = Bins::new(&mut cyc_vals);
-    let tbins = Bins::new(&mut touch_vals);
-    let mut groups = vec![vec![Group::new(cbins.len(), tbins.len()); n_seg]; 2];
+    let mut groups = vec![vec![Group::new(cbins.len()); n_seg]; 2];
     let mut open = [0u64; 2];
     for (c, r) in recs.iter().enumerate() {
         let Some(p) = period_of(r) else { continue };
@@ -317,7 +332,10 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
                     tally(4, s <= t);
                 }
                 g.cycle[cbins.index(s)] += 1;
-                g.touch[tbins.index(r.touch_ms as f64 / 1000.0)] += 1;
+                let t = r.touch_ms as f64 / 1000.0;
+                g.touch.0 += 1;
+                g.touch.1 += t;
+                g.touch.2 += t * t;
             }
             None => open[p] += 1,
         }
@@ -339,8 +357,8 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
 
     // Raw point estimates: exact nearest-rank percentiles from the raw values.
     let mut point = [
-        figures(&groups[0], &cbins, &tbins, None),
-        figures(&groups[1], &cbins, &tbins, None),
+        figures(&groups[0], &cbins, None),
+        figures(&groups[1], &cbins, None),
     ];
     for (p, v) in raw_cycles.iter_mut().enumerate() {
         v.sort_unstable_by(f64::total_cmp);
@@ -362,34 +380,65 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
         .iter()
         .map(|w| w / shared_total.max(1e-300))
         .collect();
-    let adj_base = segmented.then(|| figures(&groups[0], &cbins, &tbins, Some(&adj_mix)));
-    let adj_pilot = segmented.then(|| figures(&groups[1], &cbins, &tbins, Some(&adj_mix)));
+    let adj_base = segmented.then(|| figures(&groups[0], &cbins, Some(&adj_mix)));
+    let adj_pilot = segmented.then(|| figures(&groups[1], &cbins, Some(&adj_mix)));
 
-    // Bootstrap.
+    // Bootstrap, in a fixed number of chunks with their own random streams (so the result
+    // does not depend on how many threads ran them), on scoped threads.
     let k = NAMES.len();
-    let mut reps_raw: Vec<Vec<f64>> = vec![Vec::with_capacity(opts.resamples); k];
-    let mut reps_adj: Vec<Vec<f64>> = vec![Vec::with_capacity(opts.resamples); k];
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut buf = Vec::new();
-    for _ in 0..opts.resamples {
-        let mut f = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-        for p in 0..2 {
-            let rs: Vec<Group> = groups[p]
-                .iter()
-                .map(|g| resample_group(g, &mut rng, &mut buf))
-                .collect();
-            f[p] = figures(&rs, &cbins, &tbins, None);
-            if segmented {
-                f[2 + p] = figures(&rs, &cbins, &tbins, Some(&adj_mix));
+    let chunk_reps: Vec<usize> = (0..BOOT_CHUNKS)
+        .map(|c| opts.resamples / BOOT_CHUNKS + usize::from(c < opts.resamples % BOOT_CHUNKS))
+        .collect();
+    let run_chunk = |chunk: usize, count: usize| -> Replicates {
+        let mut raw: Vec<Vec<f64>> = vec![Vec::with_capacity(count); k];
+        let mut adj: Vec<Vec<f64>> = vec![Vec::with_capacity(count); k];
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            opts.seed ^ (chunk as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let mut buf = Vec::new();
+        for _ in 0..count {
+            let mut f = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+            for p in 0..2 {
+                let rs: Vec<Group> = groups[p]
+                    .iter()
+                    .map(|g| resample_group(g, &mut rng, &mut buf))
+                    .collect();
+                f[p] = figures(&rs, &cbins, None);
+                if segmented {
+                    f[2 + p] = figures(&rs, &cbins, Some(&adj_mix));
+                }
+            }
+            for i in 0..k {
+                if let (Some(a), Some(b)) = (f[0][i], f[1][i]) {
+                    raw[i].push(b - a);
+                }
+                if segmented && let (Some(a), Some(b)) = (f[2][i], f[3][i]) {
+                    adj[i].push(b - a);
+                }
             }
         }
+        (raw, adj)
+    };
+    let parts: Vec<Replicates> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunk_reps
+            .iter()
+            .enumerate()
+            .map(|(c, &n)| {
+                let run_chunk = &run_chunk;
+                scope.spawn(move || run_chunk(c, n))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a bootstrap chunk does not panic"))
+            .collect()
+    });
+    let mut reps_raw: Vec<Vec<f64>> = vec![Vec::with_capacity(opts.resamples); k];
+    let mut reps_adj: Vec<Vec<f64>> = vec![Vec::with_capacity(opts.resamples); k];
+    for (raw, adj) in parts {
         for i in 0..k {
-            if let (Some(a), Some(b)) = (f[0][i], f[1][i]) {
-                reps_raw[i].push(b - a);
-            }
-            if segmented && let (Some(a), Some(b)) = (f[2][i], f[3][i]) {
-                reps_adj[i].push(b - a);
-            }
+            reps_raw[i].extend(&raw[i]);
+            reps_adj[i].extend(&adj[i]);
         }
     }
     let diff = |a: Option<f64>, b: Option<f64>| Some(b? - a?);

@@ -54,9 +54,16 @@ pub struct BenchArgs {
     /// responses, then Banking77 training texts) and search it with --texts.
     #[arg(long, value_name = "N", requires = "texts")]
     pub kb_articles: Option<usize>,
+    /// Time the value layer: a year of simulation at 100,000 tickets a month (20
+    /// replications) and a comparison of 1,000,000 cases with 2,000 bootstrap resamples.
+    #[arg(long)]
+    pub value: bool,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    if args.value {
+        return value_bench(args.work_dir.as_deref());
+    }
     if let (Some(n), Some(texts)) = (args.kb_articles, &args.texts) {
         return kb_bench(n, texts, args.n, args.work_dir.as_deref());
     }
@@ -601,6 +608,127 @@ fn kb_bench(n_articles: usize, queries: &Path, n: usize, work: Option<&Path>) ->
     );
     if work.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+/// The value layer's two targets: simulation (one year, 100,000 tickets a month, 20
+/// replications, fitted from the demo organisation) and compare (1,000,000 cases, 2,000
+/// resamples, with and without 12 segments).
+fn value_bench(work_dir: Option<&std::path::Path>) -> Result<()> {
+    use flowgate_flow::cases::CaseRecord;
+    use rand::{Rng, SeedableRng};
+    let dir = work_dir
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::env::temp_dir().join("flowgate-bench-value"));
+    std::fs::create_dir_all(&dir)?;
+    let g = flowgate_synth::generate(&flowgate_synth::Config {
+        tickets: 20_000,
+        ..Default::default()
+    });
+    let log_path = dir.join("demo-log.csv");
+    flowgate_synth::write_log_csv(&log_path, &g)?;
+    let mapping = flowgate_ingest::Mapping::from_toml(flowgate_synth::PRESET_TOML, "demo")?;
+    let got = crate::load::read(&log_path, Some(mapping), true, true)?;
+    let loaded = crate::value::Loaded {
+        records: flowgate_flow::cases::case_records(&got.log),
+        log: got.log,
+        mapping: got.mapping,
+        source: "demo".into(),
+    };
+    let t0 = Instant::now();
+    let model = crate::value::fit(&loaded, "intent");
+    let fit_s = t0.elapsed().as_secs_f64();
+    let per_month = model.arrivals_per_day() * 365.25 / 12.0;
+    let scale = 100_000.0 / per_month;
+    let sc = flowgate_sim::Scenario {
+        replications: Some(20),
+        days: Some(365),
+        capacity_scale: Some(scale),
+        arrivals: flowgate_sim::scenario::Arrivals {
+            scale: Some(scale),
+            spikes: Vec::new(),
+        },
+        ..Default::default()
+    };
+    let t0 = Instant::now();
+    let r = flowgate_sim::simulate(&model, &sc, 2);
+    let sim_s = t0.elapsed().as_secs_f64();
+    println!(
+        "simulate: fitted from {} demo cases in {:.2} s; 365 days x 20 replications at {:.0} tickets a month ({:.2} M cases in all): {:.2} s (target 30 s); p50 {:.0} s",
+        loaded.log.n_cases(),
+        fit_s,
+        r.cases.mean / 365.0 * 365.25 / 12.0,
+        r.cases.mean * r.replications as f64 / 1e6,
+        sim_s,
+        r.cycle_time_p50_s.map_or(0.0, |b| b.mean)
+    );
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let n = 1_000_000usize;
+    const DAY: i64 = 86_400_000;
+    let records: Vec<CaseRecord> = (0..n)
+        .map(|i| {
+            let created = (i % 2) as i64 * 90 * DAY + rng.random_range(0..89 * DAY);
+            let u: f64 = rng.random_range(1e-9..1.0);
+            let cycle = (-u.ln() * 20.0 * 3_600_000.0) as i64 + 60_000;
+            let resolved = rng.random_bool(0.97);
+            CaseRecord {
+                created,
+                resolved_at: resolved.then_some(created + cycle),
+                last_event: created + cycle,
+                reopens: rng.random_bool(0.05) as u32,
+                fastest_reopen_ms: None,
+                first_reopened_resolution: None,
+                handoffs: rng.random_range(0..3),
+                ping_pong: rng.random_bool(0.03),
+                escalated: rng.random_bool(0.08),
+                touch_ms: rng.random_range(60_000..3_600_000),
+                first_response_ms: None,
+                first_team: flowgate_flow::NONE,
+            }
+        })
+        .collect();
+    let seg: Vec<u32> = (0..n as u32)
+        .map(|i| i.wrapping_mul(2_654_435_761) % 12)
+        .collect();
+    let names: Vec<String> = (0..12).map(|i| format!("intent-{i}")).collect();
+    let targets: Vec<Option<f64>> = (0..n).map(|_| Some(24.0 * 3600.0)).collect();
+    let opts = flowgate_value::CompareOptions {
+        baseline: flowgate_value::Period {
+            from_ms: 0,
+            to_ms: 90 * DAY,
+        },
+        pilot: flowgate_value::Period {
+            from_ms: 90 * DAY,
+            to_ms: 180 * DAY,
+        },
+        resamples: 2000,
+        seed: 1,
+        by: None,
+    };
+    for segmented in [false, true] {
+        let input = flowgate_value::CompareInput {
+            records: &records,
+            segments: segmented.then_some((seg.as_slice(), names.as_slice())),
+            sla_target_s: Some(&targets),
+        };
+        let t0 = Instant::now();
+        let c = flowgate_value::compare(&input, &opts);
+        println!(
+            "compare: {} cases, 2,000 bootstrap resamples{}: {:.2} s (target 5 s); cycle p50 difference {:.0} s, 95% CI {:?}",
+            c.baseline_cases + c.pilot_cases,
+            if segmented {
+                ", mix-adjusted over 12 segments"
+            } else {
+                ""
+            },
+            t0.elapsed().as_secs_f64(),
+            c.measure("cycle_time_p50")
+                .and_then(|m| m.difference)
+                .unwrap_or(0.0),
+            c.measure("cycle_time_p50").and_then(|m| m.ci95)
+        );
     }
     Ok(())
 }
