@@ -869,3 +869,60 @@ pub fn budget_section(b: &BudgetTerms) -> String {
     }
     s
 }
+
+/// Business outcomes by cycle-time band, as a Markdown (or plain) table.
+pub fn outcomes_md(o: &flowgate_value::outcomes::Outcomes, plain: bool) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Outcomes by cycle-time band\n\n{} resolved cases with a customer outcome ({} without). Churn = the customer churned within {} days of the case's resolution.\n",
+        count(o.cases_with_customer),
+        count(o.cases_without_outcome),
+        o.churn_window_days
+    );
+    let share = |x: &flowgate_value::outcomes::Share| match (x.share, x.ci95) {
+        (Some(v), Some((a, z))) => format!(
+            "{:.1}% [{:.1}, {:.1}] (n {})",
+            v * 100.0,
+            a * 100.0,
+            z * 100.0,
+            x.n
+        ),
+        _ => "–".into(),
+    };
+    let rows: Vec<Vec<String>> = o
+        .bands
+        .iter()
+        .map(|b| {
+            vec![
+                b.label.clone(),
+                count(b.cases),
+                share(&b.churn),
+                match (b.conversion_lag_median_s, b.conversion_lag_ci95) {
+                    (Some(m), Some((a, z))) => format!(
+                        "{} [{}, {}] (n {})",
+                        duration(m),
+                        duration(a),
+                        duration(z),
+                        b.conversions
+                    ),
+                    _ => "–".into(),
+                },
+                share(&b.on_time),
+            ]
+        })
+        .collect();
+    table(
+        &mut s,
+        &[
+            "cycle time",
+            "cases",
+            "churned (95% CI)",
+            "conversion lag, median (95% CI)",
+            "delivered on time (95% CI)",
+        ],
+        &rows,
+        plain,
+    );
+    s
+}

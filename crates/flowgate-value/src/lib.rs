@@ -6,10 +6,12 @@
 //! - [`compare`]: pilot vs baseline with 95% bootstrap intervals, a rank test for cycle time,
 //!   and the mix-adjusted figure beside the raw one.
 //! - [`budget`]: the comparison in the terms a finance lead uses.
+//! - [`outcomes`]: churn, conversion lag and on-time delivery by cycle-time band.
 
 pub mod boot;
 pub mod budget;
 pub mod compare;
+pub mod outcomes;
 pub mod scorecard;
 
 pub use budget::{Budget, BudgetError, BudgetTerms, budget_terms};

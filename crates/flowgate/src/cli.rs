@@ -84,6 +84,8 @@ pub enum Command {
     Compare(crate::value::CompareArgs),
     /// What-if: a queue simulation fitted from a log, under a scenario.
     Simulate(crate::value::SimulateArgs),
+    /// Churn, conversion lag and on-time delivery by cycle-time band (customer outcomes).
+    Outcomes(crate::value::OutcomesArgs),
     /// Monte Carlo forecast from daily throughput: when the backlog clears, how many by when.
     Forecast(crate::value::ForecastArgs),
     /// Agents needed for a live channel's service level (Erlang C, or Erlang A with patience).
@@ -180,6 +182,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Compare(args) => crate::value::compare(args, &settings),
         Command::Simulate(args) => crate::value::simulate(args, &settings),
         Command::Forecast(args) => crate::value::forecast(args, &settings),
+        Command::Outcomes(args) => crate::value::outcomes(args, &settings),
         Command::Staffing(args) => crate::value::staffing(args),
         Command::Bench(args) => crate::bench::run(args),
     }

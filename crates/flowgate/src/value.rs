@@ -702,3 +702,188 @@ pub fn staffing(args: StaffingArgs) -> Result<()> {
     }
     Ok(())
 }
+
+// ------------------------------------------------------------------ outcomes
+
+#[derive(clap::Args, Debug)]
+pub struct OutcomesArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Customer outcomes (CSV): customer id, churned_at, converted_at, delivered_on_time.
+    #[arg(long, value_name = "FILE")]
+    pub outcomes: PathBuf,
+    /// The log's customer column (default: customer_id, customer, requester or account).
+    #[arg(long, value_name = "C")]
+    pub customer_col: Option<String>,
+    /// Cycle-time band edges (s, m, h, d).
+    #[arg(long, default_value = "4h,1d,3d,7d")]
+    pub bands: String,
+    /// Churn counts when it happens within this many days after the case is resolved.
+    #[arg(long, default_value_t = 90.0)]
+    pub churn_window_days: f64,
+    /// text, md or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+fn parse_duration_s(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic())?);
+    let n: f64 = num.trim().parse().ok()?;
+    let k = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return None,
+    };
+    (n.is_finite() && n > 0.0).then_some(n * k)
+}
+
+/// Reads the outcomes file: one row per customer.
+fn read_outcomes(
+    path: &std::path::Path,
+) -> Result<(
+    Vec<flowgate_value::outcomes::Outcome>,
+    std::collections::HashMap<String, usize>,
+)> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header: Vec<String> = r
+        .headers()
+        .with_context(|| format!("{}: reading the header", path.display()))?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
+    let id = find(&crate::risk::CUSTOMER_NAMES).with_context(|| {
+        format!(
+            "{}: no customer column (expected one of {}); found {}",
+            path.display(),
+            crate::risk::CUSTOMER_NAMES.join(", "),
+            header.join(", ")
+        )
+    })?;
+    let churned = find(&["churned_at", "churn_date", "churned"]);
+    let converted = find(&["converted_at", "conversion_date", "converted"]);
+    let on_time = find(&["delivered_on_time", "on_time"]);
+    if churned.is_none() && converted.is_none() && on_time.is_none() {
+        bail!(
+            "{}: expected at least one of churned_at, converted_at, delivered_on_time; found {}",
+            path.display(),
+            header.join(", ")
+        );
+    }
+    let mut table = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.with_context(|| format!("{}: line {line}", path.display()))?;
+        let field = |col: Option<usize>| {
+            col.and_then(|c| rec.get(c))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let time = |col: Option<usize>, name: &str| -> Result<Option<i64>> {
+            field(col)
+                .map(|v| {
+                    parse_instant(v, name)
+                        .with_context(|| format!("{}: line {line}: field {name}", path.display()))
+                })
+                .transpose()
+        };
+        let ok = match field(on_time) {
+            None => None,
+            Some(v) => Some(match v.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" | "y" => true,
+                "false" | "no" | "0" | "n" => false,
+                other => bail!(
+                    "{}: line {line}: field delivered_on_time: expected true/false, yes/no or 1/0, found {other:?}",
+                    path.display()
+                ),
+            }),
+        };
+        let o = flowgate_value::outcomes::Outcome {
+            churned_at: time(churned, "churned_at")?,
+            converted_at: time(converted, "converted_at")?,
+            delivered_on_time: ok,
+        };
+        let Some(cust) = field(Some(id)) else {
+            bail!(
+                "{}: line {line}: field {}: expected a customer id, found nothing",
+                path.display(),
+                header[id]
+            );
+        };
+        index.insert(cust.to_owned(), table.len());
+        table.push(o);
+    }
+    Ok((table, index))
+}
+
+pub fn outcomes(args: OutcomesArgs, settings: &Settings) -> Result<()> {
+    let mut edges: Vec<f64> = Vec::new();
+    for part in args.bands.split(',') {
+        edges.push(parse_duration_s(part).with_context(|| {
+            format!(
+                "--bands {:?}: expected durations such as 4h,1d,3d,7d; {part:?} is not one",
+                args.bands
+            )
+        })?);
+    }
+    if edges.windows(2).any(|w| w[0] >= w[1]) {
+        bail!("--bands {:?}: the edges must ascend", args.bands);
+    }
+    let (table, index) = read_outcomes(&args.outcomes)?;
+    let l = load(&args.log, settings)?;
+    let col = match &args.customer_col {
+        Some(c) => attr_col(&l.log, c, "--customer-col")?,
+        None => crate::risk::CUSTOMER_NAMES
+            .iter()
+            .find_map(|n| {
+                l.log
+                    .attr_names
+                    .iter()
+                    .position(|a| a.eq_ignore_ascii_case(n))
+            })
+            .with_context(|| {
+                format!(
+                    "{}: no customer column in the log (tried {}); name it with --customer-col",
+                    l.source,
+                    crate::risk::CUSTOMER_NAMES.join(", ")
+                )
+            })?,
+    };
+    let per_case = case_attr(&l.log, col);
+    let customer: Vec<Option<usize>> = per_case
+        .iter()
+        .map(|&v| {
+            (v != NONE)
+                .then(|| index.get(l.log.attr_values[col].resolve(v)).copied())
+                .flatten()
+        })
+        .collect();
+    if customer.iter().all(Option::is_none) {
+        bail!(
+            "{}: no customer of the log appears in {}",
+            l.source,
+            args.outcomes.display()
+        );
+    }
+    let o = flowgate_value::outcomes::outcomes(
+        &l.records,
+        &customer,
+        &table,
+        &edges,
+        args.churn_window_days,
+    );
+    match args.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&o)?),
+        "text" | "md" => print!(
+            "{}",
+            flowgate_report::value::outcomes_md(&o, args.format == "text")
+        ),
+        other => bail!("--format {other:?}: expected text, md or json"),
+    }
+    Ok(())
+}

@@ -536,3 +536,105 @@ fn staffing_and_forecasts_answer_in_plain_numbers() {
         .collect();
     assert!(items[0] >= items[1] && items[1] >= items[2], "{items:?}");
 }
+
+/// Outcomes by band, checked against the bands worked out here from the generator's own
+/// events (resolved at = the last `Resolved` of a case that ends resolved or closed).
+#[test]
+fn outcomes_by_cycle_time_band_match_an_independent_count() {
+    let d = temp_dir("value-outcomes");
+    let g = flowgate_synth::generate(&flowgate_synth::Config {
+        tickets: 1500,
+        ..Default::default()
+    });
+    let log = d.join("log.csv");
+    let preset = d.join("preset.toml");
+    flowgate_synth::write_log_csv(&log, &g).unwrap();
+    flowgate_synth::write_preset(&preset).unwrap();
+    // Customers with an even number churn on 2026-06-01; odd ones never.
+    let churn_at = 1_780_272_000_000i64; // 2026-06-01T00:00:00Z
+    let mut customers: Vec<&str> = g.tickets.iter().map(|t| t.customer.as_str()).collect();
+    customers.sort();
+    customers.dedup();
+    let churns = |c: &str| {
+        c.trim_start_matches(|x: char| !x.is_ascii_digit())
+            .parse::<u64>()
+            .unwrap()
+            % 2
+            == 0
+    };
+    let mut csv = String::from("customer_id,churned_at,delivered_on_time\n");
+    for c in &customers {
+        csv.push_str(&format!(
+            "{c},{},{}\n",
+            if churns(c) { "2026-06-01" } else { "" },
+            if churns(c) { "no" } else { "yes" }
+        ));
+    }
+    let outcomes = d.join("outcomes.csv");
+    std::fs::write(&outcomes, csv).unwrap();
+    // Expected: per band (< 1 day, ≥ 1 day), cases and churned within 90 days of resolution.
+    let mut expect = [[0u64; 2]; 2];
+    for (i, t) in g.tickets.iter().enumerate() {
+        let evs: Vec<_> = g.events.iter().filter(|e| e.ticket as usize == i).collect();
+        let last = evs.last().unwrap().activity;
+        if last != "Resolved" && last != "Closed" {
+            continue;
+        }
+        let res = evs
+            .iter()
+            .rev()
+            .find(|e| e.activity == "Resolved")
+            .unwrap()
+            .ts_ms;
+        let created = evs.iter().map(|e| e.ts_ms).min().unwrap();
+        let band = usize::from(res - created >= 86_400_000);
+        expect[band][0] += 1;
+        if churns(&t.customer) && churn_at >= res && churn_at - res <= 90 * 86_400_000 {
+            expect[band][1] += 1;
+        }
+    }
+    let v = json(&flowgate(&[
+        "outcomes",
+        s(&log),
+        "--mapping",
+        s(&preset),
+        "-q",
+        "--outcomes",
+        s(&outcomes),
+        "--bands",
+        "1d",
+        "--format",
+        "json",
+    ]));
+    for (b, e) in v["bands"].as_array().unwrap().iter().zip(expect) {
+        assert_eq!(b["cases"].as_u64().unwrap(), e[0], "{b}");
+        assert_eq!(b["churn"]["k"].as_u64().unwrap(), e[1], "{b}");
+        assert!(b["on_time"]["share"].as_f64().unwrap() > 0.2);
+    }
+    let o = flowgate(&[
+        "outcomes",
+        s(&log),
+        "--mapping",
+        s(&preset),
+        "-q",
+        "--outcomes",
+        s(&outcomes),
+    ]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("churned (95% CI)"));
+    // A bad date says where.
+    std::fs::write(&outcomes, "customer_id,churned_at\nC-00001,yesterday\n").unwrap();
+    let o = flowgate(&[
+        "outcomes",
+        s(&log),
+        "--mapping",
+        s(&preset),
+        "-q",
+        "--outcomes",
+        s(&outcomes),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("line 2") && stderr(&o).contains("churned_at"),
+        "{}",
+        stderr(&o)
+    );
+}
