@@ -1,8 +1,11 @@
 // Opens a flowgate HTML report in headless Chromium and checks what a reader would see:
 // the page loads without errors, requests nothing from the network, and every chart is an
 // SVG with a visible size and drawn content. Writes a screenshot beside the report.
-// With a third argument `demand`, the demand section must be there with rows in each table.
-// Usage: node check-report.mjs REPORT.html SCREENSHOT.png [demand]
+// With a third argument `demand`, the demand section must be there with rows in each table,
+// and the value sections of the demo (scorecard, simulated pilot, spike). With `scorecard`
+// the page is a weekly scorecard (three charts); with `exec`, an executive summary (cards and
+// a table, no charts needed).
+// Usage: node check-report.mjs REPORT.html SCREENSHOT.png [demand|scorecard|exec]
 import { chromium } from 'playwright-core';
 
 const [report, shot, expect] = process.argv.slice(2);
@@ -28,21 +31,36 @@ try {
     };
   }));
   const headings = await page.$$eval('h2', (hs) => hs.map((h) => h.textContent));
-  for (const want of ['Cycle-time distribution', 'Process map', 'Weekly arrivals vs throughput']) {
-    if (!headings.some((h) => h.startsWith(want))) problems.push(`missing section: ${want}`);
+  const want = (list) => {
+    for (const w of list) if (!headings.some((h) => h.startsWith(w))) problems.push(`missing section: ${w}`);
+  };
+  let map = 0;
+  if (expect === 'scorecard') {
+    want(['Cycle time (hours)', 'Quality defects per 100 resolved', 'Escalation rate (%)']);
+    const cards = await page.$$eval('.card', (cs) => cs.length);
+    if (cards !== 3) problems.push(`expected exactly 3 headline cards, found ${cards}`);
+    if (charts.length !== 3) problems.push(`expected 3 charts, found ${charts.length}`);
+  } else if (expect === 'exec') {
+    want(['What changed']);
+    const cards = await page.$$eval('.card', (cs) => cs.length);
+    if (cards < 3) problems.push(`expected headline cards, found ${cards}`);
+    const rows = await page.$$eval('table tr', (rs) => rs.length);
+    if (rows < 6) problems.push(`the change table has ${rows} rows`);
+  } else {
+    want(['Cycle-time distribution', 'Process map', 'Weekly arrivals vs throughput']);
+    if (expect === 'demand') {
+      want(['Demand', 'Weekly scorecard', 'Simulated pilot', 'Spike']);
+      const rows = await page.$$eval('table.demand', (ts) => ts.map((t) => t.querySelectorAll('tr').length - 1));
+      if (rows.length !== 3 || rows.some((n) => n < 1)) problems.push(`demand tables have rows ${JSON.stringify(rows)}`);
+    }
+    if (charts.length < 6) problems.push(`expected at least 6 charts, found ${charts.length}`);
+    map = await page.$$eval('svg.process-map g', (g) => g.length);
+    if (map < 3) problems.push(`process map has ${map} activities`);
   }
-  if (expect === 'demand') {
-    if (!headings.some((h) => h.startsWith('Demand'))) problems.push('missing section: Demand');
-    const rows = await page.$$eval('table.demand', (ts) => ts.map((t) => t.querySelectorAll('tr').length - 1));
-    if (rows.length !== 3 || rows.some((n) => n < 1)) problems.push(`demand tables have rows ${JSON.stringify(rows)}`);
-  }
-  if (charts.length < 6) problems.push(`expected at least 6 charts, found ${charts.length}`);
   for (const c of charts) {
     if (c.w < 300 || c.h < 60) problems.push(`chart ${c.cls} is ${c.w}x${c.h}`);
     if (c.shapes < 3 || c.noData) problems.push(`chart ${c.cls} draws nothing`);
   }
-  const map = await page.$$eval('svg.process-map g', (g) => g.length);
-  if (map < 3) problems.push(`process map has ${map} activities`);
   await page.screenshot({ path: shot, fullPage: true });
   console.log(JSON.stringify({ charts: charts.length, headings: headings.length, mapNodes: map, problems }));
 } finally {

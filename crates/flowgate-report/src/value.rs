@@ -580,11 +580,17 @@ pub fn exec_summary(c: &Compare, b: &BudgetTerms, source: &str) -> String {
     let mut body = String::new();
     let term = |n: &str| b.terms.iter().find(|t| t.name == n);
     body.push_str("<div class=\"cards\">");
+    let clear = |t: &flowgate_value::budget::Term| t.ci95.is_some_and(|(a, z)| a > 0.0 || z < 0.0);
     if let Some(t) = term("agent_hours_freed") {
+        let headline = if clear(t) {
+            t.money.map_or("–".into(), |v| money(v, &b.currency))
+        } else {
+            "no clear saving".into()
+        };
         let _ = write!(
             body,
             "<div class=\"card\"><b>Worth a month</b><span>{}</span><small>{:.0} agent hours freed (95%: {})</small></div>",
-            esc(&t.money.map_or("–".into(), |v| money(v, &b.currency))),
+            esc(&headline),
             t.value.unwrap_or(0.0),
             esc(&t
                 .ci95
@@ -606,10 +612,16 @@ pub fn exec_summary(c: &Compare, b: &BudgetTerms, source: &str) -> String {
         ("sla_points_gained", "SLA points gained", "points"),
     ] {
         if let Some(t) = term(name) {
+            let headline = if clear(t) {
+                t.value.map_or("–".into(), |v| format!("{v:.2} {unit}"))
+            } else {
+                "no clear change".into()
+            };
             let _ = write!(
                 body,
-                "<div class=\"card\"><b>{title}</b><span>{} {unit}</span><small>95%: {}</small></div>",
-                t.value.map_or("–".into(), |v| format!("{v:.2}")),
+                "<div class=\"card\"><b>{title}</b><span>{}</span><small>{} (95%: {})</small></div>",
+                esc(&headline),
+                t.value.map_or("–".into(), |v| format!("{v:.2} {unit}")),
                 esc(&t
                     .ci95
                     .map_or("–".into(), |(a, z)| format!("{a:.2} to {z:.2}")))
@@ -618,6 +630,7 @@ pub fn exec_summary(c: &Compare, b: &BudgetTerms, source: &str) -> String {
     }
     body.push_str("</div>");
     let m = |n: &str| c.measure(n);
+    let adjusted_any = c.measures.iter().any(|x| x.adjusted.is_some());
     let _ = write!(body, "<h2>What changed</h2>");
     let rows: Vec<Vec<String>> = [
         "cycle_time_p50",
@@ -631,14 +644,14 @@ pub fn exec_summary(c: &Compare, b: &BudgetTerms, source: &str) -> String {
     .iter()
     .filter_map(|n| m(n))
     .map(|x| {
-        let (d, ci) = match &x.adjusted {
-            Some(a) => (a.difference, a.ci95),
-            None => (x.difference, x.ci95),
+        let (pilot, d, ci) = match &x.adjusted {
+            Some(a) => (a.pilot, a.difference, a.ci95),
+            None => (x.pilot, x.difference, x.ci95),
         };
         vec![
             label(x.name),
             value(x, x.baseline),
-            value(x, x.pilot),
+            value(x, pilot),
             delta(x, d),
             interval(x, ci),
             verdict(x, d, ci).to_owned(),
@@ -649,17 +662,21 @@ pub fn exec_summary(c: &Compare, b: &BudgetTerms, source: &str) -> String {
         &[
             "measure",
             "before",
-            "pilot",
+            if adjusted_any {
+                "pilot (at the baseline's mix)"
+            } else {
+                "pilot"
+            },
             "change",
             "95% interval",
             "verdict",
         ],
         &rows,
     ));
-    let adjusted = c.measures.iter().any(|x| x.adjusted.is_some());
+    let adjusted = adjusted_any;
     let _ = write!(
         body,
-        "<p class=\"note\">Changes {}; intervals are 95% bootstrap intervals ({} resamples). Money counts agent time only (loaded cost {} {} an hour, {} tickets a month); nothing is claimed where the interval includes zero.</p>",
+        "<p class=\"note\">Changes {}; intervals are 95% bootstrap intervals ({} resamples). Money counts agent time only (loaded cost {} {} an hour, {} tickets a month); where an interval includes zero the card says so instead of claiming a number.</p>",
         if adjusted {
             format!(
                 "compare like with like: the pilot is re-weighted to the baseline's mix of {}",

@@ -116,7 +116,20 @@ fn scaled(v: Option<f64>, ci: Option<(f64, f64)>, k: f64) -> (Option<f64>, Optio
 /// The comparison in budget terms.
 pub fn budget_terms(c: &Compare, b: &Budget) -> BudgetTerms {
     let mut terms = Vec::new();
-    let m = |name: &str| c.measure(name);
+    // Like with like: where the comparison is mix-adjusted, the adjusted difference.
+    let adjusted: Vec<crate::compare::Measure> = c
+        .measures
+        .iter()
+        .map(|x| {
+            let mut x = x.clone();
+            if let Some(a) = &x.adjusted {
+                x.difference = a.difference;
+                x.ci95 = a.ci95;
+            }
+            x
+        })
+        .collect();
+    let m = |name: &str| adjusted.iter().find(|x| x.name == name);
     let cost = b.loaded_cost_per_agent_hour;
     let tpm = b.tickets_per_month;
     let mut notes = Vec::new();
@@ -188,6 +201,12 @@ pub fn budget_terms(c: &Compare, b: &Budget) -> BudgetTerms {
         100.0,
         "resolution SLA adherence, pilot − baseline, in percentage points".into(),
     );
+    if c.measures.iter().any(|x| x.adjusted.is_some()) {
+        notes.push(format!(
+            "differences are mix-adjusted (the pilot re-weighted to the baseline's mix of {})",
+            c.by.as_deref().unwrap_or("segments")
+        ));
+    }
     if b.revenue_per_customer.is_some() || b.churn_rate.is_some() {
         notes.push(
             "revenue_per_customer and churn_rate are valued only with a customer outcomes file \

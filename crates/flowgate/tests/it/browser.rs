@@ -53,4 +53,47 @@ fn reports_render_in_headless_chromium() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     check(&bpic, &[]);
+    // The value layer's pages: the weekly scorecard and the executive summary.
+    let log = demo.join("tickets-log.csv");
+    let preset = demo.join("demo-preset.toml");
+    let card = d.join("scorecard.html");
+    let out = flowgate(&[
+        "scorecard",
+        log.to_str().unwrap(),
+        "--mapping",
+        preset.to_str().unwrap(),
+        "-q",
+        "-o",
+        card.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    check(&card, &["scorecard"]);
+    let budget = d.join("budget.toml");
+    std::fs::write(
+        &budget,
+        "loaded_cost_per_agent_hour = 38\ntickets_per_month = 12000\n",
+    )
+    .unwrap();
+    let exec = d.join("exec.html");
+    let out = flowgate(&[
+        "compare",
+        log.to_str().unwrap(),
+        "--mapping",
+        preset.to_str().unwrap(),
+        "-q",
+        "--baseline",
+        "2026-03-02..2026-05-04",
+        "--pilot",
+        "2026-05-04..2026-07-06",
+        "--by",
+        "intent",
+        "--resamples",
+        "200",
+        "--budget",
+        budget.to_str().unwrap(),
+        "--report",
+        exec.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    check(&exec, &["exec"]);
 }

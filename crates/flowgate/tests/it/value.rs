@@ -71,6 +71,29 @@ fn scorecard_weeks_agree_with_the_baseline_and_render_in_every_format() {
         assert!(p50 <= w["cycle_time_p85_s"].as_f64().unwrap());
         assert!((0.0..=1.0).contains(&w["escalation_rate"].as_f64().unwrap()));
     }
+    // From the embedded database: the same weeks (an empty review queue adds nothing).
+    let db = d.join("flowgate.db");
+    let o = flowgate(&[
+        "import",
+        s(&log),
+        "--mapping",
+        s(&preset),
+        "--db",
+        s(&db),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let from_db = json(&flowgate(&[
+        "scorecard",
+        "--db",
+        s(&db),
+        "-q",
+        "--weeks",
+        "40",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(from_db["weeks"], v["weeks"]);
     // The headline week is the last one shown, chosen with --week.
     let v = json(&flowgate(&[
         "scorecard",
@@ -194,10 +217,23 @@ fn compare_gives_intervals_mix_adjustment_budget_terms_and_an_executive_page() {
     assert!(m("cycle_time_p50")["adjusted"]["difference"].is_number());
     assert!(m("throughput")["adjusted"].is_null());
     assert_eq!(v["segments"].as_array().unwrap().len(), 12);
+    // By bucket: the intents' buckets from their flow history (at most three segments).
+    let mut by_bucket = args.to_vec();
+    let at = by_bucket.iter().position(|a| *a == "intent").unwrap();
+    by_bucket[at] = "bucket";
+    let vb = json(&flowgate(&by_bucket));
+    let segs = vb["segments"].as_array().unwrap();
+    assert!((1..=3).contains(&segs.len()), "{segs:?}");
+    let total: u64 = segs
+        .iter()
+        .map(|x| x["baseline_cases"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, v["baseline_cases"].as_u64().unwrap());
     let rank = &v["cycle_time_rank_test"];
     assert!((0.0..=1.0).contains(&rank["p_value"].as_f64().unwrap()));
     // Budget terms: hours freed = −Δ touch seconds × 12,000 / 3,600, priced at 38.
-    let touch = m("touch_time_mean")["difference"].as_f64().unwrap();
+    // With --by, budget terms use the mix-adjusted difference (like with like).
+    let touch = m("touch_time_mean")["adjusted"]["difference"].as_f64().unwrap();
     let terms = v["budget"]["terms"].as_array().unwrap();
     let hours = terms
         .iter()
