@@ -155,3 +155,21 @@ fn bad_scenarios_say_where_and_what() {
         vec!["intent \"nope\"", "team \"Z\""]
     );
 }
+
+/// The scenario example in the README parses, names real levers, and changes something.
+#[test]
+fn readme_scenario_example_parses() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme
+        .find("# what-if.toml")
+        .expect("the README shows a scenario");
+    let block = &readme[start..readme[start..].find("```").map(|e| start + e).unwrap()];
+    let s = Scenario::parse(block, "README what-if.toml").unwrap();
+    assert_eq!(s.replications, Some(20));
+    assert_eq!(s.arrivals.spikes.len(), 1);
+    assert_eq!(
+        (s.ai.len(), s.merge.len(), s.shifts.len(), s.staffing.len()),
+        (1, 1, 1, 1)
+    );
+}

@@ -206,3 +206,19 @@ fn budget_terms_scale_the_differences_and_bad_budgets_say_where() {
         .to_string();
     assert!(err.contains("tickets_per_month"), "{err}");
 }
+
+#[test]
+fn readme_budget_example_parses() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme
+        .find("# budget.toml")
+        .expect("the README shows a budget");
+    let block = &readme[start..readme[start..].find("```").map(|e| start + e).unwrap()];
+    let b = Budget::parse(block, "README budget.toml").unwrap();
+    assert_eq!(
+        (b.currency.as_str(), b.loaded_cost_per_agent_hour),
+        ("EUR", 38.0)
+    );
+    assert_eq!(b.churn_rate, Some(0.015));
+}

@@ -2,6 +2,7 @@
 //! executive summary), simulate (validated against observed logs), forecast and staffing.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use crate::{flowgate, shared, stderr, temp_dir};
 
@@ -94,6 +95,85 @@ fn scorecard_weeks_agree_with_the_baseline_and_render_in_every_format() {
         "json",
     ]));
     assert_eq!(from_db["weeks"], v["weeks"]);
+    // A reviewed defect in the database's review queue counts in its case's resolution week:
+    // take the first case whose last event is Resolved or Closed, and its last Resolved time.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut per_case: std::collections::BTreeMap<&str, Vec<(&str, &str)>> = Default::default();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        per_case.entry(f[0]).or_default().push((f[1], f[2]));
+    }
+    let (ticket, res_time) = per_case
+        .iter()
+        .find(|(_, evs)| matches!(evs.last().unwrap().1, "Resolved" | "Closed"))
+        .map(|(id, evs)| {
+            let res = evs.iter().rev().find(|e| e.1 == "Resolved").unwrap().0;
+            (id.to_string(), res.to_owned())
+        })
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = flowgate_store::Store::open(s(&db)).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+            .review_enqueue(&[flowgate_store::review::QueueItem {
+                audit_seq: 1,
+                ticket: ticket.clone(),
+                intent: "password_reset".into(),
+                band: "high".into(),
+                confidence: 0.99,
+                decided_at_ms: 0,
+                sampled_at_ms: 0,
+                verdict: None,
+                category: None,
+                reviewer: None,
+                note: None,
+                reviewed_at_ms: None,
+            }])
+            .await
+            .unwrap();
+        store
+            .review_mark(1, "defect", Some("wrong answer"), Some("ana"), None, 0)
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let with_review = json(&flowgate(&[
+        "scorecard",
+        "--db",
+        s(&db),
+        "-q",
+        "--weeks",
+        "40",
+        "--format",
+        "json",
+    ]));
+    let reviewed: Vec<(String, u64)> = with_review["weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["reviewed_defects"].as_u64().unwrap() > 0)
+        .map(|w| {
+            (
+                w["week"].as_str().unwrap().to_owned(),
+                w["reviewed_defects"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(reviewed.len(), 1, "{reviewed:?}");
+    assert_eq!(reviewed[0].1, 1);
+    let res_ms = jiff::Timestamp::from_str(&res_time)
+        .unwrap()
+        .as_millisecond();
+    let d = jiff::Timestamp::from_millisecond(res_ms)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .iso_week_date();
+    assert_eq!(reviewed[0].0, format!("{}-W{:02}", d.year(), d.week()));
     // The headline week is the last one shown, chosen with --week.
     let v = json(&flowgate(&[
         "scorecard",
@@ -233,7 +313,9 @@ fn compare_gives_intervals_mix_adjustment_budget_terms_and_an_executive_page() {
     assert!((0.0..=1.0).contains(&rank["p_value"].as_f64().unwrap()));
     // Budget terms: hours freed = −Δ touch seconds × 12,000 / 3,600, priced at 38.
     // With --by, budget terms use the mix-adjusted difference (like with like).
-    let touch = m("touch_time_mean")["adjusted"]["difference"].as_f64().unwrap();
+    let touch = m("touch_time_mean")["adjusted"]["difference"]
+        .as_f64()
+        .unwrap();
     let terms = v["budget"]["terms"].as_array().unwrap();
     let hours = terms
         .iter()
