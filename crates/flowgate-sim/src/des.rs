@@ -5,8 +5,9 @@
 //! a team) or a *delay* (any other state: in a queue, waiting for the customer, waiting on
 //! another team). Reopens are part of the templates, so the reopen probability is the log's.
 //! Arrivals follow the log's mean rate per hour of the week (Poisson within each hour); each
-//! arrival draws a template at random, which keeps the log's mix of intents, routes through
-//! teams (its handoff sequence) and time per state. Work passes a team's *capacity* first,
+//! arrival draws a template created in the same hour of the week (any, when that hour has
+//! none), which keeps the hour's mix of intents, the routes through teams (each template's
+//! handoff sequence), the time per state, and how waits fall across nights and weekends. Work passes a team's *capacity* first,
 //! and waits in a first-come, first-served queue when there is none:
 //!
 //! - fitted from a log, capacity is a **throughput**: work steps a team can start per hour of
@@ -59,6 +60,8 @@ struct Template {
     end: u32,
     intent: u32,
     sla_target_ms: Option<i64>,
+    /// Hour of the week the case was created in.
+    how: u16,
 }
 
 /// Observed figures of the log the model was fitted on.
@@ -107,6 +110,18 @@ pub struct Model {
     pub observed: Observed,
     steps: Vec<Step>,
     templates: Vec<Template>,
+    /// Templates by the hour of the week their case was created in (empty for models built
+    /// from parts: they draw from all).
+    by_how: Vec<Vec<u32>>,
+}
+
+/// Templates by hour of creation, when every hour of the week has some.
+fn by_hour(templates: &[Template]) -> Vec<Vec<u32>> {
+    let mut by = vec![Vec::new(); HOURS_PER_WEEK];
+    for (i, t) in templates.iter().enumerate() {
+        by[t.how as usize].push(i as u32);
+    }
+    by
 }
 
 impl Model {
@@ -192,6 +207,7 @@ impl Model {
                 sla_target_ms: sla_target_s
                     .and_then(|t| t.get(c).copied().flatten())
                     .map(|s| (s * 1000.0) as i64),
+                how: hour_of_week(r.created) as u16,
             });
         }
         // Arrivals per hour of the week, averaged over the weeks the log spans.
@@ -253,6 +269,7 @@ impl Model {
                 cycle_time_p95_s: pct(95),
                 sla_adherence: (with > 0).then(|| met as f64 / with as f64),
             },
+            by_how: by_hour(&templates),
             steps,
             templates,
         }
@@ -278,6 +295,7 @@ impl Model {
                     end: steps.len() as u32,
                     intent: 0,
                     sla_target_ms: None,
+                    how: 0,
                 }
             })
             .collect();
@@ -296,6 +314,7 @@ impl Model {
             },
             steps,
             templates: tpl,
+            by_how: Vec::new(),
         }
     }
 
@@ -702,7 +721,13 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
         if take_arrival {
             let now = arrivals[next_arrival];
             next_arrival += 1;
-            let template = rng.random_range(0..n_tpl) as u32;
+            // A case created in this hour of the week (keeping the hour's intent mix and how
+            // its waits fall across nights and weekends); any case when the hour has none.
+            let how = ((now / HOUR) as usize) % HOURS_PER_WEEK;
+            let template = match m.by_how.get(how) {
+                Some(list) if !list.is_empty() => list[rng.random_range(0..list.len())],
+                _ => rng.random_range(0..n_tpl) as u32,
+            };
             let intent = m.templates[template as usize].intent as usize;
             let share = p.ai_share.get(intent).copied().unwrap_or(0.0);
             let mut case = Case {
