@@ -572,7 +572,11 @@ fn kb_bench(n_articles: usize, queries: &Path, n: usize, work: Option<&Path>) ->
         let _ = std::fs::remove_dir_all(&src);
         std::fs::create_dir_all(&src)?;
     }
-    for (i, (intent, body)) in bodies.iter().take(if reuse { 0 } else { n_articles }).enumerate() {
+    for (i, (intent, body)) in bodies
+        .iter()
+        .take(if reuse { 0 } else { n_articles })
+        .enumerate()
+    {
         std::fs::write(
             src.join(format!("{i:05}.md")),
             format!(
