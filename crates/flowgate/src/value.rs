@@ -537,8 +537,11 @@ pub struct ForecastArgs {
     #[arg(long, default_value_t = 90)]
     pub history_days: usize,
     /// "How many items by" this many days from the last event.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, conflicts_with = "until")]
     pub horizon_days: u64,
+    /// "How many items by" this date (instead of --horizon-days).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
     /// The backlog to clear (default: cases open at the last event).
     #[arg(long)]
     pub backlog: Option<u64>,
@@ -572,11 +575,24 @@ pub fn forecast(args: ForecastArgs, settings: &Settings) -> Result<()> {
         }
     }
     let backlog = args.backlog.unwrap_or(open);
+    let horizon_days = match &args.until {
+        Some(d) => {
+            let t = parse_instant(d, "--until")?;
+            if t <= last {
+                bail!(
+                    "--until {d}: expected a date after the last event ({})",
+                    flowgate_flow::time::format_date(last)
+                );
+            }
+            ((t - last) as f64 / 86_400_000.0).ceil() as u64
+        }
+        None => args.horizon_days,
+    };
     let f = flowgate_sim::forecast::forecast(
         &daily,
         args.history_days,
         backlog,
-        args.horizon_days,
+        horizon_days,
         args.trials,
         args.seed,
     );

@@ -653,6 +653,49 @@ fn staffing_and_forecasts_answer_in_plain_numbers() {
         .map(|x| x[1].as_u64().unwrap())
         .collect();
     assert!(items[0] >= items[1] && items[1] >= items[2], "{items:?}");
+    // --until: the horizon runs from the last event to that date.
+    let o = flowgate(&[
+        "forecast",
+        s(&helpdesk),
+        "--preset",
+        "helpdesk",
+        "-q",
+        "--until",
+        "2000-01-01",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("after the last event"),
+        "{}",
+        stderr(&o)
+    );
+    let b = json(&flowgate(&[
+        "baseline",
+        s(&helpdesk),
+        "--preset",
+        "helpdesk",
+        "-q",
+        "--format",
+        "json",
+    ]));
+    let last = b["last_event"].as_str().unwrap()[..10].to_owned();
+    let last_day = jiff::civil::Date::from_str(&last).unwrap();
+    let until = last_day
+        .checked_add(jiff::Span::new().days(45))
+        .unwrap()
+        .to_string();
+    let v = json(&flowgate(&[
+        "forecast",
+        s(&helpdesk),
+        "--preset",
+        "helpdesk",
+        "-q",
+        "--until",
+        &until,
+        "--format",
+        "json",
+    ]));
+    let h = v["horizon_days"].as_u64().unwrap();
+    assert!((44..=45).contains(&h), "{h}");
 }
 
 /// Outcomes by band, checked against the bands worked out here from the generator's own
