@@ -610,6 +610,11 @@ pub fn exec_summary(c: &Compare, b: &BudgetTerms, source: &str) -> String {
             "a month",
         ),
         ("sla_points_gained", "SLA points gained", "points"),
+        (
+            "customers_kept",
+            "Customers kept (churn by band)",
+            "a month",
+        ),
     ] {
         if let Some(t) = term(name) {
             let headline = if clear(t) {

@@ -6,8 +6,8 @@
 //! currency = "EUR"
 //! loaded_cost_per_agent_hour = 38.0
 //! tickets_per_month = 12000
-//! revenue_per_customer = 1200.0   # a year, optional
-//! churn_rate = 0.015              # a month, optional
+//! revenue_per_customer = 1200.0   # a year; valued with customer outcomes (optional)
+//! churn_rate = 0.015              # a month, for context (optional)
 //! ```
 //!
 //! Every term carries the interval of the measure it comes from, scaled the same way (the
@@ -98,8 +98,7 @@ pub struct BudgetTerms {
     pub currency: String,
     pub inputs: Budget,
     pub terms: Vec<Term>,
-    /// Sum of the priced terms a month, and its interval (the sum of the bounds: a
-    /// conservative interval, since the terms are not independent).
+    /// Agent time freed, in money a month.
     pub money_per_month: Option<f64>,
     pub notes: Vec<String>,
 }
@@ -113,8 +112,9 @@ fn scaled(v: Option<f64>, ci: Option<(f64, f64)>, k: f64) -> (Option<f64>, Optio
     (v.map(|x| x * k), ci)
 }
 
-/// The comparison in budget terms.
-pub fn budget_terms(c: &Compare, b: &Budget) -> BudgetTerms {
+/// The comparison in budget terms. `churn`, from [`crate::outcomes::churn_shift`], is the
+/// change in churn per case the pilot's cycle-time mix implies, with its interval.
+pub fn budget_terms(c: &Compare, b: &Budget, churn: Option<(f64, (f64, f64))>) -> BudgetTerms {
     let mut terms = Vec::new();
     // Like with like: where the comparison is mix-adjusted, the adjusted difference.
     let adjusted: Vec<crate::compare::Measure> = c
@@ -207,15 +207,42 @@ pub fn budget_terms(c: &Compare, b: &Budget) -> BudgetTerms {
             c.by.as_deref().unwrap_or("segments")
         ));
     }
-    if b.revenue_per_customer.is_some() || b.churn_rate.is_some() {
-        notes.push(
-            "revenue_per_customer and churn_rate are valued only with a customer outcomes file \
-             (churn by cycle-time band); without it no revenue figure is claimed"
+    match (churn, b.revenue_per_customer) {
+        (Some((d, (lo, hi))), Some(rev)) => {
+            // Customers kept a month: fewer churning per ticket × tickets a month.
+            let (v, ci) = scaled(Some(d), Some((lo, hi)), -tpm);
+            let (money, money_ci) = scaled(v, ci, rev);
+            terms.push(Term {
+                name: "customers_kept",
+                unit: "customers a month",
+                value: v,
+                ci95: ci,
+                money,
+                money_ci95: money_ci,
+                how: format!(
+                    "churn by cycle-time band (customer outcomes) applied to the pilot's cycle-time mix × {tpm:.0} tickets a month; money = a year's revenue of those customers at {rev} {} each; an association, not a measured effect",
+                    b.currency
+                ),
+            });
+        }
+        (None, Some(_)) => notes.push(
+            "revenue_per_customer is valued only with a customer outcomes file (compare --outcomes: churn by cycle-time band); without it no revenue figure is claimed"
                 .to_owned(),
-        );
+        ),
+        _ => {}
     }
-    let priced: Vec<&Term> = terms.iter().filter(|t| t.money.is_some()).collect();
-    let money_per_month = (!priced.is_empty()).then(|| priced.iter().filter_map(|t| t.money).sum());
+    if let Some(rate) = b.churn_rate {
+        notes.push(format!(
+            "churn_rate {:.1}% a month is shown for context; the churn difference comes from the outcomes file",
+            rate * 100.0
+        ));
+    }
+    // Money a month is agent time; revenue kept is a year's revenue of the customers kept
+    // each month, shown on its own line and not added in.
+    let money_per_month = terms
+        .iter()
+        .find(|t| t.name == "agent_hours_freed")
+        .and_then(|t| t.money);
     BudgetTerms {
         currency: b.currency.clone(),
         inputs: b.clone(),

@@ -239,4 +239,102 @@ mod tests {
         assert!(lo < 0.5 && hi > 0.5 && lo >= 0.0 && hi <= 1.0);
         assert_eq!(short(14_400.0), "4h");
     }
+
+    #[test]
+    fn churn_shift_by_hand() {
+        let band = |k, n| Band {
+            label: String::new(),
+            from_s: 0.0,
+            to_s: None,
+            cases: n,
+            churn: Share::of(k, n),
+            conversion_lag_median_s: None,
+            conversion_lag_ci95: None,
+            conversions: 0,
+            on_time: Share::of(0, 0),
+        };
+        let o = Outcomes {
+            churn_window_days: 90.0,
+            cases_with_customer: 2000,
+            cases_without_outcome: 0,
+            bands: vec![band(100, 1000), band(300, 1000)],
+        };
+        // 30 points of cases move from the slow band (30% churn) to the fast one (10%):
+        // 0.3 · 0.10 − 0.3 · 0.30 = −0.06 churn per case.
+        let (d, (lo, hi)) = churn_shift(&o, &[0.5, 0.5], &[0.8, 0.2]).unwrap();
+        assert!((d + 0.06).abs() < 1e-12, "{d}");
+        assert!(lo < d && d < hi && hi < 0.0, "{lo} {hi}");
+        let b = crate::Budget::parse(
+            "loaded_cost_per_agent_hour = 1\ntickets_per_month = 1000\nrevenue_per_customer = 500\n",
+            "b",
+        )
+        .unwrap();
+        let c = crate::compare::Compare {
+            baseline: crate::Period {
+                from_ms: 0,
+                to_ms: 1,
+            },
+            pilot: crate::Period {
+                from_ms: 1,
+                to_ms: 2,
+            },
+            baseline_cases: 1,
+            pilot_cases: 1,
+            baseline_open: 0,
+            pilot_open: 0,
+            resamples: 0,
+            by: None,
+            measures: Vec::new(),
+            cycle_time_rank_test: None,
+            segments: Vec::new(),
+            notes: Vec::new(),
+        };
+        let t = crate::budget_terms(&c, &b, Some((d, (lo, hi))));
+        let kept = t.terms.iter().find(|t| t.name == "customers_kept").unwrap();
+        // 0.06 × 1,000 tickets = 60 customers a month, × 500 = 30,000.
+        assert!((kept.value.unwrap() - 60.0).abs() < 1e-9);
+        assert!((kept.money.unwrap() - 30_000.0).abs() < 1e-6);
+        assert_eq!(t.money_per_month, None);
+    }
+}
+
+/// Shares of the resolved cases created in `period` falling in each cycle-time band.
+pub fn band_shares(
+    records: &[CaseRecord],
+    period: &crate::compare::Period,
+    edges_s: &[f64],
+) -> Vec<f64> {
+    let mut counts = vec![0u64; edges_s.len() + 1];
+    for r in records.iter().filter(|r| period.contains(r.created)) {
+        if let Some(ms) = r.cycle_ms() {
+            counts[edges_s.partition_point(|&e| e <= ms as f64 / 1000.0)] += 1;
+        }
+    }
+    let n: u64 = counts.iter().sum();
+    counts
+        .iter()
+        .map(|&c| if n > 0 { c as f64 / n as f64 } else { 0.0 })
+        .collect()
+}
+
+/// Expected churn per case under the baseline's and the pilot's cycle-time mix, from the
+/// churn observed in each band; returns (pilot − baseline) and a conservative interval from
+/// the bands' Wilson bounds. This is an association, not a measured effect: it assumes a
+/// case moved to a faster band takes that band's churn.
+pub fn churn_shift(o: &Outcomes, base: &[f64], pilot: &[f64]) -> Option<(f64, (f64, f64))> {
+    let mut mid = 0.0;
+    let (mut lo, mut hi) = (0.0, 0.0);
+    let mut any = false;
+    for ((b, &sb), &sp) in o.bands.iter().zip(base).zip(pilot) {
+        let d = sp - sb;
+        let (Some(c), Some((cl, ch))) = (b.churn.share, b.churn.ci95) else {
+            continue;
+        };
+        any = true;
+        mid += d * c;
+        let (x, y) = (d * cl, d * ch);
+        lo += x.min(y);
+        hi += x.max(y);
+    }
+    any.then_some((mid, (lo, hi)))
 }

@@ -322,6 +322,13 @@ pub struct CompareArgs {
     /// Budget inputs (TOML): the comparison in money terms.
     #[arg(long, value_name = "FILE")]
     pub budget: Option<PathBuf>,
+    /// Customer outcomes (CSV, as for `flowgate outcomes`): with --budget and its
+    /// revenue_per_customer, churn by cycle-time band values the pilot's faster mix.
+    #[arg(long, value_name = "FILE", requires = "budget")]
+    pub outcomes: Option<PathBuf>,
+    /// The log's customer column for --outcomes.
+    #[arg(long, value_name = "C")]
+    pub customer_col: Option<String>,
     /// Also write the one-page executive summary (HTML; needs --budget).
     #[arg(long, value_name = "PATH", requires = "budget")]
     pub report: Option<PathBuf>,
@@ -388,7 +395,18 @@ pub fn compare(args: CompareArgs, settings: &Settings) -> Result<()> {
                 .unwrap_or_else(|| "empty".into())
         );
     }
-    let terms = budget.as_ref().map(|b| flowgate_value::budget_terms(&c, b));
+    let churn = match &args.outcomes {
+        Some(path) => {
+            let edges = parse_bands("4h,1d,3d,7d")?;
+            let o = outcomes_of(&l, path, args.customer_col.as_deref(), &edges, 90.0)?;
+            let shares = |p: &Period| flowgate_value::outcomes::band_shares(&l.records, p, &edges);
+            flowgate_value::outcomes::churn_shift(&o, &shares(&baseline), &shares(&pilot))
+        }
+        None => None,
+    };
+    let terms = budget
+        .as_ref()
+        .map(|b| flowgate_value::budget_terms(&c, b, churn));
     let text = flowgate_report::value::compare(&c, terms.as_ref(), format);
     crate::output::write(args.out.out.as_deref(), text.as_bytes())?;
     if let (Some(path), Some(t)) = (&args.report, &terms) {
@@ -837,22 +855,32 @@ fn read_outcomes(
     Ok((table, index))
 }
 
-pub fn outcomes(args: OutcomesArgs, settings: &Settings) -> Result<()> {
+/// Band edges such as `4h,1d,3d,7d`, in seconds.
+fn parse_bands(bands: &str) -> Result<Vec<f64>> {
     let mut edges: Vec<f64> = Vec::new();
-    for part in args.bands.split(',') {
+    for part in bands.split(',') {
         edges.push(parse_duration_s(part).with_context(|| {
             format!(
-                "--bands {:?}: expected durations such as 4h,1d,3d,7d; {part:?} is not one",
-                args.bands
+                "--bands {bands:?}: expected durations such as 4h,1d,3d,7d; {part:?} is not one"
             )
         })?);
     }
     if edges.windows(2).any(|w| w[0] >= w[1]) {
-        bail!("--bands {:?}: the edges must ascend", args.bands);
+        bail!("--bands {bands:?}: the edges must ascend");
     }
-    let (table, index) = read_outcomes(&args.outcomes)?;
-    let l = load(&args.log, settings)?;
-    let col = match &args.customer_col {
+    Ok(edges)
+}
+
+/// Joins the outcomes file to the log's cases by customer and computes the bands.
+fn outcomes_of(
+    l: &Loaded,
+    path: &std::path::Path,
+    customer_col: Option<&str>,
+    edges: &[f64],
+    churn_window_days: f64,
+) -> Result<flowgate_value::outcomes::Outcomes> {
+    let (table, index) = read_outcomes(path)?;
+    let col = match customer_col {
         Some(c) => attr_col(&l.log, c, "--customer-col")?,
         None => crate::risk::CUSTOMER_NAMES
             .iter()
@@ -883,16 +911,28 @@ pub fn outcomes(args: OutcomesArgs, settings: &Settings) -> Result<()> {
         bail!(
             "{}: no customer of the log appears in {}",
             l.source,
-            args.outcomes.display()
+            path.display()
         );
     }
-    let o = flowgate_value::outcomes::outcomes(
+    Ok(flowgate_value::outcomes::outcomes(
         &l.records,
         &customer,
         &table,
+        edges,
+        churn_window_days,
+    ))
+}
+
+pub fn outcomes(args: OutcomesArgs, settings: &Settings) -> Result<()> {
+    let edges = parse_bands(&args.bands)?;
+    let l = load(&args.log, settings)?;
+    let o = outcomes_of(
+        &l,
+        &args.outcomes,
+        args.customer_col.as_deref(),
         &edges,
         args.churn_window_days,
-    );
+    )?;
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&o)?),
         "text" | "md" => print!(

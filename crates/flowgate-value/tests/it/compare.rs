@@ -170,7 +170,7 @@ fn budget_terms_scale_the_differences_and_bad_budgets_say_where() {
         "budget.toml",
     )
     .unwrap();
-    let t = budget_terms(&c, &b);
+    let t = budget_terms(&c, &b, None);
     let hours = t
         .terms
         .iter()

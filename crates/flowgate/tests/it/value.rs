@@ -325,6 +325,53 @@ fn compare_gives_intervals_mix_adjustment_budget_terms_and_an_executive_page() {
     assert!(
         (hours["money"].as_f64().unwrap() - 38.0 * hours["value"].as_f64().unwrap()).abs() < 1e-6
     );
+    // With customer outcomes and a revenue per customer, churn by cycle-time band values the
+    // pilot's mix: customers kept a month, priced at the revenue per customer.
+    let csv = {
+        let text = std::fs::read_to_string(&log).unwrap();
+        let mut ids: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let mut out = String::from("customer_id,churned_at\n");
+        for (i, c) in ids.iter().enumerate() {
+            out.push_str(&format!(
+                "{c},{}\n",
+                if i % 3 == 0 { "2026-07-01" } else { "" }
+            ));
+        }
+        out
+    };
+    let outcomes = d.join("outcomes.csv");
+    std::fs::write(&outcomes, csv).unwrap();
+    std::fs::write(
+        &budget,
+        "currency = \"EUR\"\nloaded_cost_per_agent_hour = 38\ntickets_per_month = 12000\nrevenue_per_customer = 900\n",
+    )
+    .unwrap();
+    let mut with_outcomes = args.to_vec();
+    with_outcomes.extend(["--outcomes", s(&outcomes)]);
+    let vo = json(&flowgate(&with_outcomes));
+    let kept = vo["budget"]["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "customers_kept")
+        .unwrap()
+        .clone();
+    let (kv, km) = (
+        kept["value"].as_f64().unwrap(),
+        kept["money"].as_f64().unwrap(),
+    );
+    assert!((km - 900.0 * kv).abs() < 1e-6, "{kept}");
+    let (lo, hi) = (
+        kept["ci95"][0].as_f64().unwrap(),
+        kept["ci95"][1].as_f64().unwrap(),
+    );
+    assert!(lo <= kv && kv <= hi, "{kept}");
     let page = std::fs::read_to_string(&exec).unwrap();
     assert!(
         page.contains("Executive summary") && page.contains("EUR"),
