@@ -172,6 +172,47 @@ pub fn short(s: f64) -> String {
     }
 }
 
+/// Shares of the resolved cases created in `period` falling in each cycle-time band.
+pub fn band_shares(
+    records: &[CaseRecord],
+    period: &crate::compare::Period,
+    edges_s: &[f64],
+) -> Vec<f64> {
+    let mut counts = vec![0u64; edges_s.len() + 1];
+    for r in records.iter().filter(|r| period.contains(r.created)) {
+        if let Some(ms) = r.cycle_ms() {
+            counts[edges_s.partition_point(|&e| e <= ms as f64 / 1000.0)] += 1;
+        }
+    }
+    let n: u64 = counts.iter().sum();
+    counts
+        .iter()
+        .map(|&c| if n > 0 { c as f64 / n as f64 } else { 0.0 })
+        .collect()
+}
+
+/// Expected churn per case under the baseline's and the pilot's cycle-time mix, from the
+/// churn observed in each band; returns (pilot − baseline) and a conservative interval from
+/// the bands' Wilson bounds. This is an association, not a measured effect: it assumes a
+/// case moved to a faster band takes that band's churn.
+pub fn churn_shift(o: &Outcomes, base: &[f64], pilot: &[f64]) -> Option<(f64, (f64, f64))> {
+    let mut mid = 0.0;
+    let (mut lo, mut hi) = (0.0, 0.0);
+    let mut any = false;
+    for ((b, &sb), &sp) in o.bands.iter().zip(base).zip(pilot) {
+        let d = sp - sb;
+        let (Some(c), Some((cl, ch))) = (b.churn.share, b.churn.ci95) else {
+            continue;
+        };
+        any = true;
+        mid += d * c;
+        let (x, y) = (d * cl, d * ch);
+        lo += x.min(y);
+        hi += x.max(y);
+    }
+    any.then_some((mid, (lo, hi)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,45 +337,4 @@ mod tests {
         assert!((kept.money.unwrap() - 30_000.0).abs() < 1e-6);
         assert_eq!(t.money_per_month, None);
     }
-}
-
-/// Shares of the resolved cases created in `period` falling in each cycle-time band.
-pub fn band_shares(
-    records: &[CaseRecord],
-    period: &crate::compare::Period,
-    edges_s: &[f64],
-) -> Vec<f64> {
-    let mut counts = vec![0u64; edges_s.len() + 1];
-    for r in records.iter().filter(|r| period.contains(r.created)) {
-        if let Some(ms) = r.cycle_ms() {
-            counts[edges_s.partition_point(|&e| e <= ms as f64 / 1000.0)] += 1;
-        }
-    }
-    let n: u64 = counts.iter().sum();
-    counts
-        .iter()
-        .map(|&c| if n > 0 { c as f64 / n as f64 } else { 0.0 })
-        .collect()
-}
-
-/// Expected churn per case under the baseline's and the pilot's cycle-time mix, from the
-/// churn observed in each band; returns (pilot − baseline) and a conservative interval from
-/// the bands' Wilson bounds. This is an association, not a measured effect: it assumes a
-/// case moved to a faster band takes that band's churn.
-pub fn churn_shift(o: &Outcomes, base: &[f64], pilot: &[f64]) -> Option<(f64, (f64, f64))> {
-    let mut mid = 0.0;
-    let (mut lo, mut hi) = (0.0, 0.0);
-    let mut any = false;
-    for ((b, &sb), &sp) in o.bands.iter().zip(base).zip(pilot) {
-        let d = sp - sb;
-        let (Some(c), Some((cl, ch))) = (b.churn.share, b.churn.ci95) else {
-            continue;
-        };
-        any = true;
-        mid += d * c;
-        let (x, y) = (d * cl, d * ch);
-        lo += x.min(y);
-        hi += x.max(y);
-    }
-    any.then_some((mid, (lo, hi)))
 }
