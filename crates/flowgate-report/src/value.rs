@@ -394,7 +394,7 @@ fn compare_md(c: &Compare, budget: Option<&BudgetTerms>, plain: bool) -> String 
     if let Some(t) = &c.cycle_time_rank_test {
         let _ = writeln!(
             o,
-            "\nRank test (Mann–Whitney) on cycle time: z = {:.2}, p = {}; a pilot case is faster than a baseline case with probability {:.1}%.",
+            "\nRank test (Mann–Whitney) on cycle time: z = {:.2}, p {}; a pilot case is faster than a baseline case with probability {:.1}%.",
             t.z,
             p_value(t.p_value),
             t.prob_pilot_faster * 100.0
@@ -478,7 +478,7 @@ fn p_value(p: f64) -> String {
     if p < 0.001 {
         "< 0.001".into()
     } else {
-        format!("{p:.3}")
+        format!("= {p:.3}")
     }
 }
 

@@ -787,7 +787,7 @@ fn read_outcomes(
         .headers()
         .with_context(|| format!("{}: reading the header", path.display()))?
         .iter()
-        .map(|h| h.trim().to_lowercase())
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
         .collect();
     let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
     let id = find(&crate::risk::CUSTOMER_NAMES).with_context(|| {

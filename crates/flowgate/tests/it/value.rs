@@ -829,6 +829,28 @@ fn outcomes_by_cycle_time_band_match_an_independent_count() {
         s(&outcomes),
     ]);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("churned (95% CI)"));
+    // A byte-order mark before the header is no obstacle.
+    let bom = d.join("bom.csv");
+    std::fs::write(
+        &bom,
+        format!(
+            "\u{feff}customer_id,delivered_on_time\n{},yes\n",
+            customers[0]
+        ),
+    )
+    .unwrap();
+    let o = flowgate(&[
+        "outcomes",
+        s(&log),
+        "--mapping",
+        s(&preset),
+        "-q",
+        "--outcomes",
+        s(&bom),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
     // A bad date says where.
     std::fs::write(&outcomes, "customer_id,churned_at\nC-00001,yesterday\n").unwrap();
     let o = flowgate(&[
