@@ -601,13 +601,15 @@ fn kb_bench(n_articles: usize, queries: &Path, n: usize, work: Option<&Path>) ->
     }
     let (mut full, mut search) = (Vec::new(), Vec::new());
     for text in &qs {
+        // The product path: `Kb::search` embeds the query's head and searches.
         let t0 = Instant::now();
+        std::hint::black_box(kb.search(&enc, text, 5)?);
+        full.push(t0.elapsed().as_secs_f64() * 1000.0);
+        // The search alone, the query embedded beforehand.
         let e = enc.embed(&[text])?;
         let t1 = Instant::now();
         std::hint::black_box(kb.search_embedded(text, &e[0], 5)?);
-        let t2 = Instant::now();
-        full.push((t2 - t0).as_secs_f64() * 1000.0);
-        search.push((t2 - t1).as_secs_f64() * 1000.0);
+        search.push(t1.elapsed().as_secs_f64() * 1000.0);
     }
     let (f50, f99, _) = percentiles(full);
     let (s50, s99, _) = percentiles(search);
@@ -624,8 +626,9 @@ fn kb_bench(n_articles: usize, queries: &Path, n: usize, work: Option<&Path>) ->
         today()
     );
     println!(
-        "search of {} queries: with the query embedding p50 {f50:.1} ms, p99 {f99:.1} ms; BM25 + cosine + fusion alone p50 {s50:.2} ms, p99 {s99:.2} ms",
-        qs.len()
+        "search of {} queries: Kb::search (embedding the query's first {} tokens) p50 {f50:.1} ms, p99 {f99:.1} ms; BM25 + cosine + fusion alone p50 {s50:.2} ms, p99 {s99:.2} ms",
+        qs.len(),
+        flowgate_kb::QUERY_TOKENS
     );
     if work.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
