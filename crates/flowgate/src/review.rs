@@ -307,20 +307,14 @@ fn read_sticky(path: &std::path::Path) -> Result<BTreeMap<String, (usize, usize)
     Ok(out)
 }
 
-/// The [start, end) of an ISO week in UTC milliseconds.
+/// The [start, end) of an ISO week in UTC milliseconds, and its label.
 fn week_range(week: &str) -> Result<(i64, i64, String)> {
-    let bad = || format!("--week {week:?}: expected an ISO week such as 2026-W48");
-    let (y, w) = week.split_once("-W").with_context(bad)?;
-    let y: i16 = y.parse().with_context(bad)?;
-    let w: i8 = w.parse().with_context(bad)?;
-    let d = jiff::civil::ISOWeekDate::new(y, w, jiff::civil::Weekday::Monday)
-        .with_context(bad)?
-        .date();
-    let start = d
-        .to_zoned(jiff::tz::TimeZone::UTC)?
-        .timestamp()
-        .as_millisecond();
-    Ok((start, start + 7 * 86_400_000, format!("{y}-W{w:02}")))
+    let start = crate::value::parse_week(week)?;
+    Ok((
+        start,
+        start + flowgate_flow::time::MS_PER_WEEK,
+        flowgate_flow::time::iso_week_label(start),
+    ))
 }
 
 pub fn defects(args: DefectsArgs, settings: &Settings) -> Result<()> {

@@ -188,8 +188,8 @@ pub fn sla_targets(l: &Loaded) -> Option<Vec<Option<f64>>> {
     )
 }
 
-/// `2026-W47` → any instant in that week.
-fn parse_week(week: &str) -> Result<i64> {
+/// `2026-W47` → the Monday 00:00 UTC that starts it (UTC milliseconds).
+pub fn parse_week(week: &str) -> Result<i64> {
     let bad = || format!("--week {week:?}: expected an ISO week such as 2026-W47");
     let (y, w) = week.split_once("-W").with_context(bad)?;
     let y: i16 = y.parse().with_context(bad)?;
