@@ -541,6 +541,8 @@ struct Case {
 
 struct Rep {
     cycles: Vec<i64>,
+    /// Cycle-time p50, p85 and p95 (s), selected in place when the run ends.
+    pct: [Option<f64>; 3],
     /// Agent time: the work steps done (ms).
     work_ms: i128,
     sla: (u64, u64),
@@ -596,6 +598,7 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
     }
     let mut rep = Rep {
         cycles: Vec::with_capacity(arrivals.len()),
+        pct: [None; 3],
         work_ms: 0,
         sla: (0, 0),
         queue_wait: (0, 0),
@@ -816,6 +819,8 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
         done += finished;
         *backlog = (arrived as f64 - done as f64).max(0.0);
     }
+    let v = flowgate_flow::stats::percentiles_select(&mut rep.cycles, &[50, 85, 95]);
+    rep.pct = [0, 1, 2].map(|i| v.get(i).map(|&x| x as f64 / 1000.0));
     rep
 }
 
@@ -847,15 +852,14 @@ pub fn simulate(m: &Model, s: &Scenario, threads: usize) -> SimResult {
             });
         }
     });
-    let mut reps: Vec<Rep> = reps.into_iter().flatten().collect();
-    // Sorted once, so every percentile below is a lookup.
-    for r in &mut reps {
-        r.cycles.sort_unstable();
-    }
+    let reps: Vec<Rep> = reps.into_iter().flatten().collect();
     let per = |f: &dyn Fn(&Rep) -> Option<f64>| Band::of(reps.iter().filter_map(f).collect());
     let pct = |r: &Rep, q: u32| -> Option<f64> {
-        (!r.cycles.is_empty())
-            .then(|| r.cycles[nearest_rank(q, r.cycles.len()) - 1] as f64 / 1000.0)
+        match q {
+            50 => r.pct[0],
+            85 => r.pct[1],
+            _ => r.pct[2],
+        }
     };
     let p50 = per(&|r| pct(r, 50));
     let p85 = per(&|r| pct(r, 85));
