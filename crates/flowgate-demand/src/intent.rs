@@ -60,6 +60,17 @@ pub struct Header {
     /// its thresholds on these when no separate held-out file is given.
     #[serde(default)]
     pub held_out: Vec<(u32, f32, bool)>,
+    /// Out-of-scope examples trained on; when any, the linear model has one more class
+    /// (after the labels) for them.
+    #[serde(default)]
+    pub oos_examples: usize,
+}
+
+/// Examples of requests that are out of scope (no intent), with their embeddings.
+#[derive(Clone, Copy, Default)]
+pub struct OosExamples<'a> {
+    pub texts: &'a [&'a str],
+    pub emb: &'a [Vec<f32>],
 }
 
 /// An intent's bucket as assigned from history, with the reason in words.
@@ -119,6 +130,20 @@ pub fn oos_score(emb: &[f32], train: &[f32], dim: usize, skip: Option<usize>) ->
         return 1.0;
     }
     1.0 - got.iter().sum::<f32>() / got.len() as f32
+}
+
+/// The intents' probabilities and the probability of being in scope. With an out-of-scope
+/// class (index `k`, after the intents) the intents' probabilities are renormalised, so a
+/// confidence is the chance the intent is right if the request is in scope; without one
+/// they are returned as they are, in scope with probability 1.
+fn intent_probs(mut p: Vec<f32>, k: usize) -> (Vec<f32>, f32) {
+    if p.len() <= k {
+        return (p, 1.0);
+    }
+    let in_scope = (1.0 - p[k]).max(1e-12);
+    p.truncate(k);
+    p.iter_mut().for_each(|v| *v /= in_scope);
+    (p, in_scope)
 }
 
 /// Embeds texts in chunks, reporting progress.
@@ -333,28 +358,71 @@ impl IntentModel {
         params: TrainParams,
         progress: &dyn Fn(&str, usize, usize),
     ) -> Result<IntentModel> {
+        Self::train_with_oos(
+            encoder,
+            texts,
+            labels,
+            emb,
+            OosExamples::default(),
+            params,
+            progress,
+        )
+    }
+
+    /// Like [`IntentModel::train_embedded`], also learning from examples of out-of-scope
+    /// requests: they form one more class of the linear model (never predicted as an
+    /// intent; its probability lowers the confidence of every intent and so raises the
+    /// out-of-scope score). They are all trained on: the temperature is fitted on the
+    /// intents' held-out tenth alone, over the intents' probabilities.
+    pub fn train_with_oos(
+        encoder: &Encoder,
+        texts: &[&str],
+        labels: &[&str],
+        emb: &[Vec<f32>],
+        oos: OosExamples,
+        params: TrainParams,
+        progress: &dyn Fn(&str, usize, usize),
+    ) -> Result<IntentModel> {
         let (names, y) = label_index(texts, labels)?;
-        let (tr, cal) = split(&y, names.len());
-        let train_texts: Vec<&str> = tr.iter().map(|&i| texts[i]).collect();
+        if oos.texts.len() != oos.emb.len() {
+            return Err(DemandError::Data(
+                "out-of-scope examples and their embeddings differ in number".into(),
+            ));
+        }
+        let k = names.len();
+        let n_out = k + usize::from(!oos.texts.is_empty());
+        let (tr, cal) = split(&y, k);
+        let train_texts: Vec<&str> = tr
+            .iter()
+            .map(|&i| texts[i])
+            .chain(oos.texts.iter().copied())
+            .collect();
         let tfidf = Tfidf::fit(&train_texts);
         let weight = params.embed_weight;
         let x = |i: usize| features(&emb[i], &tfidf, texts[i], weight);
-        let xs: Vec<Sparse> = tr.iter().map(|&i| x(i)).collect();
-        let ys: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
+        let xo = |j: usize| features(&oos.emb[j], &tfidf, oos.texts[j], weight);
+        let mut xs: Vec<Sparse> = tr.iter().map(|&i| x(i)).collect();
+        let mut ys: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
+        xs.extend((0..oos.texts.len()).map(xo));
+        ys.extend(oos.texts.iter().map(|_| k));
         let n_features = encoder.dim() + tfidf.dim();
-        let mut linear = Linear::train(&xs, &ys, n_features, names.len(), params, &|e| {
+        let mut linear = Linear::train(&xs, &ys, n_features, n_out, params, &|e| {
             progress("training", e, params.epochs)
         });
         let cal_x: Vec<Sparse> = cal.iter().map(|&i| x(i)).collect();
         let cal_y: Vec<usize> = cal.iter().map(|&i| y[i]).collect();
-        linear.calibrate(&cal_x, &cal_y);
+        // The confidence reported is over the intents alone: fit the temperature there.
+        linear.calibrate_over(&cal_x, &cal_y, k);
+        let mut cal_raw: Vec<f32> = Vec::with_capacity(cal.len());
         let (cal_conf, cal_ok): (Vec<f64>, Vec<bool>) = cal_x
             .iter()
             .zip(&cal_y)
             .map(|(x, &y)| {
-                let p = linear.proba(x);
-                let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]));
-                (p[best.unwrap_or(0)] as f64, best == Some(y))
+                let (p, in_scope) = intent_probs(linear.proba(x), k);
+                let best = (0..k).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+                let c = p[best.unwrap_or(0)];
+                cal_raw.push(c * in_scope);
+                (c as f64, best == Some(y))
             })
             .unzip();
         // Calibrated, a confidence is the chance of being right: below `min_confidence` a
@@ -374,7 +442,7 @@ impl IntentModel {
             all_x.extend(cal_x.iter().cloned());
             let all_y: Vec<usize> = ys.iter().chain(&cal_y).copied().collect();
             let t = linear.temperature;
-            linear = Linear::train(&all_x, &all_y, n_features, names.len(), params, &|e| {
+            linear = Linear::train(&all_x, &all_y, n_features, n_out, params, &|e| {
                 progress("refitting on all texts", e, params.epochs)
             });
             linear.temperature = t;
@@ -384,9 +452,9 @@ impl IntentModel {
         let train_emb: Vec<f32> = tr.iter().flat_map(|&i| emb[i].iter().copied()).collect();
         let mut cal_scores: Vec<f32> = cal
             .iter()
-            .zip(&cal_conf)
+            .zip(&cal_raw)
             .map(|(&i, &c)| {
-                oos_score(&emb[i], &train_emb, dim, None) + OOS_CONFIDENCE_WEIGHT * (1.0 - c as f32)
+                oos_score(&emb[i], &train_emb, dim, None) + OOS_CONFIDENCE_WEIGHT * (1.0 - c)
             })
             .collect();
         cal_scores.sort_by(|a, b| a.total_cmp(b));
@@ -423,6 +491,7 @@ impl IntentModel {
                 cohesion,
                 buckets: BTreeMap::new(),
                 held_out: Vec::new(),
+                oos_examples: oos.texts.len(),
             },
             linear,
             train_emb,
@@ -455,13 +524,15 @@ impl IntentModel {
 
     pub fn predict_one(&self, text: &str, emb: &[f32]) -> Prediction {
         let h = &self.header;
-        let p = self
-            .linear
-            .proba(&features(emb, &h.tfidf, text, h.embed_weight));
+        let (p, in_scope) = intent_probs(
+            self.linear
+                .proba(&features(emb, &h.tfidf, text, h.embed_weight)),
+            h.labels.len(),
+        );
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
         let oos = oos_score(emb, &self.train_emb, h.dim, None)
-            + h.oos_confidence_weight * (1.0 - p[order[0]]);
+            + h.oos_confidence_weight * (1.0 - p[order[0]] * in_scope);
         let out_of_scope = oos > h.oos_threshold;
         Prediction {
             intent: h.labels[order[0]].clone(),
@@ -536,7 +607,7 @@ impl IntentModel {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let n_classes = header.labels.len();
+        let n_classes = header.labels.len() + usize::from(header.oos_examples > 0);
         let n_features = header.dim + header.tfidf.dim();
         let nw = n_features * n_classes;
         let ne = header.n_train * header.dim;

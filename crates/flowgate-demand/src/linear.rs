@@ -157,10 +157,23 @@ impl Linear {
     /// Fits the temperature minimising held-out negative log-likelihood (golden-section
     /// search over log T in [-3, 3]).
     pub fn calibrate(&mut self, xs: &[Sparse], ys: &[usize]) {
+        self.calibrate_over(xs, ys, self.n_classes)
+    }
+
+    /// Like [`Linear::calibrate`], for the probabilities renormalised over the first
+    /// `classes` classes (every `ys` below `classes`).
+    pub fn calibrate_over(&mut self, xs: &[Sparse], ys: &[usize], classes: usize) {
         if xs.is_empty() {
             return;
         }
-        let logits: Vec<Vec<f32>> = xs.iter().map(|x| self.logits(x)).collect();
+        let logits: Vec<Vec<f32>> = xs
+            .iter()
+            .map(|x| {
+                let mut z = self.logits(x);
+                z.truncate(classes.max(1));
+                z
+            })
+            .collect();
         let nll = |log_t: f64| -> f64 {
             let t = log_t.exp() as f32;
             let mut total = 0.0f64;

@@ -60,6 +60,15 @@ pub struct TrainArgs {
     /// gate's threshold calibration (0: none; then `gate calibrate` needs --texts).
     #[arg(long, default_value_t = 5)]
     pub gate_folds: usize,
+    /// Examples of out-of-scope requests (CSV or a seq.in folder; labels ignored): the model
+    /// learns them as one more class that is never an intent, which sharpens the
+    /// out-of-scope score for requests near your intents.
+    #[arg(long, value_name = "FILE")]
+    pub oos_texts: Option<PathBuf>,
+    /// Texts of --texts with this label are out-of-scope examples, not an intent (e.g. a
+    /// helpdesk's `other`).
+    #[arg(long, value_name = "LABEL")]
+    pub oos_label: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -128,8 +137,36 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
         }
         None => None,
     };
+    let mut oos_texts: Vec<String> = match &args.oos_texts {
+        Some(p) => texts::read(p, args.text_col.as_deref(), None, false)?.texts,
+        None => Vec::new(),
+    };
+    let mut data = data;
+    if let Some(l) = &args.oos_label {
+        let marked: Vec<bool> = data.labels.iter().map(|x| x == l).collect();
+        let n = marked.iter().filter(|m| **m).count();
+        if n == 0 {
+            anyhow::bail!(
+                "{}: no text is labelled {l:?} (--oos-label)",
+                args.texts.display()
+            );
+        }
+        oos_texts.extend(
+            data.texts
+                .iter()
+                .zip(&marked)
+                .filter(|(_, m)| **m)
+                .map(|(t, _)| t.clone()),
+        );
+        keep_unmarked(&mut data.ids, &marked);
+        keep_unmarked(&mut data.lines, &marked);
+        keep_unmarked(&mut data.texts, &marked);
+        keep_unmarked(&mut data.labels, &marked);
+    }
     let t0 = Instant::now();
     let enc = encoder()?;
+    let oos_refs: Vec<&str> = oos_texts.iter().map(String::as_str).collect();
+    let oos_emb = flowgate_demand::intent::embed_all(&enc, &oos_refs, &|_, _, _| {})?;
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let labels: Vec<&str> = data.labels.iter().map(String::as_str).collect();
     let b = bar(false);
@@ -186,7 +223,6 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     drop(texts);
     drop(labels);
     let dropped = suspect.iter().filter(|d| **d).count();
-    let mut data = data;
     let mut emb = emb;
     if dropped > 0 {
         keep_unmarked(&mut data.ids, &suspect);
@@ -197,7 +233,12 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     }
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let labels: Vec<&str> = data.labels.iter().map(String::as_str).collect();
-    let mut model = IntentModel::train_embedded(&enc, &texts, &labels, &emb, params, &progress)?;
+    let oos = flowgate_demand::intent::OosExamples {
+        texts: &oos_refs,
+        emb: &oos_emb,
+    };
+    let mut model =
+        IntentModel::train_with_oos(&enc, &texts, &labels, &emb, oos, params, &progress)?;
     if args.gate_folds >= 2 {
         model.header.held_out = flowgate_demand::intent::cross_fit(
             &enc,

@@ -195,3 +195,122 @@ fn the_label_audit_finds_labels_we_flipped() {
         assert_eq!(f.suggested, names[(k + 5) % 6], "text {}", f.index);
     }
 }
+
+/// A Banking77-OOS split read by hand: its upstream files hold a few empty lines, which
+/// `texts::read` refuses (rightly); here they are skipped with their labels.
+fn oos_split(dir: &str) -> (Vec<String>, Vec<String>) {
+    let read = |f: &str| std::fs::read_to_string(data(dir).join(f)).unwrap_or_default();
+    let t = read("seq.in");
+    let l = read("label");
+    let labels: Vec<&str> = l.lines().collect();
+    t.lines()
+        .enumerate()
+        .filter(|(_, x)| !x.trim().is_empty())
+        .map(|(i, x)| {
+            (
+                x.to_owned(),
+                labels.get(i).copied().unwrap_or("").to_owned(),
+            )
+        })
+        .unzip()
+}
+
+#[test]
+fn out_of_scope_examples_sharpen_in_domain_detection() {
+    // In scope: 10 of Banking77-OOS's 50 intents. Out of scope in the same domain: its
+    // id-oos texts (27 other banking intents); the model sees examples from id-oos/train
+    // and is tested on id-oos/test.
+    let enc = Encoder::load(&model_files::default_model_dir().unwrap()).unwrap();
+    let (t, l) = oos_split("banking77-oos/train");
+    let mut names: Vec<&String> = l.iter().collect();
+    names.sort();
+    names.dedup();
+    let keep: Vec<String> = names.into_iter().take(10).cloned().collect();
+    let pick = |t: Vec<String>, l: Vec<String>| -> (Vec<String>, Vec<String>) {
+        t.into_iter()
+            .zip(l)
+            .filter(|(_, l)| keep.contains(l))
+            .unzip()
+    };
+    let (tr_t, tr_l) = pick(t, l);
+    let (te_t, te_l) = {
+        let (t, l) = oos_split("banking77-oos/test");
+        pick(t, l)
+    };
+    assert!(
+        tr_t.len() > 1000 && te_t.len() == 400,
+        "{} {}",
+        tr_t.len(),
+        te_t.len()
+    );
+    let examples: Vec<String> = oos_split("banking77-oos/id-oos/train")
+        .0
+        .into_iter()
+        .step_by(2)
+        .collect();
+    let unseen: Vec<String> = oos_split("banking77-oos/id-oos/test")
+        .0
+        .into_iter()
+        .step_by(2)
+        .collect();
+    let tr_emb = enc.embed(&s(&tr_t)).unwrap();
+    let ex_emb = enc.embed(&s(&examples)).unwrap();
+    let params = TrainParams::default();
+    let plain =
+        IntentModel::train_embedded(&enc, &s(&tr_t), &s(&tr_l), &tr_emb, params, &|_, _, _| {})
+            .unwrap();
+    let taught = IntentModel::train_with_oos(
+        &enc,
+        &s(&tr_t),
+        &s(&tr_l),
+        &tr_emb,
+        flowgate_demand::intent::OosExamples {
+            texts: &s(&examples),
+            emb: &ex_emb,
+        },
+        params,
+        &|_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(taught.header.labels, plain.header.labels);
+    assert_eq!(taught.header.oos_examples, examples.len());
+    let a = evaluate(&plain, &enc, &s(&te_t), &s(&te_l), &s(&unseen)).unwrap();
+    let b = evaluate(&taught, &enc, &s(&te_t), &s(&te_l), &s(&unseen)).unwrap();
+    let (auroc_a, auroc_b) = (a.oos_auroc.unwrap(), b.oos_auroc.unwrap());
+    eprintln!(
+        "in-domain AUROC {auroc_a:.4} -> {auroc_b:.4}, accuracy {:.4} -> {:.4}, ECE {:.4} -> {:.4}",
+        a.accuracy, b.accuracy, a.ece, b.ece
+    );
+    // Measured 0.959 without and 0.988 with: the examples remove most of the ranking
+    // errors, not a hair of them.
+    assert!(
+        auroc_b >= 0.97 && 1.0 - auroc_b <= 0.6 * (1.0 - auroc_a),
+        "in-domain AUROC {auroc_a:.4} without examples, {auroc_b:.4} with"
+    );
+    // Learning what is out of scope costs the intents nothing worth mentioning.
+    assert!(
+        b.accuracy >= a.accuracy - 0.01 && b.accuracy >= 0.9,
+        "accuracy {:.4} without examples, {:.4} with",
+        a.accuracy,
+        b.accuracy
+    );
+    assert!(b.ece <= 0.06, "ECE {}", b.ece);
+
+    // The extra class survives a save and load, and is never offered as an intent.
+    let dir = std::env::temp_dir().join(format!("flowgate-oos-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.fgim");
+    taught.save(&path).unwrap();
+    let back = IntentModel::load(&path).unwrap();
+    let probe = s(&unseen[..50]);
+    let x = taught.predict(&enc, &probe).unwrap();
+    let y = back.predict(&enc, &probe).unwrap();
+    for (p, q) in x.iter().zip(&y) {
+        assert_eq!(p.intent, q.intent);
+        assert!((p.oos_score - q.oos_score).abs() < 1e-5);
+        assert!(p.top3.iter().all(|(n, _)| keep.contains(n)));
+        let total: f32 = p.top3.iter().map(|(_, c)| c).sum();
+        assert!(total <= 1.0 + 1e-4, "{total}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

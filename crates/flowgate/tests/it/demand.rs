@@ -325,6 +325,36 @@ fn train_with_a_log_needs_ids_that_match_before_it_trains() {
         stderr(&out)
     );
     assert!(!dir.join("m.fgim").exists());
+
+    // An out-of-scope label no text carries is a mistake, said before any training.
+    let out = flowgate(&[
+        "train",
+        "--texts",
+        s(&texts),
+        "--oos-label",
+        "other",
+        "--out",
+        s(&dir.join("m.fgim")),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no text is labelled \"other\" (--oos-label)"),
+        "{}",
+        stderr(&out)
+    );
+    // An out-of-scope file that is not there names itself.
+    let out = flowgate(&[
+        "train",
+        "--texts",
+        s(&texts),
+        "--oos-texts",
+        s(&dir.join("nope.csv")),
+        "--out",
+        s(&dir.join("m.fgim")),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("nope.csv"), "{}", stderr(&out));
+    assert!(!dir.join("m.fgim").exists());
 }
 
 #[test]
