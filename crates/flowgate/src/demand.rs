@@ -266,10 +266,14 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     }
     model.save(&args.out)?;
     println!(
-        "trained {} on {} texts, {} intents in {:.0}s (temperature {:.2}, out-of-scope threshold {:.3}); wrote {}",
+        "trained {} on {} texts, {} intents{} in {:.0}s (temperature {:.2}, out-of-scope threshold {:.3}); wrote {}",
         model.header.model_id,
         texts.len(),
         model.header.labels.len(),
+        match model.header.oos_examples {
+            0 => String::new(),
+            n => format!(" and {n} out-of-scope examples"),
+        },
         t0.elapsed().as_secs_f64(),
         model.header.temperature,
         model.header.oos_threshold,
