@@ -132,20 +132,6 @@ pub fn oos_score(emb: &[f32], train: &[f32], dim: usize, skip: Option<usize>) ->
     1.0 - got.iter().sum::<f32>() / got.len() as f32
 }
 
-/// The intents' probabilities and the probability of being in scope. With an out-of-scope
-/// class (index `k`, after the intents) the intents' probabilities are renormalised, so a
-/// confidence is the chance the intent is right if the request is in scope; without one
-/// they are returned as they are, in scope with probability 1.
-fn intent_probs(mut p: Vec<f32>, k: usize) -> (Vec<f32>, f32) {
-    if p.len() <= k {
-        return (p, 1.0);
-    }
-    let in_scope = (1.0 - p[k]).max(1e-12);
-    p.truncate(k);
-    p.iter_mut().for_each(|v| *v /= in_scope);
-    (p, in_scope)
-}
-
 /// Embeds texts in chunks, reporting progress.
 pub fn embed_all(
     encoder: &Encoder,
@@ -261,13 +247,15 @@ pub fn audit_labels(
 }
 
 /// Out-of-fold predictions: each text predicted by a model trained (the full pipeline,
-/// calibration included) on the other folds; returned as (index into the sorted labels,
-/// confidence, right).
+/// calibration and the out-of-scope examples included) on the other folds; returned as
+/// (index into the sorted labels, confidence, right).
+#[allow(clippy::too_many_arguments)]
 pub fn cross_fit(
     encoder: &Encoder,
     texts: &[&str],
     labels: &[&str],
     emb: &[Vec<f32>],
+    oos: OosExamples,
     params: TrainParams,
     folds: usize,
     progress: &dyn Fn(&str, usize, usize),
@@ -286,7 +274,7 @@ pub fn cross_fit(
             )
         };
         let (tt, tl, te) = pick(&train);
-        let m = IntentModel::train_embedded(encoder, &tt, &tl, &te, params, &|_, _, _| {})?;
+        let m = IntentModel::train_with_oos(encoder, &tt, &tl, &te, oos, params, &|_, _, _| {})?;
         for &i in &held {
             let p = m.predict_one(texts[i], &emb[i]);
             let k = names.binary_search(&p.intent).unwrap_or(0);
@@ -418,7 +406,7 @@ impl IntentModel {
             .iter()
             .zip(&cal_y)
             .map(|(x, &y)| {
-                let (p, in_scope) = intent_probs(linear.proba(x), k);
+                let (p, in_scope) = linear.proba_among(x, k);
                 let best = (0..k).max_by(|&a, &b| p[a].total_cmp(&p[b]));
                 let c = p[best.unwrap_or(0)];
                 cal_raw.push(c * in_scope);
@@ -524,9 +512,11 @@ impl IntentModel {
 
     pub fn predict_one(&self, text: &str, emb: &[f32]) -> Prediction {
         let h = &self.header;
-        let (p, in_scope) = intent_probs(
-            self.linear
-                .proba(&features(emb, &h.tfidf, text, h.embed_weight)),
+        // With out-of-scope examples the model has one more class after the intents: it is
+        // never an intent; confidence is over the intents alone (the chance the intent is
+        // right if the request is in scope) and the out-of-scope score reads the raw share.
+        let (p, in_scope) = self.linear.proba_among(
+            &features(emb, &h.tfidf, text, h.embed_weight),
             h.labels.len(),
         );
         let mut order: Vec<usize> = (0..p.len()).collect();

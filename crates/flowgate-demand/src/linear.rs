@@ -144,6 +144,26 @@ impl Linear {
         z
     }
 
+    /// Calibrated probabilities of the first `k` classes renormalised among themselves (a
+    /// softmax over their logits alone, exact however small their share), and the share
+    /// of all probability they hold.
+    pub fn proba_among(&self, x: &Sparse, k: usize) -> (Vec<f32>, f32) {
+        if k >= self.n_classes {
+            return (self.proba(x), 1.0);
+        }
+        let mut z = self.logits(x);
+        for v in &mut z {
+            *v /= self.temperature;
+        }
+        let mut full = z.clone();
+        softmax(&mut full);
+        // Summed, not 1 − the rest: keeps its precision when it is tiny.
+        let share: f32 = full[..k].iter().sum();
+        z.truncate(k);
+        softmax(&mut z);
+        (z, share)
+    }
+
     /// Calibrated class probabilities.
     pub fn proba(&self, x: &Sparse) -> Vec<f32> {
         let mut z = self.logits(x);

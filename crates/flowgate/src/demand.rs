@@ -245,6 +245,7 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
             &texts,
             &labels,
             &emb,
+            oos,
             params,
             args.gate_folds,
             &progress,

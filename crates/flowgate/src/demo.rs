@@ -351,6 +351,7 @@ fn demand(
         &refs,
         &train_labels,
         &emb,
+        flowgate_demand::intent::OosExamples::default(),
         params,
         5,
         &|_, _, _| {},

@@ -296,6 +296,32 @@ fn out_of_scope_examples_sharpen_in_domain_detection() {
     );
     assert!(b.ece <= 0.06, "ECE {}", b.ece);
 
+    // Out-of-fold predictions for the gate come from fold models that also learned the
+    // examples: one per text, each naming a real intent.
+    let folds = flowgate_demand::intent::cross_fit(
+        &enc,
+        &s(&tr_t),
+        &s(&tr_l),
+        &tr_emb,
+        flowgate_demand::intent::OosExamples {
+            texts: &s(&examples),
+            emb: &ex_emb,
+        },
+        params,
+        5,
+        &|_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(folds.len(), tr_t.len());
+    let max_k = folds.iter().map(|f| f.0).max().unwrap_or(0) as usize;
+    let (lo, hi) = folds.iter().fold((f32::MAX, f32::MIN), |(lo, hi), f| {
+        (lo.min(f.1), hi.max(f.1))
+    });
+    assert!(max_k < keep.len(), "predicted class {max_k}");
+    assert!(lo > 0.0 && hi <= 1.0 + 1e-5, "confidences {lo}..{hi}");
+    let right = folds.iter().filter(|f| f.2).count() as f64 / folds.len() as f64;
+    assert!(right >= 0.9, "out-of-fold accuracy {right}");
+
     // The extra class survives a save and load, and is never offered as an intent.
     let dir = std::env::temp_dir().join(format!("flowgate-oos-model-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
