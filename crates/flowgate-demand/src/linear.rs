@@ -151,10 +151,7 @@ impl Linear {
         if k >= self.n_classes {
             return (self.proba(x), 1.0);
         }
-        let mut z = self.logits(x);
-        for v in &mut z {
-            *v /= self.temperature;
-        }
+        let mut z = self.scaled_logits(x);
         let mut full = z.clone();
         softmax(&mut full);
         // Summed, not 1 − the rest: keeps its precision when it is tiny.
@@ -166,11 +163,17 @@ impl Linear {
 
     /// Calibrated class probabilities.
     pub fn proba(&self, x: &Sparse) -> Vec<f32> {
+        let mut z = self.scaled_logits(x);
+        softmax(&mut z);
+        z
+    }
+
+    /// Logits divided by the fitted temperature.
+    fn scaled_logits(&self, x: &Sparse) -> Vec<f32> {
         let mut z = self.logits(x);
         for v in &mut z {
             *v /= self.temperature;
         }
-        softmax(&mut z);
         z
     }
 

@@ -158,10 +158,7 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
                 .filter(|(_, m)| **m)
                 .map(|(t, _)| t.clone()),
         );
-        keep_unmarked(&mut data.ids, &marked);
-        keep_unmarked(&mut data.lines, &marked);
-        keep_unmarked(&mut data.texts, &marked);
-        keep_unmarked(&mut data.labels, &marked);
+        drop_texts(&mut data, &marked);
     }
     let t0 = Instant::now();
     let enc = encoder()?;
@@ -225,10 +222,7 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     let dropped = suspect.iter().filter(|d| **d).count();
     let mut emb = emb;
     if dropped > 0 {
-        keep_unmarked(&mut data.ids, &suspect);
-        keep_unmarked(&mut data.lines, &suspect);
-        keep_unmarked(&mut data.texts, &suspect);
-        keep_unmarked(&mut data.labels, &suspect);
+        drop_texts(&mut data, &suspect);
         keep_unmarked(&mut emb, &suspect);
     }
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
@@ -281,6 +275,14 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
         args.out.display()
     );
     Ok(())
+}
+
+/// Removes the marked texts with their ids, lines and labels.
+fn drop_texts(data: &mut texts::Labelled, marked: &[bool]) {
+    keep_unmarked(&mut data.ids, marked);
+    keep_unmarked(&mut data.lines, marked);
+    keep_unmarked(&mut data.texts, marked);
+    keep_unmarked(&mut data.labels, marked);
 }
 
 /// Removes the items whose `marked` entry is true.

@@ -255,6 +255,11 @@ fn out_of_scope_examples_sharpen_in_domain_detection() {
         .collect();
     let tr_emb = enc.embed(&s(&tr_t)).unwrap();
     let ex_emb = enc.embed(&s(&examples)).unwrap();
+    let example_texts = s(&examples);
+    let taught_examples = flowgate_demand::intent::OosExamples {
+        texts: &example_texts,
+        emb: &ex_emb,
+    };
     let params = TrainParams::default();
     let plain =
         IntentModel::train_embedded(&enc, &s(&tr_t), &s(&tr_l), &tr_emb, params, &|_, _, _| {})
@@ -264,10 +269,7 @@ fn out_of_scope_examples_sharpen_in_domain_detection() {
         &s(&tr_t),
         &s(&tr_l),
         &tr_emb,
-        flowgate_demand::intent::OosExamples {
-            texts: &s(&examples),
-            emb: &ex_emb,
-        },
+        taught_examples,
         params,
         &|_, _, _| {},
     )
@@ -281,7 +283,7 @@ fn out_of_scope_examples_sharpen_in_domain_detection() {
         "in-domain AUROC {auroc_a:.4} -> {auroc_b:.4}, accuracy {:.4} -> {:.4}, ECE {:.4} -> {:.4}",
         a.accuracy, b.accuracy, a.ece, b.ece
     );
-    // Measured 0.959 without and 0.988 with: the examples remove most of the ranking
+    // Measured 0.959 without and 0.987 with: the examples remove most of the ranking
     // errors, not a hair of them.
     assert!(
         auroc_b >= 0.97 && 1.0 - auroc_b <= 0.6 * (1.0 - auroc_a),
@@ -303,10 +305,7 @@ fn out_of_scope_examples_sharpen_in_domain_detection() {
         &s(&tr_t),
         &s(&tr_l),
         &tr_emb,
-        flowgate_demand::intent::OosExamples {
-            texts: &s(&examples),
-            emb: &ex_emb,
-        },
+        taught_examples,
         params,
         5,
         &|_, _, _| {},
