@@ -16,7 +16,8 @@ use crate::tfidf::{Sparse, Tfidf};
 
 const MAGIC: &[u8; 4] = b"FGIM";
 /// Version of the model file layout this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: intent probabilities blend in the nearest training texts' vote (`knn_weight`).
+pub const FORMAT_VERSION: u32 = 2;
 /// Neighbours for the out-of-scope score.
 pub const KNN: usize = 5;
 /// Weight of (1 − confidence) in the out-of-scope score: texts near an intent's examples
@@ -24,6 +25,10 @@ pub const KNN: usize = 5;
 /// from every example. On Banking77-OOS, in-domain AUROC 0.83 → 0.87 and out-of-domain
 /// 0.998 → 0.995 (BENCHMARKS.md).
 pub const OOS_CONFIDENCE_WEIGHT: f32 = 1.0;
+/// Neighbours whose labels vote on a text's intent.
+pub const VOTE_K: usize = 10;
+/// Softness of the vote: each neighbour weighs exp(similarity / tau).
+pub const VOTE_TAU: f32 = 0.05;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Header {
@@ -64,6 +69,21 @@ pub struct Header {
     /// (after the labels) for them.
     #[serde(default)]
     pub oos_examples: usize,
+    /// Share of the nearest training texts' vote in the intent probabilities (the rest is
+    /// the linear model's); 0 in models before format 2.
+    #[serde(default)]
+    pub knn_weight: f32,
+    /// Neighbours that vote and the vote's softness.
+    #[serde(default)]
+    pub knn_vote: usize,
+    #[serde(default)]
+    pub knn_tau: f32,
+    /// The blend is sharpened or softened by this second temperature (p^(1/T), renormalised).
+    #[serde(default = "one")]
+    pub blend_temperature: f32,
+    /// Per stored training embedding (same order): its label's index.
+    #[serde(default)]
+    pub train_labels: Vec<u32>,
 }
 
 /// Examples of requests that are out of scope (no intent), with their embeddings.
@@ -112,24 +132,64 @@ pub fn features(emb: &[f32], tfidf: &Tfidf, text: &str, weight: f32) -> Sparse {
     x
 }
 
-/// 1 − mean cosine similarity to the `KNN` nearest rows of `train` (unit vectors).
-pub fn oos_score(emb: &[f32], train: &[f32], dim: usize, skip: Option<usize>) -> f32 {
-    let mut best = [f32::NEG_INFINITY; KNN];
+/// The `n` rows of `train` (unit vectors) most similar to `emb`: (cosine similarity, row),
+/// most similar first.
+pub fn nearest(emb: &[f32], train: &[f32], dim: usize, n: usize) -> Vec<(f32, usize)> {
+    let mut best: Vec<(f32, usize)> = Vec::with_capacity(n + 1);
+    if n == 0 || dim == 0 {
+        return best;
+    }
     for (r, row) in train.chunks_exact(dim).enumerate() {
-        if Some(r) == skip {
-            continue;
-        }
         let s: f32 = row.iter().zip(emb).map(|(a, b)| a * b).sum();
-        if s > best[KNN - 1] {
-            best[KNN - 1] = s;
-            best.sort_by(|a, b| b.total_cmp(a));
+        if best.len() < n || s > best[n - 1].0 {
+            let at = best.partition_point(|b| b.0 >= s);
+            best.insert(at, (s, r));
+            best.truncate(n);
         }
     }
-    let got: Vec<f32> = best.iter().copied().filter(|v| v.is_finite()).collect();
+    best
+}
+
+/// 1 − mean cosine similarity of the `KNN` nearest rows (of those given, most similar first).
+pub fn knn_distance(near: &[(f32, usize)]) -> f32 {
+    let got = &near[..near.len().min(KNN)];
     if got.is_empty() {
         return 1.0;
     }
-    1.0 - got.iter().sum::<f32>() / got.len() as f32
+    1.0 - got.iter().map(|n| n.0).sum::<f32>() / got.len() as f32
+}
+
+/// 1 − mean cosine similarity to the `KNN` nearest rows of `train` (unit vectors).
+pub fn oos_score(emb: &[f32], train: &[f32], dim: usize) -> f32 {
+    knn_distance(&nearest(emb, train, dim, KNN))
+}
+
+/// The neighbours' vote over `classes` labels: each of the first `k` neighbours adds
+/// exp(similarity / tau) to its label; normalised to sum to 1.
+pub fn knn_vote(
+    near: &[(f32, usize)],
+    labels: &[u32],
+    classes: usize,
+    k: usize,
+    tau: f32,
+) -> Vec<f32> {
+    let mut q = vec![0f32; classes];
+    let Some(top) = near.first() else {
+        return q;
+    };
+    let mut total = 0.0;
+    for &(s, r) in near.iter().take(k) {
+        // Relative to the nearest, so the exponent never overflows.
+        let w = ((s - top.0) / tau.max(1e-6)).exp();
+        if let Some(c) = labels.get(r).map(|&c| c as usize).filter(|&c| c < classes) {
+            q[c] += w;
+            total += w;
+        }
+    }
+    if total > 0.0 {
+        q.iter_mut().for_each(|v| *v /= total);
+    }
+    q
 }
 
 /// Embeds texts in chunks, reporting progress.
@@ -148,6 +208,37 @@ pub fn embed_all(
         );
     }
     Ok(emb)
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+/// Mixes the neighbours' vote `q` into probabilities `p` with weight `w`.
+fn blend(p: &mut [f32], q: &[f32], w: f32) {
+    if w <= 0.0 {
+        return;
+    }
+    for (a, b) in p.iter_mut().zip(q) {
+        *a = (1.0 - w) * *a + w * b;
+    }
+}
+
+/// p^(1/t), renormalised.
+fn sharpen(p: &mut [f32], t: f32) {
+    if t == 1.0 {
+        return;
+    }
+    let mut z: Vec<f32> = p.iter().map(|v| v.max(1e-30).ln() / t).collect();
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut total = 0.0;
+    for v in &mut z {
+        *v = (*v - m).exp();
+        total += *v;
+    }
+    for (a, v) in p.iter_mut().zip(z) {
+        *a = v / total;
+    }
 }
 
 /// Sorted distinct labels and each text's index into them.
@@ -397,16 +488,56 @@ impl IntentModel {
         let mut linear = Linear::train(&xs, &ys, n_features, n_out, params, &|e| {
             progress("training", e, params.epochs)
         });
+        let dim = encoder.dim();
+        // The held-out tenth is neither voter nor neighbour: its scores are honest.
+        let train_emb: Vec<f32> = tr.iter().flat_map(|&i| emb[i].iter().copied()).collect();
+        let train_labels: Vec<u32> = tr.iter().map(|&i| y[i] as u32).collect();
+        let knn_weight = params.knn_weight.clamp(0.0, 1.0);
         let cal_x: Vec<Sparse> = cal.iter().map(|&i| x(i)).collect();
         let cal_y: Vec<usize> = cal.iter().map(|&i| y[i]).collect();
-        // The confidence reported is over the intents alone: fit the temperature there.
-        linear.calibrate_over(&cal_x, &cal_y, k);
+        let cal_near: Vec<Vec<(f32, usize)>> = cal
+            .iter()
+            .map(|&i| nearest(&emb[i], &train_emb, dim, KNN.max(VOTE_K)))
+            .collect();
+        let cal_vote: Vec<Vec<f32>> = cal_near
+            .iter()
+            .map(|n| knn_vote(n, &train_labels, k, VOTE_K, VOTE_TAU))
+            .collect();
+        // The confidence reported is over the intents alone, blended with the vote: fit
+        // the temperature there.
+        let cal_logits: Vec<Vec<f32>> = cal_x
+            .iter()
+            .map(|x| {
+                let mut z = linear.logits(x);
+                z.truncate(k);
+                z
+            })
+            .collect();
+        linear.temperature =
+            crate::linear::fit_temperature(&cal_logits, &cal_y, &cal_vote, knn_weight);
+        let blend_temperature = if knn_weight > 0.0 {
+            let logp: Vec<Vec<f32>> = cal_x
+                .iter()
+                .zip(&cal_vote)
+                .map(|(x, q)| {
+                    let (mut p, _) = linear.proba_among(x, k);
+                    blend(&mut p, q, knn_weight);
+                    p.iter().map(|v| v.max(1e-30).ln()).collect()
+                })
+                .collect();
+            crate::linear::fit_temperature(&logp, &cal_y, &[], 0.0)
+        } else {
+            1.0
+        };
         let mut cal_raw: Vec<f32> = Vec::with_capacity(cal.len());
         let (cal_conf, cal_ok): (Vec<f64>, Vec<bool>) = cal_x
             .iter()
             .zip(&cal_y)
-            .map(|(x, &y)| {
-                let (p, in_scope) = linear.proba_among(x, k);
+            .zip(&cal_vote)
+            .map(|((x, &y), q)| {
+                let (mut p, in_scope) = linear.proba_among(x, k);
+                blend(&mut p, q, knn_weight);
+                sharpen(&mut p, blend_temperature);
                 let best = (0..k).max_by(|&a, &b| p[a].total_cmp(&p[b]));
                 let c = p[best.unwrap_or(0)];
                 cal_raw.push(c * in_scope);
@@ -435,15 +566,11 @@ impl IntentModel {
             });
             linear.temperature = t;
         }
-        let dim = encoder.dim();
         let cohesion = cohesion(emb, &y, names.len(), dim);
-        let train_emb: Vec<f32> = tr.iter().flat_map(|&i| emb[i].iter().copied()).collect();
-        let mut cal_scores: Vec<f32> = cal
+        let mut cal_scores: Vec<f32> = cal_near
             .iter()
             .zip(&cal_raw)
-            .map(|(&i, &c)| {
-                oos_score(&emb[i], &train_emb, dim, None) + OOS_CONFIDENCE_WEIGHT * (1.0 - c)
-            })
+            .map(|(n, &c)| knn_distance(n) + OOS_CONFIDENCE_WEIGHT * (1.0 - c))
             .collect();
         cal_scores.sort_by(|a, b| a.total_cmp(b));
         // Flag as out of scope what is stranger than 99% of held-out in-scope texts.
@@ -480,6 +607,11 @@ impl IntentModel {
                 buckets: BTreeMap::new(),
                 held_out: Vec::new(),
                 oos_examples: oos.texts.len(),
+                knn_weight,
+                knn_vote: VOTE_K,
+                knn_tau: VOTE_TAU,
+                blend_temperature,
+                train_labels,
             },
             linear,
             train_emb,
@@ -507,22 +639,41 @@ impl IntentModel {
 
     /// The out-of-scope score of one embedding (the nearest-neighbour scan alone).
     pub fn oos_of(&self, emb: &[f32]) -> f32 {
-        oos_score(emb, &self.train_emb, self.header.dim, None)
+        oos_score(emb, &self.train_emb, self.header.dim)
+    }
+
+    /// Intent probabilities (label order; the linear model's blended with the nearest
+    /// training texts' vote), the linear model's in-scope share, and the nearest texts.
+    fn scores(&self, text: &str, emb: &[f32]) -> (Vec<f32>, f32, Vec<(f32, usize)>) {
+        let h = &self.header;
+        let k = h.labels.len();
+        // With out-of-scope examples the model has one more class after the intents: it is
+        // never an intent; confidence is over the intents alone (the chance the intent is
+        // right if the request is in scope) and the out-of-scope score reads the raw share.
+        let (mut p, in_scope) = self
+            .linear
+            .proba_among(&features(emb, &h.tfidf, text, h.embed_weight), k);
+        let voting = h.knn_weight > 0.0;
+        let near = nearest(
+            emb,
+            &self.train_emb,
+            h.dim,
+            if voting { KNN.max(h.knn_vote) } else { KNN },
+        );
+        if voting {
+            let q = knn_vote(&near, &h.train_labels, k, h.knn_vote, h.knn_tau);
+            blend(&mut p, &q, h.knn_weight);
+            sharpen(&mut p, h.blend_temperature);
+        }
+        (p, in_scope, near)
     }
 
     pub fn predict_one(&self, text: &str, emb: &[f32]) -> Prediction {
         let h = &self.header;
-        // With out-of-scope examples the model has one more class after the intents: it is
-        // never an intent; confidence is over the intents alone (the chance the intent is
-        // right if the request is in scope) and the out-of-scope score reads the raw share.
-        let (p, in_scope) = self.linear.proba_among(
-            &features(emb, &h.tfidf, text, h.embed_weight),
-            h.labels.len(),
-        );
+        let (p, in_scope, near) = self.scores(text, emb);
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-        let oos = oos_score(emb, &self.train_emb, h.dim, None)
-            + h.oos_confidence_weight * (1.0 - p[order[0]] * in_scope);
+        let oos = knn_distance(&near) + h.oos_confidence_weight * (1.0 - p[order[0]] * in_scope);
         let out_of_scope = oos > h.oos_threshold;
         Prediction {
             intent: h.labels[order[0]].clone(),
@@ -616,10 +767,65 @@ impl IntentModel {
             temperature: header.temperature,
         };
         let train_emb = floats[nw + n_classes..].to_vec();
+        if header.knn_weight > 0.0
+            && (header.train_labels.len() != header.n_train
+                || header
+                    .train_labels
+                    .iter()
+                    .any(|&c| c as usize >= header.labels.len()))
+        {
+            return Err(bad(format!(
+                "the neighbours' vote needs one label per training text ({}), found {}",
+                header.n_train,
+                header.train_labels.len()
+            )));
+        }
         Ok(IntentModel {
             header,
             linear,
             train_emb,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rows_and_their_vote_by_hand() {
+        // Four 2-d unit rows; the query is (1, 0).
+        let train = [1.0, 0.0, 0.0, 1.0, 0.6, 0.8, 0.8, 0.6];
+        let near = nearest(&[1.0, 0.0], &train, 2, 3);
+        assert_eq!(near.iter().map(|n| n.1).collect::<Vec<_>>(), vec![0, 3, 2]);
+        assert!((near[1].0 - 0.8).abs() < 1e-6);
+        // Mean similarity of up to KNN (5) rows: (1 + 0.8 + 0.6) / 3.
+        assert!((knn_distance(&near) - 0.2).abs() < 1e-6);
+        assert_eq!(knn_distance(&[]), 1.0);
+        // Rows 0 and 2 are label 1, row 3 label 0: weights e^0, e^(-0.2/0.1), e^(-0.4/0.1).
+        let q = knn_vote(&near, &[1, 0, 1, 0], 2, 3, 0.1);
+        let (w0, w3, w2) = (1.0f32, (-2.0f32).exp(), (-4.0f32).exp());
+        let total = w0 + w3 + w2;
+        assert!((q[0] - w3 / total).abs() < 1e-6, "{q:?}");
+        assert!((q[1] - (w0 + w2) / total).abs() < 1e-6, "{q:?}");
+        // Only the first k vote.
+        assert_eq!(knn_vote(&near, &[1, 0, 1, 0], 2, 1, 0.1), vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn blending_and_sharpening_keep_a_distribution() {
+        let mut p = vec![0.7, 0.2, 0.1];
+        blend(&mut p, &[0.0, 1.0, 0.0], 0.4);
+        assert!((p[0] - 0.42).abs() < 1e-6 && (p[1] - 0.52).abs() < 1e-6);
+        let before = p.clone();
+        sharpen(&mut p, 0.5); // squares, renormalised
+        let z: f32 = before.iter().map(|v| v * v).sum();
+        for (a, b) in p.iter().zip(&before) {
+            assert!((a - b * b / z).abs() < 1e-6);
+        }
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        let mut same = before.clone();
+        sharpen(&mut same, 1.0);
+        assert_eq!(same, before);
     }
 }

@@ -30,6 +30,8 @@ pub struct TrainParams {
     /// Calibrated confidence below which a prediction is `ambiguous` (raised further when
     /// held-out precision needs it).
     pub min_confidence: f32,
+    /// Share of the nearest training texts' vote in an intent model's probabilities.
+    pub knn_weight: f32,
 }
 
 impl Default for TrainParams {
@@ -42,6 +44,7 @@ impl Default for TrainParams {
             embed_weight: 1.5,
             refit_all: true,
             min_confidence: 0.5,
+            knn_weight: 0.4,
         }
     }
 }
@@ -197,27 +200,45 @@ impl Linear {
                 z
             })
             .collect();
-        let nll = |log_t: f64| -> f64 {
-            let t = log_t.exp() as f32;
-            let mut total = 0.0f64;
-            for (z, &y) in logits.iter().zip(ys) {
-                let mut z: Vec<f32> = z.iter().map(|v| v / t).collect();
-                softmax(&mut z);
-                total -= (z[y].max(1e-12) as f64).ln();
-            }
-            total
-        };
-        let (mut lo, mut hi) = (-3.0f64, 3.0f64);
-        let g = (5f64.sqrt() - 1.0) / 2.0;
-        for _ in 0..60 {
-            let a = hi - g * (hi - lo);
-            let c = lo + g * (hi - lo);
-            if nll(a) < nll(c) {
-                hi = c;
-            } else {
-                lo = a;
-            }
-        }
-        self.temperature = ((lo + hi) / 2.0).exp() as f32;
+        self.temperature = fit_temperature(&logits, ys, &[], 0.0);
     }
+}
+
+/// The temperature minimising the negative log-likelihood of `(1 − w) · softmax(z / T) + w · q`
+/// (golden-section search over log T in [-3, 3]); `q` per row, or none when `w` is 0.
+pub fn fit_temperature(logits: &[Vec<f32>], ys: &[usize], q: &[Vec<f32>], w: f32) -> f32 {
+    if logits.is_empty() {
+        return 1.0;
+    }
+    let w = if q.len() == logits.len() {
+        w.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let nll = |log_t: f64| -> f64 {
+        let t = log_t.exp() as f32;
+        let mut total = 0.0f64;
+        for (i, (z, &y)) in logits.iter().zip(ys).enumerate() {
+            let mut z: Vec<f32> = z.iter().map(|v| v / t).collect();
+            softmax(&mut z);
+            let mut py = z.get(y).copied().unwrap_or(0.0);
+            if w > 0.0 {
+                py = (1.0 - w) * py + w * q[i].get(y).copied().unwrap_or(0.0);
+            }
+            total -= (py.max(1e-12) as f64).ln();
+        }
+        total
+    };
+    let (mut lo, mut hi) = (-3.0f64, 3.0f64);
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..60 {
+        let a = hi - g * (hi - lo);
+        let c = lo + g * (hi - lo);
+        if nll(a) < nll(c) {
+            hi = c;
+        } else {
+            lo = a;
+        }
+    }
+    ((lo + hi) / 2.0).exp() as f32
 }

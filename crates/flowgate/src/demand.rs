@@ -36,6 +36,10 @@ pub struct TrainArgs {
     /// Calibrated confidence below which a ticket counts as ambiguous.
     #[arg(long, default_value_t = 0.5)]
     pub min_confidence: f32,
+    /// Share of the 10 nearest training texts' vote in the intent probabilities, 0 to 1
+    /// (0: the linear model alone).
+    #[arg(long, default_value_t = 0.4, value_parser = unit_share)]
+    pub vote_weight: f32,
     /// The event log of these tickets: assigns each intent its bucket from its flow
     /// history (the texts need a case id column) and stores it in the model.
     #[arg(long, value_name = "LOG")]
@@ -69,6 +73,13 @@ pub struct TrainArgs {
     /// helpdesk's `other`).
     #[arg(long, value_name = "LABEL")]
     pub oos_label: Option<String>,
+}
+
+fn unit_share(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("expected a number from 0 to 1, got {s:?}")),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -179,6 +190,7 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
         embed_weight: args.embed_weight,
         lr: args.lr,
         min_confidence: args.min_confidence,
+        knn_weight: args.vote_weight,
         ..TrainParams::default()
     };
     let emb = flowgate_demand::intent::embed_all(&enc, &texts, &progress)?;
