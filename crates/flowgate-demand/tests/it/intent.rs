@@ -111,6 +111,44 @@ fn learns_calibrates_and_knows_what_it_does_not_know() {
     assert_eq!(a[0].intent, "card_arrival");
     assert!(a[1].oos_score > a[0].oos_score);
 
+    // A file written before the vote (format 1: no vote fields in its header) still loads
+    // and predicts with its linear model alone.
+    let v2 = dir.join("linear.fgm");
+    linear.save(&v2).unwrap();
+    let bytes = std::fs::read(&v2).unwrap();
+    let hlen = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+    let mut header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[16..16 + hlen]).unwrap();
+    for k in [
+        "knn_weight",
+        "knn_vote",
+        "knn_tau",
+        "blend_temperature",
+        "train_labels",
+    ] {
+        assert!(header.remove(k).is_some(), "{k}");
+    }
+    header.insert("format_version".into(), 1.into());
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut v1 = bytes[..16].to_vec();
+    v1[4..8].copy_from_slice(&1u32.to_le_bytes());
+    v1[8..16].copy_from_slice(&(header.len() as u64).to_le_bytes());
+    v1.extend_from_slice(&header);
+    v1.extend_from_slice(&bytes[16 + hlen..]);
+    let old = dir.join("v1.fgm");
+    std::fs::write(&old, &v1).unwrap();
+    let old = IntentModel::load(&old).unwrap();
+    assert_eq!(old.header.knn_weight, 0.0);
+    let (x, y) = (
+        linear.predict(&enc, &probe).unwrap(),
+        old.predict(&enc, &probe).unwrap(),
+    );
+    for (x, y) in x.iter().zip(&y) {
+        assert_eq!(x.intent, y.intent);
+        assert_eq!(x.confidence, y.confidence);
+        assert_eq!(x.oos_score, y.oos_score);
+    }
+
     // A model whose vote has lost its labels is refused, not half-used.
     let mut broken = IntentModel::load(&path).unwrap();
     broken.header.train_labels.pop();
