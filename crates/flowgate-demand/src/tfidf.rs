@@ -98,13 +98,15 @@ fn weigh(
         .into_iter()
         .map(|(i, c)| (i, (1.0 + (c as f32).ln()) * idf[i as usize]))
         .collect();
+    // Sorted before summing: a hash map's order changes from map to map, and a sum in
+    // another order can differ in the last bit — the same text must give the same features.
+    v.sort_unstable_by_key(|e| e.0);
     let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         for (_, x) in &mut v {
             *x /= norm;
         }
     }
-    v.sort_unstable_by_key(|e| e.0);
     out.extend(v.into_iter().map(|(i, x)| (i + offset, x)));
 }
 
