@@ -515,28 +515,31 @@ impl IntentModel {
             .collect();
         linear.temperature =
             crate::linear::fit_temperature(&cal_logits, &cal_y, &cal_vote, knn_weight);
+        // The blend on the held-out tenth, computed once: it fits the second temperature,
+        // then gives the confidences the thresholds are chosen from.
+        let cal_mixed: Vec<(Vec<f32>, f32)> = cal_x
+            .iter()
+            .zip(&cal_vote)
+            .map(|(x, q)| {
+                let (mut p, in_scope) = linear.proba_among(x, k);
+                blend(&mut p, q, knn_weight);
+                (p, in_scope)
+            })
+            .collect();
         let blend_temperature = if knn_weight > 0.0 {
-            let logp: Vec<Vec<f32>> = cal_x
+            let logp: Vec<Vec<f32>> = cal_mixed
                 .iter()
-                .zip(&cal_vote)
-                .map(|(x, q)| {
-                    let (mut p, _) = linear.proba_among(x, k);
-                    blend(&mut p, q, knn_weight);
-                    p.iter().map(|v| v.max(1e-30).ln()).collect()
-                })
+                .map(|(p, _)| p.iter().map(|v| v.max(1e-30).ln()).collect())
                 .collect();
             crate::linear::fit_temperature(&logp, &cal_y, &[], 0.0)
         } else {
             1.0
         };
         let mut cal_raw: Vec<f32> = Vec::with_capacity(cal.len());
-        let (cal_conf, cal_ok): (Vec<f64>, Vec<bool>) = cal_x
-            .iter()
+        let (cal_conf, cal_ok): (Vec<f64>, Vec<bool>) = cal_mixed
+            .into_iter()
             .zip(&cal_y)
-            .zip(&cal_vote)
-            .map(|((x, &y), q)| {
-                let (mut p, in_scope) = linear.proba_among(x, k);
-                blend(&mut p, q, knn_weight);
+            .map(|((mut p, in_scope), &y)| {
                 sharpen(&mut p, blend_temperature);
                 let best = (0..k).max_by(|&a, &b| p[a].total_cmp(&p[b]));
                 let c = p[best.unwrap_or(0)];
