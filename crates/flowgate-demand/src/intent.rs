@@ -351,12 +351,34 @@ pub fn cross_fit(
     folds: usize,
     progress: &dyn Fn(&str, usize, usize),
 ) -> Result<Vec<(u32, f32, bool)>> {
+    cross_fit_masked(
+        encoder, texts, labels, emb, None, oos, params, folds, progress,
+    )
+}
+
+/// [`cross_fit`] where only the texts marked in `untrainable` are never trained on (texts a
+/// label audit suspects), yet every text is predicted and scored against its given label — so
+/// thresholds calibrated on the result see the data the model will meet, not a cleaned copy.
+#[allow(clippy::too_many_arguments)]
+pub fn cross_fit_masked(
+    encoder: &Encoder,
+    texts: &[&str],
+    labels: &[&str],
+    emb: &[Vec<f32>],
+    untrainable: Option<&[bool]>,
+    oos: OosExamples,
+    params: TrainParams,
+    folds: usize,
+    progress: &dyn Fn(&str, usize, usize),
+) -> Result<Vec<(u32, f32, bool)>> {
     let (names, y) = label_index(texts, labels)?;
     let folds = folds.clamp(2, texts.len().max(2));
-    let mut out = vec![(0u32, 0f32, false); texts.len()];
+    let mut out: Vec<Option<(u32, f32, bool)>> = vec![None; texts.len()];
+    let trainable = |i: usize| untrainable.is_none_or(|m| !m[i]);
     for f in 0..folds {
         let (train, held): (Vec<usize>, Vec<usize>) =
             (0..texts.len()).partition(|i| i % folds != f);
+        let train: Vec<usize> = train.into_iter().filter(|&i| trainable(i)).collect();
         let pick = |idx: &[usize]| -> (Vec<&str>, Vec<&str>, Vec<Vec<f32>>) {
             (
                 idx.iter().map(|&i| texts[i]).collect(),
@@ -368,12 +390,14 @@ pub fn cross_fit(
         let m = IntentModel::train_with_oos(encoder, &tt, &tl, &te, oos, params, &|_, _, _| {})?;
         for &i in &held {
             let p = m.predict_one(texts[i], &emb[i]);
-            let k = names.binary_search(&p.intent).unwrap_or(0);
-            out[i] = (k as u32, p.confidence, k == y[i]);
+            let Ok(k) = names.binary_search(&p.intent) else {
+                continue;
+            };
+            out[i] = Some((k as u32, p.confidence, k == y[i]));
         }
         progress("cross-fitting for the gate", f + 1, folds);
     }
-    Ok(out)
+    Ok(out.into_iter().flatten().collect())
 }
 
 /// Per class: mean cosine similarity of its (unit) embeddings to their normalised mean.

@@ -26,6 +26,10 @@ pub enum Outcome {
     Sticky,
     /// The case is not in the log.
     NotInLog,
+    /// The ticket has no intent (or no customer), so a return on the same intent by the same
+    /// customer cannot be looked for: counted apart, never as sticky.
+    NoIntent,
+    NoCustomer,
     /// The case never reached a resolved or closed state.
     Unresolved,
     /// The case went from resolved/closed back to an open state.
@@ -44,8 +48,10 @@ pub struct StickyReport {
     /// Per ticket (same order as given): `None` for tickets not acted on.
     pub outcomes: Vec<Option<Outcome>>,
     pub acted: usize,
-    /// Acts whose case is in the log.
+    /// Acts whose case is in the log and that have an intent and a customer.
     pub assessed: usize,
+    /// Acts without an intent or a customer: not assessed (see the outcomes).
+    pub unassessable: usize,
     pub sticky: usize,
     /// `sticky / assessed`.
     pub sticky_rate: Option<f64>,
@@ -81,7 +87,7 @@ pub fn sticky(log: &EventLog, tickets: &[StickyTicket], days: f64) -> StickyRepo
     let mut by_key: std::collections::HashMap<(&str, &str), Vec<(i64, usize)>> =
         std::collections::HashMap::new();
     for (i, t) in tickets.iter().enumerate() {
-        if !t.customer.is_empty() {
+        if !t.customer.is_empty() && !t.intent.is_empty() {
             by_key
                 .entry((t.customer.as_str(), t.intent.as_str()))
                 .or_default()
@@ -92,7 +98,7 @@ pub fn sticky(log: &EventLog, tickets: &[StickyTicket], days: f64) -> StickyRepo
         v.sort_unstable();
     }
     let mut outcomes = Vec::with_capacity(tickets.len());
-    let (mut acted, mut assessed, mut sticky) = (0, 0, 0);
+    let (mut acted, mut assessed, mut sticky, mut unassessable) = (0, 0, 0, 0);
     for (i, t) in tickets.iter().enumerate() {
         if !t.acted {
             outcomes.push(None);
@@ -103,6 +109,15 @@ pub fn sticky(log: &EventLog, tickets: &[StickyTicket], days: f64) -> StickyRepo
             outcomes.push(Some(Outcome::NotInLog));
             continue;
         };
+        if t.intent.trim().is_empty() || t.customer.trim().is_empty() {
+            unassessable += 1;
+            outcomes.push(Some(if t.intent.trim().is_empty() {
+                Outcome::NoIntent
+            } else {
+                Outcome::NoCustomer
+            }));
+            continue;
+        }
         assessed += 1;
         let (resolved_at, reopened) = resolution(log, case);
         let o = match resolved_at {
@@ -133,6 +148,7 @@ pub fn sticky(log: &EventLog, tickets: &[StickyTicket], days: f64) -> StickyRepo
         outcomes,
         acted,
         assessed,
+        unassessable,
         sticky,
         sticky_rate: (assessed > 0).then(|| sticky as f64 / assessed as f64),
     }

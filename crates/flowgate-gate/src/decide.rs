@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::calibrate::{IntentThreshold, calibrate_with};
+use crate::calibrate::{Evidence, IntentThreshold, Item, intent_evidence, intent_threshold};
 use crate::policy::{Action, Condition, FieldTest, Mode, Policy, Rule};
 
 /// What the gate knows of a ticket besides the classifier's verdict.
@@ -74,51 +74,79 @@ pub struct Gate {
 
 impl Gate {
     /// `held_out`: per held-out prediction (predicted intent, confidence, right). `labels`:
-    /// every intent the model knows. Auto intents without a fixed threshold get the
-    /// calibrated one for their target precision, or none (they then assist).
-    pub fn new(policy: Policy, held_out: &[(String, f64, bool)], labels: &[String]) -> Gate {
-        let mut targets: Vec<f64> = labels
-            .iter()
-            .map(|l| policy.intent(l).target_precision)
-            .collect();
-        targets.sort_by(f64::total_cmp);
-        targets.dedup();
-        let mut by_target = Vec::new();
-        for &t in &targets {
-            let c = calibrate_with(held_out, t, policy.bound, policy.min_items, policy.pool);
-            by_target.push((t, c));
-        }
+    /// every intent the model knows. Each intent gets the threshold its own evidence earns
+    /// at its target precision ([`intent_threshold`]: searched, or the policy's fixed one
+    /// checked against the same bound); without one it assists. This is the one place
+    /// thresholds are resolved: `gate calibrate`, `triage` and `replay` all come here.
+    pub fn new(policy: Policy, held_out: &[Item], labels: &[String]) -> Gate {
+        Gate::with_evidence(policy, held_out, &[], labels)
+    }
+
+    /// Like [`Gate::new`], with evidence gathered in production as well: reviewed decisions
+    /// (acts, and shadow reviews of what the AI would have done where it did not act), each
+    /// (intent, confidence, the AI was right). An intent's evidence is its held-out and its
+    /// production items together; its `evidence` says which it had.
+    pub fn with_evidence(
+        policy: Policy,
+        held_out: &[Item],
+        production: &[Item],
+        labels: &[String],
+    ) -> Gate {
         let mut thresholds = BTreeMap::new();
         let mut calibration = BTreeMap::new();
         for l in labels {
             let p = policy.intent(l);
-            let cal = by_target
-                .iter()
-                .find(|(t, _)| *t == p.target_precision)
-                .and_then(|(_, c)| c.intents.iter().find(|i| i.intent == *l));
-            if let Some(c) = cal {
-                calibration.insert(l.clone(), c.clone());
+            let mut mine = intent_evidence(held_out, l);
+            let prod = intent_evidence(production, l);
+            let evidence = match (mine.is_empty(), prod.is_empty()) {
+                (_, true) => Evidence::HeldOut,
+                (true, false) => Evidence::Production,
+                (false, false) => Evidence::Both,
+            };
+            if !prod.is_empty() {
+                mine.extend(prod);
+                mine.sort_by(|a, b| b.0.total_cmp(&a.0));
             }
-            let r = match (p.threshold, cal) {
-                (Some(t), _) => Resolved {
-                    threshold: Some(t),
-                    why: format!("fixed in the policy at {t:.3}"),
-                },
-                (None, Some(c)) => Resolved {
+            let c = intent_threshold(
+                l,
+                &mine,
+                p.target_precision,
+                policy.method,
+                policy.min_items,
+                p.threshold,
+                evidence,
+            );
+            thresholds.insert(
+                l.clone(),
+                Resolved {
                     threshold: c.threshold,
                     why: c.why.clone(),
                 },
-                (None, None) => Resolved {
-                    threshold: None,
-                    why: "no held-out predictions of this intent".into(),
-                },
-            };
-            thresholds.insert(l.clone(), r);
+            );
+            calibration.insert(l.clone(), c);
         }
         Gate {
             policy,
             thresholds,
             calibration,
+        }
+    }
+
+    /// The mode in effect for an intent after calibration, kill switches and `human` modes:
+    /// `off` (a kill switch), `human`, `assist` (by policy, or no threshold earned) or
+    /// `auto` (it may act).
+    pub fn effective_mode(&self, intent: &str) -> &'static str {
+        let p = self.policy.intent(intent);
+        if self.policy.kill_switch || p.kill_switch {
+            return "off";
+        }
+        match p.mode {
+            Mode::Human => "human",
+            Mode::Assist => "assist",
+            Mode::Auto => match self.thresholds.get(intent).and_then(|r| r.threshold) {
+                Some(_) => "auto",
+                None => "assist",
+            },
         }
     }
 
@@ -290,13 +318,21 @@ fn fires(rule: &Rule, t: &Ticket) -> Result<Option<String>, TicketError> {
                 .find(|w| has_phrase(&tokens, w))
                 .map(|w| format!("the text says {w:?}"))
         }
-        Condition::Field { field, test } => {
-            let Some(v) = t.fields.get(&field.to_lowercase()) else {
-                return Ok(None);
-            };
-            let v = v.trim();
+        Condition::Field {
+            field,
+            test,
+            optional,
+        } => {
+            let v = t
+                .fields
+                .get(&field.to_lowercase())
+                .map(|v| v.trim())
+                .unwrap_or_default();
             if v.is_empty() {
-                return Ok(None);
+                // Fail closed: a value the rule cannot see might be the one it looks for.
+                return Ok((!optional).then(|| {
+                    format!("the ticket has no {field} (the rule needs it; mark it optional = true to let such tickets pass)")
+                }));
             }
             match test {
                 FieldTest::Equals(opts) => opts
@@ -387,20 +423,26 @@ fn has_phrase(tokens: &[String], phrase: &str) -> bool {
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").expect("regex")
 });
-static CARD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b\d(?:[ -]?\d){12,18}\b").expect("regex"));
+/// Runs of digits joined by single spaces or dashes (not bounded by word boundaries: a card
+/// number glued to a word, `card#4111…`, is still one).
+static DIGIT_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d+(?:[ -]\d+)*").expect("regex"));
 static IBAN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b").expect("regex"));
 static SSN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b\d{3}-\d{2}-\d{4}\b").expect("regex"));
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\+\d{1,3}[ .-]?)?\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b").expect("regex")
+    Regex::new(
+        r"(?:\+\d{1,3}[ .-]?)?\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b|\+\d{1,3}(?:[ .-]?\d){7,13}\b",
+    )
+    .expect("regex")
 });
 
-/// The kind of personal data in `text`, if any: a card number passing the Luhn check, an
-/// IBAN passing mod 97, a US social security number, an e-mail address or a phone number.
+/// The kind of personal data in `text`, if any: a payment card number (an issuer's prefix
+/// and length, and the Luhn check), an IBAN passing mod 97, a US social security number, an
+/// e-mail address or a phone number.
 pub fn personal_data(text: &str) -> Option<&'static str> {
-    if CARD.find_iter(text).any(|m| luhn(m.as_str())) {
+    if DIGIT_RUN.find_iter(text).any(|m| run_has_card(m.as_str())) {
         return Some("a card number");
     }
     if IBAN.find_iter(text).any(|m| iban_ok(m.as_str())) {
@@ -418,16 +460,84 @@ pub fn personal_data(text: &str) -> Option<&'static str> {
     None
 }
 
-fn luhn(s: &str) -> bool {
-    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
-    if !(13..=19).contains(&digits.len()) {
-        return false;
+/// Whether a run of digit groups holds a card number. A run written in groups ("4111 1111
+/// 1111 1111", perhaps after other numbers) is checked on every window of whole groups of
+/// 13–19 digits; one unbroken block is checked whole when it has 13–19 digits. An unbroken
+/// block of more than 19 digits is an identifier (an order or tracking number), not a card.
+fn run_has_card(run: &str) -> bool {
+    let groups: Vec<Vec<u8>> = run
+        .split([' ', '-'])
+        .map(|g| g.bytes().map(|b| b - b'0').collect())
+        .collect();
+    for i in 0..groups.len() {
+        let mut digits: Vec<u8> = Vec::with_capacity(19);
+        for g in &groups[i..] {
+            digits.extend_from_slice(g);
+            if digits.len() > 19 {
+                break;
+            }
+            if digits.len() >= 13 && is_card(&digits) {
+                return true;
+            }
+        }
     }
+    false
+}
+
+/// An issuer's prefix and one of its lengths, and the Luhn check.
+pub fn is_card(d: &[u8]) -> bool {
+    issuer(d).is_some() && luhn(d)
+}
+
+/// The card scheme whose prefix (IIN range) and length `d` has.
+pub fn issuer(d: &[u8]) -> Option<&'static str> {
+    let n = d.len();
+    let pre = |k: usize| d.iter().take(k).fold(0u32, |a, &x| a * 10 + x as u32);
+    if d.len() < 6 {
+        return None;
+    }
+    let (p1, p2, p3, p4, p6) = (pre(1), pre(2), pre(3), pre(4), pre(6));
+    if p1 == 4 && matches!(n, 13 | 16 | 19) {
+        return Some("Visa");
+    }
+    if ((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) && n == 16 {
+        return Some("Mastercard");
+    }
+    if (p2 == 34 || p2 == 37) && n == 15 {
+        return Some("American Express");
+    }
+    if (2200..=2204).contains(&p4) && (16..=19).contains(&n) {
+        return Some("Mir");
+    }
+    if (p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622_126..=622_925).contains(&p6))
+        && (16..=19).contains(&n)
+    {
+        return Some("Discover");
+    }
+    if (3528..=3589).contains(&p4) && (16..=19).contains(&n) {
+        return Some("JCB");
+    }
+    if ((300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39)
+        && (14..=19).contains(&n)
+    {
+        return Some("Diners Club");
+    }
+    if p2 == 62 && (16..=19).contains(&n) {
+        return Some("UnionPay");
+    }
+    if (p2 == 50 || (56..=58).contains(&p2) || p2 == 67 || p4 == 6304) && (13..=19).contains(&n) {
+        return Some("Maestro");
+    }
+    None
+}
+
+fn luhn(digits: &[u8]) -> bool {
     let sum: u32 = digits
         .iter()
         .rev()
         .enumerate()
         .map(|(i, &d)| {
+            let d = d as u32;
             if i % 2 == 1 {
                 let x = d * 2;
                 if x > 9 { x - 9 } else { x }

@@ -1,4 +1,5 @@
-//! Lower bounds of a binomial proportion (two-sided 95% intervals).
+//! Bounds of a binomial proportion: Wilson and Clopper–Pearson intervals, and the one-sided
+//! exact lower bound the gate's thresholds must clear.
 
 /// z for a two-sided 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -16,19 +17,73 @@ pub fn wilson_lower(k: u64, n: u64, z: f64) -> f64 {
     ((centre - margin) / (1.0 + z2 / n)).clamp(0.0, 1.0)
 }
 
+/// The two-sided 95% Wilson interval of `k` of `n` (`None` when `n` is 0): the one interval
+/// every report shows for a share.
+pub fn wilson_interval(k: u64, n: u64) -> Option<(f64, f64)> {
+    (n > 0).then(|| (wilson_lower(k, n, Z95), 1.0 - wilson_lower(n - k, n, Z95)))
+}
+
+/// A share estimated from items sampled at different rates: each item weighs the inverse of
+/// its sampling rate (Horvitz–Thompson), so a band sampled five times as often does not
+/// count five times as much.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightedShare {
+    pub share: f64,
+    /// Kish's effective sample size, (Σw)² / Σw².
+    pub n_eff: f64,
+    /// 95% Wilson interval at the effective sample size.
+    pub ci95: (f64, f64),
+}
+
+/// `items`: (sampling rate in (0, 1], hit). `None` when empty or a rate is not positive.
+pub fn weighted_share(items: &[(f64, bool)]) -> Option<WeightedShare> {
+    if items.is_empty() || items.iter().any(|&(r, _)| r.is_nan() || r <= 0.0) {
+        return None;
+    }
+    let (mut sw, mut sw2, mut hit) = (0.0f64, 0.0f64, 0.0f64);
+    for &(rate, ok) in items {
+        let w = 1.0 / rate.min(1.0);
+        sw += w;
+        sw2 += w * w;
+        if ok {
+            hit += w;
+        }
+    }
+    let share = hit / sw;
+    let n = sw * sw / sw2;
+    let z2 = Z95 * Z95;
+    let centre = share + z2 / (2.0 * n);
+    let margin = Z95 * (share * (1.0 - share) / n + z2 / (4.0 * n * n)).sqrt();
+    let lo = ((centre - margin) / (1.0 + z2 / n)).clamp(0.0, 1.0);
+    let hi = ((centre + margin) / (1.0 + z2 / n)).clamp(0.0, 1.0);
+    Some(WeightedShare {
+        share,
+        n_eff: n,
+        ci95: (lo, hi),
+    })
+}
+
 /// Lower end of the Clopper–Pearson (exact) interval at level `1 − alpha` (two-sided): the
 /// `alpha/2` quantile of Beta(k, n − k + 1).
 pub fn clopper_pearson_lower(k: u64, n: u64, alpha: f64) -> f64 {
+    clopper_pearson_lower_one_sided(k, n, alpha / 2.0)
+}
+
+/// One-sided exact lower confidence bound at level `1 − alpha`: the `alpha` quantile of
+/// Beta(k, n − k + 1), so that P(bound > p) ≤ alpha whatever the true proportion p.
+pub fn clopper_pearson_lower_one_sided(k: u64, n: u64, alpha: f64) -> f64 {
     if k == 0 || n == 0 {
         return 0.0;
     }
+    if k == n {
+        return alpha.powf(1.0 / n as f64);
+    }
     let (a, b) = (k as f64, (n - k + 1) as f64);
-    let target = alpha / 2.0;
     // The regularised incomplete beta is increasing in x: bisect.
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
-        if inc_beta(a, b, mid) < target {
+        if inc_beta(a, b, mid) < alpha {
             lo = mid;
         } else {
             hi = mid;

@@ -5,9 +5,8 @@
 //! ```toml
 //! name = "support pilot"
 //! kill_switch = false           # true: the AI takes no action at all
-//! bound = "wilson"              # or "clopper-pearson"
-//! min_items = 30                # held-out predictions an intent needs before `auto`
-//! pool = true                   # thin intents borrow the all-intent threshold
+//! method = "clopper-pearson"   # one-sided 95% exact bound on each intent's own evidence
+//! min_items = 30                # predictions in evidence an intent needs before `auto`
 //!
 //! [defaults]
 //! mode = "assist"               # auto | assist | human
@@ -36,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use crate::calibrate::Bound;
+use crate::calibrate::Method;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -142,9 +141,12 @@ pub enum FieldTest {
 pub enum Condition {
     /// Any of these words or phrases, whole words, case-insensitive.
     Words(Vec<String>),
+    /// A ticket field. A ticket without the field (or with it blank) fires the rule, unless
+    /// the rule is `optional` (then it passes): an unknown value never lets work through.
     Field {
         field: String,
         test: FieldTest,
+        optional: bool,
     },
     /// A card number (Luhn), IBAN (mod 97), e-mail address, phone number or US SSN.
     PersonalData,
@@ -194,9 +196,8 @@ pub struct Policy {
     pub hash: String,
     pub name: String,
     pub kill_switch: bool,
-    pub bound: Bound,
+    pub method: Method,
     pub min_items: u64,
-    pub pool: bool,
     pub defaults: IntentPolicy,
     pub intents: BTreeMap<String, IntentPolicy>,
     pub rules: Vec<Rule>,
@@ -210,9 +211,10 @@ struct RawPolicy {
     version: Option<Spanned<i64>>,
     #[serde(default)]
     kill_switch: bool,
+    method: Option<Spanned<String>>,
     bound: Option<Spanned<String>>,
     min_items: Option<Spanned<i64>>,
-    pool: Option<bool>,
+    pool: Option<Spanned<bool>>,
     #[serde(default)]
     defaults: Option<Spanned<RawIntent>>,
     #[serde(default)]
@@ -249,6 +251,7 @@ struct RawRule {
     personal_data: Option<bool>,
     language_not_in: Option<Vec<String>>,
     repeat_within_days: Option<f64>,
+    optional: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -321,15 +324,29 @@ impl Policy {
                 ),
             ));
         }
-        let bound = match &raw.bound {
-            None => Bound::Wilson,
-            Some(b) => match b.get_ref().as_str() {
-                "wilson" => Bound::Wilson,
-                "clopper-pearson" => Bound::ClopperPearson,
+        if let Some(b) = &raw.bound {
+            return Err(bad(
+                at(b.span()),
+                format!(
+                    "bound = {:?} is no longer read: every threshold must clear a one-sided 95% Clopper–Pearson bound; write method = \"clopper-pearson\" or drop the key",
+                    b.get_ref()
+                ),
+            ));
+        }
+        if let Some(p) = &raw.pool {
+            return Err(bad(
+                at(p.span()),
+                "pool is no longer read: a pooled threshold let intents act without evidence of their own; every intent now earns its own threshold (drop the key)".into(),
+            ));
+        }
+        let method = match &raw.method {
+            None => Method::ClopperPearson,
+            Some(m) => match m.get_ref().as_str() {
+                "clopper-pearson" => Method::ClopperPearson,
                 other => {
                     return Err(bad(
-                        at(b.span()),
-                        format!("bound {other:?}: expected \"wilson\" or \"clopper-pearson\""),
+                        at(m.span()),
+                        format!("method {other:?}: expected \"clopper-pearson\""),
                     ));
                 }
             },
@@ -418,14 +435,35 @@ impl Policy {
             hash: sha256_hex(text.as_bytes()),
             name: raw.name.unwrap_or_else(|| "unnamed".into()),
             kill_switch: raw.kill_switch,
-            bound,
+            method,
             min_items,
-            pool: raw.pool.unwrap_or(true),
             defaults,
             intents,
             rules,
             sampling,
         })
+    }
+
+    /// Checks the policy against the ticket columns it will see: a field rule naming a
+    /// column the tickets do not have is an error (a typo would otherwise never fire),
+    /// optional or not. `columns` are compared without case.
+    pub fn check_columns(&self, columns: &[String], path: &str) -> Result<(), PolicyError> {
+        for r in &self.rules {
+            if let Condition::Field { field, .. } = &r.condition
+                && !columns.iter().any(|c| c.eq_ignore_ascii_case(field))
+            {
+                return Err(PolicyError::Invalid {
+                    path: path.to_owned(),
+                    line: r.line,
+                    problem: format!(
+                        "rule {:?} tests field {field:?}, which the tickets do not have (their columns: {})",
+                        r.name,
+                        columns.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The policy of an intent: its own table, else the defaults.
@@ -581,9 +619,12 @@ fn rule(raw: &RawRule, line: usize, path: &str, nth: usize) -> Result<Rule, Poli
         conditions.push(Condition::Field {
             field: f.clone(),
             test,
+            optional: raw.optional.unwrap_or(false),
         });
     } else if raw.equals.is_some() || raw.above.is_some() || raw.below.is_some() {
         return Err(bad("equals, above and below need a field".into()));
+    } else if raw.optional.is_some() {
+        return Err(bad("optional applies to field rules only".into()));
     }
     if let Some(p) = raw.personal_data {
         if !p {

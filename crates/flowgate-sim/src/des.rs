@@ -124,16 +124,35 @@ fn by_hour(templates: &[Template]) -> Vec<Vec<u32>> {
     by
 }
 
+/// The intent of cases that have none in the log.
+pub const NO_INTENT: &str = "(no intent)";
+
 impl Model {
-    /// Fits the model. `intent_of` gives each case's intent (an index into `intents`);
-    /// `sla_target_s` each case's resolution target.
+    /// Cases (templates) per intent, in the order of `intents`.
+    pub fn cases_per_intent(&self) -> Vec<(String, usize)> {
+        let mut n = vec![0usize; self.intents.len()];
+        for t in &self.templates {
+            if let Some(x) = n.get_mut(t.intent as usize) {
+                *x += 1;
+            }
+        }
+        self.intents.iter().cloned().zip(n).collect()
+    }
+
+    /// Fits the model. `intent_of` gives each case's intent (an index into `intents`, `None`
+    /// when the case has none: such cases form an intent of their own, [`NO_INTENT`], which
+    /// AI levers for `*` leave alone); `sla_target_s` each case's resolution target.
     pub fn fit(
         log: &EventLog,
         records: &[CaseRecord],
-        intents: Vec<String>,
-        intent_of: &[u32],
+        mut intents: Vec<String>,
+        intent_of: &[Option<u32>],
         sla_target_s: Option<&[Option<f64>]>,
     ) -> Model {
+        let none = intents.len() as u32;
+        if (0..records.len()).any(|c| intent_of.get(c).copied().flatten().is_none()) {
+            intents.push(NO_INTENT.to_owned());
+        }
         let ts = log.ts();
         let team = log.team();
         let mut steps = Vec::new();
@@ -203,7 +222,7 @@ impl Model {
             templates.push(Template {
                 start,
                 end: steps.len() as u32,
-                intent: intent_of.get(c).copied().unwrap_or(0),
+                intent: intent_of.get(c).copied().flatten().unwrap_or(none),
                 sla_target_ms: sla_target_s
                     .and_then(|t| t.get(c).copied().flatten())
                     .map(|s| (s * 1000.0) as i64),
@@ -497,7 +516,7 @@ fn plan(m: &Model, s: &Scenario) -> Plan {
     let mut ai_precision = vec![1.0; n_int];
     for a in &s.ai {
         for (i, name) in m.intents.iter().enumerate() {
-            if a.intent == "*" || &a.intent == name {
+            if (a.intent == "*" && name != NO_INTENT) || &a.intent == name {
                 ai_share[i] = a.share;
                 ai_precision[i] = a.precision;
             }

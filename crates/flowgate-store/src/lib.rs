@@ -58,6 +58,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("review: {0}")]
     Review(String),
+    #[error("audit: {0}")]
+    Audit(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -316,6 +318,35 @@ impl Store {
     }
 }
 
+/// A database URL fit to print: any password (`user:password@`, or a `password=` query
+/// parameter) replaced by `***`. The one rule every command uses.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(s) = out.find("://") {
+        let auth_end = out[s + 3..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| s + 3 + i);
+        // The last '@' of the authority: a password may itself hold '@'.
+        if let Some(at) = out[s + 3..auth_end].rfind('@').map(|i| s + 3 + i)
+            && let Some(colon) = out[s + 3..at].find(':').map(|i| s + 3 + i)
+        {
+            out.replace_range(colon + 1..at, "***");
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", query.join("&"));
+    }
+    out
+}
+
 fn unknown_source(names: Vec<String>, name: &str) -> StoreError {
     StoreError::UnknownSource {
         name: name.to_owned(),
@@ -375,6 +406,26 @@ pub(crate) fn unpack_attrs(bytes: &[u8]) -> Result<impl Iterator<Item = (u32, u3
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn passwords_never_print() {
+        use super::redact_url;
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=x&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
+        );
+        assert_eq!(redact_url("flowgate.db"), "flowgate.db");
+        assert_eq!(redact_url("/tmp/x@y.db"), "/tmp/x@y.db");
+    }
+
     use super::*;
 
     #[test]

@@ -10,7 +10,7 @@
 
 use flowgate_flow::cases::CaseRecord;
 use flowgate_flow::time::MS_PER_DAY;
-use flowgate_gate::interval::{Z95, wilson_lower};
+use flowgate_gate::interval::{Z95, wilson_interval};
 use serde::Serialize;
 
 /// One customer's outcomes.
@@ -35,7 +35,7 @@ impl Share {
             k,
             n,
             share: (n > 0).then(|| k as f64 / n as f64),
-            ci95: (n > 0).then(|| (wilson_lower(k, n, Z95), 1.0 - wilson_lower(n - k, n, Z95))),
+            ci95: wilson_interval(k, n),
         }
     }
 }

@@ -79,11 +79,22 @@ impl Scorecard {
     }
 }
 
-/// Builds the scorecard. `reviewed_defects` holds, per reviewed defect, the instant it is
-/// counted at (the resolution of its case, or the decision when the case is not in the log).
+/// A decision reviewed as a defect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReviewedDefect {
+    /// Its case's index in the records, when the case is in the log.
+    pub case: Option<usize>,
+    /// The decision's time (counted there when the case is not in the log).
+    pub decided_at_ms: i64,
+}
+
+/// Builds the scorecard. A reviewed defect counts in the week of its case's resolution (or
+/// of the decision when the case is not in the log, or not resolved); a case that is both
+/// reopened within the window and reviewed as a defect is one defect, not two, and so is a
+/// case with several defect reviews.
 pub fn scorecard(
     records: &[CaseRecord],
-    reviewed_defects: &[i64],
+    reviewed_defects: &[ReviewedDefect],
     opts: &ScorecardOptions,
 ) -> Scorecard {
     let as_of = opts.as_of.unwrap_or_else(|| {
@@ -128,7 +139,19 @@ pub fn scorecard(
             }
         }
     }
-    for &t in reviewed_defects {
+    let mut counted_case = vec![false; records.len()];
+    for d in reviewed_defects {
+        let t = match d.case.and_then(|c| records.get(c).map(|r| (c, r))) {
+            Some((c, r)) => {
+                if counted_case[c] || r.reopened_within(opts.reopen_window_ms) {
+                    // Already a defect of this case (a reopen, or an earlier review).
+                    continue;
+                }
+                counted_case[c] = true;
+                r.resolved_at.unwrap_or(d.decided_at_ms)
+            }
+            None => d.decided_at_ms,
+        };
         if let Some(i) = slot(t) {
             reviewed[i] += 1;
         }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use flowgate_store::Store;
-use flowgate_store::audit::{AuditEntry, verify};
+use flowgate_store::audit::{AuditEntry, NewRecord, times_backwards, verify};
+use flowgate_store::review::verify_reviews;
 
 use crate::config::Settings;
 
@@ -23,7 +24,8 @@ pub enum AuditCommand {
         #[arg(long, value_name = "SHA256")]
         head: Option<String>,
     },
-    /// Write the log as JSON lines (seq, recorded_at, record, prev_sha256, sha256).
+    /// Write the log as JSON lines (seq, recorded_at, recorded_at_ms, record, prev_sha256,
+    /// sha256, version, kind, actor).
     Export {
         #[arg(long, value_name = "URL")]
         db: Option<String>,
@@ -47,39 +49,85 @@ struct Line {
     record: String,
     prev_sha256: String,
     sha256: String,
+    /// Chain version (1 in exports of older flowgate, which lacked the three fields below).
+    #[serde(default = "one")]
+    version: i32,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    actor: String,
+}
+
+fn one() -> i32 {
+    1
 }
 
 pub fn run(cmd: AuditCommand, settings: &Settings) -> Result<()> {
     let rt = crate::db::runtime()?;
     match cmd {
         AuditCommand::Verify { db, file, head } => {
-            let entries = match file {
-                Some(f) => read_export(&f)?,
+            let (entries, reviews) = match file {
+                Some(f) => (read_export(&f)?, None),
                 None => {
                     let url = crate::db::database_url(db.as_deref(), settings);
                     rt.block_on(async {
                         let s = Store::open(&url).await?;
                         let e = s.audit_entries().await;
+                        let r = s.review_items().await;
                         s.close().await;
-                        e
+                        Ok::<_, flowgate_store::StoreError>((e?, Some(r?)))
                     })?
                 }
             };
-            match verify(&entries, head.as_deref()) {
-                Ok(n) => {
-                    println!(
-                        "audit log intact: {n} records; head {}",
-                        entries.last().map_or("(empty)", |e| e.sha256.as_str())
-                    );
-                    Ok(())
-                }
-                Err(b) => bail!(
+            if let Err(b) = verify(&entries, head.as_deref()) {
+                bail!(
                     "audit log broken at position {} (seq {}): {}",
                     b.position,
                     b.seq,
                     b.problem
-                ),
+                );
             }
+            let mut extra = String::new();
+            if let Some(items) = reviews {
+                match verify_reviews(&entries, &items) {
+                    Ok((n, older)) => {
+                        extra = format!("; {n} reviews match the review queue");
+                        if older > 0 {
+                            extra.push_str(&format!(
+                                " ({older} older reviews predate chained reviews)"
+                            ));
+                        }
+                    }
+                    Err(m) => bail!("audit log and review queue disagree: {}", m.problem),
+                }
+            }
+            let back = times_backwards(&entries);
+            for (seq, t, before) in &back {
+                eprintln!(
+                    "warning: record {seq} was recorded at {}, before the record preceding it ({}): its time was changed",
+                    flowgate_flow::time::format_utc_ms(*t),
+                    flowgate_flow::time::format_utc_ms(*before)
+                );
+            }
+            if !back.is_empty() {
+                bail!(
+                    "audit log: {} recorded times go backwards (first at seq {})",
+                    back.len(),
+                    back[0].0
+                );
+            }
+            let v1 = entries.iter().filter(|e| e.version == 1).count();
+            println!(
+                "audit log intact: {} records{}{extra}; head {}",
+                entries.len(),
+                if v1 > 0 {
+                    format!(" ({v1} of chain version 1, the rest version 2)")
+                } else {
+                    String::new()
+                },
+                entries.last().map_or("(empty)", |e| e.sha256.as_str())
+            );
+            Ok(())
         }
         AuditCommand::Export { db, out } => {
             let url = crate::db::database_url(db.as_deref(), settings);
@@ -98,6 +146,9 @@ pub fn run(cmd: AuditCommand, settings: &Settings) -> Result<()> {
                     record: e.record.clone(),
                     prev_sha256: e.prev_sha256.clone(),
                     sha256: e.sha256.clone(),
+                    version: e.version,
+                    kind: e.kind.clone(),
+                    actor: e.actor.clone(),
                 };
                 text.push_str(&serde_json::to_string(&line)?);
                 text.push('\n');
@@ -113,7 +164,26 @@ pub fn run(cmd: AuditCommand, settings: &Settings) -> Result<()> {
                     continue;
                 }
                 match serde_json::from_str::<serde_json::Value>(line) {
-                    Ok(v) if v.is_object() => records.push(line.trim().to_owned()),
+                    Ok(v) if v.is_object() => {
+                        let kind = match v.get("kind") {
+                            None => flowgate_store::audit::kind::NOTE.to_owned(),
+                            Some(serde_json::Value::String(k))
+                                if !k.is_empty() && !k.contains(['\n', '\r']) =>
+                            {
+                                k.clone()
+                            }
+                            Some(_) => bail!(
+                                "{}:{}: field \"kind\": expected a non-empty string on one line",
+                                file.display(),
+                                i + 1
+                            ),
+                        };
+                        records.push(NewRecord::new(
+                            &kind,
+                            &crate::risk::actor(),
+                            line.trim().to_owned(),
+                        ))
+                    }
                     Ok(_) => bail!("{}:{}: expected a JSON object", file.display(), i + 1),
                     Err(e) => bail!("{}:{}: not JSON: {e}", file.display(), i + 1),
                 }
@@ -159,6 +229,9 @@ fn read_export(path: &std::path::Path) -> Result<Vec<AuditEntry>> {
                 record: x.record,
                 prev_sha256: x.prev_sha256,
                 sha256: x.sha256,
+                version: x.version,
+                kind: x.kind,
+                actor: x.actor,
             })
         })
         .collect()

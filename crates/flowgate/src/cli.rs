@@ -174,7 +174,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Defects(args) => crate::review::defects(args, &settings),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
-        Command::Gate(cmd) => crate::gate::run(cmd),
+        Command::Gate(cmd) => crate::gate::run(cmd, &settings),
         Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),
         Command::Demo(args) => crate::demo::run(args),

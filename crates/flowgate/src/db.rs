@@ -136,7 +136,7 @@ pub fn store_rows(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    summary.with_context(|| format!("importing {shown} into {}", flowgate_store_url(url)))
+    summary.with_context(|| format!("importing {shown} into {}", flowgate_store::redact_url(url)))
 }
 
 pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
@@ -188,17 +188,6 @@ pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn flowgate_store_url(url: &str) -> String {
-    // Never print a password.
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((cred, host)) = rest.split_once('@')
-        && let Some((user, _)) = cred.split_once(':')
-    {
-        return format!("{scheme}://{user}:***@{host}");
-    }
-    url.to_owned()
 }
 
 /// `xxh3-128:<hex>` of the file's bytes.
@@ -277,11 +266,11 @@ pub fn db(cmd: DbCommand, settings: &Settings) -> Result<()> {
                 a
             })?;
             if applied.is_empty() {
-                println!("{}: schema up to date", flowgate_store_url(&url));
+                println!("{}: schema up to date", flowgate_store::redact_url(&url));
             } else {
                 println!(
                     "{}: applied migrations {applied:?}",
-                    flowgate_store_url(&url)
+                    flowgate_store::redact_url(&url)
                 );
             }
         }
@@ -293,7 +282,11 @@ pub fn db(cmd: DbCommand, settings: &Settings) -> Result<()> {
                 store.close().await;
                 s
             })?;
-            println!("database: {} ({:?})", flowgate_store_url(&url), st.backend);
+            println!(
+                "database: {} ({:?})",
+                flowgate_store::redact_url(&url),
+                st.backend
+            );
             for (v, d) in &st.known {
                 let mark = if st.applied.contains(v) {
                     "applied"

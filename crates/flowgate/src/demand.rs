@@ -229,9 +229,38 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
             }
         }
     }
+    let dropped = suspect.iter().filter(|d| **d).count();
+    // The gate calibrates on every training text, suspects included (scored against their
+    // given labels): the folds never train on suspects, but thresholds must see the data the
+    // model will meet, not a cleaned copy of it.
+    let held_out = if args.gate_folds >= 2 {
+        let oos = flowgate_demand::intent::OosExamples {
+            texts: &oos_refs,
+            emb: &oos_emb,
+        };
+        let names_all: Vec<String> = {
+            let mut n: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+            n.sort_unstable();
+            n.dedup();
+            n
+        };
+        let items = flowgate_demand::intent::cross_fit_masked(
+            &enc,
+            &texts,
+            &labels,
+            &emb,
+            (dropped > 0).then_some(suspect.as_slice()),
+            oos,
+            params,
+            args.gate_folds,
+            &progress,
+        )?;
+        Some((names_all, items))
+    } else {
+        None
+    };
     drop(texts);
     drop(labels);
-    let dropped = suspect.iter().filter(|d| **d).count();
     let mut emb = emb;
     if dropped > 0 {
         drop_texts(&mut data, &suspect);
@@ -245,17 +274,17 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     };
     let mut model =
         IntentModel::train_with_oos(&enc, &texts, &labels, &emb, oos, params, &progress)?;
-    if args.gate_folds >= 2 {
-        model.header.held_out = flowgate_demand::intent::cross_fit(
-            &enc,
-            &texts,
-            &labels,
-            &emb,
-            oos,
-            params,
-            args.gate_folds,
-            &progress,
-        )?;
+    if let Some((names_all, items)) = held_out {
+        // Indices into every label seen → into the model's labels (the same list unless the
+        // audit dropped every text of a label; such predictions cannot be kept).
+        model.header.held_out = items
+            .into_iter()
+            .filter_map(|(k, c, ok)| {
+                let name = &names_all[k as usize];
+                let at = model.header.labels.iter().position(|l| l == name)?;
+                Some((at as u32, c, ok))
+            })
+            .collect();
     }
     if dropped > 0 {
         model.header.metrics = serde_json::json!({ "suspect_labels_dropped": dropped });
@@ -567,6 +596,10 @@ pub struct TriageArgs {
     /// Database for --audit (SQLite path or postgres://…).
     #[arg(long, value_name = "URL", requires = "audit")]
     pub db: Option<String>,
+    /// Add production evidence to the thresholds: the reviewed decisions in this database's
+    /// review queue (often the --db one).
+    #[arg(long, value_name = "URL", requires = "policy")]
+    pub evidence_db: Option<String>,
     /// Customer column, for repeat-contact rules (default: customer, customer_id…).
     #[arg(long, value_name = "C")]
     pub customer_col: Option<String>,
@@ -682,7 +715,13 @@ pub fn triage_line(
 pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()> {
     let model = IntentModel::load(&args.model)?;
     let gate = match &args.policy {
-        Some(p) => Some(crate::risk::load_gate(&model, p)?),
+        Some(p) => {
+            let production = match &args.evidence_db {
+                Some(url) => crate::risk::production_evidence(url)?,
+                None => Vec::new(),
+            };
+            Some(crate::risk::load_gate_with(&model, p, &production)?)
+        }
         None => None,
     };
     let data = texts::read_columns(
@@ -694,6 +733,10 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         },
         false,
     )?;
+    if let (Some(g), Some(p)) = (&gate, &args.policy) {
+        g.policy
+            .check_columns(&data.columns, &p.display().to_string())?;
+    }
     let days = match &gate {
         Some(g) => crate::risk::days_since_previous(
             g,
@@ -767,13 +810,16 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         let added = rt.block_on(async {
             let s = flowgate_store::Store::open(&url).await?;
             s.migrate().await?;
-            let r = s.audit_append(&records, now).await;
+            let r = match &gate {
+                Some(g) => crate::risk::append_decisions(&s, &g.policy, records, now).await,
+                None => Ok(Vec::new()),
+            };
             s.close().await;
             r
         })?;
         if !args.quiet {
             eprintln!(
-                "audit log: appended {} decisions; head {}",
+                "audit log: appended {} records; head {}",
                 added.len(),
                 added.last().map_or("-", |e| e.sha256.as_str())
             );

@@ -437,7 +437,8 @@ fn demand(
     let rt = crate::db::runtime()?;
     rt.block_on(async {
         let s = flowgate_store::Store::open(&db_url).await?;
-        let r = s.audit_append(&records, now.as_millisecond()).await;
+        let r =
+            crate::risk::append_decisions(&s, &gate.policy, records, now.as_millisecond()).await;
         s.close().await;
         r
     })?;

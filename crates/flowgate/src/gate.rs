@@ -4,13 +4,57 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use flowgate_demand::{IntentModel, texts};
-use flowgate_gate::{Bound, calibrate_with};
+use flowgate_gate::{Calibration, Gate, Method, Policy, calibrate, calibrate::summarise};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum GateCommand {
-    /// Pick, per intent, the lowest confidence at which the lower 95% bound of held-out
-    /// precision meets the target; intents with too little data stay `assist`.
+    /// Pick, per intent, the threshold its own held-out evidence earns: scanning from the most
+    /// confident down, the lowest confidence before the first one whose one-sided 95%
+    /// Clopper–Pearson lower bound of precision misses the target; intents with too little
+    /// evidence stay `assist`.
     Calibrate(CalibrateArgs),
+    /// Per intent under a policy: its evidence so far (held-out and production), the
+    /// threshold it earns and its lower bound, the mode in effect, and how many more
+    /// agreeing decisions in a row would open its gate. Graduating an intent to `auto` is an
+    /// admin's change to the policy, never automatic.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    #[arg(long, value_name = "POLICY")]
+    pub policy: PathBuf,
+    /// Production evidence: the reviewed decisions (acts and shadow reviews) in this
+    /// database's review queue (default: the settings' database).
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+/// One intent's gate status.
+#[derive(serde::Serialize)]
+pub struct IntentStatus {
+    pub intent: String,
+    /// The mode the policy gives it.
+    pub policy_mode: &'static str,
+    /// The mode in effect (after thresholds and kill switches).
+    pub mode: &'static str,
+    pub held_out: u64,
+    pub production: u64,
+    pub evidence: flowgate_gate::Evidence,
+    pub target: f64,
+    /// The threshold its evidence earns (whatever its mode).
+    pub threshold: Option<f64>,
+    pub n: u64,
+    pub right: u64,
+    pub lower_bound: Option<f64>,
+    /// Further agreeing decisions in a row that would open the gate (0: open).
+    pub more_needed: Option<u64>,
+    pub note: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -25,19 +69,19 @@ pub struct CalibrateArgs {
     pub text_col: Option<String>,
     #[arg(long, value_name = "C")]
     pub label_col: Option<String>,
-    /// Target precision of automatic answers.
+    /// Target precision of automatic answers (ignored with --policy: each intent's own).
     #[arg(long, default_value_t = 0.98)]
     pub target: f64,
-    /// wilson or clopper-pearson.
-    #[arg(long, default_value = "wilson")]
-    pub bound: String,
-    /// Fewest held-out predictions of an intent before it may be `auto`.
+    /// Fewest predictions of an intent in evidence before it may be `auto`.
     #[arg(long, default_value_t = 30)]
     pub min_items: u64,
-    /// Let intents too thin for a threshold of their own borrow the one of all intents
-    /// together (unless their own predictions contradict it).
-    #[arg(long)]
-    pub pool: bool,
+    /// Resolve thresholds exactly as `triage`/`replay` do under this policy (targets, fixed
+    /// thresholds checked against the bound, `min_items`).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Add production evidence (with --policy): the reviewed decisions in this database.
+    #[arg(long, value_name = "URL", requires = "policy")]
+    pub evidence_db: Option<String>,
     /// text or json.
     #[arg(long, default_value = "text")]
     pub format: String,
@@ -45,19 +89,17 @@ pub struct CalibrateArgs {
     pub quiet: bool,
 }
 
-pub fn run(cmd: GateCommand) -> Result<()> {
-    let GateCommand::Calibrate(args) = cmd;
+pub fn run(cmd: GateCommand, settings: &crate::config::Settings) -> Result<()> {
+    let args = match cmd {
+        GateCommand::Calibrate(a) => a,
+        GateCommand::Status(a) => return status(a, settings),
+    };
     if !(0.0..1.0).contains(&args.target) || args.target <= 0.0 {
         bail!(
             "--target {}: expected a precision between 0 and 1",
             args.target
         );
     }
-    let bound = match args.bound.as_str() {
-        "wilson" => Bound::Wilson,
-        "clopper-pearson" => Bound::ClopperPearson,
-        other => bail!("--bound {other:?}: expected wilson or clopper-pearson"),
-    };
     let model = IntentModel::load(&args.model)?;
     let items: Vec<(String, f64, bool)> = match &args.texts {
         Some(path) => {
@@ -87,16 +129,38 @@ pub fn run(cmd: GateCommand) -> Result<()> {
             items
         }
     };
-    let c = calibrate_with(&items, args.target, bound, args.min_items, args.pool);
+    let c: Calibration = match &args.policy {
+        Some(path) => {
+            let policy = Policy::load(path)?;
+            let (target, method, min_items) = (
+                policy.defaults.target_precision,
+                policy.method,
+                policy.min_items,
+            );
+            let production = match &args.evidence_db {
+                Some(url) => crate::risk::production_evidence(url)?,
+                None => Vec::new(),
+            };
+            let gate = Gate::with_evidence(policy, &items, &production, &model.header.labels);
+            let known: Vec<_> = gate
+                .calibration
+                .into_values()
+                .filter(|t| t.predicted > 0)
+                .collect();
+            summarise(target, method, min_items, known, items.len())
+        }
+        None => calibrate(&items, args.target, Method::ClopperPearson, args.min_items),
+    };
     if args.format == "json" {
         println!("{}", serde_json::to_string_pretty(&c)?);
         return Ok(());
     }
     let auto = c.intents.iter().filter(|i| i.mode == "auto").count();
     println!(
-        "target precision {:.1}% ({:?} lower bound, 95%): {auto} of {} intents auto; {:.1}% of {} held-out tickets would be answered, measured precision {}",
+        "target precision {:.1}% ({} {} lower bound): {auto} of {} intents auto; {:.1}% of {} held-out tickets would be answered, measured precision {}",
         c.target * 100.0,
-        c.bound,
+        c.level,
+        c.method.as_str(),
         c.intents.len(),
         c.expected_coverage * 100.0,
         items.len(),
@@ -106,6 +170,85 @@ pub fn run(cmd: GateCommand) -> Result<()> {
     );
     for i in &c.intents {
         println!("  {:<40} {:<6} {}", i.intent, i.mode, i.why);
+    }
+    Ok(())
+}
+
+fn status(args: StatusArgs, settings: &crate::config::Settings) -> Result<()> {
+    let model = IntentModel::load(&args.model)?;
+    let url = crate::db::database_url(args.db.as_deref(), settings);
+    let production = crate::risk::production_evidence(&url)?;
+    let policy = Policy::load(&args.policy)?;
+    let held = model.held_out_items();
+    let gate = Gate::with_evidence(policy, &held, &production, &model.header.labels);
+    let count =
+        |items: &[(String, f64, bool)], l: &str| items.iter().filter(|i| i.0 == *l).count() as u64;
+    let rows: Vec<IntentStatus> = model
+        .header
+        .labels
+        .iter()
+        .map(|l| {
+            let p = gate.policy.intent(l);
+            let c = &gate.calibration[l];
+            let mode = gate.effective_mode(l);
+            let note = match (p.mode, c.threshold, mode) {
+                (_, _, "off") => "a kill switch is on".to_owned(),
+                (flowgate_gate::Mode::Human, _, _) => "people only, by policy".to_owned(),
+                (flowgate_gate::Mode::Assist, Some(t), _) => format!(
+                    "its evidence earns a threshold ({t:.3}): an admin may switch it to auto (a policy change)"
+                ),
+                (_, None, _) => match c.more_needed {
+                    Some(k) => format!("{k} more agreeing decisions in a row would open its gate"),
+                    None => "no run of agreeing decisions would open its gate at this target".to_owned(),
+                },
+                (_, Some(_), _) => "acting".to_owned(),
+            };
+            IntentStatus {
+                intent: l.clone(),
+                policy_mode: p.mode.as_str(),
+                mode,
+                held_out: count(&held, l),
+                production: count(&production, l),
+                evidence: c.evidence,
+                target: p.target_precision,
+                threshold: c.threshold,
+                n: c.kept,
+                right: c.right,
+                lower_bound: c.lower_bound,
+                more_needed: c.more_needed,
+                note,
+            }
+        })
+        .collect();
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "policy {} · {} · production evidence from {}: {} reviewed decisions",
+        gate.policy.name,
+        flowgate_gate::calibrate::LEVEL,
+        flowgate_store::redact_url(&url),
+        production.len()
+    );
+    println!(
+        "{:<32} {:<7} {:<7} {:>8} {:>10} {:>7} {:>9} {:>7}  note",
+        "intent", "policy", "mode", "held-out", "production", "target", "threshold", "lower"
+    );
+    for r in &rows {
+        println!(
+            "{:<32} {:<7} {:<7} {:>8} {:>10} {:>6.1}% {:>9} {:>7}  {}",
+            r.intent,
+            r.policy_mode,
+            r.mode,
+            r.held_out,
+            r.production,
+            r.target * 100.0,
+            r.threshold.map_or("–".into(), |t| format!("{t:.3}")),
+            r.lower_bound
+                .map_or("–".into(), |b| format!("{:.1}%", b * 100.0)),
+            r.note
+        );
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `flowgate governance`: the controls in force, mapped to NIST AI RMF subcategories, with
-//! evidence counted from the audit log (and the policy, when given).
+//! evidence counted from the audit log, the review queue and the policy (when given). No cell
+//! is constant: a control without evidence shows as not in force and says what is missing.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,9 +20,12 @@ pub struct GovernanceArgs {
     /// The policy in force: adds its modes, targets and kill switches.
     #[arg(long, value_name = "POLICY")]
     pub policy: Option<PathBuf>,
-    /// Write the Markdown report here instead of stdout.
+    /// Write the report here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// markdown or json (the same table as data).
+    #[arg(long, default_value = "markdown")]
+    pub format: String,
 }
 
 #[derive(Default)]
@@ -35,6 +39,7 @@ struct Counts {
     first: Option<String>,
     last: Option<String>,
     other_records: usize,
+    policy_changes: usize,
 }
 
 const BUILT_IN: [&str; 10] = [
@@ -70,6 +75,7 @@ pub fn run(args: GovernanceArgs, settings: &Settings) -> Result<()> {
         };
         if v["kind"] != "decision" {
             c.other_records += 1;
+            c.policy_changes += (e.kind == flowgate_store::audit::kind::POLICY_CHANGE) as usize;
             continue;
         }
         c.decisions += 1;
@@ -87,8 +93,22 @@ pub fn run(args: GovernanceArgs, settings: &Settings) -> Result<()> {
             c.last = Some(t);
         }
     }
-    let md = report(&c, policy.as_ref(), &chain, entries.len(), &url, &reviews);
-    crate::output::write(args.out.as_deref(), md.as_bytes())
+    let reviews_check = flowgate_store::review::verify_reviews(&entries, &reviews);
+    let g = governance(
+        &c,
+        policy.as_ref(),
+        &chain,
+        &reviews_check,
+        entries.len(),
+        &url,
+        &reviews,
+    );
+    let text = match args.format.as_str() {
+        "json" => serde_json::to_string_pretty(&g)? + "\n",
+        "markdown" | "md" => markdown(&g),
+        other => anyhow::bail!("--format {other:?}: expected markdown or json"),
+    };
+    crate::output::write(args.out.as_deref(), text.as_bytes())
 }
 
 fn pct(n: usize, d: usize) -> String {
@@ -99,14 +119,49 @@ fn pct(n: usize, d: usize) -> String {
     }
 }
 
-fn report(
+/// One control and its evidence.
+#[derive(serde::Serialize)]
+pub struct Control {
+    pub control: &'static str,
+    pub nist: &'static str,
+    /// Only when its evidence shows it working; otherwise `evidence` says what is missing.
+    pub in_force: bool,
+    pub evidence: String,
+}
+
+/// The governance report as data (`--format json`); the Markdown is rendered from it.
+#[derive(serde::Serialize)]
+pub struct Governance {
+    pub audit_log: String,
+    pub records: usize,
+    pub decisions: usize,
+    pub other_records: usize,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub policies: BTreeMap<String, usize>,
+    pub models: BTreeMap<String, usize>,
+    pub policy_changes: usize,
+    /// The guarantee thresholds carry, stated once.
+    pub threshold_guarantee: String,
+    pub controls: Vec<Control>,
+    pub decisions_by_action: BTreeMap<String, usize>,
+    pub decided_by: BTreeMap<String, usize>,
+}
+
+/// The first `n` characters (never a byte slice: names may be any text).
+fn short(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+fn governance(
     c: &Counts,
     policy: Option<&Policy>,
     chain: &Result<usize, flowgate_store::audit::ChainBreak>,
+    reviews_check: &Result<(usize, usize), flowgate_store::review::ReviewMismatch>,
     records: usize,
     url: &str,
     reviews: &[flowgate_store::review::QueueItem],
-) -> String {
+) -> Governance {
     let n = c.decisions;
     let get = |k: &str| c.by_action.get(k).copied().unwrap_or(0);
     let rule = |k: &str| c.by_rule.get(k).copied().unwrap_or(0);
@@ -117,23 +172,15 @@ fn report(
         .filter(|(k, _)| !BUILT_IN.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), *v))
         .collect();
-    let mut s = String::from("# Governance evidence\n\n");
-    s.push_str(&format!(
-        "Audit log: `{}` — {records} records, {n} gate decisions{}, from {} to {}. Policies in force over the period: {}; models: {}.\n\n",
-        redact(url),
-        if c.other_records > 0 {
-            format!(" ({} other records)", c.other_records)
-        } else {
-            String::new()
-        },
-        c.first.as_deref().unwrap_or("–"),
-        c.last.as_deref().unwrap_or("–"),
-        list(&c.policies),
-        list(&c.models)
-    ));
-    s.push_str("| Control | NIST AI RMF | In force | Evidence |\n|---|---|---|---|\n");
+    let method = policy.map_or(flowgate_gate::Method::ClopperPearson, |p| p.method);
+    let threshold_guarantee = format!(
+        "an intent acts only at a threshold where the {} {} lower confidence bound of its own precision meets its target (so the chance it acts where its true precision is below target is at most 5%)",
+        flowgate_gate::calibrate::LEVEL,
+        method.as_str()
+    );
+    let mut controls = Vec::new();
     // Risk tolerance as thresholds.
-    let tolerance = match policy {
+    let (in_force, evidence) = match policy {
         Some(p) => {
             let mut targets: Vec<String> = std::iter::once(&p.defaults)
                 .chain(p.intents.values())
@@ -142,26 +189,50 @@ fn report(
                 .collect();
             targets.sort();
             targets.dedup();
-            format!(
-                "policy {} ({}): auto intents act only above a threshold whose lower 95% bound ({:?}) meets the target precision ({})",
-                &p.hash[..19.min(p.hash.len())],
-                p.name,
-                p.bound,
-                if targets.is_empty() {
-                    "no intent is auto".into()
-                } else {
-                    targets.join(", ")
-                }
-            )
+            let counts = format!(
+                "{} decisions carry their threshold, {} acted at or above it, {} held back below it",
+                c.with_threshold,
+                rule("threshold"),
+                rule("below-threshold")
+            );
+            let head = format!("policy {} ({})", short(&p.hash, 19), p.name);
+            if targets.is_empty() {
+                (
+                    false,
+                    format!("{head}: no intent is auto, so no threshold is in use; {counts}"),
+                )
+            } else if c.with_threshold == 0 {
+                (
+                    false,
+                    format!(
+                        "{head}: target precision {}; but no logged decision carries a threshold yet",
+                        targets.join(", ")
+                    ),
+                )
+            } else {
+                (
+                    true,
+                    format!(
+                        "{head}: auto intents at target precision {}; {counts}",
+                        targets.join(", ")
+                    ),
+                )
+            }
         }
-        None => "target precision per intent (give --policy to list them)".into(),
+        None => (
+            false,
+            format!(
+                "no policy given (--policy): the targets in force cannot be shown; {} logged decisions carry a threshold",
+                c.with_threshold
+            ),
+        ),
     };
-    s.push_str(&format!(
-        "| Risk tolerance as calibrated thresholds | GOVERN 1.3 | yes | {tolerance}; {} decisions carry their threshold, {} acted at or above it, {} held back below it |\n",
-        c.with_threshold,
-        rule("threshold"),
-        rule("below-threshold")
-    ));
+    controls.push(Control {
+        control: "Risk tolerance as calibrated thresholds",
+        nist: "GOVERN 1.3",
+        in_force,
+        evidence,
+    });
     let chain_text = match chain {
         Ok(k) => format!("hash chain verified intact over {k} records"),
         Err(b) => format!(
@@ -169,10 +240,22 @@ fn report(
             b.position, b.seq, b.problem
         ),
     };
-    s.push_str(&format!(
-        "| Production monitoring: every decision logged | MEASURE 2.4 | {} | {n} decisions with time, ticket, model, policy hash, input hash, scores, rule and decision; {chain_text} |\n",
-        if n > 0 && chain.is_ok() { "yes" } else { "no" }
-    ));
+    let reviews_text = match reviews_check {
+        Ok((k, _)) => format!("{k} review verdicts match the chain"),
+        Err(m) => format!("**review queue and chain disagree: {}**", m.problem),
+    };
+    controls.push(Control {
+        control: "Production monitoring: every decision logged",
+        nist: "MEASURE 2.4",
+        in_force: n > 0 && chain.is_ok() && reviews_check.is_ok(),
+        evidence: if n == 0 {
+            format!("no decision logged yet; {chain_text}")
+        } else {
+            format!(
+                "{n} decisions with time, ticket, model, policy hash, input hash, scores, rule and decision; {chain_text}; {reviews_text}"
+            )
+        },
+    });
     let fired = if rules_fired.is_empty() {
         "no escalation rule fired".to_owned()
     } else {
@@ -182,19 +265,33 @@ fn report(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    s.push_str(&format!(
-        "| Human oversight: people decide what the AI may not | MAP 3.5, MANAGE 4.1 | {} | {people} of {n} decisions ({}) went to a person (assist {}, route {}, clarify {}, escalate {}); escalation rules fired: {fired}; out of scope {}, low confidence {}, people-only intents {} |\n",
-        if n > 0 { "yes" } else { "no" },
-        pct(people, n),
-        get("assist"),
-        get("route"),
-        get("clarify"),
-        get("escalate"),
-        rule("out-of-scope"),
-        rule("low-confidence"),
-        rule("mode-human")
-    ));
-    let switches = match policy {
+    controls.push(Control {
+        control: "Human oversight: people decide what the AI may not",
+        nist: "MAP 3.5, MANAGE 4.1",
+        in_force: people > 0,
+        evidence: if people == 0 {
+            format!("no logged decision went to a person ({n} decisions)")
+        } else {
+            format!(
+                "{people} of {n} decisions ({}) went to a person (assist {}, route {}, clarify {}, escalate {}); escalation rules fired: {fired}; out of scope {}, low confidence {}, people-only intents {}",
+                pct(people, n),
+                get("assist"),
+                get("route"),
+                get("clarify"),
+                get("escalate"),
+                rule("out-of-scope"),
+                rule("low-confidence"),
+                rule("mode-human")
+            )
+        },
+    });
+    let stopped = format!(
+        "decisions stopped by the global switch {}, by an intent's switch {}; policy changes on the chain {}",
+        rule("kill-switch"),
+        rule("intent-kill-switch"),
+        c.policy_changes
+    );
+    let (in_force, evidence) = match policy {
         Some(p) => {
             let killed: Vec<&str> = p
                 .intents
@@ -202,58 +299,69 @@ fn report(
                 .filter(|(_, i)| i.kill_switch)
                 .map(|(k, _)| k.as_str())
                 .collect();
-            format!(
-                "global kill switch {}; intents switched off: {}",
-                if p.kill_switch { "ON" } else { "off" },
-                if killed.is_empty() {
-                    "none".into()
-                } else {
-                    killed.join(", ")
-                }
+            (
+                true,
+                format!(
+                    "global kill switch {}; intents switched off: {}; {stopped}",
+                    if p.kill_switch { "ON" } else { "off" },
+                    if killed.is_empty() {
+                        "none".into()
+                    } else {
+                        killed.join(", ")
+                    }
+                ),
             )
         }
-        None => "a global and a per-intent kill switch in every policy".into(),
+        None => (
+            false,
+            format!("no policy given (--policy): the switches' state cannot be shown; {stopped}"),
+        ),
     };
-    s.push_str(&format!(
-        "| Disengagement via kill switches | MANAGE 2.4 | yes | {switches}; decisions stopped by the global switch {}, by an intent's switch {} |\n",
-        rule("kill-switch"),
-        rule("intent-kill-switch")
-    ));
-    let reviewed: Vec<&flowgate_store::review::QueueItem> =
-        reviews.iter().filter(|r| r.verdict.is_some()).collect();
+    controls.push(Control {
+        control: "Disengagement via kill switches",
+        nist: "MANAGE 2.4",
+        in_force,
+        evidence,
+    });
+    let acts_queued = reviews.iter().filter(|r| !r.shadow).count();
+    let reviewed: Vec<&flowgate_store::review::QueueItem> = reviews
+        .iter()
+        .filter(|r| !r.shadow && r.verdict.is_some())
+        .collect();
     let defects = reviewed
         .iter()
         .filter(|r| r.verdict.as_deref() == Some("defect"))
         .count();
-    s.push_str(&format!(
-        "| Defect tracking: reviewed samples of act decisions | MANAGE 4.3 | {} | {} act decisions sampled into the review queue, {} reviewed, {defects} defects{} |\n",
-        if reviewed.is_empty() { "no" } else { "yes" },
-        reviews.len(),
-        reviewed.len(),
-        if reviewed.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " (reviewed precision {})",
-                pct(reviewed.len() - defects, reviewed.len())
-            )
-        }
-    ));
+    controls.push(Control {
+        control: "Defect tracking: reviewed samples of act decisions",
+        nist: "MANAGE 4.3",
+        in_force: !reviewed.is_empty(),
+        evidence: format!(
+            "{} act decisions sampled into the review queue, {} reviewed, {defects} defects{}",
+            acts_queued,
+            reviewed.len(),
+            if reviewed.is_empty() {
+                " (no review recorded yet: run flowgate review)".to_owned()
+            } else {
+                format!(
+                    " (reviewed precision {})",
+                    pct(reviewed.len() - defects, reviewed.len())
+                )
+            }
+        ),
+    });
     let mut weeks: Vec<String> = reviewed
         .iter()
         .filter_map(|r| r.reviewed_at_ms)
-        .filter_map(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-        .map(|t| {
-            let d = t.to_zoned(jiff::tz::TimeZone::UTC).date().iso_week_date();
-            format!("{}-W{:02}", d.year(), d.week())
-        })
+        .map(flowgate_flow::time::iso_week_label)
         .collect();
     weeks.sort();
     weeks.dedup();
-    s.push_str(&format!(
-        "| Periodic review: the weekly defect review | GOVERN 1.5 | {} | {} |\n",
-        if weeks.is_empty() { "no" } else { "yes" },
-        if weeks.is_empty() {
+    controls.push(Control {
+        control: "Periodic review: the weekly defect review",
+        nist: "GOVERN 1.5",
+        in_force: !weeks.is_empty(),
+        evidence: if weeks.is_empty() {
             "no reviews recorded yet".to_owned()
         } else {
             format!(
@@ -261,17 +369,65 @@ fn report(
                 weeks.len(),
                 weeks.join(", ")
             )
-        }
+        },
+    });
+    Governance {
+        audit_log: flowgate_store::redact_url(url),
+        records,
+        decisions: n,
+        other_records: c.other_records,
+        first: c.first.clone(),
+        last: c.last.clone(),
+        policies: c.policies.clone(),
+        models: c.models.clone(),
+        policy_changes: c.policy_changes,
+        threshold_guarantee,
+        controls,
+        decisions_by_action: ["act", "assist", "route", "clarify", "escalate"]
+            .iter()
+            .map(|k| (k.to_string(), get(k)))
+            .collect(),
+        decided_by: c.by_rule.clone(),
+    }
+}
+
+fn markdown(g: &Governance) -> String {
+    let n = g.decisions;
+    let mut s = String::from("# Governance evidence\n\n");
+    s.push_str(&format!(
+        "Audit log: `{}` — {} records, {n} gate decisions{}, from {} to {}. Policies in force over the period: {}; models: {}.\n\n",
+        g.audit_log,
+        g.records,
+        if g.other_records > 0 {
+            format!(" ({} other records)", g.other_records)
+        } else {
+            String::new()
+        },
+        g.first.as_deref().unwrap_or("–"),
+        g.last.as_deref().unwrap_or("–"),
+        list(&g.policies),
+        list(&g.models)
     ));
+    s.push_str(&format!("Thresholds: {}.\n\n", g.threshold_guarantee));
+    s.push_str("| Control | NIST AI RMF | In force | Evidence |\n|---|---|---|---|\n");
+    for c in &g.controls {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            c.control,
+            c.nist,
+            if c.in_force { "yes" } else { "no" },
+            c.evidence.replace('|', "\\|")
+        ));
+    }
     s.push_str(&format!(
         "\n## Decisions\n\n| decision | count | share |\n|---|---:|---:|\n{}",
-        ["act", "assist", "route", "clarify", "escalate"]
+        g.decisions_by_action
             .iter()
-            .map(|k| format!("| {k} | {} | {} |\n", get(k), pct(get(k), n)))
+            .map(|(k, v)| format!("| {k} | {v} | {} |\n", pct(*v, n)))
             .collect::<String>()
     ));
     s.push_str("\n## Decided by\n\n| rule or check | count |\n|---|---:|\n");
-    let mut by: Vec<(&String, &usize)> = c.by_rule.iter().collect();
+    let mut by: Vec<(&String, &usize)> = g.decided_by.iter().collect();
     by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     for (k, v) in by {
         s.push_str(&format!("| {k} | {v} |\n"));
@@ -284,21 +440,7 @@ fn list(m: &BTreeMap<String, usize>) -> String {
         return "–".into();
     }
     m.iter()
-        .map(|(k, v)| format!("`{}` ({v})", &k[..k.len().min(19)]))
+        .map(|(k, v)| format!("`{}` ({v})", short(k, 19)))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A database URL without its password.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }

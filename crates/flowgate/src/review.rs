@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use flowgate_gate::Policy;
 use flowgate_gate::decide::sample_key;
-use flowgate_gate::interval::{Z95, wilson_lower};
+use flowgate_gate::interval::{weighted_share, wilson_interval};
 use flowgate_store::Store;
 use flowgate_store::review::QueueItem;
 
@@ -24,6 +24,11 @@ pub enum ReviewCommand {
         /// The policy whose sample rates, bands and seed apply.
         #[arg(long, value_name = "POLICY")]
         policy: PathBuf,
+        /// Also sample, at the same rates, decisions the AI did not act on because of its
+        /// gate (assist mode, no threshold yet, below the threshold): shadow reviews, whose
+        /// verdicts are production evidence for the intent's threshold (`gate status`).
+        #[arg(long)]
+        shadow: bool,
     },
     /// The queue: pending items (or all with --all).
     List {
@@ -71,23 +76,37 @@ async fn open(url: &str) -> Result<Store> {
 pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
     let rt = crate::db::runtime()?;
     match cmd {
-        ReviewCommand::Queue { db, policy } => {
+        ReviewCommand::Queue { db, policy, shadow } => {
             let policy = Policy::load(&policy)?;
             let url = crate::db::database_url(db.as_deref(), settings);
-            let (acts, items, added) = rt.block_on(async {
+            let (acts, shadows, items, added) = rt.block_on(async {
                 let s = open(&url).await?;
                 let entries = s.audit_entries().await?;
                 let now = now_ms();
                 let mut acts = 0usize;
+                let mut shadows = 0usize;
                 let mut items = Vec::new();
                 for e in &entries {
                     let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.record) else {
                         continue;
                     };
-                    if v["kind"] != "decision" || v["decision"] != "act" {
+                    if v["kind"] != "decision" {
                         continue;
                     }
-                    acts += 1;
+                    let is_shadow = shadow
+                        && v["decision"] == "assist"
+                        && matches!(
+                            v["rule"].as_str(),
+                            Some("mode-assist" | "no-threshold" | "below-threshold")
+                        );
+                    if v["decision"] != "act" && !is_shadow {
+                        continue;
+                    }
+                    if is_shadow {
+                        shadows += 1;
+                    } else {
+                        acts += 1;
+                    }
                     let ticket = v["ticket"].as_str().unwrap_or("").to_owned();
                     let intent = v["intent"].as_str().unwrap_or("").to_owned();
                     let conf = v["confidence"].as_f64().unwrap_or(0.0);
@@ -106,24 +125,31 @@ pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
                             reviewer: None,
                             note: None,
                             reviewed_at_ms: None,
+                            shadow: is_shadow,
                         });
                     }
                 }
                 let added = s.review_enqueue(&items).await;
                 s.close().await;
-                anyhow::Ok((acts, items, added?))
+                anyhow::Ok((acts, shadows, items, added?))
             })?;
             let mut strata: BTreeMap<(&str, &str), usize> = BTreeMap::new();
             for i in &items {
                 *strata.entry((&i.intent, &i.band)).or_default() += 1;
             }
+            let sampled_shadows = items.iter().filter(|i| i.shadow).count();
             println!(
                 "{} of {acts} act decisions sampled ({} new in the queue) across {} intent × confidence-band strata (seed {})",
-                items.len(),
+                items.len() - sampled_shadows,
                 added,
                 strata.len(),
                 policy.sampling.seed
             );
+            if shadow {
+                println!(
+                    "shadow: {sampled_shadows} of {shadows} decisions the gate kept from acting sampled for review"
+                );
+            }
             Ok(())
         }
         ReviewCommand::List { db, all } => {
@@ -175,6 +201,7 @@ pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
                 bail!("a defect needs --category (its failure mode, e.g. wrong-intent)");
             }
             let url = crate::db::database_url(db.as_deref(), settings);
+            let reviewer = reviewer.unwrap_or_else(crate::risk::actor);
             rt.block_on(async {
                 let s = open(&url).await?;
                 let r = s
@@ -182,7 +209,7 @@ pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
                         seq,
                         &verdict,
                         category.as_deref(),
-                        reviewer.as_deref(),
+                        Some(&reviewer),
                         note.as_deref(),
                         now_ms(),
                     )
@@ -197,7 +224,8 @@ pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
             let url = crate::db::database_url(db.as_deref(), settings);
             rt.block_on(async {
                 let s = open(&url).await?;
-                let r = interactive(&s, reviewer.as_deref()).await;
+                let reviewer = reviewer.unwrap_or_else(crate::risk::actor);
+                let r = interactive(&s, Some(&reviewer)).await;
                 s.close().await;
                 r
             })
@@ -320,13 +348,7 @@ fn week_range(week: &str) -> Result<(i64, i64, String)> {
 pub fn defects(args: DefectsArgs, settings: &Settings) -> Result<()> {
     let week = match &args.week {
         Some(w) => w.clone(),
-        None => {
-            let d = jiff::Timestamp::now()
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .date()
-                .iso_week_date();
-            format!("{}-W{:02}", d.year(), d.week())
-        }
+        None => flowgate_flow::time::iso_week_label(now_ms()),
     };
     let (from, to, label) = week_range(&week)?;
     let policy = args.policy.as_deref().map(Policy::load).transpose()?;
@@ -341,17 +363,14 @@ pub fn defects(args: DefectsArgs, settings: &Settings) -> Result<()> {
     })?;
     let week_items: Vec<&QueueItem> = items
         .iter()
-        .filter(|i| i.decided_at_ms >= from && i.decided_at_ms < to)
+        .filter(|i| !i.shadow && i.decided_at_ms >= from && i.decided_at_ms < to)
         .collect();
     let md = defect_report(&label, &week_items, policy.as_ref(), sticky.as_ref());
     crate::output::write(args.out.as_deref(), md.as_bytes())
 }
 
 fn interval(k: usize, n: usize) -> (f64, f64) {
-    (
-        wilson_lower(k as u64, n as u64, Z95),
-        1.0 - wilson_lower((n - k) as u64, n as u64, Z95),
-    )
+    wilson_interval(k as u64, n as u64).unwrap_or((0.0, 1.0))
 }
 
 fn defect_report(
@@ -374,13 +393,24 @@ fn defect_report(
         items.len(),
         items.len() - n
     ));
-    if n > 0 {
-        let (lo, hi) = interval(k, n);
+    // Each review stands for 1 / (its sampling rate) decisions: bands sampled more often
+    // (low confidence) must not weigh more than the decisions they stand for.
+    let rate = |i: &QueueItem| policy.map_or(0.05, |p| p.sample_rate(&i.intent, i.confidence));
+    let weighted = |list: &[&QueueItem]| {
+        let w: Vec<(f64, bool)> = list
+            .iter()
+            .map(|i| (rate(i), i.verdict.as_deref() == Some("correct")))
+            .collect();
+        weighted_share(&w)
+    };
+    let all: Vec<&QueueItem> = reviewed.iter().map(|i| **i).collect();
+    if let Some(w) = weighted(&all) {
         s.push_str(&format!(
-            "Reviewed precision {:.1}% ({k} of {n} correct; 95% CI {:.1}–{:.1}%), {} defects.\n\n",
-            k as f64 * 100.0 / n as f64,
-            lo * 100.0,
-            hi * 100.0,
+            "Reviewed precision {:.1}% (95% CI {:.1}–{:.1}%; each review weighted by the inverse of its sampling rate, effective n {:.1}; unweighted {k} of {n} correct), {} defects.\n\n",
+            w.share * 100.0,
+            w.ci95.0 * 100.0,
+            w.ci95.1 * 100.0,
+            w.n_eff,
             defects.len()
         ));
     } else {
@@ -391,14 +421,15 @@ fn defect_report(
     for i in &reviewed {
         per.entry(i.intent.as_str()).or_default().push(i);
     }
-    s.push_str("## Reviewed precision by intent\n\n| intent | reviewed | correct | precision | 95% CI | target | recommendation |\n|---|---:|---:|---:|---|---:|---|\n");
+    s.push_str("## Reviewed precision by intent\n\nPrecision and interval weigh each review by the inverse of its sampling rate.\n\n| intent | reviewed | correct | precision | 95% CI | target | recommendation |\n|---|---:|---:|---:|---|---:|---|\n");
     for (intent, list) in &per {
         let n = list.len();
         let k = list
             .iter()
             .filter(|i| i.verdict.as_deref() == Some("correct"))
             .count();
-        let (lo, hi) = interval(k, n);
+        let Some(w) = weighted(list) else { continue };
+        let (lo, hi) = w.ci95;
         let target = policy.map_or(0.98, |p| p.intent(intent).target_precision);
         let worst = list
             .iter()
@@ -418,7 +449,7 @@ fn defect_report(
         };
         s.push_str(&format!(
             "| {intent} | {n} | {k} | {:.1}% | {:.1}–{:.1}% | {:.1}% | {rec} |\n",
-            k as f64 * 100.0 / n as f64,
+            w.share * 100.0,
             lo * 100.0,
             hi * 100.0,
             target * 100.0

@@ -8,17 +8,41 @@ use anyhow::{Context, Result, bail};
 use flowgate_demand::{IntentModel, Prediction, texts};
 use flowgate_gate::policy::{Condition, sha256_hex};
 use flowgate_gate::{Action, Decision, Gate, Mode, Policy, Ticket, Verdict};
+use flowgate_store::audit::NewRecord;
 use serde::Serialize;
 
 /// Loads a policy and resolves its thresholds against the model's held-out predictions.
 pub fn load_gate(model: &IntentModel, policy: &Path) -> Result<Gate> {
+    load_gate_with(model, policy, &[])
+}
+
+/// Production evidence: the reviewed decisions (acts and shadow reviews) in a database's
+/// review queue, as (intent, confidence, right).
+pub fn production_evidence(url: &str) -> Result<Vec<(String, f64, bool)>> {
+    let rt = crate::db::runtime()?;
+    let items = rt.block_on(async {
+        let s = flowgate_store::Store::open(url).await?;
+        s.migrate().await?;
+        let r = s.review_items().await;
+        s.close().await;
+        anyhow::Ok(r?)
+    })?;
+    Ok(flowgate_store::review::evidence(&items))
+}
+
+/// [`load_gate`] with production evidence besides the held-out predictions.
+pub fn load_gate_with(
+    model: &IntentModel,
+    policy: &Path,
+    production: &[(String, f64, bool)],
+) -> Result<Gate> {
     let policy = Policy::load(policy)?;
     let labels = &model.header.labels;
     let needs_calibration = labels.iter().any(|l| {
         let p = policy.intent(l);
         p.mode == Mode::Auto && p.threshold.is_none()
     });
-    if needs_calibration && model.header.held_out.is_empty() {
+    if needs_calibration && model.header.held_out.is_empty() && production.is_empty() {
         bail!(
             "the policy lets intents act at a calibrated threshold, but the model holds no held-out predictions to calibrate on (it was trained with --gate-folds 0 or by an older flowgate): retrain it, or fix each auto intent's threshold in the policy"
         );
@@ -28,7 +52,12 @@ pub fn load_gate(model: &IntentModel, policy: &Path) -> Result<Gate> {
             tracing::warn!("policy names intent {name:?}, which the model does not know");
         }
     }
-    Ok(Gate::new(policy, &model.held_out_items(), labels))
+    Ok(Gate::with_evidence(
+        policy,
+        &model.held_out_items(),
+        production,
+        labels,
+    ))
 }
 
 /// Column names tried for the customer and the ticket time.
@@ -175,7 +204,55 @@ struct AuditRecord<'a> {
     pub reason: &'a str,
 }
 
-/// The audit record (JSON) of ticket `i`'s decision.
+/// Who the command acts as in audit records: `FLOWGATE_ACTOR`, else `cli:` and the OS user.
+pub fn actor() -> String {
+    std::env::var("FLOWGATE_ACTOR")
+        .ok()
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+            )
+        })
+        .replace(['\n', '\r'], " ")
+}
+
+/// Appends decision records, preceded by a `policy_change` record when the policy in force
+/// differs from the one the chain last recorded (so every switch of policy is on the chain).
+pub async fn append_decisions(
+    store: &flowgate_store::Store,
+    policy: &Policy,
+    records: Vec<NewRecord>,
+    now_ms: i64,
+) -> Result<Vec<flowgate_store::audit::AuditEntry>> {
+    let last = store
+        .audit_last_of_kind(flowgate_store::audit::kind::POLICY_CHANGE)
+        .await?;
+    let previous = last
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .and_then(|v| v.get("policy").and_then(|p| p.as_str()).map(str::to_owned));
+    let mut all = Vec::with_capacity(records.len() + 1);
+    if previous.as_deref() != Some(policy.hash.as_str()) {
+        let change = serde_json::json!({
+            "kind": "policy_change",
+            "change": "policy_in_force",
+            "policy": policy.hash,
+            "name": policy.name,
+            "previous": previous,
+        });
+        all.push(NewRecord::new(
+            flowgate_store::audit::kind::POLICY_CHANGE,
+            &actor(),
+            change.to_string(),
+        ));
+    }
+    all.extend(records);
+    Ok(store.audit_append(&all, now_ms).await?)
+}
+
+/// The audit record of ticket `i`'s decision.
 pub fn audit_record(
     model: &IntentModel,
     gate: &Gate,
@@ -184,8 +261,8 @@ pub fn audit_record(
     p: &Prediction,
     d: &Decision,
     time: String,
-) -> Result<String> {
-    Ok(serde_json::to_string(&AuditRecord {
+) -> Result<NewRecord> {
+    let record = serde_json::to_string(&AuditRecord {
         kind: "decision",
         time,
         ticket: &data.ids[i],
@@ -199,7 +276,12 @@ pub fn audit_record(
         rule: &d.rule,
         decision: d.action.as_str(),
         reason: &d.reason,
-    })?)
+    })?;
+    Ok(NewRecord::new(
+        flowgate_store::audit::kind::DECISION,
+        &actor(),
+        record,
+    ))
 }
 
 /// The SHA-256 of a ticket's text and its fields (sorted by name).
@@ -232,6 +314,9 @@ pub struct ReplayArgs {
     pub customer_col: Option<String>,
     #[arg(long, value_name = "C")]
     pub time_col: Option<String>,
+    /// Add production evidence: the reviewed decisions in this database's review queue.
+    #[arg(long, value_name = "URL")]
+    pub evidence_db: Option<String>,
     /// text or json.
     #[arg(long, default_value = "text")]
     pub format: String,
@@ -256,6 +341,48 @@ pub struct Replay {
     pub rules: BTreeMap<String, usize>,
     /// Per intent (by label): tickets, acted, acted right.
     pub intents: Vec<ReplayIntent>,
+    /// Per intent the model knows: the gate in effect and the evidence behind it.
+    pub per_intent: Vec<PerIntent>,
+}
+
+/// One intent's gate: the mode in effect (after calibration, kill switches and `human`
+/// modes; `auto` only where it may act), its threshold and the evidence that earned it.
+#[derive(Serialize)]
+pub struct PerIntent {
+    pub intent: String,
+    pub mode: &'static str,
+    pub threshold: Option<f64>,
+    /// Predictions at or above the threshold in the evidence used (all of the intent's
+    /// predictions when it has no threshold).
+    pub n: u64,
+    pub precision: Option<f64>,
+    /// One-sided 95% lower bound of precision at the threshold (null without one).
+    pub lower_bound: Option<f64>,
+    pub target: f64,
+    pub method: flowgate_gate::Method,
+    pub evidence: flowgate_gate::Evidence,
+}
+
+/// The per-intent gate table of `gate` for `labels`.
+pub fn per_intent(gate: &Gate, labels: &[String]) -> Vec<PerIntent> {
+    labels
+        .iter()
+        .map(|l| {
+            let c = gate.calibration.get(l);
+            let threshold = gate.thresholds.get(l).and_then(|r| r.threshold);
+            PerIntent {
+                intent: l.clone(),
+                mode: gate.effective_mode(l),
+                threshold,
+                n: c.map_or(0, |c| c.kept),
+                precision: c.and_then(|c| c.precision),
+                lower_bound: threshold.and(c.and_then(|c| c.lower_bound)),
+                target: gate.policy.intent(l).target_precision,
+                method: gate.policy.method,
+                evidence: c.map_or(flowgate_gate::Evidence::HeldOut, |c| c.evidence),
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -269,7 +396,11 @@ pub struct ReplayIntent {
 
 pub fn replay(args: ReplayArgs) -> Result<()> {
     let model = IntentModel::load(&args.model)?;
-    let gate = load_gate(&model, &args.policy)?;
+    let production = match &args.evidence_db {
+        Some(url) => production_evidence(url)?,
+        None => Vec::new(),
+    };
+    let gate = load_gate_with(&model, &args.policy, &production)?;
     let data = texts::read_columns(
         &args.file,
         texts::Columns {
@@ -279,6 +410,8 @@ pub fn replay(args: ReplayArgs) -> Result<()> {
         },
         true,
     )?;
+    gate.policy
+        .check_columns(&data.columns, &args.policy.display().to_string())?;
     let days = days_since_previous(
         &gate,
         &data,
@@ -325,13 +458,7 @@ pub fn replay_predictions(
     }
     let acted: usize = per.values().map(|v| v.1).sum();
     let right: usize = per.values().map(|v| v.2).sum();
-    let interval = (acted > 0).then(|| {
-        let z = flowgate_gate::interval::Z95;
-        (
-            flowgate_gate::interval::wilson_lower(right as u64, acted as u64, z),
-            1.0 - flowgate_gate::interval::wilson_lower((acted - right) as u64, acted as u64, z),
-        )
-    });
+    let interval = flowgate_gate::interval::wilson_interval(right as u64, acted as u64);
     Ok(Replay {
         tickets: preds.len(),
         model: model.header.model_id.clone(),
@@ -351,6 +478,7 @@ pub fn replay_predictions(
                 threshold: gate.thresholds.get(k).and_then(|r| r.threshold),
             })
             .collect(),
+        per_intent: per_intent(gate, &model.header.labels),
     })
 }
 
@@ -359,7 +487,7 @@ pub fn replay_text(r: &Replay) -> String {
         "replay of {} tickets (model {}, policy {})\n",
         r.tickets,
         r.model,
-        &r.policy[..r.policy.len().min(19)]
+        r.policy.chars().take(19).collect::<String>()
     );
     match (r.act_precision, r.act_precision_interval) {
         (Some(p), Some((lo, hi))) => s.push_str(&format!(

@@ -140,31 +140,27 @@ pub fn run(args: StickyArgs, settings: &crate::config::Settings) -> Result<()> {
         let k = match o {
             Outcome::Sticky => "sticky",
             Outcome::NotInLog => "not_in_log",
+            Outcome::NoIntent => "no_intent",
+            Outcome::NoCustomer => "no_customer",
             Outcome::Unresolved => "unresolved",
             Outcome::Reopened => "reopened",
             Outcome::ReturnedWithin { .. } => "returned_within_window",
         };
         *kinds.entry(k).or_default() += 1;
-        if *o != Outcome::NotInLog {
+        if !matches!(
+            o,
+            Outcome::NotInLog | Outcome::NoIntent | Outcome::NoCustomer
+        ) {
             let e = per_intent.entry(t.intent.as_str()).or_default();
             e.0 += 1;
             e.1 += (*o == Outcome::Sticky) as usize;
         }
     }
-    let z = flowgate_gate::interval::Z95;
-    let ci = (r.assessed > 0).then(|| {
-        (
-            flowgate_gate::interval::wilson_lower(r.sticky as u64, r.assessed as u64, z),
-            1.0 - flowgate_gate::interval::wilson_lower(
-                (r.assessed - r.sticky) as u64,
-                r.assessed as u64,
-                z,
-            ),
-        )
-    });
+    let ci = flowgate_gate::interval::wilson_interval(r.sticky as u64, r.assessed as u64);
     if args.format == "json" {
         let v = serde_json::json!({
-            "days": r.days, "acted": r.acted, "assessed": r.assessed, "sticky": r.sticky,
+            "days": r.days, "acted": r.acted, "assessed": r.assessed,
+            "unassessable": r.unassessable, "sticky": r.sticky,
             "sticky_rate": r.sticky_rate, "sticky_rate_interval": ci, "outcomes": kinds,
             "intents": per_intent.iter().map(|(k, (n, s))| serde_json::json!({
                 "intent": k, "assessed": n, "sticky": s})).collect::<Vec<_>>(),
@@ -183,6 +179,12 @@ pub fn run(args: StickyArgs, settings: &crate::config::Settings) -> Result<()> {
             hi * 100.0
         ),
         _ => println!("no act decision whose case is in the log"),
+    }
+    if r.unassessable > 0 {
+        println!(
+            "{} acts had no intent or no customer: a return cannot be looked for, so they are counted apart, not as sticky",
+            r.unassessable
+        );
     }
     let parts: Vec<String> = kinds.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("outcomes: {}", parts.join(", "));

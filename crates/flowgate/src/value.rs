@@ -277,7 +277,10 @@ pub fn scorecard(args: ScorecardArgs, settings: &Settings) -> Result<()> {
 
 /// Reviewed defects from the review queue: counted at their case's resolution (or at the
 /// decision, for a ticket not in the log).
-fn reviewed_defects(url: &str, l: &Loaded) -> Result<Vec<i64>> {
+fn reviewed_defects(
+    url: &str,
+    l: &Loaded,
+) -> Result<Vec<flowgate_value::scorecard::ReviewedDefect>> {
     let rt = crate::db::runtime()?;
     let items = rt.block_on(async {
         let s = flowgate_store::Store::open(url).await?;
@@ -288,13 +291,11 @@ fn reviewed_defects(url: &str, l: &Loaded) -> Result<Vec<i64>> {
     })?;
     Ok(items
         .iter()
-        .filter(|i| i.verdict.as_deref() == Some("defect"))
-        .map(|i| {
-            l.log
-                .cases
-                .get(&i.ticket)
-                .and_then(|c| l.records[c as usize].resolved_at)
-                .unwrap_or(i.decided_at_ms)
+        // Shadow reviews judge what the AI would have done; nothing reached a customer.
+        .filter(|i| !i.shadow && i.verdict.as_deref() == Some("defect"))
+        .map(|i| flowgate_value::scorecard::ReviewedDefect {
+            case: l.log.cases.get(&i.ticket).map(|c| c as usize),
+            decided_at_ms: i.decided_at_ms,
         })
         .collect())
 }
@@ -452,14 +453,11 @@ pub fn fit(l: &Loaded, intent_col: &str) -> flowgate_sim::Model {
             let per_case = case_attr(&l.log, col);
             let names: Vec<String> = l.log.attr_values[col].iter().map(str::to_owned).collect();
             (
-                per_case
-                    .iter()
-                    .map(|&v| if v == NONE { 0 } else { v })
-                    .collect(),
+                per_case.iter().map(|&v| (v != NONE).then_some(v)).collect(),
                 names,
             )
         }
-        None => (vec![0; l.log.n_cases()], vec!["all".to_owned()]),
+        None => (vec![Some(0); l.log.n_cases()], vec!["all".to_owned()]),
     };
     let sla = sla_targets(l);
     flowgate_sim::Model::fit(&l.log, &l.records, intents, &intent_of, sla.as_deref())
@@ -547,15 +545,19 @@ pub fn simulate(args: SimulateArgs, settings: &Settings) -> Result<()> {
 
 // ------------------------------------------------------------------ forecast
 
+/// Ten years: a forecast further out says nothing, and its trials would take hours.
+const MAX_HORIZON_DAYS: u64 = 3_660;
+const MAX_HISTORY_DAYS: u64 = 3_660;
+
 #[derive(clap::Args, Debug)]
 pub struct ForecastArgs {
     #[command(flatten)]
     pub log: LogArgs,
-    /// Days of throughput history to draw from.
-    #[arg(long, default_value_t = 90)]
-    pub history_days: usize,
-    /// "How many items by" this many days from the last event.
-    #[arg(long, default_value_t = 30, conflicts_with = "until")]
+    /// Days of throughput history to draw from (1 to 3,660).
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=MAX_HISTORY_DAYS))]
+    pub history_days: u64,
+    /// "How many items by" this many days from the last event (1 to 3,660).
+    #[arg(long, default_value_t = 30, conflicts_with = "until", value_parser = clap::value_parser!(u64).range(1..=MAX_HORIZON_DAYS))]
     pub horizon_days: u64,
     /// "How many items by" this date (instead of --horizon-days).
     #[arg(long, value_name = "DATE")]
@@ -563,8 +565,9 @@ pub struct ForecastArgs {
     /// The backlog to clear (default: cases open at the last event).
     #[arg(long)]
     pub backlog: Option<u64>,
-    #[arg(long, default_value_t = 10_000)]
-    pub trials: usize,
+    /// Monte Carlo trials (1 to 1,000,000).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub trials: u64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// text or json.
@@ -578,7 +581,7 @@ pub fn forecast(args: ForecastArgs, settings: &Settings) -> Result<()> {
         bail!("{}: the log is empty", l.source);
     };
     let day0 = flowgate_flow::time::day_start(last) - (args.history_days as i64 - 1) * 86_400_000;
-    let mut daily = vec![0u64; args.history_days.max(1)];
+    let mut daily = vec![0u64; args.history_days as usize];
     let mut open = 0u64;
     for r in &l.records {
         match r.resolved_at {
@@ -602,16 +605,22 @@ pub fn forecast(args: ForecastArgs, settings: &Settings) -> Result<()> {
                     flowgate_flow::time::format_date(last)
                 );
             }
-            ((t - last) as f64 / 86_400_000.0).ceil() as u64
+            let days = ((t - last) as f64 / 86_400_000.0).ceil() as u64;
+            if days > MAX_HORIZON_DAYS {
+                bail!(
+                    "--until {d}: {days} days after the last event; expected at most {MAX_HORIZON_DAYS}"
+                );
+            }
+            days
         }
         None => args.horizon_days,
     };
     let f = flowgate_sim::forecast::forecast(
         &daily,
-        args.history_days,
+        args.history_days as usize,
         backlog,
         horizon_days,
-        args.trials,
+        args.trials as usize,
         args.seed,
     );
     let date = |d: u64| flowgate_flow::time::format_date(last + d as i64 * 86_400_000);

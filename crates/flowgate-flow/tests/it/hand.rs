@@ -242,6 +242,22 @@ fn sticky_resolution_by_hand() {
     assert_eq!(r.outcomes[7], Some(Outcome::NotInLog));
     assert_eq!((r.acted, r.assessed, r.sticky), (5, 4, 1));
     assert_eq!(r.sticky_rate, Some(0.25));
+    // D acted on without an intent (or without a customer): resolved and never back, but
+    // nothing says it stuck — counted apart, never sticky.
+    for (cust, intent, want) in [
+        ("dan", "", Outcome::NoIntent),
+        ("", "invoice", Outcome::NoCustomer),
+    ] {
+        let mut tk = tickets.clone();
+        tk[3] = t(case("D"), cust, intent, 0, true);
+        let r = sticky(&log, &tk, 7.0);
+        assert_eq!(r.outcomes[3], Some(want));
+        assert_eq!(
+            (r.acted, r.assessed, r.unassessable, r.sticky),
+            (5, 3, 1, 0)
+        );
+        assert_eq!(r.sticky_rate, Some(0.0));
+    }
 }
 
 #[test]

@@ -173,3 +173,43 @@ fn readme_scenario_example_parses() {
         (1, 1, 1, 1)
     );
 }
+
+/// Cases without an intent are an intent of their own, never the first intent.
+#[test]
+fn cases_without_an_intent_are_not_given_one() {
+    use flowgate_flow::{EventLogBuilder, State};
+    let mut b = EventLogBuilder::new(true);
+    for (k, case) in ["A", "B", "C", "D"].iter().enumerate() {
+        let t0 = k as i64 * HOUR;
+        for (dt, st) in [
+            (0, State::New),
+            (HOUR / 2, State::Working),
+            (HOUR, State::Resolved),
+        ] {
+            b.push_str(case, t0 + dt, st.as_str(), None, Some("T"), Some(st), false);
+        }
+    }
+    let log = b.finish();
+    let records = flowgate_flow::cases::case_records(&log);
+    let intents = vec!["refund".to_owned(), "login".to_owned()];
+    // A refund, B and D without an intent, C a login.
+    let m = Model::fit(
+        &log,
+        &records,
+        intents,
+        &[Some(0), None, Some(1), None],
+        None,
+    );
+    assert_eq!(
+        m.cases_per_intent(),
+        vec![
+            ("refund".to_owned(), 1),
+            ("login".to_owned(), 1),
+            (flowgate_sim::des::NO_INTENT.to_owned(), 2)
+        ]
+    );
+    // Every case has an intent: no extra one.
+    let intents = vec!["refund".to_owned()];
+    let m = Model::fit(&log, &records, intents, &[Some(0); 4], None);
+    assert_eq!(m.cases_per_intent(), vec![("refund".to_owned(), 4)]);
+}

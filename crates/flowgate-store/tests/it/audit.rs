@@ -2,7 +2,10 @@
 //! deleting one record or swapping two is caught at the first position it touches.
 
 use flowgate_store::Store;
-use flowgate_store::audit::{GENESIS, chain_hash, verify};
+use flowgate_store::audit::{
+    GENESIS, NewRecord, chain_hash, entry_hash, kind, times_backwards, verify,
+};
+use flowgate_store::review::{QueueItem, verify_reviews};
 use sqlx::Connection;
 
 use crate::{Db, both};
@@ -26,11 +29,17 @@ async fn tamper(db: &Db, sql: &str) {
     }
 }
 
+fn decisions(range: std::ops::RangeInclusive<usize>) -> Vec<NewRecord> {
+    range
+        .map(|i| NewRecord::new(kind::DECISION, "cli:test", record(i)))
+        .collect()
+}
+
 async fn filled(db: &Db, n: usize) -> Store {
     let store = Store::open(&db.url).await.unwrap();
     store.migrate().await.unwrap();
-    let first: Vec<String> = (1..=n / 2).map(record).collect();
-    let rest: Vec<String> = (n / 2 + 1..=n).map(record).collect();
+    let first = decisions(1..=n / 2);
+    let rest = decisions(n / 2 + 1..=n);
     store.audit_append(&first, 1_000).await.unwrap();
     store.audit_append(&rest, 2_000).await.unwrap();
     store
@@ -46,7 +55,11 @@ async fn an_intact_log_verifies_and_links_every_record_to_the_one_before() {
         for (i, x) in e.iter().enumerate() {
             assert_eq!(x.seq, i as i64 + 1);
             assert_eq!(x.record, record(i + 1));
-            assert_eq!(x.sha256, chain_hash(x.seq, &x.prev_sha256, &x.record));
+            assert_eq!(x.sha256, entry_hash(x));
+            assert_eq!(
+                (x.version, x.kind.as_str(), x.actor.as_str()),
+                (2, "decision", "cli:test")
+            );
             if i > 0 {
                 assert_eq!(x.prev_sha256, e[i - 1].sha256);
             }
@@ -102,8 +115,7 @@ async fn a_deleted_record_is_caught_at_the_one_after_it() {
 async fn filled_again(db: &Db) -> Store {
     tamper(db, "DELETE FROM audit_log").await;
     let store = Store::open(&db.url).await.unwrap();
-    let recs: Vec<String> = (1..=5).map(record).collect();
-    store.audit_append(&recs, 3_000).await.unwrap();
+    store.audit_append(&decisions(1..=5), 3_000).await.unwrap();
     store
 }
 
@@ -134,7 +146,9 @@ async fn concurrent_writers_keep_one_chain() {
             let s = store.clone();
             tasks.push(tokio::spawn(async move {
                 for k in 0..5 {
-                    s.audit_append(&[record(w * 100 + k)], 5_000).await.unwrap();
+                    s.audit_append(&decisions(w * 100 + k..=w * 100 + k), 5_000)
+                        .await
+                        .unwrap();
                 }
             }));
         }
@@ -143,6 +157,231 @@ async fn concurrent_writers_keep_one_chain() {
         }
         let e = store.audit_entries().await.unwrap();
         assert_eq!(verify(&e, None), Ok(20));
+        store.close().await;
+    }
+}
+
+/// The published version-2 formula, computed here independently of the store's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_version_two_hash_is_the_published_formula() {
+    use sha2::{Digest, Sha256};
+    for db in both("audit_formula").await {
+        let store = filled(&db, 2).await;
+        let e = store.audit_entries().await.unwrap();
+        let x = &e[1];
+        let text = format!(
+            "flowgate-audit-v2\n{}\n{}\n{}\n{}\n{}\n{}",
+            x.seq, x.recorded_at_ms, x.kind, x.actor, x.prev_sha256, x.record
+        );
+        let want: String = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(x.sha256, want);
+        assert_eq!(x.recorded_at_ms, 2_000);
+        store.close().await;
+    }
+}
+
+/// The recorded time, the kind and the actor are inside the hash: moving a decision to
+/// another week, or changing who did it, breaks the chain at that record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_time_kind_or_actor_is_caught() {
+    for db in both("audit_time").await {
+        let store = filled(&db, 6).await;
+        for (sql, seq) in [
+            (
+                "UPDATE audit_log SET recorded_at_ms = recorded_at_ms + 604800000 WHERE seq = 3",
+                3,
+            ),
+            ("UPDATE audit_log SET kind = 'note' WHERE seq = 2", 2),
+            (
+                "UPDATE audit_log SET actor = 'someone else' WHERE seq = 1",
+                1,
+            ),
+        ] {
+            tamper(&db, sql).await;
+            let e = store.audit_entries().await.unwrap();
+            let b = verify(&e, None).unwrap_err();
+            assert_eq!((b.position, b.seq), (seq, seq as i64), "{sql}");
+            assert!(b.problem.contains("edited"), "{}", b.problem);
+        }
+        store.close().await;
+    }
+}
+
+/// A policy change is a record of its own: removing it breaks the chain where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_policy_change_is_caught() {
+    for db in both("audit_policy").await {
+        let store = filled(&db, 2).await;
+        store
+            .audit_append(
+                &[NewRecord::new(
+                    kind::POLICY_CHANGE,
+                    "admin",
+                    r#"{"kind":"policy_change","change":"kill_switch","intent":"refund","on":true}"#
+                        .into(),
+                )],
+                3_000,
+            )
+            .await
+            .unwrap();
+        store.audit_append(&decisions(4..=5), 4_000).await.unwrap();
+        let e = store.audit_entries().await.unwrap();
+        assert_eq!(verify(&e, None), Ok(5));
+        assert_eq!(e[2].kind, "policy_change");
+        tamper(&db, "DELETE FROM audit_log WHERE kind = 'policy_change'").await;
+        let e = store.audit_entries().await.unwrap();
+        let b = verify(&e, None).unwrap_err();
+        assert_eq!((b.position, b.seq), (3, 4));
+        assert!(b.problem.contains("removed"), "{}", b.problem);
+        store.close().await;
+    }
+}
+
+fn queued(seq: i64) -> QueueItem {
+    QueueItem {
+        audit_seq: seq,
+        ticket: format!("T-{seq:04}"),
+        intent: "refund".into(),
+        band: "≥0.97".into(),
+        confidence: 0.99,
+        decided_at_ms: 1_000,
+        sampled_at_ms: 1_000,
+        verdict: None,
+        category: None,
+        reviewer: None,
+        note: None,
+        reviewed_at_ms: None,
+        shadow: false,
+    }
+}
+
+/// Verdicts are chained: changing one, deleting one, or writing one behind flowgate's back
+/// is caught by comparing the queue with the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_verdicts_are_in_the_chain() {
+    for db in both("audit_reviews").await {
+        let store = filled(&db, 4).await;
+        store
+            .review_enqueue(&[queued(1), queued(2), queued(3)])
+            .await
+            .unwrap();
+        let e1 = store
+            .review_mark(
+                1,
+                "defect",
+                Some("wrong answer"),
+                Some("ana"),
+                Some("n"),
+                5_000,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (e1.seq, e1.kind.as_str(), e1.actor.as_str()),
+            (5, "review", "ana")
+        );
+        store
+            .review_mark(2, "correct", None, Some("bo"), None, 6_000)
+            .await
+            .unwrap();
+        let check = || async {
+            let e = store.audit_entries().await.unwrap();
+            assert_eq!(verify(&e, None), Ok(6));
+            verify_reviews(&e, &store.review_items().await.unwrap())
+        };
+        assert_eq!(check().await, Ok((2, 0)));
+        // A second verdict on one decision is refused and writes nothing to the chain.
+        assert!(
+            store
+                .review_mark(1, "correct", None, None, None, 7_000)
+                .await
+                .is_err()
+        );
+        assert_eq!(store.audit_entries().await.unwrap().len(), 6);
+
+        tamper(
+            &db,
+            "UPDATE review_queue SET verdict = 'correct', category = NULL WHERE audit_seq = 1",
+        )
+        .await;
+        let m = check().await.unwrap_err();
+        assert_eq!(m.decision_seq, 1);
+        assert!(m.problem.contains("says defect"), "{}", m.problem);
+        tamper(&db, "UPDATE review_queue SET verdict = 'defect', category = 'wrong answer' WHERE audit_seq = 1").await;
+        assert_eq!(check().await, Ok((2, 0)));
+
+        tamper(
+            &db,
+            "UPDATE review_queue SET category = 'tone' WHERE audit_seq = 1",
+        )
+        .await;
+        assert!(check().await.unwrap_err().problem.contains("category"));
+        tamper(
+            &db,
+            "UPDATE review_queue SET category = 'wrong answer' WHERE audit_seq = 1",
+        )
+        .await;
+
+        tamper(&db, "DELETE FROM review_queue WHERE audit_seq = 2").await;
+        let m = check().await.unwrap_err();
+        assert_eq!(m.decision_seq, 2);
+        assert!(m.problem.contains("deleted"), "{}", m.problem);
+        store.review_enqueue(&[queued(2)]).await.unwrap();
+        tamper(&db, "UPDATE review_queue SET verdict = 'correct', reviewed_at_ms = 6000 WHERE audit_seq = 2").await;
+        assert_eq!(check().await, Ok((2, 0)));
+
+        tamper(&db, "UPDATE review_queue SET verdict = 'correct', reviewed_at_ms = 9000 WHERE audit_seq = 3").await;
+        let m = check().await.unwrap_err();
+        assert_eq!(m.decision_seq, 3);
+        assert!(m.problem.contains("behind"), "{}", m.problem);
+        store.close().await;
+    }
+}
+
+/// A chain written by an older flowgate (version 1) is never rewritten: the first version-2
+/// append writes a chain_version record linking the old head, and the whole verifies. A
+/// version-1 record's time is outside its hash, so a time moved backwards there is flagged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_chain_is_extended_not_rewritten() {
+    for db in both("audit_v1").await {
+        let store = Store::open(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let mut prev = GENESIS.to_owned();
+        for seq in 1..=3i64 {
+            let r = record(seq as usize);
+            let sha = chain_hash(seq, &prev, &r);
+            let t = [1_000, 500, 2_000][seq as usize - 1];
+            tamper(
+                &db,
+                &format!(
+                    "INSERT INTO audit_log (seq, recorded_at_ms, record, prev_sha256, sha256) VALUES ({seq}, {t}, '{r}', '{prev}', '{sha}')"
+                ),
+            )
+            .await;
+            prev = sha;
+        }
+        let before = store.audit_entries().await.unwrap();
+        assert!(before.iter().all(|e| e.version == 1 && e.kind.is_empty()));
+        assert_eq!(verify(&before, None), Ok(3));
+        assert_eq!(times_backwards(&before), vec![(2, 500, 1_000)]);
+        store.audit_append(&decisions(4..=5), 3_000).await.unwrap();
+        let after = store.audit_entries().await.unwrap();
+        assert_eq!(&after[..3], &before[..]);
+        assert_eq!(after.len(), 6);
+        assert_eq!(
+            (after[3].kind.as_str(), after[3].version),
+            ("chain_version", 2)
+        );
+        assert_eq!(after[3].prev_sha256, before[2].sha256);
+        assert!(after[3].record.contains(&before[2].sha256));
+        assert_eq!(verify(&after, None), Ok(6));
+        // Removing the marker breaks the chain at the record after it.
+        tamper(&db, "DELETE FROM audit_log WHERE kind = 'chain_version'").await;
+        let e = store.audit_entries().await.unwrap();
+        assert_eq!(verify(&e, None).unwrap_err().position, 4);
         store.close().await;
     }
 }

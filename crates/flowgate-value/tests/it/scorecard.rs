@@ -1,4 +1,4 @@
-use flowgate_value::scorecard::{ScorecardOptions, scorecard, sparkline};
+use flowgate_value::scorecard::{ReviewedDefect, ScorecardOptions, scorecard, sparkline};
 
 use crate::{DAY, HOUR, case};
 
@@ -34,8 +34,12 @@ fn three_numbers_per_week_by_hand() {
         as_of: Some(as_of),
         ..ScorecardOptions::default()
     };
-    // One reviewed defect counted in week 47.
-    let s = scorecard(&recs, &[W47 + 5 * DAY], &opts);
+    // One reviewed defect counted in week 47 (a decision whose case is not in the log).
+    let outside = ReviewedDefect {
+        case: None,
+        decided_at_ms: W47 + 5 * DAY,
+    };
+    let s = scorecard(&recs, &[outside], &opts);
     assert_eq!(s.weeks.len(), 2);
     let w47 = &s.weeks[0];
     assert_eq!(w47.week, "2026-W47");
@@ -63,6 +67,16 @@ fn three_numbers_per_week_by_hand() {
         },
     );
     assert!(s.weeks[0].provisional && s.weeks[1].provisional);
+    // The reopened case (index 4) also reviewed as a defect, twice: still one defect. Case 0
+    // (resolved in week 47 after 1 h) reviewed as a defect: one more, in its resolution week.
+    let on = |case: usize| ReviewedDefect {
+        case: Some(case),
+        decided_at_ms: W47 + 20 * DAY,
+    };
+    let s = scorecard(&recs, &[on(4), on(4), on(0), on(0), outside], &opts);
+    let w47 = &s.weeks[0];
+    assert_eq!((w47.reopens, w47.reviewed_defects), (1, 2));
+    assert_eq!(w47.defects_per_100, Some(75.0));
 }
 
 #[test]

@@ -32,7 +32,11 @@ fn check(report: &Path, expect: &[&str]) {
 #[test]
 fn reports_render_in_headless_chromium() {
     if std::env::var_os("FLOWGATE_BROWSER_TESTS").is_none() {
-        eprintln!("FLOWGATE_BROWSER_TESTS not set: browser checks skipped (CI sets it)");
+        // Straight to the terminal: the test harness captures eprintln! of passing tests.
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(
+            b"\nFLOWGATE_BROWSER_TESTS not set: the headless-Chromium checks were SKIPPED (CI sets it)\n",
+        );
         return;
     }
     let d = temp_dir("browser");

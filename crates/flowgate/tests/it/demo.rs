@@ -44,7 +44,14 @@ fn demo_generates_analyses_and_reports() {
     // writes 4% of tickets vaguely, which the model must flag as ambiguous).
     let dm = &v["demand"];
     assert_eq!(dm["tickets"], 3000);
-    for b in dm["buckets"].as_array().unwrap() {
+    let buckets = dm["buckets"].as_array().unwrap();
+    let mut names: Vec<&str> = buckets
+        .iter()
+        .map(|b| b["bucket"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ambiguous", "judgment", "repetitive"], "{dm}");
+    for b in buckets {
         assert!(b["tickets"].as_u64().unwrap() > 0, "empty bucket {b}");
     }
     let triaged = std::fs::read_to_string(out_dir.join("triage.jsonl")).unwrap();

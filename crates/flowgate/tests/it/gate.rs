@@ -145,16 +145,33 @@ fn triage_decides_each_ticket_and_the_audit_log_keeps_every_decision() {
             }
         }
         assert!(acts > 100, "only {acts} of 400 acted on");
-        // Every decision is in the audit log, chained, with the policy's hash.
+        // Every decision is in the audit log, chained, with the policy's hash, after the
+        // record of the policy coming into force.
         let o = flowgate(&["audit", "verify", "--db", db]);
         assert!(o.status.success(), "{}", stderr(&o));
-        assert!(String::from_utf8_lossy(&o.stdout).contains("intact: 400 records"));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("intact: 401 records"),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
         let o = flowgate(&["audit", "export", "--db", db]);
         assert!(o.status.success(), "{}", stderr(&o));
         let export = String::from_utf8_lossy(&o.stdout);
         let hash = format!("sha256:{}", sha256_hex(POLICY.as_bytes()));
-        for (line, l) in export.lines().zip(&lines) {
+        let first: serde_json::Value =
+            serde_json::from_str(export.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            (first["kind"].as_str(), first["version"].as_i64()),
+            (Some("policy_change"), Some(2))
+        );
+        let change: serde_json::Value =
+            serde_json::from_str(first["record"].as_str().unwrap()).unwrap();
+        assert_eq!(change["policy"], hash.as_str());
+        assert!(change["previous"].is_null());
+        for (line, l) in export.lines().skip(1).zip(&lines) {
             let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(e["kind"], "decision");
+            assert!(e["actor"].as_str().unwrap().starts_with("cli:"), "{e}");
             let rec: serde_json::Value =
                 serde_json::from_str(e["record"].as_str().unwrap()).unwrap();
             assert_eq!(rec["ticket"], l["id"]);
@@ -170,7 +187,7 @@ fn triage_decides_each_ticket_and_the_audit_log_keeps_every_decision() {
         let md = String::from_utf8_lossy(&o.stdout);
         assert!(md.contains("400 gate decisions"), "{md}");
         assert!(
-            md.contains("hash chain verified intact over 400 records"),
+            md.contains("hash chain verified intact over 401 records"),
             "{md}"
         );
         assert!(md.contains("| legal | 16 |"), "{md}");
@@ -612,8 +629,11 @@ fn review_round(dir: &Path, db: &str, lines: &[serde_json::Value]) {
         )),
         "{md}"
     );
+    // Weighted by inverse sampling rate (bands below 0.99 are sampled at 100%, above at
+    // 50%: weights 1 and 2); the plain count is shown beside it.
+    assert!(md.contains("unweighted 2 of 4 correct"), "{md}");
     assert!(
-        md.contains("Reviewed precision 50.0% (2 of 4 correct"),
+        md.contains("each review weighted by the inverse of its sampling rate"),
         "{md}"
     );
     assert!(
@@ -636,4 +656,150 @@ fn review_round(dir: &Path, db: &str, lines: &[serde_json::Value]) {
     let o = flowgate(&["defects", "--db", db, "--week", "2026-48"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("ISO week"), "{}", stderr(&o));
+}
+
+/// Governance on an empty audit log: every control whose evidence is missing says so and is
+/// not in force (nothing is constant); the kill switches are shown from the policy; a policy
+/// named in any script does not break the report; JSON gives the same table.
+#[test]
+fn governance_evidence_is_computed_not_written() {
+    let dir = temp_dir("governance-empty");
+    let db = dir.join("empty.db");
+    let o = flowgate(&["db", "migrate", "--db", s(&db)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let policy = dir.join("p.toml");
+    std::fs::write(
+        &policy,
+        "name = \"Pilote été — 試験 ✓\"\n[defaults]\nmode = \"auto\"\n[intents.refund]\nkill_switch = true\n",
+    )
+    .unwrap();
+    let o = flowgate(&[
+        "governance",
+        "--db",
+        s(&db),
+        "--policy",
+        s(&policy),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let controls = v["controls"].as_array().unwrap();
+    assert_eq!(controls.len(), 6);
+    for c in controls {
+        let in_force = c["in_force"].as_bool().unwrap();
+        if c["nist"] == "MANAGE 2.4" {
+            assert!(in_force, "{c}");
+            assert!(
+                c["evidence"]
+                    .as_str()
+                    .unwrap()
+                    .contains("intents switched off: refund"),
+                "{c}"
+            );
+        } else {
+            assert!(!in_force, "{c}");
+        }
+    }
+    assert!(
+        v["threshold_guarantee"]
+            .as_str()
+            .unwrap()
+            .contains("one-sided 95% clopper-pearson")
+    );
+    // Markdown: the same table; the non-ASCII name is shown, not cut mid-character.
+    let o = flowgate(&["governance", "--db", s(&db), "--policy", s(&policy)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(md.contains("(Pilote été — 試験 ✓)"), "{md}");
+    assert!(md.contains("| Periodic review: the weekly defect review | GOVERN 1.5 | no | no reviews recorded yet |"), "{md}");
+    // Without a policy, the controls that need it say what is missing.
+    let o = flowgate(&["governance", "--db", s(&db), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["controls"][0]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("no policy given")
+    );
+    assert_eq!(v["controls"][3]["in_force"], false);
+}
+
+/// With `--drop-suspects` the folds never train on suspect labels, but the gate still
+/// calibrates on every training text, suspects included and scored against their given
+/// labels: the thresholds see the data the model will meet, not a cleaned copy.
+#[test]
+fn thresholds_calibrate_on_every_training_text_even_when_suspects_are_dropped() {
+    let dir = temp_dir("gate-suspects");
+    let g = flowgate_synth::generate(&flowgate_synth::Config {
+        tickets: 700,
+        ..Default::default()
+    });
+    let all = dir.join("tickets.csv");
+    flowgate_synth::write_tickets_csv(&all, &g).unwrap();
+    // Every 15th label moved to another intent: noise the audit should find.
+    let mut rdr = csv::Reader::from_path(&all).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let col = header.iter().position(|h| h == "intent").unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let mut names: Vec<String> = rows.iter().map(|r| r[col].to_owned()).collect();
+    names.sort();
+    names.dedup();
+    let noisy = dir.join("noisy.csv");
+    let mut w = csv::Writer::from_path(&noisy).unwrap();
+    w.write_record(&header).unwrap();
+    for (k, r) in rows.iter().enumerate() {
+        let mut v: Vec<String> = r.iter().map(str::to_owned).collect();
+        if k % 15 == 0 {
+            let at = names.iter().position(|n| *n == v[col]).unwrap();
+            v[col] = names[(at + 1) % names.len()].clone();
+        }
+        w.write_record(&v).unwrap();
+    }
+    w.flush().unwrap();
+    let model = dir.join("m.fgim");
+    let o = flowgate(&[
+        "train",
+        "--texts",
+        s(&noisy),
+        "--epochs",
+        "8",
+        "--gate-folds",
+        "3",
+        "--drop-suspects",
+        "--out",
+        s(&model),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = stderr(&o);
+    let dropped: usize = said
+        .split("label audit: ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(dropped > 0, "{said}");
+    let o = flowgate(&[
+        "gate",
+        "calibrate",
+        "--model",
+        s(&model),
+        "--format",
+        "json",
+        "--target",
+        "0.9",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let evidence: u64 = v["intents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["predicted"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        evidence as usize,
+        rows.len(),
+        "every training text, suspects included ({dropped} dropped from training)"
+    );
 }

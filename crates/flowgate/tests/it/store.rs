@@ -132,6 +132,21 @@ fn import_baseline_and_export_through_the_cli() {
     );
 }
 
+/// What the database holds: `db status` (sources, counts, imports) and the one source's
+/// events exported as CSV (the export fails if the killed import left a second source).
+fn snapshot(url: &str) -> (String, Vec<u8>) {
+    let status = flowgate(&["db", "status", "--db", url]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let dir = temp_dir("kill-snapshot");
+    let file = dir.join("events.csv");
+    let out = flowgate(&["db", "export", "--db", url, "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (
+        String::from_utf8_lossy(&status.stdout).into_owned(),
+        std::fs::read(&file).unwrap(),
+    )
+}
+
 /// Starts an import of a large log, kills it with SIGKILL once some events are stored, and
 /// checks the database holds exactly what it held before; then imports again, completely.
 fn kill_midway(url: &str, big: &str, mapping: &str) {
@@ -147,6 +162,7 @@ fn kill_midway(url: &str, big: &str, mapping: &str) {
     assert!(out.status.success(), "{}", stderr(&out));
     let before = count_events(url);
     assert_eq!(before, 21_348);
+    let snapshot_before = snapshot(url);
     let mut child = Command::new(env!("CARGO_BIN_EXE_flowgate"))
         .args([
             "import",
@@ -194,6 +210,11 @@ fn kill_midway(url: &str, big: &str, mapping: &str) {
         count_events(url),
         before,
         "a killed import left events behind in {url}"
+    );
+    // Not just the counts: the sources listed and every stored event, byte for byte.
+    assert!(
+        snapshot(url) == snapshot_before,
+        "a killed import changed what {url} holds"
     );
     let out = flowgate(&[
         "import",

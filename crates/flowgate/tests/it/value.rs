@@ -132,6 +132,7 @@ fn scorecard_weeks_agree_with_the_baseline_and_render_in_every_format() {
                 reviewer: None,
                 note: None,
                 reviewed_at_ms: None,
+                shadow: false,
             }])
             .await
             .unwrap();
@@ -743,6 +744,29 @@ fn staffing_and_forecasts_answer_in_plain_numbers() {
     ]));
     let h = v["horizon_days"].as_u64().unwrap();
     assert!((44..=45).contains(&h), "{h}");
+    // Huge horizons and histories are refused at once with the allowed range, not run.
+    for (flag, value) in [
+        ("--horizon-days", "100000000"),
+        ("--history-days", "99999999999"),
+        ("--horizon-days", "0"),
+        ("--until", "9999-01-01"),
+    ] {
+        let o = flowgate(&[
+            "forecast",
+            s(&helpdesk),
+            "--preset",
+            "helpdesk",
+            "-q",
+            flag,
+            value,
+        ]);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{flag} {value}");
+        assert!(
+            e.contains("3660") || e.contains("3,660") || e.contains("at most"),
+            "{flag} {value}: {e}"
+        );
+    }
 }
 
 /// Outcomes by band, checked against the bands worked out here from the generator's own
