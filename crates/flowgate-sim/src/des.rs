@@ -434,6 +434,8 @@ struct Plan {
     /// Whether a team's capacity is slots (else a rate).
     slots: Vec<bool>,
     has_shifts: bool,
+    /// Arrival times given (ms from time 0, a Monday 00:00, sorted) instead of drawn.
+    fixed_arrivals: Option<Vec<i64>>,
 }
 
 fn plan(m: &Model, s: &Scenario) -> Plan {
@@ -544,6 +546,7 @@ fn plan(m: &Model, s: &Scenario) -> Plan {
         cap,
         slots,
         has_shifts,
+        fixed_arrivals: None,
     }
 }
 
@@ -574,8 +577,13 @@ struct Rep {
 fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Arrivals, hour by hour. Time 0 is a Monday 00:00, so hour h is hour-of-week h % 168.
-    let mut arrivals: Vec<i64> = Vec::new();
-    for h in 0..(p.days as usize * 24) {
+    let mut arrivals: Vec<i64> = p.fixed_arrivals.clone().unwrap_or_default();
+    let drawn = if p.fixed_arrivals.is_some() {
+        0
+    } else {
+        p.days as usize * 24
+    };
+    for h in 0..drawn {
         let day = (h / 24) as u32;
         let spike: f64 = p
             .spikes
@@ -851,7 +859,25 @@ impl Case {
 
 /// Runs the scenario `replications` times (on up to `threads` threads) and summarises.
 pub fn simulate(m: &Model, s: &Scenario, threads: usize) -> SimResult {
-    let p = plan(m, s);
+    run_plan(m, s, plan(m, s), threads)
+}
+
+/// Like [`simulate`], but the cases arrive at the given times (ms after time 0, a Monday
+/// 00:00 UTC; any order) instead of being drawn; each still draws its template from those
+/// created in the same hour of the week. The horizon is the scenario's `days`, else up to the
+/// last arrival's day.
+pub fn simulate_arrivals(m: &Model, s: &Scenario, arrivals: &[i64], threads: usize) -> SimResult {
+    let mut p = plan(m, s);
+    let mut a: Vec<i64> = arrivals.iter().copied().filter(|&t| t >= 0).collect();
+    a.sort_unstable();
+    if s.days.is_none() {
+        p.days = a.last().map_or(1, |&t| (t / MS_PER_DAY + 1) as u32);
+    }
+    p.fixed_arrivals = Some(a);
+    run_plan(m, s, p, threads)
+}
+
+fn run_plan(m: &Model, s: &Scenario, p: Plan, threads: usize) -> SimResult {
     let reps_n = s.replications.unwrap_or(20).max(1);
     let seed = s.seed.unwrap_or(1);
     let threads = threads.clamp(1, reps_n);

@@ -9,6 +9,7 @@ pub mod des;
 pub mod erlang;
 pub mod forecast;
 pub mod scenario;
+pub mod validate;
 
 pub use des::{Model, SimResult, simulate};
 pub use scenario::{Scenario, ScenarioError};

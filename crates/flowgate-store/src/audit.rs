@@ -30,6 +30,8 @@ pub mod kind {
     pub const REVIEW: &str = "review";
     pub const POLICY_CHANGE: &str = "policy_change";
     pub const CHAIN_VERSION: &str = "chain_version";
+    /// Decision texts erased (retention, or a customer's request).
+    pub const ERASE: &str = "erase";
     /// Records given to `audit append` without a `kind` of their own.
     pub const NOTE: &str = "note";
 }

@@ -15,6 +15,7 @@ mod pg;
 mod plan;
 pub mod review;
 mod sqlite;
+pub mod texts;
 
 use std::str::FromStr;
 

@@ -236,3 +236,45 @@ fn read_export(path: &std::path::Path) -> Result<Vec<AuditEntry>> {
         })
         .collect()
 }
+
+#[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["customer", "older_than_days"]))]
+pub struct EraseArgs {
+    /// Database (SQLite path or postgres://…); default from settings.
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// Erase every text kept for this customer (their request).
+    #[arg(long, value_name = "ID")]
+    pub customer: Option<String>,
+    /// Retention: erase every text stored more than this many days ago.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub older_than_days: Option<u32>,
+}
+
+pub fn erase(args: EraseArgs, settings: &Settings) -> Result<()> {
+    let url = crate::db::database_url(args.db.as_deref(), settings);
+    let now = jiff::Timestamp::now().as_millisecond();
+    let before = args
+        .older_than_days
+        .map(|d| now - d as i64 * flowgate_flow::time::MS_PER_DAY);
+    if let Some(c) = &args.customer
+        && c.trim().is_empty()
+    {
+        bail!("--customer is empty");
+    }
+    let rt = crate::db::runtime()?;
+    let e = rt.block_on(async {
+        let s = Store::open(&url).await?;
+        s.migrate().await?;
+        let r = s
+            .erase_texts(args.customer.as_deref(), before, &crate::risk::actor(), now)
+            .await;
+        s.close().await;
+        r
+    })?;
+    println!(
+        "erased the texts of {} decisions; audit record {} says so (the decisions and their hashes stay)",
+        e.texts, e.record.seq
+    );
+    Ok(())
+}

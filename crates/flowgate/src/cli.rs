@@ -73,6 +73,10 @@ pub enum Command {
     /// The hash-chained audit log: verify, export, append.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// Erase the texts kept with decisions: one customer's (a request), or all stored before
+    /// a retention period. Audit records and their hashes stay; an `erase` record says what
+    /// went.
+    Erase(crate::audit::EraseArgs),
     /// Gate thresholds: calibrate per-intent confidence thresholds to a target precision.
     #[command(subcommand)]
     Gate(crate::gate::GateCommand),
@@ -174,6 +178,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Defects(args) => crate::review::defects(args, &settings),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
+        Command::Erase(args) => crate::audit::erase(args, &settings),
         Command::Gate(cmd) => crate::gate::run(cmd, &settings),
         Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),

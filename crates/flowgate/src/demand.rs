@@ -747,21 +747,27 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         )?,
         None => vec![None; data.texts.len()],
     };
-    let kb_current: Option<std::collections::BTreeMap<String, bool>> = match &args.kb {
-        Some(dir) => {
-            let kb = flowgate_kb::Kb::open(dir)?;
-            let day = crate::kb::today(None)?;
-            Some(
-                model
-                    .header
-                    .labels
-                    .iter()
-                    .map(|l| (l.clone(), kb.current_article(l, day, args.stale_days)))
-                    .collect(),
-            )
-        }
-        None => None,
-    };
+    let kb = args.kb.as_deref().map(flowgate_kb::Kb::open).transpose()?;
+    let day = crate::kb::today(None)?;
+    let kb_current: Option<std::collections::BTreeMap<String, bool>> = kb.as_ref().map(|kb| {
+        model
+            .header
+            .labels
+            .iter()
+            .map(|l| (l.clone(), kb.current_article(l, day, args.stale_days)))
+            .collect()
+    });
+    // The customer of each ticket, kept with its text for erasure on request.
+    let customer_col = crate::risk::ticket_column(
+        &data,
+        &args.file,
+        args.customer_col.as_deref(),
+        &crate::risk::CUSTOMER_NAMES,
+        "customer",
+        "",
+    )
+    .ok();
+    let mut texts_kept: Vec<(usize, flowgate_store::texts::DecisionText)> = Vec::new();
     let enc = encoder()?;
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let mut out = String::new();
@@ -775,7 +781,12 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
     let batch = args.batch.max(1);
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
     for (k, chunk) in texts.chunks(batch).enumerate() {
-        let preds = model.predict(&enc, chunk)?;
+        let emb = enc.embed(chunk)?;
+        let preds: Vec<_> = chunk
+            .iter()
+            .zip(&emb)
+            .map(|(t, e)| model.predict_one(t, e))
+            .collect();
         for (j, p) in preds.iter().enumerate() {
             let i = k * batch + j;
             let decision = match &gate {
@@ -791,6 +802,32 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
                 *counts.entry(d.action.as_str()).or_default() += 1;
                 if let (true, Some(g)) = (args.audit, &gate) {
                     let time = jiff::Timestamp::now().to_string();
+                    // What a reviewer must see: the text, the proposed answer and sources
+                    // (with a knowledge base), the reasons.
+                    let proposal = match &kb {
+                        Some(kb) => Some(crate::kb::propose(
+                            kb,
+                            &p.intent,
+                            texts[i],
+                            &emb[j],
+                            &data.fields(i),
+                            day,
+                            args.stale_days,
+                            3,
+                        )?),
+                        None => None,
+                    };
+                    texts_kept.push((
+                        records.len(),
+                        crate::risk::decision_text(
+                            kb.as_ref(),
+                            &data,
+                            i,
+                            customer_col,
+                            d,
+                            proposal.as_ref(),
+                        ),
+                    ));
                     records.push(crate::risk::audit_record(&model, g, &data, i, p, d, time)?);
                 }
             }
@@ -811,7 +848,9 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
             let s = flowgate_store::Store::open(&url).await?;
             s.migrate().await?;
             let r = match &gate {
-                Some(g) => crate::risk::append_decisions(&s, &g.policy, records, now).await,
+                Some(g) => {
+                    crate::risk::append_decisions(&s, &g.policy, records, texts_kept, now).await
+                }
                 None => Ok(Vec::new()),
             };
             s.close().await;

@@ -411,9 +411,46 @@ fn demand(
     let (mut acted, mut acted_right) = (0usize, 0usize);
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
     let now = jiff::Timestamp::now();
-    for (k, (t, p)) in new.iter().zip(&preds).enumerate() {
+    let mut decided = Vec::with_capacity(new.len());
+    for (k, p) in preds.iter().enumerate() {
         let current = kb.current_article(&p.intent, day, 180);
-        let d = crate::risk::decide(&gate, &data, k, p, None, Some(current))?;
+        decided.push(crate::risk::decide(
+            &gate,
+            &data,
+            k,
+            p,
+            None,
+            Some(current),
+        )?);
+    }
+    // Texts for the reviewers: every decision's text and reasons; the acted ones with the
+    // knowledge base's proposed answer and sources.
+    let acted_idx: Vec<usize> = (0..decided.len())
+        .filter(|&k| decided[k].action == flowgate_gate::Action::Act)
+        .collect();
+    let acted_refs: Vec<&str> = acted_idx.iter().map(|&k| refs[k]).collect();
+    let acted_emb = enc.embed(&acted_refs)?;
+    let mut texts_kept = Vec::with_capacity(new.len());
+    for (k, d) in decided.iter().enumerate() {
+        let proposal = match acted_idx.binary_search(&k) {
+            Ok(at) => Some(crate::kb::propose(
+                &kb,
+                &preds[k].intent,
+                refs[k],
+                &acted_emb[at],
+                &data.fields(k),
+                day,
+                180,
+                3,
+            )?),
+            Err(_) => None,
+        };
+        texts_kept.push((
+            k,
+            crate::risk::decision_text(Some(&kb), &data, k, Some(2), d, proposal.as_ref()),
+        ));
+    }
+    for (k, ((t, p), d)) in new.iter().zip(&preds).zip(decided).enumerate() {
         *counts.entry(d.action.as_str()).or_default() += 1;
         if d.action == flowgate_gate::Action::Act {
             acted += 1;
@@ -437,8 +474,14 @@ fn demand(
     let rt = crate::db::runtime()?;
     rt.block_on(async {
         let s = flowgate_store::Store::open(&db_url).await?;
-        let r =
-            crate::risk::append_decisions(&s, &gate.policy, records, now.as_millisecond()).await;
+        let r = crate::risk::append_decisions(
+            &s,
+            &gate.policy,
+            records,
+            texts_kept,
+            now.as_millisecond(),
+        )
+        .await;
         s.close().await;
         r
     })?;

@@ -36,6 +36,9 @@ pub enum ReviewCommand {
         db: Option<String>,
         #[arg(long)]
         all: bool,
+        /// Show each decision's ticket text, proposed answer, sources and reasons.
+        #[arg(long)]
+        show: bool,
     },
     /// Record one review.
     Mark {
@@ -61,6 +64,52 @@ pub enum ReviewCommand {
         #[arg(long)]
         reviewer: Option<String>,
     },
+}
+
+/// The ticket, the proposed answer, its sources and the reasons, as a reviewer sees them.
+fn judged(t: Option<&flowgate_store::texts::StoredText>, reason: Option<&str>) -> String {
+    let indent = |s: &str| {
+        s.lines()
+            .map(|l| format!("      {l}\n"))
+            .collect::<String>()
+    };
+    let Some(t) = t else {
+        return format!(
+            "  ticket: (no text stored with this decision)\n  reasons: {}\n",
+            reason.unwrap_or("–")
+        );
+    };
+    if t.erased_at_ms.is_some() {
+        return format!(
+            "  ticket: (text erased {}: retention or the customer's request)\n",
+            flowgate_flow::time::format_utc_ms(t.erased_at_ms.unwrap_or_default())
+        );
+    }
+    let x = &t.text;
+    let mut s = format!("  ticket:\n{}", indent(x.text.as_deref().unwrap_or("–")));
+    match &x.answer {
+        Some(a) => s.push_str(&format!("  proposed answer:\n{}", indent(a))),
+        None => s.push_str("  proposed answer: (none)\n"),
+    }
+    if let Some(src) = &x.sources {
+        let list: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(src)
+            .unwrap_or_default()
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} ({})",
+                    v["article"].as_str().unwrap_or("?"),
+                    v["title"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        s.push_str(&format!("  sources: {}\n", list.join("; ")));
+    }
+    s.push_str(&format!(
+        "  reasons: {}\n",
+        x.reasons.as_deref().or(reason).unwrap_or("–")
+    ));
+    s
 }
 
 fn now_ms() -> i64 {
@@ -152,24 +201,28 @@ pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
             }
             Ok(())
         }
-        ReviewCommand::List { db, all } => {
+        ReviewCommand::List { db, all, show } => {
             let url = crate::db::database_url(db.as_deref(), settings);
-            let items = rt.block_on(async {
+            let (items, texts) = rt.block_on(async {
                 let s = open(&url).await?;
                 let r = s.review_items().await;
+                let t = s.decision_texts().await;
                 s.close().await;
-                anyhow::Ok(r?)
+                anyhow::Ok((r?, t?))
             })?;
+            let texts: BTreeMap<i64, flowgate_store::texts::StoredText> =
+                texts.into_iter().map(|t| (t.audit_seq, t)).collect();
             let mut shown = 0;
             for i in items.iter().filter(|i| all || i.verdict.is_none()) {
                 shown += 1;
                 println!(
-                    "{:>6}  {:<14} {:<28} conf {:.3} ({})  {}",
+                    "{:>6}  {:<14} {:<28} conf {:.3} ({}){}  {}",
                     i.audit_seq,
                     i.ticket,
                     i.intent,
                     i.confidence,
                     i.band,
+                    if i.shadow { " (shadow)" } else { "" },
                     match &i.verdict {
                         None => "pending".to_owned(),
                         Some(v) => format!(
@@ -181,6 +234,9 @@ pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
                         ),
                     }
                 );
+                if show {
+                    print!("{}", judged(texts.get(&i.audit_seq), None));
+                }
             }
             eprintln!(
                 "{shown} shown; {} pending of {} in the queue",
@@ -246,6 +302,12 @@ async fn interactive(s: &Store, reviewer: Option<&str>) -> Result<()> {
         .into_iter()
         .filter(|i| i.verdict.is_none())
         .collect();
+    let texts: BTreeMap<i64, flowgate_store::texts::StoredText> = s
+        .decision_texts()
+        .await?
+        .into_iter()
+        .map(|t| (t.audit_seq, t))
+        .collect();
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let (mut done, total) = (0usize, pending.len());
@@ -255,7 +317,7 @@ async fn interactive(s: &Store, reviewer: Option<&str>) -> Result<()> {
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or_default();
         println!(
-            "\n[{}/{}] decision {} · ticket {} · {} (confidence {:.3}, {})\n  reason: {}\n  c = correct, d CATEGORY = defect, s = skip, q = quit",
+            "\n[{}/{}] decision {} · ticket {} · {} (confidence {:.3}, {}){}",
             done + 1,
             total,
             i.audit_seq,
@@ -263,8 +325,17 @@ async fn interactive(s: &Store, reviewer: Option<&str>) -> Result<()> {
             i.intent,
             i.confidence,
             i.band,
-            rec["reason"].as_str().unwrap_or("")
+            if i.shadow {
+                " · shadow: the AI did not act; judge what it would have done"
+            } else {
+                ""
+            }
         );
+        print!(
+            "{}",
+            judged(texts.get(&i.audit_seq), rec["reason"].as_str())
+        );
+        println!("  c = correct, d CATEGORY = defect, s = skip, q = quit");
         std::io::stdout().flush()?;
         let Some(line) = lines.next() else { break };
         let line = line?;

@@ -9,6 +9,7 @@ use flowgate_demand::{IntentModel, Prediction, texts};
 use flowgate_gate::policy::{Condition, sha256_hex};
 use flowgate_gate::{Action, Decision, Gate, Mode, Policy, Ticket, Verdict};
 use flowgate_store::audit::NewRecord;
+use flowgate_store::texts::DecisionText;
 use serde::Serialize;
 
 /// Loads a policy and resolves its thresholds against the model's held-out predictions.
@@ -195,6 +196,8 @@ struct AuditRecord<'a> {
     pub policy: &'a str,
     /// SHA-256 of the text and the other fields the gate saw.
     pub input: String,
+    /// SHA-256 of the text alone: the text itself is kept apart (erasable), its hash here.
+    pub text_sha256: String,
     pub intent: &'a str,
     pub confidence: f32,
     pub oos_score: f32,
@@ -220,10 +223,13 @@ pub fn actor() -> String {
 
 /// Appends decision records, preceded by a `policy_change` record when the policy in force
 /// differs from the one the chain last recorded (so every switch of policy is on the chain).
+/// `texts` pairs an index into `records` with that decision's texts (stored beside the
+/// chain, in the same transaction).
 pub async fn append_decisions(
     store: &flowgate_store::Store,
     policy: &Policy,
     records: Vec<NewRecord>,
+    texts: Vec<(usize, DecisionText)>,
     now_ms: i64,
 ) -> Result<Vec<flowgate_store::audit::AuditEntry>> {
     let last = store
@@ -248,8 +254,47 @@ pub async fn append_decisions(
             change.to_string(),
         ));
     }
+    let shift = all.len();
     all.extend(records);
-    Ok(store.audit_append(&all, now_ms).await?)
+    let texts: Vec<(usize, DecisionText)> =
+        texts.into_iter().map(|(i, t)| (i + shift, t)).collect();
+    Ok(store.audit_append_with_texts(&all, &texts, now_ms).await?)
+}
+
+/// The texts of ticket `i`'s decision, as a reviewer will see them.
+pub fn decision_text(
+    kb: Option<&flowgate_kb::Kb>,
+    data: &texts::Labelled,
+    i: usize,
+    customer_col: Option<usize>,
+    d: &Decision,
+    proposal: Option<&crate::kb::Proposal>,
+) -> DecisionText {
+    let sources = match (kb, proposal) {
+        (Some(kb), Some(p)) => {
+            let list: Vec<serde_json::Value> = p
+                .hits
+                .iter()
+                .map(|h| {
+                    let a = &kb.articles[h.article];
+                    serde_json::json!({"article": a.id, "title": a.title})
+                })
+                .collect();
+            Some(serde_json::Value::Array(list).to_string())
+        }
+        _ => None,
+    };
+    DecisionText {
+        ticket: data.ids[i].clone(),
+        customer: customer_col
+            .and_then(|c| data.rows.get(i).and_then(|r| r.get(c)))
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
+        text: Some(data.texts[i].clone()),
+        answer: proposal.and_then(|p| p.answer.as_ref().map(|a| a.text.clone())),
+        sources,
+        reasons: Some(d.reason.clone()),
+    }
 }
 
 /// The audit record of ticket `i`'s decision.
@@ -269,6 +314,7 @@ pub fn audit_record(
         model: &model.header.model_id,
         policy: &gate.policy.hash,
         input: input_hash(data, i),
+        text_sha256: flowgate_store::texts::text_sha256(&data.texts[i]),
         intent: &p.intent,
         confidence: p.confidence,
         oos_score: p.oos_score,

@@ -440,15 +440,19 @@ pub struct SimulateArgs {
     /// Threads for the replications.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Out-of-sample validation instead of a scenario: fit on the first two thirds of the
+    /// cases (by arrival), drive the last third's actual arrivals, compare with the log.
+    #[arg(long, conflicts_with = "scenario")]
+    pub holdout: bool,
     #[command(flatten)]
     pub out: OutArgs,
     #[arg(long, short)]
     pub quiet: bool,
 }
 
-/// Fits the simulation model from a loaded log.
-pub fn fit(l: &Loaded, intent_col: &str) -> flowgate_sim::Model {
-    let (intent_of, intents) = match l.log.attr_index(intent_col) {
+/// Per case: its intent (an index into the names), and the names.
+fn case_intents(l: &Loaded, intent_col: &str) -> (Vec<Option<u32>>, Vec<String>) {
+    match l.log.attr_index(intent_col) {
         Some(col) => {
             let per_case = case_attr(&l.log, col);
             let names: Vec<String> = l.log.attr_values[col].iter().map(str::to_owned).collect();
@@ -458,9 +462,67 @@ pub fn fit(l: &Loaded, intent_col: &str) -> flowgate_sim::Model {
             )
         }
         None => (vec![Some(0); l.log.n_cases()], vec!["all".to_owned()]),
-    };
+    }
+}
+
+/// Fits the simulation model from a loaded log.
+pub fn fit(l: &Loaded, intent_col: &str) -> flowgate_sim::Model {
+    let (intent_of, intents) = case_intents(l, intent_col);
     let sla = sla_targets(l);
     flowgate_sim::Model::fit(&l.log, &l.records, intents, &intent_of, sla.as_deref())
+}
+
+/// `simulate --holdout`: the out-of-sample validation of the simulator on this log.
+fn holdout(l: &Loaded, args: &SimulateArgs, format: flowgate_report::Format) -> Result<()> {
+    let (intent_of, intents) = case_intents(l, &args.intent_col);
+    let sla = sla_targets(l);
+    let Some(h) = flowgate_sim::validate::out_of_sample(
+        &l.log,
+        &l.records,
+        flowgate_sim::validate::FitInput {
+            intents,
+            intent_of: &intent_of,
+            sla_target_s: sla.as_deref(),
+        },
+        20,
+        args.threads.max(1),
+    ) else {
+        bail!("{}: fewer than 30 cases: nothing to hold out", l.source);
+    };
+    let text = if format == flowgate_report::Format::Json {
+        serde_json::to_string_pretty(&h)? + "\n"
+    } else {
+        let pct = |c: &Option<flowgate_sim::validate::Compared>| match c {
+            Some(c) => format!(
+                "observed {:.1} h, simulated {:.1} h ({:+.1}%)",
+                c.observed / 3600.0,
+                c.simulated / 3600.0,
+                c.relative_error * 100.0
+            ),
+            None => "–".into(),
+        };
+        format!(
+            "out-of-sample check of {}: fitted on {} cases arriving before {}, driven by the actual arrivals of the other {} ({} days)\ncycle time p50: {}\ncycle time p85: {}\nopen cases at the end of each day: mean error {} of the mean observed\nload +20% (same arrivals and a fifth again): {:.0} cases, p50 {}, p85 {}, mean open {:.1}\n",
+            l.source,
+            h.fit_cases,
+            flowgate_flow::time::format_utc_ms(h.cut_ms),
+            h.test_cases,
+            h.days,
+            pct(&h.cycle_time_p50_s),
+            pct(&h.cycle_time_p85_s),
+            h.open_cases_error
+                .map_or("–".into(), |e| format!("{:.1}%", e * 100.0)),
+            h.load_plus_20.cases,
+            h.load_plus_20
+                .cycle_time_p50_s
+                .map_or("–".into(), |v| format!("{:.1} h", v / 3600.0)),
+            h.load_plus_20
+                .cycle_time_p85_s
+                .map_or("–".into(), |v| format!("{:.1} h", v / 3600.0)),
+            h.load_plus_20.open_cases_mean
+        )
+    };
+    crate::output::write(args.out.out.as_deref(), text.as_bytes())
 }
 
 pub fn read_scenario(path: &std::path::Path) -> Result<flowgate_sim::Scenario> {
@@ -487,6 +549,9 @@ pub fn simulate(args: SimulateArgs, settings: &Settings) -> Result<()> {
         quiet: args.quiet,
     };
     let l = load(&la, settings)?;
+    if args.holdout {
+        return holdout(&l, &args, format);
+    }
     let model = fit(&l, &args.intent_col);
     if model.templates() == 0 {
         bail!(

@@ -385,3 +385,80 @@ async fn an_older_chain_is_extended_not_rewritten() {
         store.close().await;
     }
 }
+
+/// Texts are kept beside the chain, not in it: erasing a customer's texts, or every text past
+/// the retention period, leaves every decision record and hash verifiable and appends an
+/// `erase` record (the customer only as a hash).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn texts_are_erased_and_the_chain_stays_verifiable() {
+    use flowgate_store::texts::{DecisionText, text_sha256};
+    for db in both("audit_texts").await {
+        let store = Store::open(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let text = |i: usize, cust: &str| DecisionText {
+            ticket: format!("T-{i:04}"),
+            customer: Some(cust.into()),
+            text: Some(format!(
+                "my card 4111 1111 1111 1111 was charged twice ({i})"
+            )),
+            answer: Some("We have refunded the second charge.".into()),
+            sources: Some(r#"[{"article":"refunds","title":"Refunds"}]"#.into()),
+            reasons: Some("confidence 0.990 ≥ 0.950".into()),
+        };
+        let recs = decisions(1..=3);
+        store
+            .audit_append_with_texts(&recs, &[(0, text(1, "ann")), (2, text(3, "bob"))], 1_000)
+            .await
+            .unwrap();
+        let recs = decisions(4..=4);
+        store
+            .audit_append_with_texts(&recs, &[(0, text(4, "ann"))], 9_000)
+            .await
+            .unwrap();
+        let t = store.decision_texts().await.unwrap();
+        assert_eq!(
+            t.iter().map(|x| x.audit_seq).collect::<Vec<_>>(),
+            vec![1, 3, 4]
+        );
+        assert_eq!(t[1].text.ticket, "T-0003");
+        let e = store
+            .erase_texts(Some("ann"), None, "privacy-officer", 10_000)
+            .await
+            .unwrap();
+        assert_eq!(e.texts, 2);
+        assert_eq!(
+            (e.record.kind.as_str(), e.record.actor.as_str()),
+            ("erase", "privacy-officer")
+        );
+        assert!(e.record.record.contains(&text_sha256("ann")) && !e.record.record.contains("ann"));
+        let t = store.decision_texts().await.unwrap();
+        for x in &t {
+            if x.audit_seq == 3 {
+                assert!(x.text.text.is_some() && x.erased_at_ms.is_none());
+            } else {
+                assert_eq!(
+                    (&x.text.text, &x.text.answer, &x.text.customer),
+                    (&None, &None, &None)
+                );
+                assert_eq!(x.erased_at_ms, Some(10_000));
+            }
+        }
+        // Retention: everything stored before 5,000 ms (decision 3's text).
+        let e = store
+            .erase_texts(None, Some(5_000), "retention", 11_000)
+            .await
+            .unwrap();
+        assert_eq!(e.texts, 1);
+        assert!(
+            store
+                .decision_texts()
+                .await
+                .unwrap()
+                .iter()
+                .all(|x| x.text.text.is_none())
+        );
+        let entries = store.audit_entries().await.unwrap();
+        assert_eq!(verify(&entries, None), Ok(6));
+        store.close().await;
+    }
+}

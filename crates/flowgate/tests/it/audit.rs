@@ -42,6 +42,12 @@ fn exported_logs_verify_and_tampering_names_the_first_bad_line() {
     let mut edited: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
     edited[3] = edited[3].replacen("T-4", "T-5", 1);
     check("edited.jsonl", edited.join("\n"), "position 4");
+    // Record 3 moved a week later: its recorded time is inside its hash.
+    let mut moved: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+    let mut v: serde_json::Value = serde_json::from_str(&moved[2]).unwrap();
+    v["recorded_at_ms"] = (v["recorded_at_ms"].as_i64().unwrap() + 7 * 86_400_000).into();
+    moved[2] = v.to_string();
+    check("moved.jsonl", moved.join("\n"), "position 3");
     // Record 2 removed.
     let removed: Vec<&str> = rows
         .iter()

@@ -656,6 +656,143 @@ fn review_round(dir: &Path, db: &str, lines: &[serde_json::Value]) {
     let o = flowgate(&["defects", "--db", db, "--week", "2026-48"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("ISO week"), "{}", stderr(&o));
+    // Verdicts are on the chain, and the queue agrees with it.
+    let o = flowgate(&["audit", "verify", "--db", db]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("4 reviews match the review queue"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Shadow reviews: decisions the gate kept from acting, judged by a person, become
+    // production evidence for their intent's threshold (never act decisions).
+    let shadow_want = lines
+        .iter()
+        .filter(|l| {
+            l["decision"] == "assist"
+                && matches!(
+                    l["rule"].as_str(),
+                    Some("mode-assist" | "no-threshold" | "below-threshold")
+                )
+        })
+        .filter(|l| {
+            let c = l["confidence"].as_f64().unwrap();
+            c < 0.99 || flowgate_gate::decide::sample_key(5, l["id"].as_str().unwrap()) < 0.5
+        })
+        .count();
+    let o = flowgate(&[
+        "review",
+        "queue",
+        "--db",
+        db,
+        "--policy",
+        s(&policy),
+        "--shadow",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        said.contains(&format!("shadow: {shadow_want} of ")),
+        "{said}"
+    );
+    let o = flowgate(&["review", "list", "--db", db]);
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("(shadow)")).count(),
+        shadow_want,
+        "{listed}"
+    );
+    if let Some(first) = listed.lines().find(|l| l.contains("(shadow)")) {
+        let seq = first.split_whitespace().next().unwrap();
+        assert!(mark(seq, "correct", &[]).status.success());
+    }
+    let reviewed = 4 + (shadow_want > 0) as u64;
+    let o = flowgate(&[
+        "gate",
+        "status",
+        "--model",
+        s(&dir.join("m.fgim")),
+        "--policy",
+        s(&policy),
+        "--db",
+        db,
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let production: u64 = rows.iter().map(|r| r["production"].as_u64().unwrap()).sum();
+    assert_eq!(production, reviewed);
+    for r in &rows {
+        if r["mode"] == "auto" {
+            assert!(
+                r["lower_bound"].as_f64().unwrap() >= r["target"].as_f64().unwrap(),
+                "{r}"
+            );
+        }
+        if r["intent"] == "password_reset" {
+            assert_eq!(
+                (r["policy_mode"].as_str(), r["mode"].as_str()),
+                (Some("human"), Some("human"))
+            );
+        }
+    }
+    // The defect review still counts act decisions only.
+    let o = flowgate(&["defects", "--db", db, "--policy", s(&policy)]);
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(md.contains("unweighted 2 of 4 correct"), "{md}");
+    // A reviewer sees what is judged: the ticket's text and the reasons.
+    let o = flowgate(&["review", "list", "--all", "--show", "--db", db]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+    let first_seq: usize = shown.split_whitespace().next().unwrap().parse().unwrap();
+    // Audit seq 1 is the policy coming into force; decision k is seq k + 1.
+    let first = &lines[first_seq - 2];
+    let ticket_text = std::fs::read_to_string(dir.join("new.csv")).unwrap();
+    assert!(
+        shown.contains("  ticket:\n") && shown.contains("  reasons: "),
+        "{shown}"
+    );
+    assert!(ticket_text.contains(first["id"].as_str().unwrap()));
+    // Erase one customer's texts: the chain still verifies, the reviewer sees they are gone.
+    let mut rdr = csv::Reader::from_path(dir.join("new.csv")).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let cust_col = header.iter().position(|h| h == "customer_id").unwrap();
+    let id_col = header.iter().position(|h| h == "case_id").unwrap();
+    let customers: std::collections::BTreeMap<String, String> = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[id_col].to_owned(), r[cust_col].to_owned()))
+        .collect();
+    // The first listed decision whose ticket has a customer.
+    let customer = shown
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|t| t.starts_with("T-"))
+        })
+        .filter_map(|l| l.split_whitespace().next()?.parse::<usize>().ok())
+        .map(|seq| customers[lines[seq - 2]["id"].as_str().unwrap()].clone())
+        .find(|c| !c.is_empty())
+        .expect("a reviewed ticket with a customer");
+    let o = flowgate(&["erase", "--db", db, "--customer", &customer]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("erased the texts of"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = flowgate(&["audit", "verify", "--db", db]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = flowgate(&["review", "list", "--all", "--show", "--db", db]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("(text erased"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = flowgate(&["erase", "--db", db]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 /// Governance on an empty audit log: every control whose evidence is missing says so and is

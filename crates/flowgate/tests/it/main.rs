@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod demand;
 mod demo;
+mod fuzz;
 mod gate;
 mod kb;
 mod reference;

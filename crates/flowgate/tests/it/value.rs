@@ -892,3 +892,57 @@ fn outcomes_by_cycle_time_band_match_an_independent_count() {
         stderr(&o)
     );
 }
+
+/// The simulator's out-of-sample check on the demo organisation: fit on the first two thirds
+/// of the cases by arrival, drive the last third's actual arrivals, compare with the log. The
+/// split is by case count; both sides are censored at the same instant; the errors are
+/// reported (BENCHMARKS.md records them — on this log the model misses p50 by about +20%,
+/// which is why the issue asking for ≤ 15% stays open), and raising the load by a fifth
+/// brings more cases and more open work.
+#[test]
+fn the_simulator_is_checked_on_cases_it_was_not_fitted_on() {
+    let d = temp_dir("value-holdout");
+    let g = flowgate_synth::generate(&flowgate_synth::Config {
+        tickets: 3000,
+        ..Default::default()
+    });
+    let log = d.join("log.csv");
+    let preset = d.join("preset.toml");
+    flowgate_synth::write_log_csv(&log, &g).unwrap();
+    flowgate_synth::write_preset(&preset).unwrap();
+    let o = flowgate(&[
+        "simulate",
+        "--from",
+        s(&log),
+        "--mapping",
+        s(&preset),
+        "--holdout",
+        "-q",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (fit, test) = (
+        v["fit_cases"].as_u64().unwrap(),
+        v["test_cases"].as_u64().unwrap(),
+    );
+    assert_eq!(fit + test, 3000);
+    assert!((999..=1001).contains(&test), "{test}");
+    for m in ["cycle_time_p50_s", "cycle_time_p85_s"] {
+        let c = &v[m];
+        let (o, sim) = (
+            c["observed"].as_f64().unwrap(),
+            c["simulated"].as_f64().unwrap(),
+        );
+        assert!(o > 0.0 && sim > 0.0, "{c}");
+        assert!((c["relative_error"].as_f64().unwrap() - (sim / o - 1.0)).abs() < 1e-9);
+    }
+    let open = v["open_cases"].as_array().unwrap();
+    assert!(open.len() >= 7, "{}", open.len());
+    let l = &v["load_plus_20"];
+    assert!(l["cases"].as_f64().unwrap() > test as f64 * 1.1);
+    let base_open: f64 =
+        open.iter().map(|x| x[1].as_f64().unwrap()).sum::<f64>() / open.len() as f64;
+    assert!(l["open_cases_mean"].as_f64().unwrap() > base_open, "{l}");
+}
