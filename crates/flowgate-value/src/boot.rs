@@ -12,6 +12,25 @@ use rand_distr::{Binomial, Distribution};
 
 pub const MAX_BINS: usize = 2048;
 
+/// Where the bootstrap's documented shortcuts switch on: exact binomial draws up to a
+/// variance of `normal_above` (then the normal approximation), and one bin per distinct
+/// duration up to `max_bins` (then equal-count bins). Parameters so that a small test can
+/// exercise both shortcuts; the defaults are [`NORMAL_ABOVE`] and [`MAX_BINS`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shortcuts {
+    pub normal_above: f64,
+    pub max_bins: usize,
+}
+
+impl Default for Shortcuts {
+    fn default() -> Self {
+        Shortcuts {
+            normal_above: NORMAL_ABOVE,
+            max_bins: MAX_BINS,
+        }
+    }
+}
+
 /// Bins shared by every group of one comparison, so mixtures of groups are sums of counts.
 /// With at most [`MAX_BINS`] distinct values each bin is one value (exact); otherwise bins
 /// hold equal shares of the pooled values and stand for their mean.
@@ -26,13 +45,19 @@ pub struct Bins {
 impl Bins {
     /// Bins for the pooled values (sorted in place).
     pub fn new(values: &mut [f64]) -> Bins {
+        Bins::with_max(values, MAX_BINS)
+    }
+
+    /// [`Bins::new`] with at most `max_bins` bins.
+    pub fn with_max(values: &mut [f64], max_bins: usize) -> Bins {
+        let max_bins = max_bins.max(1);
         values.sort_unstable_by(f64::total_cmp);
         let mut b = Bins::default();
         let distinct = values.windows(2).filter(|w| w[0] != w[1]).count() + 1;
         if values.is_empty() {
             return b;
         }
-        if distinct <= MAX_BINS {
+        if distinct <= max_bins {
             for (i, &v) in values.iter().enumerate() {
                 if i == 0 || v != values[i - 1] {
                     b.values.push(v);
@@ -43,8 +68,8 @@ impl Bins {
         }
         let n = values.len();
         let mut start = 0;
-        for k in 1..=MAX_BINS {
-            let mut end = n * k / MAX_BINS;
+        for k in 1..=max_bins {
+            let mut end = n * k / max_bins;
             // Equal values stay in one bin.
             while end < n && end > 0 && values[end] == values[end - 1] {
                 end += 1;
@@ -79,6 +104,16 @@ impl Bins {
 /// One bootstrap resample of a group given its counts per bin: Multinomial(n, counts / n)
 /// drawn as a chain of binomials, skipping empty bins.
 pub fn resample_counts(counts: &[u64], rng: &mut impl Rng, out: &mut Vec<u64>) {
+    resample_counts_with(counts, rng, out, NORMAL_ABOVE)
+}
+
+/// [`resample_counts`] switching to the normal draw above variance `normal_above`.
+pub fn resample_counts_with(
+    counts: &[u64],
+    rng: &mut impl Rng,
+    out: &mut Vec<u64>,
+    normal_above: f64,
+) {
     out.clear();
     out.resize(counts.len(), 0);
     let mut mass_left: u64 = counts.iter().sum();
@@ -93,7 +128,7 @@ pub fn resample_counts(counts: &[u64], rng: &mut impl Rng, out: &mut Vec<u64>) {
         let k = if c >= mass_left {
             left
         } else {
-            binomial(rng, left, c as f64 / mass_left as f64)
+            binomial_with(rng, left, c as f64 / mass_left as f64, normal_above)
         };
         out[i] = k;
         left -= k;
@@ -106,6 +141,11 @@ pub fn resample_counts(counts: &[u64], rng: &mut impl Rng, out: &mut Vec<u64>) {
 /// (its error in any probability is below 1/√variance ≈ 2%, far under the bootstrap's own
 /// Monte Carlo error at these sizes); exact draws are kept for smaller counts.
 pub fn binomial(rng: &mut impl Rng, n: u64, p: f64) -> u64 {
+    binomial_with(rng, n, p, NORMAL_ABOVE)
+}
+
+/// [`binomial`] switching to the normal draw above variance `normal_above`.
+pub fn binomial_with(rng: &mut impl Rng, n: u64, p: f64, normal_above: f64) -> u64 {
     if n == 0 || p <= 0.0 {
         return 0;
     }
@@ -114,7 +154,7 @@ pub fn binomial(rng: &mut impl Rng, n: u64, p: f64) -> u64 {
     }
     let mean = n as f64 * p;
     let var = mean * (1.0 - p);
-    if var > NORMAL_ABOVE {
+    if var > normal_above {
         let z: f64 = rng.sample(rand_distr::StandardNormal);
         return (mean + var.sqrt() * z).round().clamp(0.0, n as f64) as u64;
     }

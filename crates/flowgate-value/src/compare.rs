@@ -6,7 +6,7 @@
 //! and resolution measures use the cohort's resolved cases, so a pilot that ends recently
 //! reports how many of its cases are still open. Throughput and backlog days are per day of
 //! the period (backlog days = mean WIP at the end of each day / mean daily throughput) and are
-//! bootstrapped over days.
+//! bootstrapped over whole weeks (a block bootstrap: days are not independent).
 
 use flowgate_flow::cases::CaseRecord;
 use flowgate_flow::time::MS_PER_DAY;
@@ -16,8 +16,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::boot::{
-    Bins, RankTest, binomial, mann_whitney, percentile_interval, resample_counts, weighted_mean,
-    weighted_percentile,
+    Bins, RankTest, binomial_with, mann_whitney, percentile_interval, resample_counts_with,
+    weighted_mean, weighted_percentile,
 };
 
 /// A half-open interval of time `[from, to)` in UTC milliseconds.
@@ -50,6 +50,8 @@ pub struct CompareOptions {
     pub seed: u64,
     /// What the segments are (`intent`, `team`, …), for the report.
     pub by: Option<String>,
+    /// Where the bootstrap's shortcuts switch on (the defaults in production).
+    pub shortcuts: crate::boot::Shortcuts,
 }
 
 /// Whether a higher value is better.
@@ -256,10 +258,15 @@ const NAMES: [(&str, &str, Better); 9] = [
     (BINARY[4].0, "share", BINARY[4].1),
 ];
 
-fn resample_group(g: &Group, rng: &mut ChaCha8Rng, buf: &mut Vec<u64>) -> Group {
+fn resample_group(
+    g: &Group,
+    rng: &mut ChaCha8Rng,
+    buf: &mut Vec<u64>,
+    sc: crate::boot::Shortcuts,
+) -> Group {
     let mut r = Group::new(g.cycle.len());
     r.cases = g.cases;
-    resample_counts(&g.cycle, rng, buf);
+    resample_counts_with(&g.cycle, rng, buf, sc.normal_above);
     r.cycle.copy_from_slice(buf);
     // Touch time only feeds a mean: its resampled mean is drawn from the normal the central
     // limit theorem gives (mean, sd/√n), which spares a second multinomial per group.
@@ -273,7 +280,12 @@ fn resample_group(g: &Group, rng: &mut ChaCha8Rng, buf: &mut Vec<u64>) -> Group 
     }
     for (i, &(k, n)) in g.binary.iter().enumerate() {
         r.binary[i] = (
-            binomial(rng, n, if n > 0 { k as f64 / n as f64 } else { 0.0 }),
+            binomial_with(
+                rng,
+                n,
+                if n > 0 { k as f64 / n as f64 } else { 0.0 },
+                sc.normal_above,
+            ),
             n,
         );
     }
@@ -310,7 +322,7 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
             raw_cycles[p].push(ms as f64 / 1000.0);
         }
     }
-    let cbins = Bins::new(&mut cyc_vals);
+    let cbins = Bins::with_max(&mut cyc_vals, opts.shortcuts.max_bins);
     let mut groups = vec![vec![Group::new(cbins.len()); n_seg]; 2];
     let mut open = [0u64; 2];
     for (c, r) in recs.iter().enumerate() {
@@ -401,7 +413,7 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
             for p in 0..2 {
                 let rs: Vec<Group> = groups[p]
                     .iter()
-                    .map(|g| resample_group(g, &mut rng, &mut buf))
+                    .map(|g| resample_group(g, &mut rng, &mut buf, opts.shortcuts))
                     .collect();
                 f[p] = figures(&rs, &cbins, None);
                 if segmented {
@@ -561,7 +573,7 @@ fn direction(d: f64, better: Better) -> &'static str {
     }
 }
 
-/// Throughput per day and backlog days, bootstrapped over the days of each period.
+/// Throughput per day and backlog days, bootstrapped over the weeks of each period.
 fn daily_measures(recs: &[CaseRecord], opts: &CompareOptions) -> Vec<Measure> {
     let lo = opts
         .baseline
@@ -625,16 +637,23 @@ fn daily_measures(recs: &[CaseRecord], opts: &CompareOptions) -> Vec<Measure> {
         (tp, (tp > 0.0).then(|| w / tp))
     };
     let (b, p) = (stats(&db), stats(&dp));
+    // A block bootstrap: days are not independent (a weekly rhythm, backlogs carried from
+    // one day to the next), so whole weeks of each period are resampled, never single days.
+    let (wb, wp): (Vec<&[usize]>, Vec<&[usize]>) = (db.chunks(7).collect(), dp.chunks(7).collect());
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed);
     let mut reps = [Vec::new(), Vec::new()];
-    let mut sb = vec![0; db.len()];
-    let mut sp = vec![0; dp.len()];
+    let (mut sb, mut sp) = (
+        Vec::with_capacity(db.len() + 7),
+        Vec::with_capacity(dp.len() + 7),
+    );
     for _ in 0..opts.resamples {
-        for x in sb.iter_mut() {
-            *x = *db.choose(&mut rng).expect("not empty");
+        sb.clear();
+        sp.clear();
+        for _ in 0..wb.len() {
+            sb.extend_from_slice(wb.choose(&mut rng).expect("not empty"));
         }
-        for x in sp.iter_mut() {
-            *x = *dp.choose(&mut rng).expect("not empty");
+        for _ in 0..wp.len() {
+            sp.extend_from_slice(wp.choose(&mut rng).expect("not empty"));
         }
         let (rb, rp) = (stats(&sb), stats(&sp));
         reps[0].push(rp.0 - rb.0);

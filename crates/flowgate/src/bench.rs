@@ -730,6 +730,7 @@ fn value_bench(work_dir: Option<&std::path::Path>) -> Result<()> {
         resamples: 2000,
         seed: 1,
         by: None,
+        shortcuts: Default::default(),
     };
     for segmented in [false, true] {
         let input = flowgate_value::CompareInput {

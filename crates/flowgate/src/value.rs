@@ -373,6 +373,7 @@ pub fn compare(args: CompareArgs, settings: &Settings) -> Result<()> {
         resamples: args.resamples.max(1),
         seed: args.seed,
         by: args.by.clone(),
+        shortcuts: Default::default(),
     };
     let c = flowgate_value::compare(&input, &opts);
     if c.baseline_cases == 0 || c.pilot_cases == 0 {

@@ -26,13 +26,15 @@ fn opts(resamples: usize, seed: u64, by: Option<&str>) -> CompareOptions {
         resamples,
         seed,
         by: by.map(str::to_owned),
+        shortcuts: Default::default(),
     }
 }
 
-/// Bootstrap intervals of the difference in escalation rate (true difference −0.05) and in
-/// mean cycle time (true difference −1 h) cover the truth at about the nominal 95% rate.
-#[test]
-fn bootstrap_intervals_cover_a_known_difference() {
+/// Coverage of a known difference in escalation rate (−0.05) and in mean cycle time (−1 h)
+/// over 200 synthetic trials, with the exact draws and with the shortcuts switched on early
+/// (the normal draw above a variance of 5, 32 equal-count bins for 800 distinct cycle
+/// times), so the test exercises the approximations production uses at scale.
+fn coverage(shortcuts: flowgate_value::boot::Shortcuts) -> (f64, f64) {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let trials = 200;
     let (mut cover_rate, mut cover_mean) = (0, 0);
@@ -54,24 +56,79 @@ fn bootstrap_intervals_cover_a_known_difference() {
             segments: None,
             sla_target_s: None,
         };
-        let c = compare(&input, &opts(400, t, None));
+        let o = CompareOptions {
+            shortcuts,
+            ..opts(400, t, None)
+        };
+        let c = compare(&input, &o);
         let (lo, hi) = c.measure("escalation_rate").unwrap().ci95.unwrap();
         cover_rate += (lo <= -0.05 && -0.05 <= hi) as u32;
         let (lo, hi) = c.measure("cycle_time_mean").unwrap().ci95.unwrap();
         cover_mean += (lo <= -3600.0 && -3600.0 <= hi) as u32;
     }
     let share = |k: u32| k as f64 / trials as f64;
+    (share(cover_rate), share(cover_mean))
+}
+
+#[test]
+fn bootstrap_intervals_cover_a_known_difference() {
+    let exact = coverage(flowgate_value::boot::Shortcuts::default());
+    let shortcuts = coverage(flowgate_value::boot::Shortcuts {
+        normal_above: 5.0,
+        max_bins: 32,
+    });
+    eprintln!("coverage (rate, mean): exact {exact:?}, shortcuts {shortcuts:?}");
     // 95% nominal; with 200 trials the binomial spread is ±3 points.
-    assert!(
-        (0.89..=0.99).contains(&share(cover_rate)),
-        "rate coverage {}",
-        share(cover_rate)
-    );
-    assert!(
-        (0.88..=0.99).contains(&share(cover_mean)),
-        "mean coverage {}",
-        share(cover_mean)
-    );
+    for (what, (rate, mean)) in [("exact", exact), ("shortcuts", shortcuts)] {
+        assert!(
+            (0.89..=0.99).contains(&rate),
+            "{what}: rate coverage {rate}"
+        );
+        assert!(
+            (0.88..=0.99).contains(&mean),
+            "{what}: mean coverage {mean}"
+        );
+    }
+}
+
+/// Throughput and backlog days resample whole weeks: with exactly the same weekly rhythm in
+/// both periods (10 resolutions a weekday, none at weekends, eight whole weeks each) every
+/// resample keeps that rhythm, so the interval of the difference is exactly zero; resampling
+/// single days would mix weekend and weekday counts and give a wide interval.
+#[test]
+fn throughput_intervals_resample_whole_weeks() {
+    let mut recs = Vec::new();
+    // Day 0 is a Thursday (1970-01-01): start both periods on a Monday (day 4).
+    for d in 4..(4 + 112) {
+        let weekday = (d + 3) % 7; // 0 = Monday
+        if weekday < 5 {
+            for k in 0..10 {
+                recs.push(case(d * DAY + k * HOUR, Some(HOUR / 2)));
+            }
+        }
+    }
+    let o = CompareOptions {
+        baseline: Period {
+            from_ms: 4 * DAY,
+            to_ms: 60 * DAY,
+        },
+        pilot: Period {
+            from_ms: 60 * DAY,
+            to_ms: 116 * DAY,
+        },
+        ..opts(500, 3, None)
+    };
+    let input = CompareInput {
+        records: &recs,
+        segments: None,
+        sla_target_s: None,
+    };
+    let c = compare(&input, &o);
+    let t = c.measure("throughput").unwrap();
+    assert_eq!(t.difference, Some(0.0));
+    let (lo, hi) = t.ci95.unwrap();
+    assert!(lo.abs() < 1e-9 && hi.abs() < 1e-9, "{lo} {hi}");
+    assert!((t.baseline.unwrap() - 50.0 / 7.0).abs() < 1e-9);
 }
 
 /// Simpson's paradox: easy and hard work; the pilot is faster on each, but its mix shifted to
