@@ -23,6 +23,17 @@ pub fn database_url(flag: Option<&str>, settings: &Settings) -> String {
         .unwrap_or_else(|| "flowgate.db".into())
 }
 
+/// Every item of a database's review queue (migrating it first).
+pub fn review_items(url: &str) -> Result<Vec<flowgate_store::review::QueueItem>> {
+    runtime()?.block_on(async {
+        let s = Store::open(url).await?;
+        s.migrate().await?;
+        let r = s.review_items().await;
+        s.close().await;
+        anyhow::Ok(r?)
+    })
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

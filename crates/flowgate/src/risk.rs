@@ -20,15 +20,9 @@ pub fn load_gate(model: &IntentModel, policy: &Path) -> Result<Gate> {
 /// Production evidence: the reviewed decisions (acts and shadow reviews) in a database's
 /// review queue, as (intent, confidence, right).
 pub fn production_evidence(url: &str) -> Result<Vec<(String, f64, bool)>> {
-    let rt = crate::db::runtime()?;
-    let items = rt.block_on(async {
-        let s = flowgate_store::Store::open(url).await?;
-        s.migrate().await?;
-        let r = s.review_items().await;
-        s.close().await;
-        anyhow::Ok(r?)
-    })?;
-    Ok(flowgate_store::review::evidence(&items))
+    Ok(flowgate_store::review::evidence(&crate::db::review_items(
+        url,
+    )?))
 }
 
 /// [`load_gate`] with production evidence besides the held-out predictions.

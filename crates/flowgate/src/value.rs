@@ -281,14 +281,7 @@ fn reviewed_defects(
     url: &str,
     l: &Loaded,
 ) -> Result<Vec<flowgate_value::scorecard::ReviewedDefect>> {
-    let rt = crate::db::runtime()?;
-    let items = rt.block_on(async {
-        let s = flowgate_store::Store::open(url).await?;
-        s.migrate().await?;
-        let r = s.review_items().await;
-        s.close().await;
-        anyhow::Ok(r?)
-    })?;
+    let items = crate::db::review_items(url)?;
     Ok(items
         .iter()
         // Shadow reviews judge what the AI would have done; nothing reached a customer.

@@ -769,19 +769,25 @@ fn staffing_and_forecasts_answer_in_plain_numbers() {
     }
 }
 
-/// Outcomes by band, checked against the bands worked out here from the generator's own
-/// events (resolved at = the last `Resolved` of a case that ends resolved or closed).
-#[test]
-fn outcomes_by_cycle_time_band_match_an_independent_count() {
-    let d = temp_dir("value-outcomes");
+/// The demo organisation's event log (`tickets` tickets) and its preset, written into `d`.
+fn synth_log(d: &Path, tickets: usize) -> (flowgate_synth::Generated, PathBuf, PathBuf) {
     let g = flowgate_synth::generate(&flowgate_synth::Config {
-        tickets: 1500,
+        tickets,
         ..Default::default()
     });
     let log = d.join("log.csv");
     let preset = d.join("preset.toml");
     flowgate_synth::write_log_csv(&log, &g).unwrap();
     flowgate_synth::write_preset(&preset).unwrap();
+    (g, log, preset)
+}
+
+/// Outcomes by band, checked against the bands worked out here from the generator's own
+/// events (resolved at = the last `Resolved` of a case that ends resolved or closed).
+#[test]
+fn outcomes_by_cycle_time_band_match_an_independent_count() {
+    let d = temp_dir("value-outcomes");
+    let (g, log, preset) = synth_log(&d, 1500);
     // Customers with an even number churn on 2026-06-01; odd ones never.
     let churn_at = 1_780_272_000_000i64; // 2026-06-01T00:00:00Z
     let mut customers: Vec<&str> = g.tickets.iter().map(|t| t.customer.as_str()).collect();
@@ -902,14 +908,7 @@ fn outcomes_by_cycle_time_band_match_an_independent_count() {
 #[test]
 fn the_simulator_is_checked_on_cases_it_was_not_fitted_on() {
     let d = temp_dir("value-holdout");
-    let g = flowgate_synth::generate(&flowgate_synth::Config {
-        tickets: 3000,
-        ..Default::default()
-    });
-    let log = d.join("log.csv");
-    let preset = d.join("preset.toml");
-    flowgate_synth::write_log_csv(&log, &g).unwrap();
-    flowgate_synth::write_preset(&preset).unwrap();
+    let (_, log, preset) = synth_log(&d, 3000);
     let o = flowgate(&[
         "simulate",
         "--from",
