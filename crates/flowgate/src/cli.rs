@@ -13,7 +13,7 @@ use crate::config::Settings;
 #[derive(Parser, Debug)]
 #[command(
     name = "flowgate",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("FLOWGATE_COMMIT"), ")"),
     about = "Measure flow first: where the time goes in your ticket history."
 )]
 pub struct Cli {

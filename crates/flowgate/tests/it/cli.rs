@@ -165,3 +165,31 @@ fn formats_and_as_of() {
     let out = flowgate(&["baseline", f, "--preset", "helpdesk", "--as-of", "soon"]);
     assert!(!out.status.success() && stderr(&out).contains("--as-of"));
 }
+
+/// `flowgate --version` names the version and the commit it was built from (checked against
+/// git itself).
+#[test]
+fn version_names_the_commit() {
+    let out = flowgate(&["--version"]);
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.starts_with(&format!("flowgate {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{said}"
+    );
+    let git = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    if let Ok(g) = git
+        && g.status.success()
+    {
+        let head = String::from_utf8_lossy(&g.stdout).trim().to_owned();
+        // Built from this checkout: the same commit (a build older than HEAD would differ,
+        // but cargo rebuilds when the branch moves).
+        assert!(
+            said.contains(&format!("(commit {head})")),
+            "{said} vs {head}"
+        );
+    }
+}
