@@ -272,9 +272,12 @@ pub fn erase(args: EraseArgs, settings: &Settings) -> Result<()> {
         s.close().await;
         r
     })?;
-    println!(
-        "erased the texts of {} decisions; audit record {} says so (the decisions and their hashes stay)",
-        e.texts, e.record.seq
-    );
+    match e.record {
+        Some(r) => println!(
+            "erased the texts of {} decisions; audit record {} says so (the decisions and their hashes stay)",
+            e.texts, r.seq
+        ),
+        None => println!("nothing to erase"),
+    }
     Ok(())
 }

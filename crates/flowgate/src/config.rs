@@ -17,6 +17,10 @@ pub struct Settings {
     pub preset: Option<String>,
     /// Database URL (SQLite path or postgres://…); FLOWGATE_DATABASE_URL and --db override.
     pub database_url: Option<String>,
+    /// Days the texts kept with decisions (ticket, proposed answer) are kept; each
+    /// `triage --audit` then erases older ones (`flowgate erase --older-than-days`).
+    /// FLOWGATE_TEXT_RETENTION_DAYS overrides.
+    pub text_retention_days: Option<u32>,
     /// Thresholds of the demand buckets (`[demand]`).
     #[serde(default)]
     pub demand: flowgate_flow::demand::BucketRules,
@@ -52,6 +56,9 @@ impl Settings {
         }
         if let Some(v) = get("FLOWGATE_PRESET") {
             self.preset = Some(v);
+        }
+        if let Some(v) = get("FLOWGATE_TEXT_RETENTION_DAYS").and_then(|v| v.trim().parse().ok()) {
+            self.text_retention_days = Some(v);
         }
     }
 }

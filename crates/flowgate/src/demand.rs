@@ -853,6 +853,11 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
                 }
                 None => Ok(Vec::new()),
             };
+            // Retention: texts older than the period go, with an `erase` record.
+            if let (Ok(_), Some(days)) = (&r, settings.text_retention_days) {
+                let before = now - days as i64 * flowgate_flow::time::MS_PER_DAY;
+                s.erase_texts(None, Some(before), "retention", now).await?;
+            }
             s.close().await;
             r
         })?;

@@ -426,11 +426,12 @@ async fn texts_are_erased_and_the_chain_stays_verifiable() {
             .await
             .unwrap();
         assert_eq!(e.texts, 2);
+        let rec = e.record.unwrap();
         assert_eq!(
-            (e.record.kind.as_str(), e.record.actor.as_str()),
+            (rec.kind.as_str(), rec.actor.as_str()),
             ("erase", "privacy-officer")
         );
-        assert!(e.record.record.contains(&text_sha256("ann")) && !e.record.record.contains("ann"));
+        assert!(rec.record.contains(&text_sha256("ann")) && !rec.record.contains("ann"));
         let t = store.decision_texts().await.unwrap();
         for x in &t {
             if x.audit_seq == 3 {
@@ -449,6 +450,13 @@ async fn texts_are_erased_and_the_chain_stays_verifiable() {
             .await
             .unwrap();
         assert_eq!(e.texts, 1);
+        assert!(e.record.is_some());
+        // A retention pass with nothing to erase writes nothing to the chain.
+        let e = store
+            .erase_texts(None, Some(5_000), "retention", 12_000)
+            .await
+            .unwrap();
+        assert_eq!((e.texts, e.record), (0, None));
         assert!(
             store
                 .decision_texts()
