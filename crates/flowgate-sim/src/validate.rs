@@ -214,3 +214,49 @@ fn load_run(r: &SimResult, first_day: usize) -> LoadRun {
         open_cases_mean: open.iter().sum::<f64>() / open.len().max(1) as f64,
     }
 }
+
+/// The cycle-time p50 and p85 of the cases that arrived in the first two thirds (by count)
+/// and of the rest, each counting only cases resolved by the end of the log's last whole
+/// day. A model fitted on the past reproduces the past; where these differ, the process
+/// changed and a forecast from the whole log deserves less trust.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Drift {
+    pub earlier_p50_s: f64,
+    pub later_p50_s: f64,
+    pub earlier_p85_s: f64,
+    pub later_p85_s: f64,
+    /// The larger of |later / earlier − 1| over p50 and p85.
+    pub change: f64,
+}
+
+/// Drift between the earlier two thirds and the later third of the cases (`None` with fewer
+/// than 30 cases or nothing resolved on one side).
+pub fn drift(records: &[CaseRecord]) -> Option<Drift> {
+    let n = records.len();
+    if n < 30 {
+        return None;
+    }
+    let mut created: Vec<i64> = records.iter().map(|r| r.created).collect();
+    created.sort_unstable();
+    let cut = created[2 * n / 3];
+    let last = records.iter().map(|r| r.last_event).max()?;
+    let end = last - last.rem_euclid(MS_PER_DAY);
+    let side = |later: bool| -> Vec<i64> {
+        records
+            .iter()
+            .filter(|r| (r.created >= cut) == later && r.resolved_at.is_some_and(|t| t < end))
+            .filter_map(|r| r.cycle_ms())
+            .collect()
+    };
+    let (mut a, mut b) = (side(false), side(true));
+    let (a50, a85) = (percentile(&mut a, 50)?, percentile(&mut a, 85)?);
+    let (b50, b85) = (percentile(&mut b, 50)?, percentile(&mut b, 85)?);
+    let rel = |x: f64, y: f64| if x > 0.0 { (y / x - 1.0).abs() } else { 0.0 };
+    Some(Drift {
+        earlier_p50_s: a50,
+        later_p50_s: b50,
+        earlier_p85_s: a85,
+        later_p85_s: b85,
+        change: rel(a50, b50).max(rel(a85, b85)),
+    })
+}

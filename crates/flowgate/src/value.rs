@@ -557,6 +557,21 @@ pub fn simulate(args: SimulateArgs, settings: &Settings) -> Result<()> {
             l.source
         );
     }
+    // A model of the past is only as good as the past is like the future: say when the log's
+    // later cases differ from its earlier ones.
+    if let Some(d) = flowgate_sim::validate::drift(&l.records)
+        && d.change > 0.15
+        && !args.quiet
+    {
+        eprintln!(
+            "warning: {}: the process drifted within the log — cycle time p50 {:.1} h → {:.1} h, p85 {:.1} h → {:.1} h from the first two thirds of the cases to the last third; the simulation replays the whole log, so read its figures as the log's average, not as today (see simulate --holdout)",
+            l.source,
+            d.earlier_p50_s / 3600.0,
+            d.later_p50_s / 3600.0,
+            d.earlier_p85_s / 3600.0,
+            d.later_p85_s / 3600.0
+        );
+    }
     let base_scenario = flowgate_sim::Scenario {
         replications: scenario.as_ref().and_then(|s| s.replications),
         seed: scenario.as_ref().and_then(|s| s.seed),

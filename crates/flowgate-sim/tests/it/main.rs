@@ -213,3 +213,35 @@ fn cases_without_an_intent_are_not_given_one() {
     let m = Model::fit(&log, &records, intents, &[Some(0); 4], None);
     assert_eq!(m.cases_per_intent(), vec![("refund".to_owned(), 4)]);
 }
+
+/// Drift by hand: 30 cases a day apart; the first 20 take 1 h, the last 10 take 2 h (p50 and
+/// p85 double: change 100%); the same log with every case at 1 h has none. The last case
+/// resolves on the log's last day, so it is not counted (censored like the rest).
+#[test]
+fn drift_compares_the_earlier_and_later_cases() {
+    use flowgate_flow::cases::CaseRecord;
+    let day = 86_400_000i64;
+    let rec = |k: i64, hours: i64| CaseRecord {
+        created: k * day,
+        resolved_at: Some(k * day + hours * HOUR),
+        last_event: k * day + hours * HOUR,
+        reopens: 0,
+        fastest_reopen_ms: None,
+        first_reopened_resolution: None,
+        handoffs: 0,
+        ping_pong: false,
+        escalated: false,
+        touch_ms: 0,
+        first_response_ms: None,
+        first_team: NONE,
+    };
+    let changed: Vec<CaseRecord> = (0..30)
+        .map(|k| rec(k, if k < 20 { 1 } else { 2 }))
+        .collect();
+    let d = flowgate_sim::validate::drift(&changed).unwrap();
+    assert_eq!((d.earlier_p50_s, d.later_p50_s), (3600.0, 7200.0));
+    assert!((d.change - 1.0).abs() < 1e-12);
+    let steady: Vec<CaseRecord> = (0..30).map(|k| rec(k, 1)).collect();
+    assert_eq!(flowgate_sim::validate::drift(&steady).unwrap().change, 0.0);
+    assert!(flowgate_sim::validate::drift(&steady[..29]).is_none());
+}
