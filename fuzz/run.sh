@@ -10,10 +10,8 @@ mkdir -p "corpus/$t"
 export RUSTC_BOOTSTRAP=1
 cargo fuzz run --sanitizer none "$t" "corpus/$t" "seeds/$t" -- \
   -max_total_time="$secs" -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1
-# Keep the corpus small: what adds coverage, without the seeds themselves (they are excerpts
-# of the public data sets, which are never committed).
+# Keep the corpus small (what adds coverage) and free of the seeds' text: the seeds are
+# excerpts of the public data sets, which are never committed.
 cargo fuzz cmin --sanitizer none "$t" "corpus/$t"
-for s in "seeds/$t"/*; do
-  for c in "corpus/$t"/*; do cmp -s "$s" "$c" && rm -f "$c"; done
-done
+python3 strip_data.py "$t"
 echo "corpus/$t: $(ls "corpus/$t" | wc -l) inputs"
