@@ -87,6 +87,19 @@ pub struct FitInput<'a> {
     pub sla_target_s: Option<&'a [Option<f64>]>,
 }
 
+/// The arrival time by which two thirds of the cases had arrived (a cut by count), and the
+/// log's last event; `None` under 30 cases.
+fn split(records: &[CaseRecord]) -> Option<(i64, i64)> {
+    let n = records.len();
+    if n < 30 {
+        return None;
+    }
+    let mut created: Vec<i64> = records.iter().map(|r| r.created).collect();
+    created.sort_unstable();
+    let last = records.iter().map(|r| r.last_event).max()?;
+    Some((created[2 * n / 3], last))
+}
+
 fn percentile(v: &mut [i64], p: u32) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -104,12 +117,7 @@ pub fn out_of_sample(
     threads: usize,
 ) -> Option<HoldOut> {
     let n = records.len();
-    if n < 30 {
-        return None;
-    }
-    let mut created: Vec<i64> = records.iter().map(|r| r.created).collect();
-    created.sort_unstable();
-    let cut = created[2 * n / 3];
+    let (cut, last) = split(records)?;
     let fit = |c: usize| records[c].created < cut;
     let sub = log.select_cases(fit);
     let sub_records = case_records(&sub);
@@ -130,7 +138,6 @@ pub fn out_of_sample(
     );
     let test: Vec<&CaseRecord> = records.iter().filter(|r| r.created >= cut).collect();
     let offset = week_start(cut);
-    let last = records.iter().map(|r| r.last_event).max().unwrap_or(cut);
     // Both sides are censored at the same instant: the last whole day the log covers (the
     // simulation ends there; observed resolutions after it are not counted either).
     let days = ((last - offset) / MS_PER_DAY).max(1) as u32;
@@ -232,14 +239,7 @@ pub struct Drift {
 /// Drift between the earlier two thirds and the later third of the cases (`None` with fewer
 /// than 30 cases or nothing resolved on one side).
 pub fn drift(records: &[CaseRecord]) -> Option<Drift> {
-    let n = records.len();
-    if n < 30 {
-        return None;
-    }
-    let mut created: Vec<i64> = records.iter().map(|r| r.created).collect();
-    created.sort_unstable();
-    let cut = created[2 * n / 3];
-    let last = records.iter().map(|r| r.last_event).max()?;
+    let (cut, last) = split(records)?;
     let end = last - last.rem_euclid(MS_PER_DAY);
     let side = |later: bool| -> Vec<i64> {
         records
