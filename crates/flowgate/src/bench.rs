@@ -718,20 +718,7 @@ fn value_bench(work_dir: Option<&std::path::Path>) -> Result<()> {
         .collect();
     let names: Vec<String> = (0..12).map(|i| format!("intent-{i}")).collect();
     let targets: Vec<Option<f64>> = (0..n).map(|_| Some(24.0 * 3600.0)).collect();
-    let opts = flowgate_value::CompareOptions {
-        baseline: flowgate_value::Period {
-            from_ms: 0,
-            to_ms: 90 * DAY,
-        },
-        pilot: flowgate_value::Period {
-            from_ms: 90 * DAY,
-            to_ms: 180 * DAY,
-        },
-        resamples: 2000,
-        seed: 1,
-        by: None,
-        shortcuts: Default::default(),
-    };
+    let opts = two_quarters(2000, 1);
     for segmented in [false, true] {
         let input = flowgate_value::CompareInput {
             records: &records,
@@ -757,6 +744,25 @@ fn value_bench(work_dir: Option<&std::path::Path>) -> Result<()> {
     }
     bootstrap_coverage_at_scale();
     Ok(())
+}
+
+/// Baseline days 0–90 against pilot days 90–180, the bench's synthetic periods.
+fn two_quarters(resamples: usize, seed: u64) -> flowgate_value::CompareOptions {
+    const DAY: i64 = 86_400_000;
+    flowgate_value::CompareOptions {
+        baseline: flowgate_value::Period {
+            from_ms: 0,
+            to_ms: 90 * DAY,
+        },
+        pilot: flowgate_value::Period {
+            from_ms: 90 * DAY,
+            to_ms: 180 * DAY,
+        },
+        resamples,
+        seed,
+        by: None,
+        shortcuts: Default::default(),
+    }
 }
 
 /// Coverage of the bootstrap at 1,000,000 cases, where both shortcuts are in force (the
@@ -795,20 +801,7 @@ fn bootstrap_coverage_at_scale() {
                 }
             })
             .collect();
-        let opts = flowgate_value::CompareOptions {
-            baseline: flowgate_value::Period {
-                from_ms: 0,
-                to_ms: 90 * DAY,
-            },
-            pilot: flowgate_value::Period {
-                from_ms: 90 * DAY,
-                to_ms: 180 * DAY,
-            },
-            resamples: 400,
-            seed: t,
-            by: None,
-            shortcuts: Default::default(),
-        };
+        let opts = two_quarters(400, t);
         let input = flowgate_value::CompareInput {
             records: &records,
             segments: None,
