@@ -3,7 +3,6 @@
 //! this one file, so CI replays exactly what the fuzzers ran. Each function must return
 //! normally on any input: errors are fine, panics are findings.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use flowgate_ingest::{Mapping, ReadOptions, read_log};
@@ -81,17 +80,23 @@ pub fn policy_toml(data: &[u8]) {
         .map(|i| ("refund".to_owned(), 1.0 - i as f64 / 400.0, i % 50 != 7))
         .collect();
     let gate = flowgate_gate::Gate::new(policy, &held, &labels);
-    let fields: BTreeMap<String, String> = [
-        ("amount".to_owned(), text.chars().take(12).collect()),
-        ("tier".to_owned(), text.chars().rev().take(8).collect()),
-    ]
-    .into();
     let ticket = flowgate_gate::Ticket {
-        id: "fuzz",
-        text,
-        fields: &fields,
-        days_since_previous: Some(data.len() as f64 / 10.0),
+        id: "fuzz".into(),
+        body: text.to_owned(),
+        attributes: [
+            (
+                "amount".to_owned(),
+                flowgate_gate::Attribute::Text(text.chars().take(12).collect()),
+            ),
+            (
+                "tier".to_owned(),
+                flowgate_gate::Attribute::Text(text.chars().rev().take(8).collect()),
+            ),
+        ]
+        .into(),
+        ..Default::default()
     };
+    let days = Some(data.len() as f64 / 10.0);
     for (intent, confidence) in [("refund", 0.99), ("other", 0.5)] {
         let verdict = flowgate_gate::Verdict {
             intent,
@@ -100,7 +105,7 @@ pub fn policy_toml(data: &[u8]) {
             ambiguous: false,
             runner_up: Some("other"),
         };
-        let _ = gate.decide(&ticket, &verdict, Some(data.len().is_multiple_of(2)));
+        let _ = gate.decide(&ticket, days, &verdict, Some(data.len().is_multiple_of(2)));
     }
     let _ = flowgate_gate::decide::personal_data(text);
 }

@@ -695,6 +695,38 @@ impl IntentModel {
         (p, in_scope, near)
     }
 
+    /// The bucket of one prediction and why: `ambiguous` when unsure or out of scope, else
+    /// the intent's bucket from history (`unassessed` when the model was trained without a
+    /// log).
+    pub fn bucket(&self, p: &Prediction) -> (&str, String) {
+        let h = &self.header;
+        if p.out_of_scope {
+            return (
+                "ambiguous",
+                format!(
+                    "out of scope: score {:.3} above the threshold {:.3}",
+                    p.oos_score, h.oos_threshold
+                ),
+            );
+        }
+        if p.ambiguous {
+            return (
+                "ambiguous",
+                format!(
+                    "confidence {:.2} below the calibrated threshold {:.2}",
+                    p.confidence, h.confidence_threshold
+                ),
+            );
+        }
+        match h.buckets.get(&p.intent) {
+            Some(b) => (b.bucket.as_str(), b.explanation.clone()),
+            None => (
+                "unassessed",
+                "the model was trained without a flow history (train --log)".into(),
+            ),
+        }
+    }
+
     pub fn predict_one(&self, text: &str, emb: &[f32]) -> Prediction {
         let h = &self.header;
         let (p, in_scope, near) = self.scores(text, emb);

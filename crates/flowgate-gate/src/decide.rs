@@ -10,15 +10,14 @@ use serde::Serialize;
 
 use crate::calibrate::{Evidence, IntentThreshold, Item, intent_evidence, intent_threshold};
 use crate::policy::{Action, Condition, FieldTest, Mode, Policy, Rule};
+use crate::ticket::Ticket;
 
-/// What the gate knows of a ticket besides the classifier's verdict.
-pub struct Ticket<'a> {
-    pub id: &'a str,
-    pub text: &'a str,
-    /// Other columns by (lower-case) name: priority, tier, amount, language…
-    pub fields: &'a BTreeMap<String, String>,
-    /// Days since the same customer's previous ticket, when known.
-    pub days_since_previous: Option<f64>,
+/// What a rule reads of a ticket: its text and fields, worked out once per decision.
+struct Seen<'a> {
+    id: &'a str,
+    text: &'a str,
+    fields: &'a BTreeMap<String, String>,
+    days_since_previous: Option<f64>,
 }
 
 /// The classifier's verdict on a ticket.
@@ -152,12 +151,23 @@ impl Gate {
 
     /// The decision for one ticket. `kb_article`: whether the knowledge base holds a current
     /// article for the intent (`None` when no knowledge base is in use).
+    /// `days_since_previous`: days since the same customer's previous ticket, when known
+    /// (for repeat-contact rules).
     pub fn decide(
         &self,
         ticket: &Ticket,
+        days_since_previous: Option<f64>,
         verdict: &Verdict,
         kb_article: Option<bool>,
     ) -> Result<Decision, TicketError> {
+        let text = ticket.text();
+        let fields = ticket.fields();
+        let seen = Seen {
+            id: &ticket.id,
+            text: &text,
+            fields: &fields,
+            days_since_previous,
+        };
         let p = self.policy.intent(verdict.intent);
         let decision = |action: Action, rule: &str, reason: String| Decision {
             action,
@@ -176,7 +186,7 @@ impl Gate {
             {
                 continue;
             }
-            if let Some(why) = fires(r, ticket)? {
+            if let Some(why) = fires(r, &seen)? {
                 let mut d = decision(
                     r.action,
                     &r.name,
@@ -310,7 +320,7 @@ fn words(intent: &str) -> String {
 }
 
 /// Why the rule fires, or `None`.
-fn fires(rule: &Rule, t: &Ticket) -> Result<Option<String>, TicketError> {
+fn fires(rule: &Rule, t: &Seen) -> Result<Option<String>, TicketError> {
     Ok(match &rule.condition {
         Condition::Words(list) => {
             let tokens = tokens(t.text);

@@ -7,7 +7,11 @@ pub mod calibrate;
 pub mod decide;
 pub mod interval;
 pub mod policy;
+pub mod record;
+pub mod ticket;
 
 pub use calibrate::{Calibration, Evidence, IntentThreshold, Method, calibrate};
-pub use decide::{Decision, Gate, Ticket, TicketError, Verdict};
+pub use decide::{Decision, Gate, TicketError, Verdict};
 pub use policy::{Action, Mode, Policy, PolicyError};
+pub use record::DecisionRecord;
+pub use ticket::{Attribute, Ticket};

@@ -7,6 +7,7 @@
 //! (one unit vector per passage, little-endian) and `index/` (tantivy).
 
 pub mod article;
+pub mod propose;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use tantivy::schema::{Field, STORED, Schema, TEXT, Value};
 use tantivy::{Index, IndexReader, TantivyDocument, doc};
 
 pub use article::{Article, Passage};
+pub use propose::{Ask, Proposal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KbError {

@@ -436,6 +436,9 @@ struct Plan {
     has_shifts: bool,
     /// Arrival times given (ms from time 0, a Monday 00:00, sorted) instead of drawn.
     fixed_arrivals: Option<Vec<i64>>,
+    /// Cases resolved at or after this instant (ms) do not count in the cycle times or SLA
+    /// (they are still open at the horizon, as the log's own cases are).
+    censor_ms: Option<i64>,
 }
 
 fn plan(m: &Model, s: &Scenario) -> Plan {
@@ -547,6 +550,7 @@ fn plan(m: &Model, s: &Scenario) -> Plan {
         slots,
         has_shifts,
         fixed_arrivals: None,
+        censor_ms: None,
     }
 }
 
@@ -654,10 +658,12 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
                 let tpl = &m.templates[c.template as usize];
                 if c.start_step_done(tpl) {
                     let cyc = now - c.created;
-                    rep.cycles.push(cyc);
-                    if let Some(g) = tpl.sla_target_ms {
-                        rep.sla.0 += (cyc <= g) as u64;
-                        rep.sla.1 += 1;
+                    if p.censor_ms.is_none_or(|end| now < end) {
+                        rep.cycles.push(cyc);
+                        if let Some(g) = tpl.sla_target_ms {
+                            rep.sla.0 += (cyc <= g) as u64;
+                            rep.sla.1 += 1;
+                        }
                     }
                     let d = (now / MS_PER_DAY) as usize;
                     if d < done_per_day.len() {
@@ -865,13 +871,16 @@ pub fn simulate(m: &Model, s: &Scenario, threads: usize) -> SimResult {
 /// Like [`simulate`], but the cases arrive at the given times (ms after time 0, a Monday
 /// 00:00 UTC; any order) instead of being drawn; each still draws its template from those
 /// created in the same hour of the week. The horizon is the scenario's `days`, else up to the
-/// last arrival's day.
+/// last arrival's day. With `days` given, the run is censored there as a log is: a case not
+/// resolved by the horizon counts as open and not in the cycle times or SLA.
 pub fn simulate_arrivals(m: &Model, s: &Scenario, arrivals: &[i64], threads: usize) -> SimResult {
     let mut p = plan(m, s);
     let mut a: Vec<i64> = arrivals.iter().copied().filter(|&t| t >= 0).collect();
     a.sort_unstable();
     if s.days.is_none() {
         p.days = a.last().map_or(1, |&t| (t / MS_PER_DAY + 1) as u32);
+    } else {
+        p.censor_ms = Some(p.days as i64 * MS_PER_DAY);
     }
     p.fixed_arrivals = Some(a);
     run_plan(m, s, p, threads)

@@ -34,6 +34,8 @@ pub mod kind {
     pub const ERASE: &str = "erase";
     /// Records given to `audit append` without a `kind` of their own.
     pub const NOTE: &str = "note";
+    /// An API token created or revoked (its name and role, never the token).
+    pub const TOKEN: &str = "token";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -10,6 +10,7 @@ pub mod audit;
 mod codec;
 mod common;
 mod key;
+pub mod live;
 mod load;
 mod pg;
 mod plan;
@@ -61,6 +62,11 @@ pub enum StoreError {
     Review(String),
     #[error("audit: {0}")]
     Audit(String),
+    /// The request conflicts with what is stored (a name in use, an item another holds).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -159,6 +159,8 @@ impl Store {
                     .bind(note)
                     .bind(now_ms)
                     .bind(audit_seq)
+                    .bind(reviewer)
+                    .bind(now_ms)
                     .execute(&mut *$tx)
                     .await?
                     .rows_affected();
@@ -176,7 +178,7 @@ impl Store {
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
                 mark!(
                     tx,
-                    "UPDATE review_queue SET verdict = ?, category = ?, reviewer = ?, note = ?, reviewed_at_ms = ? WHERE audit_seq = ? AND verdict IS NULL",
+                    "UPDATE review_queue SET verdict = ?, category = ?, reviewer = ?, note = ?, reviewed_at_ms = ? WHERE audit_seq = ? AND verdict IS NULL AND (leased_by IS NULL OR leased_by = ? OR lease_until_ms <= ?)",
                     INSERT_SQLITE
                 )
             }
@@ -185,7 +187,7 @@ impl Store {
                 sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
                 mark!(
                     tx,
-                    "UPDATE review_queue SET verdict = $1, category = $2, reviewer = $3, note = $4, reviewed_at_ms = $5 WHERE audit_seq = $6 AND verdict IS NULL",
+                    "UPDATE review_queue SET verdict = $1, category = $2, reviewer = $3, note = $4, reviewed_at_ms = $5 WHERE audit_seq = $6 AND verdict IS NULL AND (leased_by IS NULL OR leased_by = $7 OR lease_until_ms <= $8)",
                     INSERT_PG
                 )
             }
@@ -198,6 +200,13 @@ impl Store {
             .await?
             .into_iter()
             .find(|i| i.audit_seq == audit_seq);
+        if known.as_ref().is_some_and(|i| i.verdict.is_none())
+            && let Some(holder) = self.review_lease(audit_seq, now_ms).await?
+        {
+            return Err(StoreError::Conflict(format!(
+                "decision {audit_seq} is being reviewed by {holder}"
+            )));
+        }
         Err(StoreError::Review(match known {
             None => format!("decision {audit_seq} is not in the review queue"),
             Some(i) => format!(

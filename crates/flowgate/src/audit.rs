@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use flowgate_store::Store;
-use flowgate_store::audit::{AuditEntry, NewRecord, times_backwards, verify};
-use flowgate_store::review::verify_reviews;
+use flowgate_store::audit::{AuditEntry, NewRecord};
 
 use crate::config::Settings;
 
@@ -79,42 +78,26 @@ pub fn run(cmd: AuditCommand, settings: &Settings) -> Result<()> {
                     })?
                 }
             };
-            if let Err(b) = verify(&entries, head.as_deref()) {
-                bail!(
-                    "audit log broken at position {} (seq {}): {}",
-                    b.position,
-                    b.seq,
-                    b.problem
-                );
-            }
-            let mut extra = String::new();
-            if let Some(items) = reviews {
-                match verify_reviews(&entries, &items) {
-                    Ok((n, older)) => {
-                        extra = format!("; {n} reviews match the review queue");
-                        if older > 0 {
-                            extra.push_str(&format!(
-                                " ({older} older reviews predate chained reviews)"
-                            ));
-                        }
-                    }
-                    Err(m) => bail!("audit log and review queue disagree: {}", m.problem),
-                }
-            }
-            let back = times_backwards(&entries);
-            for (seq, t, before) in &back {
+            let v = flowgate_app::audit::verify(&entries, reviews.as_deref(), head.as_deref());
+            for (seq, t, before) in &v.times_backwards {
                 eprintln!(
                     "warning: record {seq} was recorded at {}, before the record preceding it ({}): its time was changed",
                     flowgate_flow::time::format_utc_ms(*t),
                     flowgate_flow::time::format_utc_ms(*before)
                 );
             }
-            if !back.is_empty() {
-                bail!(
-                    "audit log: {} recorded times go backwards (first at seq {})",
-                    back.len(),
-                    back[0].0
-                );
+            if let Some(p) = &v.problem {
+                bail!("{p}");
+            }
+            let mut extra = String::new();
+            if let Some(n) = v.reviews_matched {
+                extra = format!("; {n} reviews match the review queue");
+                if v.older_reviews > 0 {
+                    extra.push_str(&format!(
+                        " ({} older reviews predate chained reviews)",
+                        v.older_reviews
+                    ));
+                }
             }
             let v1 = entries.iter().filter(|e| e.version == 1).count();
             println!(

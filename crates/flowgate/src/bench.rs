@@ -504,15 +504,10 @@ fn gate_bench(model: &Path, texts: &Path, policy: &Path, n: usize) -> Result<()>
     for _ in 0..20 {
         for (i, p) in preds.iter().enumerate() {
             let t0 = Instant::now();
-            let fields = data.fields(i);
             let d = gate.decide(
-                &flowgate_gate::Ticket {
-                    id: &data.ids[i],
-                    text: &data.texts[i],
-                    fields: &fields,
-                    days_since_previous: Some(3.0),
-                },
-                &crate::risk::verdict(p),
+                &crate::risk::ticket(&data, i, None),
+                Some(3.0),
+                &flowgate_app::triage::verdict(p),
                 Some(true),
             )?;
             std::hint::black_box(d);

@@ -70,6 +70,11 @@ pub enum Command {
     Defects(crate::review::DefectsArgs),
     /// Cluster unlabelled texts into candidate intents and write a labelled file to correct.
     Discover(crate::demand::DiscoverArgs),
+    /// Run the service: tickets in over HTTP, gated decisions out, every one audited.
+    Serve(crate::serve::ServeArgs),
+    /// API tokens for the service: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(crate::serve::TokenCommand),
     /// The hash-chained audit log: verify, export, append.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
@@ -178,6 +183,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Defects(args) => crate::review::defects(args, &settings),
         Command::Discover(args) => crate::demand::discover(args),
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
+        Command::Serve(args) => crate::serve::serve(args, &settings),
+        Command::Token(cmd) => crate::serve::token(cmd, &settings),
         Command::Erase(args) => crate::audit::erase(args, &settings),
         Command::Gate(cmd) => crate::gate::run(cmd, &settings),
         Command::Eval(args) => crate::demand::eval(args),

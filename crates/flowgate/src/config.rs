@@ -24,6 +24,9 @@ pub struct Settings {
     /// Thresholds of the demand buckets (`[demand]`).
     #[serde(default)]
     pub demand: flowgate_flow::demand::BucketRules,
+    /// The service (`[serve]`).
+    #[serde(default)]
+    pub serve: crate::serve::ServeSettings,
 }
 
 impl Settings {

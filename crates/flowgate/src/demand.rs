@@ -640,38 +640,12 @@ struct Ranked<'a> {
     confidence: f32,
 }
 
-/// The per-ticket bucket: `ambiguous` when unsure or out of scope, else the intent's
-/// bucket from history (`unassessed` when the model was trained without a log).
+/// The per-ticket bucket (see [`IntentModel::bucket`]).
 pub fn ticket_bucket<'a>(
     model: &'a IntentModel,
     p: &flowgate_demand::Prediction,
 ) -> (&'a str, String) {
-    let h = &model.header;
-    if p.out_of_scope {
-        return (
-            "ambiguous",
-            format!(
-                "out of scope: score {:.3} above the threshold {:.3}",
-                p.oos_score, h.oos_threshold
-            ),
-        );
-    }
-    if p.ambiguous {
-        return (
-            "ambiguous",
-            format!(
-                "confidence {:.2} below the calibrated threshold {:.2}",
-                p.confidence, h.confidence_threshold
-            ),
-        );
-    }
-    match h.buckets.get(&p.intent) {
-        Some(b) => (b.bucket.as_str(), b.explanation.clone()),
-        None => (
-            "unassessed",
-            "the model was trained without a flow history (train --log)".into(),
-        ),
-    }
+    model.bucket(p)
 }
 
 /// One ticket's JSON line, newline included.
@@ -748,15 +722,6 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         None => vec![None; data.texts.len()],
     };
     let kb = args.kb.as_deref().map(flowgate_kb::Kb::open).transpose()?;
-    let day = crate::kb::today(None)?;
-    let kb_current: Option<std::collections::BTreeMap<String, bool>> = kb.as_ref().map(|kb| {
-        model
-            .header
-            .labels
-            .iter()
-            .map(|l| (l.clone(), kb.current_article(l, day, args.stale_days)))
-            .collect()
-    });
     // The customer of each ticket, kept with its text for erasure on request.
     let customer_col = crate::risk::ticket_column(
         &data,
@@ -767,11 +732,10 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         "",
     )
     .ok();
-    let mut texts_kept: Vec<(usize, flowgate_store::texts::DecisionText)> = Vec::new();
     let enc = encoder()?;
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let mut out = String::new();
-    let mut records = Vec::new();
+    let mut kept: Vec<flowgate_app::Triaged> = Vec::new();
     let b = bar(args.quiet);
     if let Some(b) = &b {
         b.set_message("triage");
@@ -780,58 +744,41 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
     let t0 = Instant::now();
     let batch = args.batch.max(1);
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    // With a policy, the whole use case; without, the model's prediction alone.
+    let triage: std::result::Result<flowgate_app::Triage, IntentModel> = match gate {
+        Some(gate) => Ok(flowgate_app::Triage {
+            model,
+            gate,
+            kb,
+            stale_days: args.stale_days,
+        }),
+        None => Err(model),
+    };
     for (k, chunk) in texts.chunks(batch).enumerate() {
         let emb = enc.embed(chunk)?;
-        let preds: Vec<_> = chunk
-            .iter()
-            .zip(&emb)
-            .map(|(t, e)| model.predict_one(t, e))
-            .collect();
-        for (j, p) in preds.iter().enumerate() {
+        for (j, e) in emb.iter().enumerate() {
             let i = k * batch + j;
-            let decision = match &gate {
-                Some(g) => {
-                    let kb = kb_current
-                        .as_ref()
-                        .map(|m| m.get(&p.intent).copied().unwrap_or(false));
-                    Some(crate::risk::decide(g, &data, i, p, days[i], kb)?)
+            match &triage {
+                Ok(t) => {
+                    let ticket = crate::risk::ticket(&data, i, customer_col);
+                    let now = jiff::Timestamp::now();
+                    let done = t.triage(&ticket, e, days[i], now)?;
+                    *counts.entry(done.decision.action.as_str()).or_default() += 1;
+                    out.push_str(&triage_line(
+                        &t.model,
+                        &data.ids[i],
+                        &done.prediction,
+                        Some(&done.decision),
+                    )?);
+                    if args.audit {
+                        kept.push(done);
+                    }
                 }
-                None => None,
-            };
-            if let Some(d) = &decision {
-                *counts.entry(d.action.as_str()).or_default() += 1;
-                if let (true, Some(g)) = (args.audit, &gate) {
-                    let time = jiff::Timestamp::now().to_string();
-                    // What a reviewer must see: the text, the proposed answer and sources
-                    // (with a knowledge base), the reasons.
-                    let proposal = match &kb {
-                        Some(kb) => Some(crate::kb::propose(
-                            kb,
-                            &p.intent,
-                            texts[i],
-                            &emb[j],
-                            &data.fields(i),
-                            day,
-                            args.stale_days,
-                            3,
-                        )?),
-                        None => None,
-                    };
-                    texts_kept.push((
-                        records.len(),
-                        crate::risk::decision_text(
-                            kb.as_ref(),
-                            &data,
-                            i,
-                            customer_col,
-                            d,
-                            proposal.as_ref(),
-                        ),
-                    ));
-                    records.push(crate::risk::audit_record(&model, g, &data, i, p, d, time)?);
+                Err(model) => {
+                    let p = model.predict_one(texts[i], e);
+                    out.push_str(&triage_line(model, &data.ids[i], &p, None)?);
                 }
             }
-            out.push_str(&triage_line(&model, &data.ids[i], p, decision.as_ref())?);
         }
         if let Some(b) = &b {
             b.inc(chunk.len() as u64);
@@ -847,11 +794,17 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         let added = rt.block_on(async {
             let s = flowgate_store::Store::open(&url).await?;
             s.migrate().await?;
-            let r = match &gate {
-                Some(g) => {
-                    crate::risk::append_decisions(&s, &g.policy, records, texts_kept, now).await
-                }
-                None => Ok(Vec::new()),
+            let r = match &triage {
+                Ok(t) => flowgate_app::audit::append_decisions(
+                    &s,
+                    &t.gate.policy,
+                    &crate::risk::actor(),
+                    &kept,
+                    now,
+                )
+                .await
+                .map_err(anyhow::Error::from),
+                Err(_) => Ok(Vec::new()),
             };
             // Retention: texts older than the period go, with an `erase` record.
             if let (Ok(_), Some(days)) = (&r, settings.text_retention_days) {

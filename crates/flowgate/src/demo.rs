@@ -368,13 +368,6 @@ fn demand(
     let (history_demand, _) = labelled.demand(log, &rules);
     crate::demand::store_buckets(&mut model, &history_demand);
     model.save(&out.join("intent-model.fgim"))?;
-    // Triage the newest tickets.
-    let t0 = Instant::now();
-    let new = &g.tickets[n - incoming..];
-    let new_texts: Vec<String> = new.iter().map(text).collect();
-    let refs: Vec<&str> = new_texts.iter().map(String::as_str).collect();
-    let preds = crate::demand::classify(&model, &enc, &refs, true)?;
-    let triage_secs = t0.elapsed().as_secs_f64();
     // The gate: the demo's policy and knowledge base decide each new ticket; every decision
     // goes to the audit log in the demo's database.
     let kb_src = out.join("kb");
@@ -385,87 +378,43 @@ fn demand(
     let policy_path = out.join("policy.toml");
     crate::output::write_atomic(&policy_path, DEMO_POLICY.as_bytes())?;
     let gate = crate::risk::load_gate(&model, &policy_path)?;
-    let day = crate::kb::today(None)?;
-    let data = flowgate_demand::texts::Labelled {
-        ids: new.iter().map(|t| t.case_id.clone()).collect(),
-        lines: (2..2 + new.len() as u64).collect(),
-        texts: new_texts.clone(),
-        labels: Vec::new(),
-        columns: ["priority", "channel", "customer_id"]
-            .map(str::to_owned)
-            .to_vec(),
-        rows: new
-            .iter()
-            .map(|t| {
-                vec![
-                    t.priority.to_owned(),
-                    t.channel.to_owned(),
-                    t.customer.clone(),
-                ]
-            })
-            .collect(),
+    let triage = flowgate_app::Triage {
+        model,
+        gate,
+        kb: Some(kb),
+        stale_days: 180,
     };
+    // Triage the newest tickets, as the service would: one ticket each, in one batch.
+    let new = &g.tickets[n - incoming..];
+    let tickets: Vec<flowgate_gate::Ticket> = new
+        .iter()
+        .map(|t| flowgate_gate::Ticket {
+            id: t.case_id.clone(),
+            customer: Some(t.customer.clone()),
+            subject: Some(t.subject.clone()),
+            body: t.body.clone(),
+            channel: Some(t.channel.to_owned()),
+            priority: Some(t.priority.to_owned()),
+            ..Default::default()
+        })
+        .collect();
+    let now = jiff::Timestamp::now();
+    let t0 = Instant::now();
+    let triaged = triage.triage_batch(&enc, &tickets, &[], now)?;
+    let triage_secs = t0.elapsed().as_secs_f64();
+    let model = &triage.model;
     let mut lines = String::new();
-    let mut records = Vec::new();
     let (mut correct, mut unsure) = (0usize, 0usize);
     let (mut acted, mut acted_right) = (0usize, 0usize);
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-    let now = jiff::Timestamp::now();
-    let mut decided = Vec::with_capacity(new.len());
-    for (k, p) in preds.iter().enumerate() {
-        let current = kb.current_article(&p.intent, day, 180);
-        decided.push(crate::risk::decide(
-            &gate,
-            &data,
-            k,
-            p,
-            None,
-            Some(current),
-        )?);
-    }
-    // Texts for the reviewers: every decision's text and reasons; the acted ones with the
-    // knowledge base's proposed answer and sources.
-    let acted_idx: Vec<usize> = (0..decided.len())
-        .filter(|&k| decided[k].action == flowgate_gate::Action::Act)
-        .collect();
-    let acted_refs: Vec<&str> = acted_idx.iter().map(|&k| refs[k]).collect();
-    let acted_emb = enc.embed(&acted_refs)?;
-    let mut texts_kept = Vec::with_capacity(new.len());
-    for (k, d) in decided.iter().enumerate() {
-        let proposal = match acted_idx.binary_search(&k) {
-            Ok(at) => Some(crate::kb::propose(
-                &kb,
-                &preds[k].intent,
-                refs[k],
-                &acted_emb[at],
-                &data.fields(k),
-                day,
-                180,
-                3,
-            )?),
-            Err(_) => None,
-        };
-        texts_kept.push((
-            k,
-            crate::risk::decision_text(Some(&kb), &data, k, Some(2), d, proposal.as_ref()),
-        ));
-    }
-    for (k, ((t, p), d)) in new.iter().zip(&preds).zip(decided).enumerate() {
+    for (t, done) in new.iter().zip(&triaged) {
+        let (p, d) = (&done.prediction, &done.decision);
         *counts.entry(d.action.as_str()).or_default() += 1;
         if d.action == flowgate_gate::Action::Act {
             acted += 1;
             acted_right += (p.intent == t.intent) as usize;
         }
-        let time = now.to_string();
-        records.push(crate::risk::audit_record(
-            &model, &gate, &data, k, p, &d, time,
-        )?);
-        lines.push_str(&crate::demand::triage_line(
-            &model,
-            &t.case_id,
-            p,
-            Some(&d),
-        )?);
+        lines.push_str(&crate::demand::triage_line(model, &t.case_id, p, Some(d))?);
         correct += (p.intent == t.intent) as usize;
         unsure += p.ambiguous as usize;
     }
@@ -474,17 +423,18 @@ fn demand(
     let rt = crate::db::runtime()?;
     rt.block_on(async {
         let s = flowgate_store::Store::open(&db_url).await?;
-        let r = crate::risk::append_decisions(
+        let r = flowgate_app::audit::append_decisions(
             &s,
-            &gate.policy,
-            records,
-            texts_kept,
+            &triage.gate.policy,
+            &crate::risk::actor(),
+            &triaged,
             now.as_millisecond(),
         )
         .await;
         s.close().await;
         r
     })?;
+    let preds: Vec<&flowgate_demand::Prediction> = triaged.iter().map(|t| &t.prediction).collect();
     let decided: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     // The report: labels for the history, the model's verdict for the newest tickets.
     let mut per_all = per_ticket.clone();
@@ -504,7 +454,7 @@ fn demand(
         ids: &ids,
         per_ticket: &per_all,
         unclear: &unclear,
-        cohesion: crate::demand::model_cohesion(&model),
+        cohesion: crate::demand::model_cohesion(model),
     };
     b.demand = Some(joined.demand(log, &rules).0);
     Ok(format!(
@@ -512,7 +462,7 @@ fn demand(
         train_texts.len(),
         100.0 * correct as f64 / incoming.max(1) as f64,
         decided.join(", "),
-        gate.policy.name,
+        triage.gate.policy.name,
         if acted > 0 {
             format!("{:.1}%", 100.0 * acted_right as f64 / acted as f64)
         } else {

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use flowgate_demand::{IntentModel, texts};
-use flowgate_kb::template::fill;
 use flowgate_kb::{Kb, build, coverage};
 
 #[derive(clap::Subcommand, Debug)]
@@ -281,56 +280,6 @@ pub struct AssistArgs {
     pub format: String,
 }
 
-/// What the knowledge base proposes for a ticket of `intent`: the best-ranked article that
-/// covers the intent (else the first that does), whether it is current, its answer template
-/// filled from the ticket, and the top `k` distinct passages found for the text.
-pub struct Proposal {
-    pub article: Option<usize>,
-    pub current: bool,
-    pub answer: Option<flowgate_kb::template::Answer>,
-    pub hits: Vec<flowgate_kb::Hit>,
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn propose(
-    kb: &Kb,
-    intent: &str,
-    text: &str,
-    emb: &[f32],
-    fields: &BTreeMap<String, String>,
-    day: jiff::civil::Date,
-    stale_days: i64,
-    k: usize,
-) -> Result<Proposal> {
-    let hits = kb.search_embedded(text, emb, k.max(1) * 4)?;
-    let current = kb.current_article(intent, day, stale_days);
-    let covering = kb.articles_for(intent);
-    let article = hits
-        .iter()
-        .map(|h| h.article)
-        .find(|a| covering.contains(a))
-        .or_else(|| covering.first().copied());
-    let answer = article
-        .and_then(|a| kb.articles[a].answer.as_deref())
-        .map(|t| fill(t, text, fields));
-    let mut shown: Vec<flowgate_kb::Hit> = Vec::new();
-    for h in hits {
-        if shown.len() == k {
-            break;
-        }
-        if shown.iter().any(|s| s.passage == h.passage) {
-            continue;
-        }
-        shown.push(h);
-    }
-    Ok(Proposal {
-        article,
-        current,
-        answer,
-        hits: shown,
-    })
-}
-
 pub fn assist(args: AssistArgs) -> Result<()> {
     let model = IntentModel::load(&args.model)?;
     let kb = Kb::open(&args.kb)?;
@@ -396,21 +345,20 @@ pub fn assist(args: AssistArgs) -> Result<()> {
     let p = model.predict_one(text, &emb[0]);
     let day = today(None)?;
     let fields = data.fields(0);
-    let Proposal {
+    let flowgate_kb::Proposal {
         article,
         current,
         answer,
         hits: shown,
-    } = propose(
-        &kb,
-        &p.intent,
+    } = kb.propose(&flowgate_kb::Ask {
+        intent: &p.intent,
         text,
-        &emb[0],
-        &fields,
-        day,
-        args.stale_days,
-        args.k,
-    )?;
+        emb: &emb[0],
+        fields: &fields,
+        today: day,
+        stale_days: args.stale_days,
+        k: args.k,
+    })?;
     let decision = match &gate {
         Some(g) => crate::risk::decide(g, &data, 0, &p, None, Some(current))?,
         None => {

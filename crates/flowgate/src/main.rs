@@ -14,6 +14,7 @@ mod load;
 mod output;
 mod review;
 mod risk;
+mod serve;
 mod sticky;
 mod value;
 

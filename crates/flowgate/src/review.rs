@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use flowgate_gate::Policy;
-use flowgate_gate::decide::sample_key;
 use flowgate_gate::interval::{weighted_share, wilson_interval};
 use flowgate_store::Store;
 use flowgate_store::review::QueueItem;
@@ -128,60 +127,17 @@ pub fn run(cmd: ReviewCommand, settings: &Settings) -> Result<()> {
         ReviewCommand::Queue { db, policy, shadow } => {
             let policy = Policy::load(&policy)?;
             let url = crate::db::database_url(db.as_deref(), settings);
-            let (acts, shadows, items, added) = rt.block_on(async {
+            let (sampled, added) = rt.block_on(async {
                 let s = open(&url).await?;
-                let entries = s.audit_entries().await?;
-                let now = now_ms();
-                let mut acts = 0usize;
-                let mut shadows = 0usize;
-                let mut items = Vec::new();
-                for e in &entries {
-                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.record) else {
-                        continue;
-                    };
-                    if v["kind"] != "decision" {
-                        continue;
-                    }
-                    let is_shadow = shadow
-                        && v["decision"] == "assist"
-                        && matches!(
-                            v["rule"].as_str(),
-                            Some("mode-assist" | "no-threshold" | "below-threshold")
-                        );
-                    if v["decision"] != "act" && !is_shadow {
-                        continue;
-                    }
-                    if is_shadow {
-                        shadows += 1;
-                    } else {
-                        acts += 1;
-                    }
-                    let ticket = v["ticket"].as_str().unwrap_or("").to_owned();
-                    let intent = v["intent"].as_str().unwrap_or("").to_owned();
-                    let conf = v["confidence"].as_f64().unwrap_or(0.0);
-                    if sample_key(policy.sampling.seed, &ticket) < policy.sample_rate(&intent, conf)
-                    {
-                        items.push(QueueItem {
-                            audit_seq: e.seq,
-                            ticket,
-                            band: policy.band(conf),
-                            intent,
-                            confidence: conf,
-                            decided_at_ms: e.recorded_at_ms,
-                            sampled_at_ms: now,
-                            verdict: None,
-                            category: None,
-                            reviewer: None,
-                            note: None,
-                            reviewed_at_ms: None,
-                            shadow: is_shadow,
-                        });
-                    }
-                }
-                let added = s.review_enqueue(&items).await;
+                let r = flowgate_app::review::enqueue(&s, &policy, shadow, now_ms()).await;
                 s.close().await;
-                anyhow::Ok((acts, shadows, items, added?))
+                anyhow::Ok(r?)
             })?;
+            let flowgate_app::review::Sampled {
+                acts,
+                shadows,
+                items,
+            } = sampled;
             let mut strata: BTreeMap<(&str, &str), usize> = BTreeMap::new();
             for i in &items {
                 *strata.entry((&i.intent, &i.band)).or_default() += 1;

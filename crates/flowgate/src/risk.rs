@@ -4,12 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use flowgate_demand::{IntentModel, Prediction, texts};
-use flowgate_gate::policy::{Condition, sha256_hex};
-use flowgate_gate::{Action, Decision, Gate, Mode, Policy, Ticket, Verdict};
-use flowgate_store::audit::NewRecord;
-use flowgate_store::texts::DecisionText;
+use flowgate_gate::policy::Condition;
+use flowgate_gate::{Action, Decision, Gate, Policy, Ticket};
 use serde::Serialize;
 
 /// Loads a policy and resolves its thresholds against the model's held-out predictions.
@@ -31,28 +29,11 @@ pub fn load_gate_with(
     policy: &Path,
     production: &[(String, f64, bool)],
 ) -> Result<Gate> {
-    let policy = Policy::load(policy)?;
-    let labels = &model.header.labels;
-    let needs_calibration = labels.iter().any(|l| {
-        let p = policy.intent(l);
-        p.mode == Mode::Auto && p.threshold.is_none()
-    });
-    if needs_calibration && model.header.held_out.is_empty() && production.is_empty() {
-        bail!(
-            "the policy lets intents act at a calibrated threshold, but the model holds no held-out predictions to calibrate on (it was trained with --gate-folds 0 or by an older flowgate): retrain it, or fix each auto intent's threshold in the policy"
-        );
-    }
-    for name in policy.intents.keys() {
-        if !labels.contains(name) {
-            tracing::warn!("policy names intent {name:?}, which the model does not know");
-        }
-    }
-    Ok(Gate::with_evidence(
-        policy,
-        &model.held_out_items(),
+    Ok(flowgate_app::gate::resolve(
+        model,
+        Policy::load(policy)?,
         production,
-        labels,
-    ))
+    )?)
 }
 
 /// Column names tried for the customer and the ticket time.
@@ -150,6 +131,21 @@ pub fn days_since_previous(
     Ok(out)
 }
 
+/// Row `i` of a ticket table as the gate's ticket (the customer from `customer_col` when
+/// the column is not named `customer`).
+pub fn ticket(data: &texts::Labelled, i: usize, customer_col: Option<usize>) -> Ticket {
+    let empty = Vec::new();
+    let row = data.rows.get(i).unwrap_or(&empty);
+    let mut t = Ticket::from_row(&data.ids[i], &data.texts[i], &data.columns, row);
+    if t.customer.is_none() {
+        t.customer = customer_col
+            .and_then(|c| row.get(c))
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty());
+    }
+    t
+}
+
 /// The gate's decision for ticket `i` of `data`.
 pub fn decide(
     gate: &Gate,
@@ -159,46 +155,12 @@ pub fn decide(
     days_since_previous: Option<f64>,
     kb_article: Option<bool>,
 ) -> Result<Decision> {
-    let fields = data.fields(i);
-    let ticket = Ticket {
-        id: &data.ids[i],
-        text: &data.texts[i],
-        fields: &fields,
+    Ok(gate.decide(
+        &ticket(data, i, None),
         days_since_previous,
-    };
-    let verdict = verdict(p);
-    Ok(gate.decide(&ticket, &verdict, kb_article)?)
-}
-
-pub fn verdict(p: &Prediction) -> Verdict<'_> {
-    Verdict {
-        intent: &p.intent,
-        confidence: p.confidence as f64,
-        out_of_scope: p.out_of_scope,
-        ambiguous: p.ambiguous,
-        runner_up: p.top3.get(1).map(|t| t.0.as_str()),
-    }
-}
-
-/// One decision as the audit log keeps it.
-#[derive(Serialize)]
-struct AuditRecord<'a> {
-    pub kind: &'static str,
-    pub time: String,
-    pub ticket: &'a str,
-    pub model: &'a str,
-    pub policy: &'a str,
-    /// SHA-256 of the text and the other fields the gate saw.
-    pub input: String,
-    /// SHA-256 of the text alone: the text itself is kept apart (erasable), its hash here.
-    pub text_sha256: String,
-    pub intent: &'a str,
-    pub confidence: f32,
-    pub oos_score: f32,
-    pub threshold: Option<f64>,
-    pub rule: &'a str,
-    pub decision: &'static str,
-    pub reason: &'a str,
+        &flowgate_app::triage::verdict(p),
+        kb_article,
+    )?)
 }
 
 /// Who the command acts as in audit records: `FLOWGATE_ACTOR`, else `cli:` and the OS user.
@@ -213,127 +175,6 @@ pub fn actor() -> String {
             )
         })
         .replace(['\n', '\r'], " ")
-}
-
-/// Appends decision records, preceded by a `policy_change` record when the policy in force
-/// differs from the one the chain last recorded (so every switch of policy is on the chain).
-/// `texts` pairs an index into `records` with that decision's texts (stored beside the
-/// chain, in the same transaction).
-pub async fn append_decisions(
-    store: &flowgate_store::Store,
-    policy: &Policy,
-    records: Vec<NewRecord>,
-    texts: Vec<(usize, DecisionText)>,
-    now_ms: i64,
-) -> Result<Vec<flowgate_store::audit::AuditEntry>> {
-    let last = store
-        .audit_last_of_kind(flowgate_store::audit::kind::POLICY_CHANGE)
-        .await?;
-    let previous = last
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
-        .and_then(|v| v.get("policy").and_then(|p| p.as_str()).map(str::to_owned));
-    let mut all = Vec::with_capacity(records.len() + 1);
-    if previous.as_deref() != Some(policy.hash.as_str()) {
-        let change = serde_json::json!({
-            "kind": "policy_change",
-            "change": "policy_in_force",
-            "policy": policy.hash,
-            "name": policy.name,
-            "previous": previous,
-        });
-        all.push(NewRecord::new(
-            flowgate_store::audit::kind::POLICY_CHANGE,
-            &actor(),
-            change.to_string(),
-        ));
-    }
-    let shift = all.len();
-    all.extend(records);
-    let texts: Vec<(usize, DecisionText)> =
-        texts.into_iter().map(|(i, t)| (i + shift, t)).collect();
-    Ok(store.audit_append_with_texts(&all, &texts, now_ms).await?)
-}
-
-/// The texts of ticket `i`'s decision, as a reviewer will see them.
-pub fn decision_text(
-    kb: Option<&flowgate_kb::Kb>,
-    data: &texts::Labelled,
-    i: usize,
-    customer_col: Option<usize>,
-    d: &Decision,
-    proposal: Option<&crate::kb::Proposal>,
-) -> DecisionText {
-    let sources = match (kb, proposal) {
-        (Some(kb), Some(p)) => {
-            let list: Vec<serde_json::Value> = p
-                .hits
-                .iter()
-                .map(|h| {
-                    let a = &kb.articles[h.article];
-                    serde_json::json!({"article": a.id, "title": a.title})
-                })
-                .collect();
-            Some(serde_json::Value::Array(list).to_string())
-        }
-        _ => None,
-    };
-    DecisionText {
-        ticket: data.ids[i].clone(),
-        customer: customer_col
-            .and_then(|c| data.rows.get(i).and_then(|r| r.get(c)))
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty()),
-        text: Some(data.texts[i].clone()),
-        answer: proposal.and_then(|p| p.answer.as_ref().map(|a| a.text.clone())),
-        sources,
-        reasons: Some(d.reason.clone()),
-    }
-}
-
-/// The audit record of ticket `i`'s decision.
-pub fn audit_record(
-    model: &IntentModel,
-    gate: &Gate,
-    data: &texts::Labelled,
-    i: usize,
-    p: &Prediction,
-    d: &Decision,
-    time: String,
-) -> Result<NewRecord> {
-    let record = serde_json::to_string(&AuditRecord {
-        kind: "decision",
-        time,
-        ticket: &data.ids[i],
-        model: &model.header.model_id,
-        policy: &gate.policy.hash,
-        input: input_hash(data, i),
-        text_sha256: flowgate_store::texts::text_sha256(&data.texts[i]),
-        intent: &p.intent,
-        confidence: p.confidence,
-        oos_score: p.oos_score,
-        threshold: d.threshold,
-        rule: &d.rule,
-        decision: d.action.as_str(),
-        reason: &d.reason,
-    })?;
-    Ok(NewRecord::new(
-        flowgate_store::audit::kind::DECISION,
-        &actor(),
-        record,
-    ))
-}
-
-/// The SHA-256 of a ticket's text and its fields (sorted by name).
-pub fn input_hash(data: &texts::Labelled, i: usize) -> String {
-    let mut bytes = data.texts[i].clone().into_bytes();
-    for (k, v) in data.fields(i) {
-        bytes.push(0);
-        bytes.extend_from_slice(k.as_bytes());
-        bytes.push(b'=');
-        bytes.extend_from_slice(v.as_bytes());
-    }
-    sha256_hex(&bytes)
 }
 
 #[derive(clap::Args, Debug)]

@@ -9,6 +9,8 @@ mod guarantee;
 
 mod policy;
 
+mod record;
+
 fn close(a: f64, b: f64, eps: f64) {
     assert!((a - b).abs() < eps, "{a} vs {b}");
 }

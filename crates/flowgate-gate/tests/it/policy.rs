@@ -1,10 +1,8 @@
 //! Gate policies: every escalation rule exercised, kill switches, modes, thresholds,
 //! invalid policy files named by line, sampling reproducible and stratified.
 
-use std::collections::BTreeMap;
-
 use flowgate_gate::decide::{personal_data, sample_key};
-use flowgate_gate::{Action, Decision, Gate, Policy, PolicyError, Ticket, Verdict};
+use flowgate_gate::{Action, Attribute, Decision, Gate, Policy, PolicyError, Ticket, Verdict};
 
 const POLICY: &str = r#"
 name = "test"
@@ -98,15 +96,14 @@ fn decide_full(
     oos: bool,
     ambiguous: bool,
 ) -> Decision {
-    let fields: BTreeMap<String, String> = fields
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
     let t = Ticket {
-        id: "T1",
-        text,
-        fields: &fields,
-        days_since_previous: days,
+        id: "T1".into(),
+        body: text.into(),
+        attributes: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), Attribute::Text(v.to_string())))
+            .collect(),
+        ..Ticket::default()
     };
     let v = Verdict {
         intent,
@@ -115,7 +112,7 @@ fn decide_full(
         ambiguous,
         runner_up: Some("card_lost"),
     };
-    g.decide(&t, &v, None).unwrap()
+    g.decide(&t, days, &v, None).unwrap()
 }
 
 const PLAIN: &str = "I would like my money back for the order that arrived broken";
@@ -286,12 +283,11 @@ fn field_rules_fail_closed() {
 #[test]
 fn a_non_number_where_a_rule_compares_numbers_is_an_error() {
     let g = gate(POLICY);
-    let fields: BTreeMap<String, String> = [("amount".to_string(), "lots".to_string())].into();
     let t = Ticket {
-        id: "T9",
-        text: PLAIN,
-        fields: &fields,
-        days_since_previous: None,
+        id: "T9".into(),
+        body: PLAIN.into(),
+        attributes: [("amount".to_string(), Attribute::Text("lots".to_string()))].into(),
+        ..Ticket::default()
     };
     let v = Verdict {
         intent: "refund",
@@ -300,7 +296,7 @@ fn a_non_number_where_a_rule_compares_numbers_is_an_error() {
         ambiguous: false,
         runner_up: None,
     };
-    let e = g.decide(&t, &v, None).unwrap_err().to_string();
+    let e = g.decide(&t, None, &v, None).unwrap_err().to_string();
     assert!(
         e.contains("T9") && e.contains("amount") && e.contains("a number"),
         "{e}"

@@ -3,6 +3,7 @@
 //! drops its own database, so tests run in parallel.
 
 mod audit;
+mod live;
 mod roundtrip;
 mod store;
 

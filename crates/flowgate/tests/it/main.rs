@@ -9,6 +9,7 @@ mod fuzz;
 mod gate;
 mod kb;
 mod reference;
+mod serve;
 mod snapshots;
 mod store;
 mod value;

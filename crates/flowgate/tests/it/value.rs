@@ -901,10 +901,10 @@ fn outcomes_by_cycle_time_band_match_an_independent_count() {
 
 /// The simulator's out-of-sample check on the demo organisation: fit on the first two thirds
 /// of the cases by arrival, drive the last third's actual arrivals, compare with the log. The
-/// split is by case count; both sides are censored at the same instant; the errors are
-/// reported (BENCHMARKS.md records them — on this log the model misses p50 by about +20%,
-/// which is why the issue asking for ≤ 15% stays open), and raising the load by a fifth
-/// brings more cases and more open work.
+/// split is by case count; both sides are censored at the same instant; on this log, whose
+/// process does not change, the simulated p50 and p85 are within 15% of the held-out cases'
+/// (BENCHMARKS.md records the figures), and raising the load by a fifth brings more cases and
+/// more open work.
 #[test]
 fn the_simulator_is_checked_on_cases_it_was_not_fitted_on() {
     let d = temp_dir("value-holdout");
@@ -935,7 +935,9 @@ fn the_simulator_is_checked_on_cases_it_was_not_fitted_on() {
             c["simulated"].as_f64().unwrap(),
         );
         assert!(o > 0.0 && sim > 0.0, "{c}");
-        assert!((c["relative_error"].as_f64().unwrap() - (sim / o - 1.0)).abs() < 1e-9);
+        let err = c["relative_error"].as_f64().unwrap();
+        assert!((err - (sim / o - 1.0)).abs() < 1e-9);
+        assert!(err.abs() <= 0.15, "{m}: {err}");
     }
     let open = v["open_cases"].as_array().unwrap();
     assert!(open.len() >= 7, "{}", open.len());

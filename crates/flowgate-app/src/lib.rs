@@ -1,0 +1,18 @@
+//! flowgate's application layer: the use cases every surface calls — the CLI and the
+//! service are thin shells over these typed functions, which return data. No argument
+//! parsing, no terminal output, no runtime of their own: async functions run on the caller's.
+//!
+//! The live path: a [`Ticket`](flowgate_gate::Ticket) → [`triage::Triage::triage`] (the
+//! demand layer's prediction, the gate's decision, the knowledge base's proposal) →
+//! [`audit::append_decisions`] (one chained [`DecisionRecord`](flowgate_gate::DecisionRecord)
+//! per decision, the texts beside it) → review.
+
+pub mod audit;
+pub mod error;
+pub mod gate;
+pub mod live;
+pub mod review;
+pub mod triage;
+
+pub use error::{Error, Result};
+pub use triage::{Source, Triage, Triaged};

@@ -1,0 +1,131 @@
+//! The ticket the gate decides on: what a help desk sends (by API, by webhook, or a row of a
+//! file), with its named fields and free attributes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One ticket. The text the classifier reads is the subject and the body; escalation rules
+/// read the named fields and the attributes by (lower-case) name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ticket {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// When the customer opened it (RFC 3339), when the sender knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Any other fields (tier, amount, product…): strings, numbers or booleans.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, Attribute>,
+}
+
+/// An attribute value as a help desk sends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Attribute {
+    Text(String),
+    Number(f64),
+    Flag(bool),
+}
+
+impl Attribute {
+    pub fn as_text(&self) -> String {
+        match self {
+            Attribute::Text(s) => s.clone(),
+            Attribute::Number(n) => n.to_string(),
+            Attribute::Flag(b) => b.to_string(),
+        }
+    }
+}
+
+impl Ticket {
+    /// The text the classifier reads: the subject and the body joined as training texts are
+    /// (a full stop and a space between them, unless the subject ends in `.`, `!`, `?` or
+    /// `:`); the body alone without a subject.
+    pub fn text(&self) -> String {
+        match self.subject.as_deref() {
+            Some(s) if !s.is_empty() => {
+                let stop = if s.ends_with(['.', '!', '?', ':']) {
+                    ""
+                } else {
+                    "."
+                };
+                format!("{s}{stop} {}", self.body)
+            }
+            _ => self.body.clone(),
+        }
+    }
+
+    /// Every field by lower-case name: the named ones that are set, then the attributes (a
+    /// named field wins over an attribute of the same name).
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = self
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.to_lowercase(), v.as_text()))
+            .collect();
+        for (k, v) in [
+            ("customer", &self.customer),
+            ("subject", &self.subject),
+            ("channel", &self.channel),
+            ("priority", &self.priority),
+            ("language", &self.language),
+            ("created_at", &self.created_at),
+        ] {
+            if let Some(v) = v {
+                out.insert(k.to_owned(), v.clone());
+            }
+        }
+        out
+    }
+
+    /// A ticket from one row of a table: `text` is the body; the columns named like a field
+    /// (`customer`, `channel`, `priority`, `language`, `created_at`) fill it, every other
+    /// column (a `subject` and the text column included) is an attribute a rule may test.
+    pub fn from_row(id: &str, text: &str, columns: &[String], row: &[String]) -> Ticket {
+        let mut t = Ticket {
+            id: id.to_owned(),
+            body: text.to_owned(),
+            ..Ticket::default()
+        };
+        for (c, v) in columns.iter().zip(row) {
+            let name = c.to_lowercase();
+            let value = Some(v.clone());
+            match name.as_str() {
+                "customer" => t.customer = value,
+                "channel" => t.channel = value,
+                "priority" => t.priority = value,
+                "language" => t.language = value,
+                "created_at" => t.created_at = value,
+                _ => {
+                    t.attributes.insert(name, Attribute::Text(v.clone()));
+                }
+            }
+        }
+        t
+    }
+
+    /// The SHA-256 of what the gate saw: the text, then each field (sorted by name) as
+    /// `\0name=value`.
+    pub fn input_hash(&self) -> String {
+        let mut bytes = self.text().into_bytes();
+        for (k, v) in self.fields() {
+            bytes.push(0);
+            bytes.extend_from_slice(k.as_bytes());
+            bytes.push(b'=');
+            bytes.extend_from_slice(v.as_bytes());
+        }
+        crate::policy::sha256_hex(&bytes)
+    }
+}

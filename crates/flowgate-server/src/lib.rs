@@ -1,0 +1,676 @@
+//! `flowgate serve`: the HTTP API over the application layer. Tickets in, gated decisions
+//! out, every decision on the audit chain before it is answered, reviews through the queue.
+//!
+//! Handlers are thin: authenticate, parse, call a use case of `flowgate-app`, shape JSON.
+//! Every error is a problem document ([`problem`]).
+
+pub mod auth;
+pub mod batch;
+pub mod metrics;
+pub mod problem;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use flowgate_app::Triage;
+use flowgate_gate::{DecisionRecord, Ticket};
+use flowgate_store::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Caller, Need, RateLimit};
+use crate::batch::Batcher;
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+
+/// How the service runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub db_url: String,
+    pub model: PathBuf,
+    pub policy: PathBuf,
+    pub kb: Option<PathBuf>,
+    /// A knowledge-base article reviewed longer ago than this does not count as current.
+    pub stale_days: i64,
+    /// Largest request body accepted (bytes).
+    pub body_limit: usize,
+    /// A request taking longer is abandoned with a 503 problem.
+    pub request_timeout: Duration,
+    /// Requests per minute per token (0: no limit).
+    pub rate_per_minute: u32,
+    /// Sample decisions the gate kept from acting for shadow review, besides acts.
+    pub shadow_reviews: bool,
+    /// Texts embedded together at most.
+    pub max_batch: usize,
+}
+
+impl Config {
+    pub fn new(db_url: String, model: PathBuf, policy: PathBuf) -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db_url,
+            model,
+            policy,
+            kb: None,
+            stale_days: 180,
+            body_limit: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            rate_per_minute: 6000,
+            shadow_reviews: false,
+            max_batch: 32,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    App(#[from] flowgate_app::Error),
+    #[error(transparent)]
+    Store(#[from] flowgate_store::StoreError),
+    #[error(transparent)]
+    Demand(#[from] flowgate_demand::DemandError),
+    #[error(transparent)]
+    Kb(#[from] flowgate_kb::KbError),
+    #[error(transparent)]
+    Policy(#[from] flowgate_gate::PolicyError),
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Store,
+    pub triage: Triage,
+    pub batcher: Batcher,
+    pub limits: RateLimit,
+    pub metrics: Metrics,
+    pub shadow_reviews: bool,
+    pub timeout: Duration,
+}
+
+type Shared = Arc<AppState>;
+
+/// Loads everything (store migrated, model, policy resolved against held-out and reviewed
+/// evidence, knowledge base, encoder), binds, calls `on_listen` with the bound address, and
+/// serves until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    config: Config,
+    on_listen: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let store = Store::open(&config.db_url).await?;
+    store.migrate().await?;
+    let model = flowgate_demand::IntentModel::load(&config.model)?;
+    let policy = flowgate_gate::Policy::load(&config.policy)?;
+    let evidence = flowgate_store::review::evidence(&store.review_items().await?);
+    let gate = flowgate_app::gate::resolve(&model, policy, &evidence)?;
+    let kb = config
+        .kb
+        .as_deref()
+        .map(flowgate_kb::Kb::open)
+        .transpose()?;
+    let encoder =
+        flowgate_demand::Encoder::load(&flowgate_demand::model_files::default_model_dir()?)?;
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        triage: Triage {
+            model,
+            gate,
+            kb,
+            stale_days: config.stale_days,
+        },
+        batcher: Batcher::start(encoder, config.max_batch),
+        limits: RateLimit::new(config.rate_per_minute),
+        metrics: Metrics::default(),
+        shadow_reviews: config.shadow_reviews,
+        timeout: config.request_timeout,
+    });
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    on_listen(listener.local_addr()?);
+    axum::serve(listener, router(state, config.body_limit))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
+/// The routes.
+pub fn router(state: Shared, body_limit: usize) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/tickets", post(post_ticket))
+        .route("/v1/decisions", get(list_decisions))
+        .route("/v1/decisions/{seq}", get(get_decision))
+        .route("/v1/reviews", get(list_reviews))
+        .route("/v1/reviews/claim", post(claim_review))
+        .route("/v1/reviews/{seq}", post(mark_review))
+        .route("/v1/audit/verify", get(verify))
+        .fallback(|| async { Problem::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Times every request, abandons one that takes too long, counts it by route and status,
+/// and sets the security headers. Logs ids and routes, never bodies.
+async fn observe(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = req.method().to_string();
+    let t0 = Instant::now();
+    let mut r = match tokio::time::timeout(s.timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!(
+                "the request took longer than {} s and was abandoned",
+                s.timeout.as_secs()
+            ),
+        )
+        .into_response(),
+    };
+    let secs = t0.elapsed().as_secs_f64();
+    s.metrics
+        .request(&method, &route, r.status().as_u16(), secs);
+    tracing::debug!(%method, %route, status = r.status().as_u16(), ms = secs * 1000.0, "request");
+    let h = r.headers_mut();
+    h.insert("x-content-type-options", "nosniff".parse().expect("static"));
+    h.insert("cache-control", "no-store".parse().expect("static"));
+    r
+}
+
+/// The caller, when the request carries an active token whose role allows `need`.
+async fn authorise(s: &AppState, headers: &HeaderMap, need: Need) -> Result<Caller, Problem> {
+    let token = auth::bearer(headers)
+        .ok_or_else(|| Problem::unauthorized("send Authorization: Bearer <token>"))?;
+    let found = s
+        .store
+        .token_lookup(&auth::token_sha256(token))
+        .await
+        .map_err(Problem::internal)?;
+    let Some((name, role)) = found else {
+        return Err(Problem::unauthorized("the token is unknown or revoked"));
+    };
+    s.limits.check(&name, now_ms())?;
+    if !auth::allows(&role, need) {
+        return Err(Problem::forbidden(format!(
+            "token {name:?} has role {role}, which may not do this"
+        )));
+    }
+    Ok(Caller { name, role })
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(s): State<Shared>) -> Result<Json<serde_json::Value>, Problem> {
+    match s.store.audit_len().await {
+        Ok(n) => Ok(Json(serde_json::json!({
+            "status": "ready",
+            "database": "ok",
+            "audit_chain_length": n,
+            "model": s.triage.model.header.model_id,
+            "policy": s.triage.gate.policy.hash,
+        }))),
+        Err(e) => Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("the database is not reachable: {e}"),
+        )),
+    }
+}
+
+async fn metrics(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let n = s.store.audit_len().await?;
+    let pending = s
+        .store
+        .review_items()
+        .await?
+        .iter()
+        .filter(|i| i.verdict.is_none())
+        .count();
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(n, pending),
+    )
+        .into_response())
+}
+
+/// A decision as the API shows it.
+#[derive(Serialize)]
+struct DecisionOut {
+    action: flowgate_gate::Action,
+    intent: String,
+    confidence: f32,
+    oos_score: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<String>,
+    rule: String,
+    threshold: Option<f64>,
+    reasons: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sources: Vec<flowgate_app::Source>,
+}
+
+#[derive(Serialize)]
+struct AuditRef {
+    seq: i64,
+    hash: String,
+}
+
+#[derive(Serialize)]
+struct TicketOut {
+    ticket_id: String,
+    decision: DecisionOut,
+    audit: AuditRef,
+    /// Whether the decision went to the review queue.
+    sampled: bool,
+}
+
+fn decision_out(
+    r: &DecisionRecord,
+    bucket: Option<String>,
+    answer: Option<String>,
+    sources: Vec<flowgate_app::Source>,
+) -> DecisionOut {
+    DecisionOut {
+        action: r.decision,
+        intent: r.intent.clone(),
+        confidence: r.confidence,
+        oos_score: r.oos_score,
+        bucket,
+        rule: r.rule.clone(),
+        threshold: r.threshold,
+        reasons: vec![r.reason.clone()],
+        answer,
+        sources,
+    }
+}
+
+/// The longest ticket id accepted.
+const MAX_ID: usize = 200;
+
+async fn post_ticket(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<Ticket>, JsonRejection>,
+) -> Result<(StatusCode, Json<TicketOut>), Problem> {
+    let caller = authorise(&s, &headers, Need::Ingest).await?;
+    let Json(ticket) = body?;
+    if ticket.id.trim().is_empty() || ticket.id.len() > MAX_ID {
+        return Err(Problem::invalid(format!(
+            "id: expected 1 to {MAX_ID} characters"
+        )));
+    }
+    if ticket.text().trim().is_empty() {
+        return Err(Problem::invalid("body: expected the ticket's text"));
+    }
+    let emb = s
+        .batcher
+        .embed(ticket.text())
+        .await
+        .map_err(Problem::internal)?;
+    let posted = flowgate_app::live::post_ticket(
+        &s.store,
+        &s.triage,
+        &ticket,
+        &emb,
+        &caller.name,
+        s.shadow_reviews,
+        jiff::Timestamp::now(),
+    )
+    .await?;
+    if posted.created {
+        s.metrics.decision(posted.record.decision.as_str());
+    }
+    tracing::info!(ticket = %ticket.id, seq = posted.seq, action = posted.record.decision.as_str(), created = posted.created, "ticket decided");
+    let status = if posted.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(TicketOut {
+            ticket_id: ticket.id,
+            decision: decision_out(
+                &posted.record,
+                Some(posted.bucket),
+                posted.answer,
+                posted.sources,
+            ),
+            audit: AuditRef {
+                seq: posted.seq,
+                hash: posted.hash,
+            },
+            sampled: posted.sampled,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionQuery {
+    #[serde(default)]
+    after_seq: i64,
+    limit: Option<i64>,
+    intent: Option<String>,
+    action: Option<String>,
+    /// RFC 3339 bounds on the decision time.
+    since: Option<String>,
+    until: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DecisionRow {
+    seq: i64,
+    hash: String,
+    recorded_at: String,
+    actor: String,
+    ticket_id: String,
+    #[serde(flatten)]
+    decision: DecisionOut,
+    policy: String,
+    model: String,
+}
+
+#[derive(Serialize)]
+struct DecisionPage {
+    decisions: Vec<DecisionRow>,
+    /// Pass as `after_seq` for the next page (`null` at the end of the chain).
+    next_after_seq: Option<i64>,
+}
+
+fn parse_time(name: &str, v: &Option<String>) -> Result<Option<i64>, Problem> {
+    v.as_deref()
+        .map(|t| {
+            t.parse::<jiff::Timestamp>()
+                .map(|t| t.as_millisecond())
+                .map_err(|e| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad-query",
+                        format!("{name}={t:?}: expected an RFC 3339 time ({e})"),
+                    )
+                })
+        })
+        .transpose()
+}
+
+async fn list_decisions(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    q: Result<Query<DecisionQuery>, QueryRejection>,
+) -> Result<Json<DecisionPage>, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let since = parse_time("since", &q.since)?;
+    let until = parse_time("until", &q.until)?;
+    if let Some(a) = &q.action
+        && !flowgate_gate::Action::ALL.iter().any(|x| x.as_str() == a)
+    {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            format!("action={a:?}: expected act, assist, route, clarify or escalate"),
+        ));
+    }
+    let mut out = Vec::new();
+    let mut cursor = q.after_seq.max(0);
+    let mut at_end = false;
+    // Scan the chain in pages until the page is full or the chain ends.
+    while out.len() < limit {
+        let page = s.store.audit_after(cursor, 2000).await?;
+        if page.is_empty() {
+            at_end = true;
+            break;
+        }
+        for e in page {
+            cursor = e.seq;
+            let Some(r) = DecisionRecord::parse(&e.record) else {
+                continue;
+            };
+            let keep = q.intent.as_ref().is_none_or(|i| *i == r.intent)
+                && q.action.as_ref().is_none_or(|a| a == r.decision.as_str())
+                && since.is_none_or(|t| e.recorded_at_ms >= t)
+                && until.is_none_or(|t| e.recorded_at_ms < t);
+            if keep {
+                out.push(DecisionRow {
+                    seq: e.seq,
+                    hash: e.sha256.clone(),
+                    recorded_at: ms_to_rfc3339(e.recorded_at_ms),
+                    actor: e.actor.clone(),
+                    ticket_id: r.ticket.clone(),
+                    policy: r.policy.clone(),
+                    model: r.model.clone(),
+                    decision: decision_out(&r, None, None, Vec::new()),
+                });
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Json(DecisionPage {
+        decisions: out,
+        next_after_seq: (!at_end).then_some(cursor),
+    }))
+}
+
+fn ms_to_rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct DecisionDetail {
+    #[serde(flatten)]
+    row: DecisionRow,
+    prev_hash: String,
+    ticket_text: Option<String>,
+    review: Option<serde_json::Value>,
+}
+
+async fn get_decision(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(seq): Path<String>,
+) -> Result<Json<DecisionDetail>, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let seq: i64 = seq
+        .parse()
+        .map_err(|_| Problem::not_found(format!("decision {seq:?}: expected a sequence number")))?;
+    let e = s
+        .store
+        .audit_entry(seq)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no audit record {seq}")))?;
+    let r = DecisionRecord::parse(&e.record)
+        .ok_or_else(|| Problem::not_found(format!("audit record {seq} is not a decision")))?;
+    let text = s.store.decision_text(seq).await?;
+    let sources = text
+        .as_ref()
+        .and_then(|t| t.sources.as_deref())
+        .and_then(|x| serde_json::from_str::<Vec<flowgate_app::Source>>(x).ok())
+        .unwrap_or_default();
+    let review = s
+        .store
+        .review_items()
+        .await?
+        .into_iter()
+        .find(|i| i.audit_seq == seq)
+        .map(|i| review_json(&i));
+    Ok(Json(DecisionDetail {
+        row: DecisionRow {
+            seq: e.seq,
+            hash: e.sha256.clone(),
+            recorded_at: ms_to_rfc3339(e.recorded_at_ms),
+            actor: e.actor.clone(),
+            ticket_id: r.ticket.clone(),
+            policy: r.policy.clone(),
+            model: r.model.clone(),
+            decision: decision_out(
+                &r,
+                None,
+                text.as_ref().and_then(|t| t.answer.clone()),
+                sources,
+            ),
+        },
+        prev_hash: e.prev_sha256,
+        ticket_text: text.and_then(|t| t.text),
+        review,
+    }))
+}
+
+fn review_json(i: &flowgate_store::review::QueueItem) -> serde_json::Value {
+    serde_json::json!({
+        "decision_seq": i.audit_seq,
+        "ticket_id": i.ticket,
+        "intent": i.intent,
+        "band": i.band,
+        "confidence": i.confidence,
+        "shadow": i.shadow,
+        "decided_at": ms_to_rfc3339(i.decided_at_ms),
+        "verdict": i.verdict,
+        "category": i.category,
+        "reviewer": i.reviewer,
+        "note": i.note,
+        "reviewed_at": i.reviewed_at_ms.map(ms_to_rfc3339),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewQuery {
+    /// `pending` (default), `reviewed` or `all`.
+    state: Option<String>,
+}
+
+async fn list_reviews(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    q: Result<Query<ReviewQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let Query(q) = q?;
+    let state = q.state.as_deref().unwrap_or("pending");
+    let keep = |i: &flowgate_store::review::QueueItem| match state {
+        "pending" => Ok(i.verdict.is_none()),
+        "reviewed" => Ok(i.verdict.is_some()),
+        "all" => Ok(true),
+        other => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            format!("state={other:?}: expected pending, reviewed or all"),
+        )),
+    };
+    let mut items = Vec::new();
+    for i in s.store.review_items().await? {
+        if keep(&i)? {
+            items.push(review_json(&i));
+        }
+    }
+    Ok(Json(serde_json::json!({ "reviews": items })))
+}
+
+/// How long a claimed review stays with its reviewer.
+const LEASE_MS: i64 = 15 * 60 * 1000;
+
+async fn claim_review(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, Problem> {
+    let caller = authorise(&s, &headers, Need::Reviewer).await?;
+    let now = now_ms();
+    match s.store.review_claim(&caller.name, now, LEASE_MS).await? {
+        None => Err(Problem::not_found("no decision is waiting for review")),
+        Some(i) => {
+            let text = s.store.decision_text(i.audit_seq).await?;
+            let mut v = review_json(&i);
+            v["lease_until"] = ms_to_rfc3339(now + LEASE_MS).into();
+            v["ticket_text"] = text.as_ref().and_then(|t| t.text.clone()).into();
+            v["answer"] = text.as_ref().and_then(|t| t.answer.clone()).into();
+            v["reasons"] = text.as_ref().and_then(|t| t.reasons.clone()).into();
+            Ok(Json(v).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Verdict {
+    verdict: String,
+    category: Option<String>,
+    note: Option<String>,
+}
+
+async fn mark_review(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(seq): Path<String>,
+    body: Result<Json<Verdict>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let caller = authorise(&s, &headers, Need::Reviewer).await?;
+    let Json(v) = body?;
+    let seq: i64 = seq
+        .parse()
+        .map_err(|_| Problem::not_found(format!("review {seq:?}: expected a sequence number")))?;
+    if !["correct", "defect"].contains(&v.verdict.as_str()) {
+        return Err(Problem::invalid(format!(
+            "verdict {:?}: expected correct or defect",
+            v.verdict
+        )));
+    }
+    if v.verdict == "defect" && v.category.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return Err(Problem::invalid(
+            "category: a defect needs a category (wrong-intent, wrong-answer, tone, policy, other…)",
+        ));
+    }
+    let e = s
+        .store
+        .review_mark(
+            seq,
+            &v.verdict,
+            v.category.as_deref(),
+            Some(&caller.name),
+            v.note.as_deref(),
+            now_ms(),
+        )
+        .await?;
+    Ok(Json(serde_json::json!({
+        "decision_seq": seq,
+        "verdict": v.verdict,
+        "audit": {"seq": e.seq, "hash": e.sha256},
+    })))
+}
+
+async fn verify(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<flowgate_app::audit::Verification>, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    Ok(Json(flowgate_app::audit::verify_store(&s.store).await?))
+}

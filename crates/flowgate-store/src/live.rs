@@ -1,0 +1,509 @@
+//! What the live service keeps: each (ticket, content)'s decision for idempotent posts,
+//! API tokens (hashes only), review leases, and reads of the chain by sequence.
+
+use serde::Serialize;
+
+use crate::audit::{
+    AuditEntry, INSERT_PG, INSERT_SQLITE, NewRecord, PG_CHAIN_LOCK, append_in_tx, kind, validate,
+};
+use crate::review::QueueItem;
+use crate::texts::DecisionText;
+use crate::{Pool, Result, Store, StoreError};
+
+/// One decision to record, unless the same ticket with the same content was decided before.
+pub struct NewDecision<'a> {
+    pub ticket: &'a str,
+    /// SHA-256 of what the gate saw (text and fields).
+    pub input_sha256: &'a str,
+    /// The policy in force (its content hash) and the `policy_change` record to append first
+    /// when the chain's last policy change names another.
+    pub policy_hash: &'a str,
+    pub policy_change: NewRecord,
+    pub record: NewRecord,
+    pub text: &'a DecisionText,
+    /// The review queue item, when the decision is sampled (its sequence and time are filled
+    /// in here).
+    pub review: Option<QueueItem>,
+}
+
+/// What [`Store::decide_once`] did.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    /// The decision's entry (the earlier one when `existing`).
+    pub entry: AuditEntry,
+    /// The same ticket and content had been decided before: nothing was written.
+    pub existing: bool,
+    /// Entries written, the policy change first when there was one (empty when `existing`).
+    pub written: Vec<AuditEntry>,
+}
+
+/// An API token as stored (never the token itself).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ApiToken {
+    pub name: String,
+    pub role: String,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+type EntryRow = (i64, i64, String, String, String, i32, String, String);
+
+fn entry(r: EntryRow) -> AuditEntry {
+    AuditEntry {
+        seq: r.0,
+        recorded_at_ms: r.1,
+        record: r.2,
+        prev_sha256: r.3,
+        sha256: r.4,
+        version: r.5,
+        kind: r.6,
+        actor: r.7,
+    }
+}
+
+const ENTRY_COLUMNS: &str =
+    "seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor";
+
+/// The `policy` field of a `policy_change` record.
+fn policy_of(record: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(record)
+        .ok()?
+        .get("policy")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+impl Store {
+    /// Records one decision — its chain entry, its texts, its ticket key and, when sampled,
+    /// its review item — in one transaction under the chain's lock, unless the same ticket
+    /// with the same content was decided before (then nothing is written and the earlier
+    /// entry is returned). Concurrent posts of one ticket, from any number of processes,
+    /// record it once.
+    pub async fn decide_once(&self, d: NewDecision<'_>, now_ms: i64) -> Result<Decided> {
+        self.require_schema().await?;
+        validate(std::slice::from_ref(&d.record))?;
+        validate(std::slice::from_ref(&d.policy_change))?;
+        macro_rules! go {
+            ($tx:expr, $q:ident, $insert:expr) => {{
+                let known: Option<(i64,)> = sqlx::query_as($q.find)
+                    .bind(d.ticket)
+                    .bind(d.input_sha256)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                if let Some((seq,)) = known {
+                    let e: EntryRow = sqlx::query_as($q.entry)
+                        .bind(seq)
+                        .fetch_one(&mut *$tx)
+                        .await?;
+                    $tx.commit().await?;
+                    return Ok(Decided {
+                        entry: entry(e),
+                        existing: true,
+                        written: Vec::new(),
+                    });
+                }
+                let last: Option<(String,)> = sqlx::query_as($q.last_policy)
+                    .bind(kind::POLICY_CHANGE)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                let mut records = Vec::with_capacity(2);
+                if last.and_then(|(r,)| policy_of(&r)).as_deref() != Some(d.policy_hash) {
+                    records.push(d.policy_change.clone());
+                }
+                records.push(d.record.clone());
+                let written = append_in_tx!($tx, records, now_ms, $insert);
+                let e = written.last().expect("one record at least").clone();
+                let t = d.text;
+                sqlx::query($q.text)
+                    .bind(e.seq)
+                    .bind(&t.ticket)
+                    .bind(&t.customer)
+                    .bind(&t.text)
+                    .bind(&t.answer)
+                    .bind(&t.sources)
+                    .bind(&t.reasons)
+                    .bind(e.recorded_at_ms)
+                    .execute(&mut *$tx)
+                    .await?;
+                sqlx::query($q.key)
+                    .bind(d.ticket)
+                    .bind(d.input_sha256)
+                    .bind(e.seq)
+                    .execute(&mut *$tx)
+                    .await?;
+                if let Some(i) = &d.review {
+                    sqlx::query($q.review)
+                        .bind(e.seq)
+                        .bind(&i.ticket)
+                        .bind(&i.intent)
+                        .bind(&i.band)
+                        .bind(i.confidence)
+                        .bind(e.recorded_at_ms)
+                        .bind(e.recorded_at_ms)
+                        .bind(i.shadow)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+                $tx.commit().await?;
+                Decided {
+                    entry: e,
+                    existing: false,
+                    written,
+                }
+            }};
+        }
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                go!(tx, SQLITE, INSERT_SQLITE)
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
+                go!(tx, PG, INSERT_PG)
+            }
+        })
+    }
+
+    /// Chain entries after `after_seq`, in order, at most `limit`.
+    pub async fn audit_after(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.require_schema().await?;
+        let rows: Vec<EntryRow> = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"
+                ))
+                .bind(after_seq)
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+                ))
+                .bind(after_seq)
+                .bind(limit)
+                .fetch_all(p)
+                .await?
+            }
+        };
+        Ok(rows.into_iter().map(entry).collect())
+    }
+
+    /// The texts stored with the decision at `audit_seq`, if any.
+    pub async fn decision_text(&self, audit_seq: i64) -> Result<Option<DecisionText>> {
+        self.require_schema().await?;
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        const COLS: &str = "ticket, customer, text, answer, sources, reasons";
+        let r: Option<Row> = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_as(&format!(
+                    "SELECT {COLS} FROM decision_texts WHERE audit_seq = ?"
+                ))
+                .bind(audit_seq)
+                .fetch_optional(p)
+                .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(&format!(
+                    "SELECT {COLS} FROM decision_texts WHERE audit_seq = $1"
+                ))
+                .bind(audit_seq)
+                .fetch_optional(p)
+                .await?
+            }
+        };
+        Ok(r.map(|r| DecisionText {
+            ticket: r.0,
+            customer: r.1,
+            text: r.2,
+            answer: r.3,
+            sources: r.4,
+            reasons: r.5,
+        }))
+    }
+
+    /// One chain entry.
+    pub async fn audit_entry(&self, seq: i64) -> Result<Option<AuditEntry>> {
+        Ok(self
+            .audit_after(seq - 1, 1)
+            .await?
+            .into_iter()
+            .find(|e| e.seq == seq))
+    }
+
+    /// The length of the chain (its last sequence number).
+    pub async fn audit_len(&self) -> Result<i64> {
+        self.require_schema().await?;
+        const Q: &str = "SELECT COALESCE(MAX(seq), 0) FROM audit_log";
+        let (n,): (i64,) = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_one(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(Q).fetch_one(p).await?,
+        };
+        Ok(n)
+    }
+
+    /// Stores a new token's hash under `name` and appends a `token` record (name and role,
+    /// never the token) in one transaction. A name in use is an error.
+    pub async fn token_create(
+        &self,
+        name: &str,
+        role: &str,
+        token_sha256: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<AuditEntry> {
+        self.require_schema().await?;
+        let record = serde_json::json!({"kind": kind::TOKEN, "change": "create", "name": name, "role": role});
+        let records = [NewRecord::new(kind::TOKEN, actor, record.to_string())];
+        validate(&records)?;
+        macro_rules! go {
+            ($tx:expr, $q:ident, $insert:expr) => {{
+                let taken: Option<(String,)> = sqlx::query_as($q.token_named)
+                    .bind(name)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                if taken.is_some() {
+                    return Err(StoreError::Conflict(format!(
+                        "a token named {name:?} exists (revoked tokens keep their names)"
+                    )));
+                }
+                sqlx::query($q.token_insert)
+                    .bind(name)
+                    .bind(role)
+                    .bind(token_sha256)
+                    .bind(now_ms)
+                    .execute(&mut *$tx)
+                    .await?;
+                let out = append_in_tx!($tx, records, now_ms, $insert);
+                $tx.commit().await?;
+                out.into_iter().last().expect("one record")
+            }};
+        }
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                go!(tx, SQLITE, INSERT_SQLITE)
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
+                go!(tx, PG, INSERT_PG)
+            }
+        })
+    }
+
+    /// Revokes the token `name` and appends a `token` record, in one transaction.
+    pub async fn token_revoke(&self, name: &str, actor: &str, now_ms: i64) -> Result<AuditEntry> {
+        self.require_schema().await?;
+        let record = serde_json::json!({"kind": kind::TOKEN, "change": "revoke", "name": name});
+        let records = [NewRecord::new(kind::TOKEN, actor, record.to_string())];
+        validate(&records)?;
+        macro_rules! go {
+            ($tx:expr, $q:ident, $insert:expr) => {{
+                let n = sqlx::query($q.token_revoke)
+                    .bind(now_ms)
+                    .bind(name)
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!(
+                        "no active token named {name:?}"
+                    )));
+                }
+                let out = append_in_tx!($tx, records, now_ms, $insert);
+                $tx.commit().await?;
+                out.into_iter().last().expect("one record")
+            }};
+        }
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                go!(tx, SQLITE, INSERT_SQLITE)
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
+                go!(tx, PG, INSERT_PG)
+            }
+        })
+    }
+
+    /// The (name, role) of the active token with this hash.
+    pub async fn token_lookup(&self, token_sha256: &str) -> Result<Option<(String, String)>> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_as(SQLITE.token_lookup)
+                    .bind(token_sha256)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(PG.token_lookup)
+                    .bind(token_sha256)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
+    }
+
+    /// Every token (active and revoked), by name.
+    pub async fn token_list(&self) -> Result<Vec<ApiToken>> {
+        self.require_schema().await?;
+        const Q: &str =
+            "SELECT name, role, created_at_ms, revoked_at_ms FROM api_tokens ORDER BY name";
+        let rows: Vec<(String, String, i64, Option<i64>)> = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_all(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(Q).fetch_all(p).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(name, role, created_at_ms, revoked_at_ms)| ApiToken {
+                name,
+                role,
+                created_at_ms,
+                revoked_at_ms,
+            })
+            .collect())
+    }
+
+    /// Leases the next unreviewed item to `reviewer` until `now_ms + lease_ms`: the item the
+    /// reviewer already holds, else the oldest that nobody holds (or whose lease ran out).
+    /// `None` when nothing is left. Two reviewers never hold one item at once.
+    pub async fn review_claim(
+        &self,
+        reviewer: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<QueueItem>> {
+        self.require_schema().await?;
+        let until = now_ms + lease_ms;
+        let seq: Option<(i64,)> = match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                let seq: Option<(i64,)> = sqlx::query_as(SQLITE.claim_pick)
+                    .bind(reviewer)
+                    .bind(now_ms)
+                    .bind(reviewer)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some((s,)) = seq {
+                    sqlx::query(SQLITE.claim_set)
+                        .bind(reviewer)
+                        .bind(until)
+                        .bind(s)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                seq
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let seq: Option<(i64,)> = sqlx::query_as(PG.claim_pick)
+                    .bind(reviewer)
+                    .bind(now_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some((s,)) = seq {
+                    sqlx::query(PG.claim_set)
+                        .bind(reviewer)
+                        .bind(until)
+                        .bind(s)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                seq
+            }
+        };
+        let Some((seq,)) = seq else {
+            return Ok(None);
+        };
+        Ok(self
+            .review_items()
+            .await?
+            .into_iter()
+            .find(|i| i.audit_seq == seq))
+    }
+
+    /// Who holds the item at `audit_seq` at `now_ms`, if anyone.
+    pub async fn review_lease(&self, audit_seq: i64, now_ms: i64) -> Result<Option<String>> {
+        self.require_schema().await?;
+        let r: Option<(Option<String>, Option<i64>)> = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_as(
+                    "SELECT leased_by, lease_until_ms FROM review_queue WHERE audit_seq = ?",
+                )
+                .bind(audit_seq)
+                .fetch_optional(p)
+                .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT leased_by, lease_until_ms FROM review_queue WHERE audit_seq = $1",
+                )
+                .bind(audit_seq)
+                .fetch_optional(p)
+                .await?
+            }
+        };
+        Ok(r.and_then(|(by, until)| by.filter(|_| until.is_some_and(|u| u > now_ms))))
+    }
+}
+
+/// The statements that differ between the back-ends only in their placeholders (and, for
+/// claiming, PostgreSQL's row locks).
+struct Sql {
+    find: &'static str,
+    entry: &'static str,
+    last_policy: &'static str,
+    text: &'static str,
+    key: &'static str,
+    review: &'static str,
+    token_named: &'static str,
+    token_insert: &'static str,
+    token_revoke: &'static str,
+    token_lookup: &'static str,
+    claim_pick: &'static str,
+    claim_set: &'static str,
+}
+
+const SQLITE: Sql = Sql {
+    find: "SELECT audit_seq FROM ticket_decisions WHERE ticket = ? AND input_sha256 = ?",
+    entry: "SELECT seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor FROM audit_log WHERE seq = ?",
+    last_policy: "SELECT record FROM audit_log WHERE kind = ? ORDER BY seq DESC LIMIT 1",
+    text: "INSERT INTO decision_texts (audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    key: "INSERT INTO ticket_decisions (ticket, input_sha256, audit_seq) VALUES (?, ?, ?)",
+    review: "INSERT INTO review_queue (audit_seq, ticket, intent, band, confidence, decided_at_ms, sampled_at_ms, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    token_named: "SELECT name FROM api_tokens WHERE name = ?",
+    token_insert: "INSERT INTO api_tokens (name, role, token_sha256, created_at_ms) VALUES (?, ?, ?, ?)",
+    token_revoke: "UPDATE api_tokens SET revoked_at_ms = ? WHERE name = ? AND revoked_at_ms IS NULL",
+    token_lookup: "SELECT name, role FROM api_tokens WHERE token_sha256 = ? AND revoked_at_ms IS NULL",
+    claim_pick: "SELECT audit_seq FROM review_queue WHERE verdict IS NULL AND (leased_by = ? OR leased_by IS NULL OR lease_until_ms <= ?) ORDER BY (leased_by IS ?) DESC, audit_seq LIMIT 1",
+    claim_set: "UPDATE review_queue SET leased_by = ?, lease_until_ms = ? WHERE audit_seq = ?",
+};
+
+const PG: Sql = Sql {
+    find: "SELECT audit_seq FROM ticket_decisions WHERE ticket = $1 AND input_sha256 = $2",
+    entry: "SELECT seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor FROM audit_log WHERE seq = $1",
+    last_policy: "SELECT record FROM audit_log WHERE kind = $1 ORDER BY seq DESC LIMIT 1",
+    text: "INSERT INTO decision_texts (audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    key: "INSERT INTO ticket_decisions (ticket, input_sha256, audit_seq) VALUES ($1, $2, $3)",
+    review: "INSERT INTO review_queue (audit_seq, ticket, intent, band, confidence, decided_at_ms, sampled_at_ms, shadow) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    token_named: "SELECT name FROM api_tokens WHERE name = $1",
+    token_insert: "INSERT INTO api_tokens (name, role, token_sha256, created_at_ms) VALUES ($1, $2, $3, $4)",
+    token_revoke: "UPDATE api_tokens SET revoked_at_ms = $1 WHERE name = $2 AND revoked_at_ms IS NULL",
+    token_lookup: "SELECT name, role FROM api_tokens WHERE token_sha256 = $1 AND revoked_at_ms IS NULL",
+    claim_pick: "SELECT audit_seq FROM review_queue WHERE verdict IS NULL AND (leased_by = $1 OR leased_by IS NULL OR lease_until_ms <= $2) ORDER BY (leased_by IS NOT DISTINCT FROM $1) DESC, audit_seq LIMIT 1 FOR UPDATE SKIP LOCKED",
+    claim_set: "UPDATE review_queue SET leased_by = $1, lease_until_ms = $2 WHERE audit_seq = $3",
+};

@@ -1,0 +1,230 @@
+//! What the live service keeps, on SQLite and PostgreSQL: a ticket's decision recorded once
+//! however often (and however concurrently) it is posted, tokens stored as hashes with
+//! audited creation and revocation, and review leases that keep two reviewers apart.
+
+use flowgate_store::Store;
+use flowgate_store::audit::{NewRecord, kind, verify};
+use flowgate_store::live::NewDecision;
+use flowgate_store::review::QueueItem;
+use flowgate_store::texts::DecisionText;
+
+use crate::both;
+
+fn text(ticket: &str) -> DecisionText {
+    DecisionText {
+        ticket: ticket.into(),
+        customer: Some("c1".into()),
+        text: Some("where is my card".into()),
+        answer: Some("It is on its way.".into()),
+        sources: None,
+        reasons: Some("confidence 0.99".into()),
+    }
+}
+
+fn decision<'a>(
+    ticket: &'a str,
+    input: &'a str,
+    t: &'a DecisionText,
+    review: bool,
+) -> NewDecision<'a> {
+    NewDecision {
+        ticket,
+        input_sha256: input,
+        policy_hash: "p1",
+        policy_change: NewRecord::new(
+            kind::POLICY_CHANGE,
+            "test",
+            r#"{"kind":"policy_change","policy":"p1"}"#.into(),
+        ),
+        record: NewRecord::new(
+            kind::DECISION,
+            "test",
+            format!(r#"{{"kind":"decision","ticket":"{ticket}","input":"{input}"}}"#),
+        ),
+        text: t,
+        review: review.then(|| QueueItem {
+            audit_seq: 0,
+            ticket: ticket.into(),
+            intent: "card_arrival".into(),
+            band: "0.95-1.00".into(),
+            confidence: 0.99,
+            decided_at_ms: 0,
+            sampled_at_ms: 0,
+            verdict: None,
+            category: None,
+            reviewer: None,
+            note: None,
+            reviewed_at_ms: None,
+            shadow: false,
+        }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_is_decided_once_however_often_it_is_posted() {
+    for db in both("live_once").await {
+        let store = Store::open(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let t = text("T1");
+        let first = store
+            .decide_once(decision("T1", "h1", &t, true), 1_000)
+            .await
+            .unwrap();
+        // The policy change comes first, then the decision.
+        assert!(!first.existing);
+        assert_eq!(first.written.len(), 2);
+        assert_eq!(first.written[0].kind, kind::POLICY_CHANGE);
+        let again = store
+            .decide_once(decision("T1", "h1", &t, true), 2_000)
+            .await
+            .unwrap();
+        assert!(again.existing && again.written.is_empty());
+        assert_eq!(again.entry.seq, first.entry.seq);
+        // New content for the same ticket is a new decision, under the same policy: no
+        // second policy change.
+        let changed = store
+            .decide_once(decision("T1", "h2", &t, false), 3_000)
+            .await
+            .unwrap();
+        assert_eq!(changed.written.len(), 1);
+        assert_eq!(store.audit_len().await.unwrap(), 3);
+        assert_eq!(store.review_items().await.unwrap().len(), 1);
+        let stored = store.decision_text(first.entry.seq).await.unwrap().unwrap();
+        assert_eq!(stored.answer.as_deref(), Some("It is on its way."));
+        // 8 concurrent posts of each of 5 new tickets: each recorded once, one valid chain.
+        let mut tasks = Vec::new();
+        for k in 0..40 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let id = format!("C{}", k % 5);
+                let t = text(&id);
+                s.decide_once(decision(&id, "same", &t, false), 4_000 + k)
+                    .await
+                    .unwrap()
+                    .existing
+            }));
+        }
+        let mut created = 0;
+        for t in tasks {
+            created += (!t.await.unwrap()) as usize;
+        }
+        assert_eq!(created, 5);
+        let e = store.audit_entries().await.unwrap();
+        assert_eq!(verify(&e, None), Ok(8));
+        let after = store.audit_after(3, 2).await.unwrap();
+        assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_hashes_and_their_changes_are_audited() {
+    for db in both("live_tokens").await {
+        let store = Store::open(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+            .token_create("ops", "admin", "aa11", "cli:root", 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.token_lookup("aa11").await.unwrap(),
+            Some(("ops".into(), "admin".into()))
+        );
+        assert!(store.token_lookup("bb22").await.unwrap().is_none());
+        let dup = store
+            .token_create("ops", "viewer", "cc33", "cli:root", 2)
+            .await;
+        assert!(
+            matches!(dup, Err(flowgate_store::StoreError::Conflict(_))),
+            "{dup:?}"
+        );
+        store.token_revoke("ops", "cli:root", 3).await.unwrap();
+        assert!(store.token_lookup("aa11").await.unwrap().is_none());
+        assert!(store.token_revoke("ops", "cli:root", 4).await.is_err());
+        let list = store.token_list().await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].revoked_at_ms, Some(3));
+        let e = store.audit_entries().await.unwrap();
+        let kinds: Vec<&str> = e.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, vec![kind::TOKEN, kind::TOKEN]);
+        assert!(e.iter().all(|e| !e.record.contains("aa11")));
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_review_is_one_reviewers_until_its_lease_ends() {
+    for db in both("live_leases").await {
+        let store = Store::open(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        for id in ["A", "B"] {
+            let t = text(id);
+            store
+                .decide_once(decision(id, id, &t, true), 10)
+                .await
+                .unwrap();
+        }
+        let lease = 15 * 60 * 1000;
+        let ann = store
+            .review_claim("ann", 100, lease)
+            .await
+            .unwrap()
+            .unwrap();
+        let bob = store
+            .review_claim("bob", 100, lease)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(ann.audit_seq, bob.audit_seq);
+        // Ann asking again gets the one she holds.
+        let again = store
+            .review_claim("ann", 200, lease)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.audit_seq, ann.audit_seq);
+        // Nothing left for a third reviewer while both leases run.
+        assert!(
+            store
+                .review_claim("cy", 300, lease)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Bob may not review Ann's item; Ann may.
+        let taken = store
+            .review_mark(ann.audit_seq, "correct", None, Some("bob"), None, 400)
+            .await;
+        assert!(
+            matches!(taken, Err(flowgate_store::StoreError::Conflict(_))),
+            "{taken:?}"
+        );
+        store
+            .review_mark(
+                ann.audit_seq,
+                "defect",
+                Some("wrong-answer"),
+                Some("ann"),
+                None,
+                500,
+            )
+            .await
+            .unwrap();
+        // After Bob's lease ends, Cy gets his item.
+        let cy = store
+            .review_claim("cy", 100 + lease + 1, lease)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(cy.audit_seq, bob.audit_seq);
+        assert_eq!(
+            store
+                .review_lease(bob.audit_seq, 100 + lease + 2)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("cy")
+        );
+        store.close().await;
+    }
+}

@@ -1,0 +1,203 @@
+//! `flowgate serve` and `flowgate token`: the service and its API tokens.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::config::Settings;
+
+/// `[serve]` in `flowgate.toml`; flags override.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSettings {
+    pub bind: Option<SocketAddr>,
+    pub model: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub kb: Option<PathBuf>,
+    /// Largest request body (bytes; default 1 MiB).
+    pub body_limit_bytes: Option<usize>,
+    /// Requests per minute per token (default 6,000; 0 = no limit).
+    pub rate_per_minute: Option<u32>,
+    /// Seconds before a request is abandoned (default 30).
+    pub request_timeout_s: Option<u64>,
+    /// Sample decisions the gate kept from acting for shadow review too (default false).
+    pub shadow_reviews: Option<bool>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
+    /// Database URL (SQLite path or postgres://…).
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// Intent model (from `flowgate train`).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Gate policy (TOML).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Knowledge base (from `flowgate kb build`), for answers and sources.
+    #[arg(long)]
+    pub kb: Option<PathBuf>,
+    /// Sample decisions the gate kept from acting for shadow review too.
+    #[arg(long)]
+    pub shadow_reviews: bool,
+}
+
+pub fn serve(args: ServeArgs, settings: &Settings) -> Result<()> {
+    let s = &settings.serve;
+    let db = crate::db::database_url(args.db.as_deref(), settings);
+    let model = args
+        .model
+        .or_else(|| s.model.clone())
+        .context("serve needs a model: --model FILE or [serve] model in flowgate.toml")?;
+    let policy = args
+        .policy
+        .or_else(|| s.policy.clone())
+        .context("serve needs a policy: --policy FILE or [serve] policy in flowgate.toml")?;
+    let mut config = flowgate_server::Config::new(db, model, policy);
+    if let Some(b) = args.bind.or(s.bind) {
+        config.bind = b;
+    }
+    config.kb = args.kb.or_else(|| s.kb.clone());
+    if let Some(n) = s.body_limit_bytes {
+        config.body_limit = n;
+    }
+    if let Some(n) = s.rate_per_minute {
+        config.rate_per_minute = n;
+    }
+    if let Some(n) = s.request_timeout_s {
+        config.request_timeout = Duration::from_secs(n.max(1));
+    }
+    config.shadow_reviews = args.shadow_reviews || s.shadow_reviews.unwrap_or(false);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        flowgate_server::serve(
+            config,
+            |addr| {
+                // One line scripts (and the tests) read to learn the port.
+                println!("flowgate serve: listening on http://{addr}");
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+            },
+            shutdown_signal(),
+        )
+        .await
+    })?;
+    eprintln!("flowgate serve: stopped");
+    Ok(())
+}
+
+/// SIGTERM or Ctrl-C: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only its SHA-256 is stored).
+    Create {
+        #[arg(long)]
+        role: String,
+        /// A name for the token (who or what uses it); audit records carry it as the actor.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// List tokens (names, roles, when created and revoked; never the tokens).
+    List {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        name: String,
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+}
+
+pub fn token(cmd: TokenCommand, settings: &Settings) -> Result<()> {
+    let rt = crate::db::runtime()?;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let actor = crate::risk::actor();
+    match cmd {
+        TokenCommand::Create { role, name, db } => {
+            if !flowgate_server::auth::ROLES.contains(&role.as_str()) {
+                bail!(
+                    "--role {role:?}: expected one of {}",
+                    flowgate_server::auth::ROLES.join(", ")
+                );
+            }
+            if name.trim().is_empty() || name.len() > 100 || name.contains(['\n', '\r']) {
+                bail!("--name {name:?}: expected 1 to 100 characters on one line");
+            }
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let token = flowgate_server::auth::new_token();
+            let hash = flowgate_server::auth::token_sha256(&token);
+            rt.block_on(async {
+                let s = flowgate_store::Store::open(&url).await?;
+                s.migrate().await?;
+                let r = s.token_create(&name, &role, &hash, &actor, now).await;
+                s.close().await;
+                r
+            })?;
+            println!("{token}");
+            eprintln!("token {name:?} ({role}) created; it is shown once — keep it now");
+        }
+        TokenCommand::List { db } => {
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let list = rt.block_on(async {
+                let s = flowgate_store::Store::open(&url).await?;
+                let r = s.token_list().await;
+                s.close().await;
+                r
+            })?;
+            println!("{:<24} {:<9} {:<25} revoked", "name", "role", "created");
+            for t in list {
+                let fmt = |ms: i64| flowgate_flow::time::format_utc_ms(ms);
+                println!(
+                    "{:<24} {:<9} {:<25} {}",
+                    t.name,
+                    t.role,
+                    fmt(t.created_at_ms),
+                    t.revoked_at_ms.map_or("-".into(), fmt)
+                );
+            }
+        }
+        TokenCommand::Revoke { name, db } => {
+            let url = crate::db::database_url(db.as_deref(), settings);
+            rt.block_on(async {
+                let s = flowgate_store::Store::open(&url).await?;
+                let r = s.token_revoke(&name, &actor, now).await;
+                s.close().await;
+                r
+            })?;
+            eprintln!("token {name:?} revoked");
+        }
+    }
+    Ok(())
+}

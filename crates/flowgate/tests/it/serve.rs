@@ -1,0 +1,544 @@
+//! `flowgate serve` as it runs: a real server process on 127.0.0.1 over SQLite and
+//! PostgreSQL, real HTTP, the demo's model, policy and knowledge base. Tickets in, decisions
+//! out and audited once, problem documents for bad input, the role matrix, review leases,
+//! two servers on one PostgreSQL chain, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::store::pg_url;
+use crate::{flowgate, stderr, temp_dir};
+
+/// A running `flowgate serve`; killed if the test fails before stopping it.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(db: &str, demo: &Path) -> Server {
+        let s = |p: &str| demo.join(p).display().to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flowgate"))
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--db",
+                db,
+                "--model",
+                &s("intent-model.fgim"),
+                "--policy",
+                &s("policy.toml"),
+                "--kb",
+                &s("kb.fgkb"),
+                "--shadow-reviews",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("flowgate serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .rsplit_once("listening on ")
+            .map(|(_, a)| a.to_owned())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then the exit status (within 20 s).
+    #[allow(unsafe_code)]
+    fn stop(mut self) -> std::process::ExitStatus {
+        // SAFETY: signalling our own child by its pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let t0 = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP exchange: (status, content type, body as JSON or `Value::String`).
+fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> (u16, String, Value) {
+    let mut r = ureq::request(method, url).timeout(Duration::from_secs(60));
+    if let Some(t) = token {
+        r = r.set("Authorization", &format!("Bearer {t}"));
+    }
+    let res = match body {
+        Some((ct, bytes)) => r.set("Content-Type", ct).send_bytes(&bytes),
+        None => r.call(),
+    };
+    let resp = match res {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let status = resp.status();
+    let ct = resp.content_type().to_owned();
+    let text = resp.into_string().unwrap();
+    let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, ct, v)
+}
+
+fn post_json(url: &str, token: Option<&str>, v: &Value) -> (u16, String, Value) {
+    call(
+        "POST",
+        url,
+        token,
+        Some(("application/json", v.to_string().into_bytes())),
+    )
+}
+
+/// A problem document of the given status and type slug.
+fn assert_problem(got: &(u16, String, Value), status: u16, slug: &str) {
+    assert_eq!(got.0, status, "{got:?}");
+    assert_eq!(got.1, "application/problem+json", "{got:?}");
+    assert_eq!(
+        got.2["type"],
+        format!("urn:flowgate:problem:{slug}"),
+        "{got:?}"
+    );
+    assert_eq!(got.2["status"], status, "{got:?}");
+}
+
+fn token(db: &str, role: &str) -> String {
+    let o = flowgate(&[
+        "token",
+        "create",
+        "--role",
+        role,
+        "--name",
+        &format!("{role}-1"),
+        "--db",
+        db,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = String::from_utf8(o.stdout).unwrap().trim().to_owned();
+    assert!(t.starts_with("fg_") && t.len() == 67, "{t}");
+    t
+}
+
+/// The demo's newest tickets as API requests.
+fn tickets(demo: &Path, n: usize) -> Vec<Value> {
+    let mut r = csv::Reader::from_path(demo.join("tickets.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    rows[rows.len() - n..]
+        .iter()
+        .map(|x| {
+            json!({"id": x[0], "customer": x[7], "subject": x[2], "body": x[3],
+                   "priority": x[5], "channel": x[6], "created_at": x[1]})
+        })
+        .collect()
+}
+
+fn demo_dir() -> PathBuf {
+    let d = temp_dir("serve-demo");
+    let out = flowgate(&[
+        "demo",
+        "--tickets",
+        "3000",
+        "--out",
+        d.join("demo").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    d.join("demo")
+}
+
+#[test]
+fn the_service_decides_audits_and_refuses_on_sqlite_and_postgres() {
+    let demo = demo_dir();
+    let sqlite = temp_dir("serve-sqlite")
+        .join("live.db")
+        .display()
+        .to_string();
+    let (pg, _guard) = pg_url("serve");
+    for db in [sqlite.as_str(), pg.as_str()] {
+        one_backend(db, &demo);
+    }
+    // Two servers on one PostgreSQL: 8 clients each, one chain, every ticket once.
+    let (pg2, _guard2) = pg_url("serve_two");
+    let ingest = token(&pg2, "ingest");
+    let viewer = token(&pg2, "viewer");
+    let a = Server::start(&pg2, &demo);
+    let b = Server::start(&pg2, &demo);
+    let all = tickets(&demo, 64);
+    std::thread::scope(|scope| {
+        for c in 0..16 {
+            let (server, ingest, all) = (if c % 2 == 0 { &a } else { &b }, &ingest, &all);
+            scope.spawn(move || {
+                // Every client posts every fourth ticket, so each ticket is posted by four
+                // clients on both servers at about the same time.
+                for t in all.iter().skip(c % 4).step_by(4) {
+                    let r = post_json(&server.url("/v1/tickets"), Some(ingest), t);
+                    assert!(r.0 == 201 || r.0 == 200, "{r:?}");
+                }
+            });
+        }
+    });
+    let page = call(
+        "GET",
+        &a.url("/v1/decisions?limit=1000"),
+        Some(&viewer),
+        None,
+    );
+    let rows = page.2["decisions"].as_array().unwrap();
+    let mut ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["ticket_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!((n, ids.len()), (64, 64), "each ticket decided once");
+    let v = call("GET", &b.url("/v1/audit/verify"), Some(&viewer), None);
+    assert_eq!(v.2["intact"], true, "{v:?}");
+    assert!(a.stop().success());
+    assert!(b.stop().success());
+    let o = flowgate(&["audit", "verify", "--db", &pg2]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn one_backend(db: &str, demo: &Path) {
+    let admin = token(db, "admin");
+    let reviewer = token(db, "reviewer");
+    let viewer = token(db, "viewer");
+    let ingest = token(db, "ingest");
+    let server = Server::start(db, demo);
+    let u = |p: &str| server.url(p);
+    // No token needed for health; readiness names the model and policy.
+    assert_eq!(call("GET", &u("/healthz"), None, None).0, 200);
+    let ready = call("GET", &u("/readyz"), None, None);
+    assert_eq!(ready.0, 200, "{ready:?}");
+    assert!(ready.2["policy"].as_str().unwrap().len() == 64);
+    // A ticket: decided, audited, answered.
+    let all = tickets(demo, 40);
+    let first = post_json(&u("/v1/tickets"), Some(&ingest), &all[0]);
+    assert_eq!(first.0, 201, "{first:?}");
+    let d = &first.2["decision"];
+    assert!(
+        ["act", "assist", "route", "clarify", "escalate"].contains(&d["action"].as_str().unwrap())
+    );
+    assert!(d["intent"].as_str().is_some() && d["confidence"].as_f64().is_some());
+    assert!(d["reasons"].as_array().unwrap().len() == 1);
+    let seq = first.2["audit"]["seq"].as_i64().unwrap();
+    // The same ticket again: the same decision, audited once.
+    let again = post_json(&u("/v1/tickets"), Some(&ingest), &all[0]);
+    assert_eq!(again.0, 200, "{again:?}");
+    assert_eq!(again.2["audit"], first.2["audit"]);
+    assert_eq!(again.2["decision"]["action"], d["action"]);
+    // Changed content is a new decision.
+    let mut changed = all[0].clone();
+    changed["body"] = json!("Actually, can you also tell me where my parcel is?");
+    let c = post_json(&u("/v1/tickets"), Some(&ingest), &changed);
+    assert_eq!(c.0, 201, "{c:?}");
+    assert!(c.2["audit"]["seq"].as_i64().unwrap() > seq);
+    // Bad input: a problem document each, nothing stored.
+    let len_before =
+        call("GET", &u("/v1/decisions?limit=1000"), Some(&viewer), None).2["decisions"]
+            .as_array()
+            .unwrap()
+            .len();
+    let t = u("/v1/tickets");
+    assert_problem(
+        &call(
+            "POST",
+            &t,
+            Some(&ingest),
+            Some(("application/json", b"{\"id\": ".to_vec())),
+        ),
+        400,
+        "malformed",
+    );
+    assert_problem(
+        &post_json(
+            &t,
+            Some(&ingest),
+            &json!({"id": "X1", "body": "hi", "prio": "high"}),
+        ),
+        422,
+        "invalid",
+    );
+    assert_problem(
+        &post_json(&t, Some(&ingest), &json!({"id": "X2", "body": "   "})),
+        422,
+        "invalid",
+    );
+    assert_problem(
+        &post_json(&t, Some(&ingest), &json!({"id": "", "body": "my card"})),
+        422,
+        "invalid",
+    );
+    assert_problem(
+        &call(
+            "POST",
+            &t,
+            Some(&ingest),
+            Some(("text/plain", b"{}".to_vec())),
+        ),
+        415,
+        "unsupported-media-type",
+    );
+    let huge = json!({"id": "X3", "body": "a".repeat(1_100_000)});
+    assert_problem(&post_json(&t, Some(&ingest), &huge), 413, "too-large");
+    assert_problem(&post_json(&t, None, &all[1]), 401, "unauthorized");
+    assert_problem(
+        &post_json(&t, Some("fg_nope"), &all[1]),
+        401,
+        "unauthorized",
+    );
+    assert_problem(&post_json(&t, Some(&viewer), &all[1]), 403, "forbidden");
+    assert_problem(
+        &call("GET", &u("/v1/nothing"), Some(&viewer), None),
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &call(
+            "GET",
+            &u("/v1/decisions?action=explode"),
+            Some(&viewer),
+            None,
+        ),
+        400,
+        "bad-query",
+    );
+    let len_after = call("GET", &u("/v1/decisions?limit=1000"), Some(&viewer), None).2["decisions"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(len_before, len_after, "bad input stored nothing");
+    // More tickets, concurrently (8 clients).
+    std::thread::scope(|scope| {
+        for c in 0..8 {
+            let (all, ingest, t) = (&all, &ingest, &t);
+            scope.spawn(move || {
+                for x in all.iter().skip(1 + c).step_by(8) {
+                    let r = post_json(t, Some(ingest), x);
+                    assert_eq!(r.0, 201, "{r:?}");
+                }
+            });
+        }
+    });
+    // The decisions as a cursor: pages of 10 cover all 41, each once, in order.
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let p = call(
+            "GET",
+            &u(&format!("/v1/decisions?after_seq={after}&limit=10")),
+            Some(&viewer),
+            None,
+        );
+        assert_eq!(p.0, 200, "{p:?}");
+        for r in p.2["decisions"].as_array().unwrap() {
+            seen.push(r["seq"].as_i64().unwrap());
+        }
+        match p.2["next_after_seq"].as_i64() {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 41);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    // Filtered by action; one decision in full, with its ticket's text.
+    let acts = call(
+        "GET",
+        &u("/v1/decisions?action=act&limit=1000"),
+        Some(&viewer),
+        None,
+    );
+    assert!(
+        acts.2["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"] == "act")
+    );
+    let one = call(
+        "GET",
+        &u(&format!("/v1/decisions/{seq}")),
+        Some(&viewer),
+        None,
+    );
+    assert_eq!(one.0, 200, "{one:?}");
+    assert_eq!(one.2["ticket_id"], all[0]["id"]);
+    assert!(
+        one.2["ticket_text"]
+            .as_str()
+            .unwrap()
+            .contains(all[0]["body"].as_str().unwrap())
+    );
+    // Reviews: the queue holds sampled decisions; a viewer may look but not claim.
+    let queue = call("GET", &u("/v1/reviews"), Some(&viewer), None);
+    let pending = queue.2["reviews"].as_array().unwrap().len();
+    assert!(pending > 0, "{queue:?}");
+    assert_problem(
+        &call("POST", &u("/v1/reviews/claim"), Some(&viewer), None),
+        403,
+        "forbidden",
+    );
+    let claimed = call("POST", &u("/v1/reviews/claim"), Some(&reviewer), None);
+    assert_eq!(claimed.0, 200, "{claimed:?}");
+    let item = claimed.2["decision_seq"].as_i64().unwrap();
+    assert!(claimed.2["ticket_text"].as_str().is_some());
+    // The admin (another reviewer) may not take it while it is leased.
+    let other = post_json(
+        &u(&format!("/v1/reviews/{item}")),
+        Some(&admin),
+        &json!({"verdict": "correct"}),
+    );
+    assert_problem(&other, 409, "conflict");
+    assert_problem(
+        &post_json(
+            &u(&format!("/v1/reviews/{item}")),
+            Some(&reviewer),
+            &json!({"verdict": "defect"}),
+        ),
+        422,
+        "invalid",
+    );
+    let done = post_json(
+        &u(&format!("/v1/reviews/{item}")),
+        Some(&reviewer),
+        &json!({"verdict": "defect", "category": "wrong-answer", "note": "asked for the parcel"}),
+    );
+    assert_eq!(done.0, 200, "{done:?}");
+    assert_problem(
+        &post_json(
+            &u(&format!("/v1/reviews/{item}")),
+            Some(&reviewer),
+            &json!({"verdict": "correct"}),
+        ),
+        409,
+        "conflict",
+    );
+    // The role matrix: 401 without a token, 403 with a role too weak, else through.
+    let routes: [(&str, &str, &str); 8] = [
+        ("GET", "/v1/decisions", "viewer"),
+        ("GET", "/v1/reviews", "viewer"),
+        ("GET", "/v1/audit/verify", "viewer"),
+        ("GET", "/metrics", "viewer"),
+        ("GET", "/v1/decisions/1", "viewer"),
+        ("POST", "/v1/reviews/claim", "reviewer"),
+        ("POST", "/v1/reviews/999999", "reviewer"),
+        ("POST", "/v1/tickets", "ingest"),
+    ];
+    let tokens = [
+        ("ingest", &ingest),
+        ("viewer", &viewer),
+        ("reviewer", &reviewer),
+        ("admin", &admin),
+    ];
+    for (method, path, need) in routes {
+        let body = (method == "POST").then(|| {
+            (
+                "application/json",
+                json!({"id": "M1", "body": "where is my card", "verdict": "correct"})
+                    .to_string()
+                    .into_bytes(),
+            )
+        });
+        let body_for = |path: &str| match path {
+            "/v1/tickets" => Some(("application/json", all[1].to_string().into_bytes())),
+            "/v1/reviews/999999" => Some((
+                "application/json",
+                json!({"verdict": "correct"}).to_string().into_bytes(),
+            )),
+            _ => body.clone(),
+        };
+        assert_problem(
+            &call(method, &u(path), None, body_for(path)),
+            401,
+            "unauthorized",
+        );
+        for (role, tok) in tokens {
+            let allowed = match need {
+                "viewer" => role != "ingest",
+                "reviewer" => role == "reviewer" || role == "admin",
+                _ => role == "ingest" || role == "admin",
+            };
+            let r = call(method, &u(path), Some(tok), body_for(path));
+            if allowed {
+                assert!(r.0 != 401 && r.0 != 403, "{role} {method} {path}: {r:?}");
+            } else {
+                assert_problem(&r, 403, "forbidden");
+            }
+        }
+    }
+    // The chain holds: through the API and through the CLI after a clean stop.
+    let v = call("GET", &u("/v1/audit/verify"), Some(&viewer), None);
+    assert_eq!(v.2["intact"], true, "{v:?}");
+    assert_eq!(v.2["reviews_matched"], 1, "{v:?}");
+    let m = call("GET", &u("/metrics"), Some(&viewer), None);
+    assert!(
+        m.2.as_str()
+            .unwrap()
+            .contains("flowgate_decisions_total{action="),
+        "{m:?}"
+    );
+    assert!(server.stop().success(), "SIGTERM stops the server cleanly");
+    let o = flowgate(&["audit", "verify", "--db", db]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Token creation and revocation are on the chain; a revoked token is refused.
+    let o = flowgate(&["token", "revoke", "viewer-1", "--db", db]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let server = Server::start(db, demo);
+    assert_problem(
+        &call("GET", &server.url("/v1/decisions"), Some(&viewer), None),
+        401,
+        "unauthorized",
+    );
+    assert!(server.stop().success());
+    let o = flowgate(&["audit", "export", "--db", db]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let changes: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            let r = match &v["record"] {
+                Value::String(s) => serde_json::from_str::<Value>(s).ok()?,
+                other => other.clone(),
+            };
+            (r["kind"] == "token").then(|| r["change"].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        ["create", "create", "create", "create", "revoke"],
+        "{text}"
+    );
+    assert!(
+        !text.contains(&viewer[3..]),
+        "a token leaked into the audit log"
+    );
+}
