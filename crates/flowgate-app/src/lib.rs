@@ -11,6 +11,7 @@ pub mod audit;
 pub mod error;
 pub mod gate;
 pub mod live;
+pub mod policy;
 pub mod review;
 pub mod triage;
 

@@ -471,6 +471,37 @@ impl Policy {
         self.intents.get(name).unwrap_or(&self.defaults)
     }
 
+    /// This policy with kill switches engaged on top (`global`, and each intent in
+    /// `intents`), as an operator throws them while the service runs. With none engaged it is
+    /// this policy unchanged; otherwise its hash is the SHA-256 of this policy's hash and the
+    /// switches, so every decision record names the policy actually in force.
+    pub fn with_kill_switches(&self, global: bool, intents: &[String]) -> Policy {
+        let mut p = self.clone();
+        if !global && intents.is_empty() {
+            return p;
+        }
+        p.kill_switch |= global;
+        let mut list: Vec<&String> = intents.iter().collect();
+        list.sort();
+        list.dedup();
+        for i in &list {
+            p.intents
+                .entry((*i).clone())
+                .or_insert_with(|| self.defaults.clone())
+                .kill_switch = true;
+        }
+        let names: Vec<&str> = list.iter().map(|s| s.as_str()).collect();
+        p.hash = sha256_hex(
+            format!(
+                "{}\nkill_switch={global}\nintents_killed={}",
+                self.hash,
+                names.join(",")
+            )
+            .as_bytes(),
+        );
+        p
+    }
+
     /// Share of an intent's `act` decisions at `confidence` that go to review.
     pub fn sample_rate(&self, intent: &str, confidence: f64) -> f64 {
         let base = self

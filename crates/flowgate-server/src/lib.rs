@@ -90,7 +90,13 @@ pub enum Error {
 /// What every handler shares.
 pub struct AppState {
     pub store: Store,
-    pub triage: Triage,
+    /// The model, the gate and the knowledge base; the gate's policy is the file's with the
+    /// database's kill switches on top, refreshed before every decision.
+    pub triage: tokio::sync::RwLock<Triage>,
+    /// The policy file as loaded.
+    pub base_policy: flowgate_gate::Policy,
+    /// The kill switches' version the gate was last refreshed at.
+    pub switch_version: std::sync::atomic::AtomicI64,
     pub batcher: Batcher,
     pub limits: RateLimit,
     pub metrics: Metrics,
@@ -113,7 +119,10 @@ pub async fn serve(
     let model = flowgate_demand::IntentModel::load(&config.model)?;
     let policy = flowgate_gate::Policy::load(&config.policy)?;
     let evidence = flowgate_store::review::evidence(&store.review_items().await?);
-    let gate = flowgate_app::gate::resolve(&model, policy, &evidence)?;
+    let base_policy = policy.clone();
+    let mut gate = flowgate_app::gate::resolve(&model, policy, &evidence)?;
+    gate.policy = flowgate_app::policy::in_force(&store, &base_policy).await?;
+    let switch_version = store.kill_switch_version().await?;
     let kb = config
         .kb
         .as_deref()
@@ -123,12 +132,14 @@ pub async fn serve(
         flowgate_demand::Encoder::load(&flowgate_demand::model_files::default_model_dir()?)?;
     let state = Arc::new(AppState {
         store: store.clone(),
-        triage: Triage {
+        triage: tokio::sync::RwLock::new(Triage {
             model,
             gate,
             kb,
             stale_days: config.stale_days,
-        },
+        }),
+        base_policy,
+        switch_version: std::sync::atomic::AtomicI64::new(switch_version),
         batcher: Batcher::start(encoder, config.max_batch),
         limits: RateLimit::new(config.rate_per_minute),
         metrics: Metrics::default(),
@@ -157,6 +168,11 @@ pub fn router(state: Shared, body_limit: usize) -> Router {
         .route("/v1/reviews/claim", post(claim_review))
         .route("/v1/reviews/{seq}", post(mark_review))
         .route("/v1/audit/verify", get(verify))
+        .route("/v1/policy", get(get_policy))
+        .route(
+            "/v1/policy/kill-switch",
+            axum::routing::put(put_kill_switch),
+        )
         .fallback(|| async { Problem::not_found("no such route") })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
@@ -225,13 +241,14 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(s): State<Shared>) -> Result<Json<serde_json::Value>, Problem> {
+    let t = s.triage.read().await;
     match s.store.audit_len().await {
         Ok(n) => Ok(Json(serde_json::json!({
             "status": "ready",
             "database": "ok",
             "audit_chain_length": n,
-            "model": s.triage.model.header.model_id,
-            "policy": s.triage.gate.policy.hash,
+            "model": t.model.header.model_id,
+            "policy": t.gate.policy.hash,
         }))),
         Err(e) => Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -334,9 +351,11 @@ async fn post_ticket(
         .embed(ticket.text())
         .await
         .map_err(Problem::internal)?;
+    refresh_policy(&s).await?;
+    let triage = s.triage.read().await;
     let posted = flowgate_app::live::post_ticket(
         &s.store,
-        &s.triage,
+        &triage,
         &ticket,
         &emb,
         &caller.name,
@@ -673,4 +692,106 @@ async fn verify(
 ) -> Result<Json<flowgate_app::audit::Verification>, Problem> {
     authorise(&s, &headers, Need::Viewer).await?;
     Ok(Json(flowgate_app::audit::verify_store(&s.store).await?))
+}
+
+/// Puts the database's kill switches into the gate when they changed since the last look
+/// (another replica, or this one, threw one): a switch holds for the next ticket everywhere.
+async fn refresh_policy(s: &AppState) -> Result<(), Problem> {
+    use std::sync::atomic::Ordering;
+    let v = s.store.kill_switch_version().await?;
+    if v != s.switch_version.load(Ordering::SeqCst) {
+        let p = flowgate_app::policy::in_force(&s.store, &s.base_policy).await?;
+        let mut t = s.triage.write().await;
+        t.gate.policy = p;
+        s.switch_version.store(v, Ordering::SeqCst);
+        tracing::info!(policy = %t.gate.policy.hash, "kill switches changed: policy refreshed");
+    }
+    Ok(())
+}
+
+async fn get_policy(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    refresh_policy(&s).await?;
+    let switches = s.store.kill_switches().await?;
+    let t = s.triage.read().await;
+    let p = &t.gate.policy;
+    let intents: Vec<serde_json::Value> = t
+        .model
+        .header
+        .labels
+        .iter()
+        .map(|l| {
+            let ip = p.intent(l);
+            let r = t.gate.thresholds.get(l);
+            serde_json::json!({
+                "intent": l,
+                "mode": ip.mode.as_str(),
+                "target_precision": ip.target_precision,
+                "threshold": r.and_then(|r| r.threshold),
+                "why": r.map(|r| r.why.clone()),
+                "kill_switch": ip.kill_switch,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "name": p.name,
+        "policy": p.hash,
+        "base_policy": s.base_policy.hash,
+        "kill_switch": p.kill_switch,
+        "kill_switches": switches.iter().map(|k| serde_json::json!({
+            "scope": k.scope,
+            "engaged": k.engaged,
+            "actor": k.actor,
+            "changed_at": ms_to_rfc3339(k.changed_at_ms),
+            "audit_seq": k.audit_seq,
+        })).collect::<Vec<_>>(),
+        "intents": intents,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KillSwitchBody {
+    /// `*` for the global switch, else an intent the model knows.
+    scope: String,
+    engaged: bool,
+}
+
+async fn put_kill_switch(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<KillSwitchBody>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let caller = authorise(&s, &headers, Need::Admin).await?;
+    let Json(b) = body?;
+    if b.scope != "*" {
+        let t = s.triage.read().await;
+        if !t.model.header.labels.contains(&b.scope) {
+            return Err(Problem::invalid(format!(
+                "scope {:?}: expected \"*\" or one of the model's intents ({})",
+                b.scope,
+                t.model.header.labels.join(", ")
+            )));
+        }
+    }
+    let (e, p) = flowgate_app::policy::set_kill_switch(
+        &s.store,
+        &s.base_policy,
+        &b.scope,
+        b.engaged,
+        &caller.name,
+        now_ms(),
+    )
+    .await?;
+    refresh_policy(&s).await?;
+    tracing::info!(scope = %b.scope, engaged = b.engaged, actor = %caller.name, "kill switch");
+    Ok(Json(serde_json::json!({
+        "scope": b.scope,
+        "engaged": b.engaged,
+        "policy": p.hash,
+        "audit": {"seq": e.seq, "hash": e.sha256},
+    })))
 }

@@ -461,6 +461,102 @@ impl Store {
     }
 }
 
+/// A kill switch as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KillSwitch {
+    /// `*` for the global switch, else an intent.
+    pub scope: String,
+    pub engaged: bool,
+    pub actor: String,
+    pub changed_at_ms: i64,
+    /// The `policy_change` record that threw it.
+    pub audit_seq: i64,
+}
+
+impl Store {
+    /// Throws (or releases) the kill switch `scope` and appends `record` (a `policy_change`
+    /// saying so) in one transaction under the chain's lock.
+    pub async fn kill_switch_set(
+        &self,
+        scope: &str,
+        engaged: bool,
+        record: NewRecord,
+        now_ms: i64,
+    ) -> Result<AuditEntry> {
+        self.require_schema().await?;
+        let records = [record];
+        validate(&records)?;
+        let actor = records[0].actor.clone();
+        macro_rules! go {
+            ($tx:expr, $insert:expr, $upsert:expr) => {{
+                let out = append_in_tx!($tx, records, now_ms, $insert);
+                let e = out.into_iter().last().expect("one record");
+                sqlx::query($upsert)
+                    .bind(scope)
+                    .bind(engaged)
+                    .bind(&actor)
+                    .bind(e.recorded_at_ms)
+                    .bind(e.seq)
+                    .execute(&mut *$tx)
+                    .await?;
+                $tx.commit().await?;
+                e
+            }};
+        }
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                go!(
+                    tx,
+                    INSERT_SQLITE,
+                    "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq"
+                )
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
+                go!(
+                    tx,
+                    INSERT_PG,
+                    "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq"
+                )
+            }
+        })
+    }
+
+    /// Every kill switch ever thrown, by scope.
+    pub async fn kill_switches(&self) -> Result<Vec<KillSwitch>> {
+        self.require_schema().await?;
+        const Q: &str = "SELECT scope, engaged, actor, changed_at_ms, audit_seq FROM kill_switches ORDER BY scope";
+        let rows: Vec<(String, bool, String, i64, i64)> = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_all(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(Q).fetch_all(p).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(
+                |(scope, engaged, actor, changed_at_ms, audit_seq)| KillSwitch {
+                    scope,
+                    engaged,
+                    actor,
+                    changed_at_ms,
+                    audit_seq,
+                },
+            )
+            .collect())
+    }
+
+    /// A number that changes whenever a kill switch does (the last change's sequence).
+    pub async fn kill_switch_version(&self) -> Result<i64> {
+        const Q: &str = "SELECT COALESCE(MAX(audit_seq), 0) FROM kill_switches";
+        let (n,): (i64,) = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_one(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(Q).fetch_one(p).await?,
+        };
+        Ok(n)
+    }
+}
+
 /// The statements that differ between the back-ends only in their placeholders (and, for
 /// claiming, PostgreSQL's row locks).
 struct Sql {

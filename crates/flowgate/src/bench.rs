@@ -58,9 +58,20 @@ pub struct BenchArgs {
     /// replications) and a comparison of 1,000,000 cases with 2,000 bootstrap resamples.
     #[arg(long)]
     pub value: bool,
+    /// Time the service: start `flowgate serve` on a fresh SQLite store with this demo
+    /// folder's model, policy and knowledge base (`flowgate demo --out DIR`), then post
+    /// 64-token tickets from 1, 8 and 32 concurrent clients over loopback.
+    #[arg(long, value_name = "DEMO_DIR")]
+    pub serve: Option<PathBuf>,
+    /// Seconds of load per client count (with --serve).
+    #[arg(long, default_value_t = 15.0)]
+    pub seconds: f64,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    if let Some(demo) = &args.serve {
+        return serve_bench(demo, args.seconds, args.work_dir.as_deref());
+    }
     if args.value {
         return value_bench(args.work_dir.as_deref());
     }
@@ -817,4 +828,138 @@ fn bootstrap_coverage_at_scale() {
         mean as f64 * 100.0 / trials as f64,
         t0.elapsed().as_secs_f64()
     );
+}
+
+/// Decisions through the service: a real `flowgate serve` child on loopback, fresh SQLite
+/// store, 64-token tickets (each a new ticket, so each is triaged, gated and audited), and
+/// 1, 8 and 32 clients each posting as fast as answers come back for `secs` seconds.
+fn serve_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
+    use std::io::BufRead;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let enc = crate::demand::encoder()?;
+    let mut reader = csv::Reader::from_path(demo.join("tickets.csv"))
+        .with_context(|| format!("{}: run flowgate demo --out DIR first", demo.display()))?;
+    let mut texts = Vec::new();
+    for row in reader.records().take(2000) {
+        let row = row?;
+        let (subject, body) = (row.get(2).unwrap_or(""), row.get(3).unwrap_or(""));
+        let mut t = format!("{subject}. {body}");
+        while enc.token_lengths(&[&t])?[0] < 64 {
+            t = format!("{t} {body}");
+        }
+        texts.push(enc.truncate_to_tokens(&t, 64)?);
+    }
+    drop(enc);
+    if texts.is_empty() {
+        bail!("{}: no tickets", demo.join("tickets.csv").display());
+    }
+    let dir = match work {
+        Some(d) => d.to_owned(),
+        None => std::env::temp_dir().join(format!("flowgate-serve-bench-{}", std::process::id())),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("bench.db").display().to_string();
+    let token = flowgate_server::auth::new_token();
+    crate::db::runtime()?.block_on(async {
+        let s = flowgate_store::Store::open(&db).await?;
+        s.migrate().await?;
+        s.token_create(
+            "bench",
+            "ingest",
+            &flowgate_server::auth::token_sha256(&token),
+            "bench",
+            jiff::Timestamp::now().as_millisecond(),
+        )
+        .await?;
+        s.close().await;
+        anyhow::Ok(())
+    })?;
+    let path = |f: &str| demo.join(f).display().to_string();
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["serve", "--bind", "127.0.0.1:0", "--db", &db])
+        .args(["--model", &path("intent-model.fgim")])
+        .args(["--policy", &path("policy.toml")])
+        .args(["--kb", &path("kb.fgkb")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting flowgate serve")?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().context("server stdout")?).read_line(&mut line)?;
+    let base = line
+        .trim()
+        .rsplit_once("listening on ")
+        .map(|x| x.1.to_owned())
+        .with_context(|| format!("the server did not say where it listens: {line:?}"))?;
+    let url = format!("{base}/v1/tickets");
+    let next = AtomicUsize::new(0);
+    let post = |agent: &ureq::Agent, k: usize| -> Result<f64> {
+        let body = serde_json::json!({"id": format!("B-{k}"), "body": texts[k % texts.len()]});
+        let t0 = Instant::now();
+        let r = agent
+            .post(&url)
+            .set("Authorization", &format!("Bearer {token}"))
+            .send_json(body);
+        let ms = t0.elapsed().as_secs_f64() * 1000.0;
+        match r {
+            Ok(resp) if resp.status() == 201 => Ok(ms),
+            Ok(resp) => bail!("status {}", resp.status()),
+            Err(e) => bail!("{e}"),
+        }
+    };
+    // Warm up: model pages, the encoder's first batches, the store's first writes.
+    let agent = ureq::AgentBuilder::new().build();
+    for _ in 0..16 {
+        post(&agent, next.fetch_add(1, Ordering::Relaxed))?;
+    }
+    println!(
+        "flowgate serve, POST /v1/tickets, 64-token tickets, SQLite, {} ({})",
+        machine(),
+        today()
+    );
+    println!("| clients | decisions | decisions/s | p50 ms | p99 ms | errors |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for clients in [1usize, 8, 32] {
+        let t0 = Instant::now();
+        let results: Vec<(Vec<f64>, usize)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..clients)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let agent = ureq::AgentBuilder::new().build();
+                        let (mut ok, mut errors) = (Vec::new(), 0usize);
+                        while t0.elapsed().as_secs_f64() < secs {
+                            match post(&agent, next.fetch_add(1, Ordering::Relaxed)) {
+                                Ok(ms) => ok.push(ms),
+                                Err(_) => errors += 1,
+                            }
+                        }
+                        (ok, errors)
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let wall = t0.elapsed().as_secs_f64();
+        let errors: usize = results.iter().map(|r| r.1).sum();
+        let all: Vec<f64> = results.into_iter().flat_map(|r| r.0).collect();
+        if all.is_empty() {
+            bail!("no request succeeded with {clients} clients ({errors} errors)");
+        }
+        let n = all.len();
+        let (p50, p99, _) = percentiles(all);
+        println!(
+            "| {clients} | {n} | {:.1} | {p50:.1} | {p99:.1} | {errors} |",
+            n as f64 / wall
+        );
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .context("sending SIGTERM to the server")?;
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("the server exited with {status} after SIGTERM");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }

@@ -610,3 +610,30 @@ fn no_card_numbers_are_seen_in_banking77_and_bitext() {
     assert!(lines > 30_000, "{lines}");
     assert!(luhn_only >= 100, "{luhn_only}");
 }
+
+/// Kill switches thrown on top of a policy: none leaves it as it is; each engaged switch
+/// changes the hash (decision records name the policy in force), and a switched-off intent
+/// is routed while the others still decide by their modes.
+#[test]
+fn kill_switches_on_top_of_a_policy_route_and_rename_it() {
+    let g = gate(POLICY);
+    let base = &g.policy;
+    assert_eq!(base.with_kill_switches(false, &[]).hash, base.hash);
+    let one = base.with_kill_switches(false, &["refund".to_owned()]);
+    assert_ne!(one.hash, base.hash);
+    assert!(one.intent("refund").kill_switch && !one.kill_switch);
+    // The same switches in another order: the same policy.
+    let two = base.with_kill_switches(false, &["refund".to_owned(), "card_lost".to_owned()]);
+    let two_again = base.with_kill_switches(false, &["card_lost".to_owned(), "refund".to_owned()]);
+    assert_eq!(two.hash, two_again.hash);
+    assert_ne!(two.hash, one.hash);
+    let all = base.with_kill_switches(true, &[]);
+    assert!(all.kill_switch && all.hash != base.hash && all.hash != one.hash);
+    let mut killed = gate(POLICY);
+    killed.policy = one;
+    let d = decide(&killed, PLAIN, &[], "refund", 0.999);
+    assert_eq!(
+        (d.action, d.rule.as_str()),
+        (Action::Route, "intent-kill-switch")
+    );
+}

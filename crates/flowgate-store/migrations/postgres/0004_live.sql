@@ -20,3 +20,15 @@ CREATE TABLE ticket_decisions (
 -- Review leases: a reviewer holds an item for a while; nobody else may review it meanwhile.
 ALTER TABLE review_queue ADD COLUMN leased_by TEXT;
 ALTER TABLE review_queue ADD COLUMN lease_until_ms BIGINT;
+
+-- Kill switches thrown while the service runs, on top of the policy file: '*' is the global
+-- switch, any other scope an intent. Each change is also a policy_change record on the chain
+-- (audit_seq); every server reads these before deciding, so a switch holds for the next ticket
+-- on every replica.
+CREATE TABLE kill_switches (
+    scope TEXT PRIMARY KEY,
+    engaged BOOLEAN NOT NULL,
+    actor TEXT NOT NULL,
+    changed_at_ms BIGINT NOT NULL,
+    audit_seq BIGINT NOT NULL
+);
