@@ -73,6 +73,25 @@ fn policy_of(record: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Runs the local macro `$go!(tx, …)` in a write transaction that holds the chain's lock
+/// (SQLite: an immediate transaction; PostgreSQL: the advisory lock), with the back-end's
+/// own arguments.
+macro_rules! in_chain_tx {
+    ($pool:expr, $go:ident, ($($sq:tt)*), ($($pg:tt)*)) => {
+        match $pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                $go!(tx, $($sq)*)
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
+                $go!(tx, $($pg)*)
+            }
+        }
+    };
+}
+
 impl Store {
     /// Records one decision — its chain entry, its texts, its ticket key and, when sampled,
     /// its review item — in one transaction under the chain's lock, unless the same ticket
@@ -152,17 +171,12 @@ impl Store {
                 }
             }};
         }
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                go!(tx, SQLITE, INSERT_SQLITE)
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                go!(tx, PG, INSERT_PG)
-            }
-        })
+        Ok(in_chain_tx!(
+            &self.pool,
+            go,
+            (SQLITE, INSERT_SQLITE),
+            (PG, INSERT_PG)
+        ))
     }
 
     /// Chain entries after `after_seq`, in order, at most `limit`.
@@ -288,17 +302,12 @@ impl Store {
                 out.into_iter().last().expect("one record")
             }};
         }
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                go!(tx, SQLITE, INSERT_SQLITE)
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                go!(tx, PG, INSERT_PG)
-            }
-        })
+        Ok(in_chain_tx!(
+            &self.pool,
+            go,
+            (SQLITE, INSERT_SQLITE),
+            (PG, INSERT_PG)
+        ))
     }
 
     /// Revokes the token `name` and appends a `token` record, in one transaction.
@@ -325,17 +334,12 @@ impl Store {
                 out.into_iter().last().expect("one record")
             }};
         }
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                go!(tx, SQLITE, INSERT_SQLITE)
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                go!(tx, PG, INSERT_PG)
-            }
-        })
+        Ok(in_chain_tx!(
+            &self.pool,
+            go,
+            (SQLITE, INSERT_SQLITE),
+            (PG, INSERT_PG)
+        ))
     }
 
     /// The (name, role) of the active token with this hash.
@@ -503,25 +507,18 @@ impl Store {
                 e
             }};
         }
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                go!(
-                    tx,
-                    INSERT_SQLITE,
-                    "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq"
-                )
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                go!(
-                    tx,
-                    INSERT_PG,
-                    "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq"
-                )
-            }
-        })
+        Ok(in_chain_tx!(
+            &self.pool,
+            go,
+            (
+                INSERT_SQLITE,
+                "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq"
+            ),
+            (
+                INSERT_PG,
+                "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq"
+            )
+        ))
     }
 
     /// Every kill switch ever thrown, by scope.
