@@ -108,7 +108,8 @@ impl Encoder {
 
     /// One L2-normalised vector per text, in order.
     ///
-    /// Texts are sorted by length so that a batch pads little, and the batches are shared
+    /// Texts are sorted by length so that a batch pads little, and the batches (at most
+    /// [`BATCH`] texts, fewer when there are fewer texts than workers × BATCH) are shared
     /// among `workers` threads (data parallelism: on small matrices this beats splitting each
     /// matrix product across threads; run candle itself on one thread, `RAYON_NUM_THREADS=1`).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
@@ -121,7 +122,10 @@ impl Encoder {
         }
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
-        let batches: Vec<&[usize]> = order.chunks(BATCH).collect();
+        // Batches of at most BATCH texts, and at least one per worker: a handful of texts
+        // (concurrent requests of the service) still keeps every core busy.
+        let size = BATCH.min(texts.len().div_ceil(self.workers.max(1))).max(1);
+        let batches: Vec<&[usize]> = order.chunks(size).collect();
         let workers = self.workers.min(batches.len()).max(1);
         let run = |w: usize| -> Result<Embedded> {
             let mut got = Vec::new();
