@@ -7,9 +7,12 @@
 //! [`audit::append_decisions`] (one chained [`DecisionRecord`](flowgate_gate::DecisionRecord)
 //! per decision, the texts beside it) → review.
 
+pub mod analytics;
 pub mod audit;
 pub mod error;
+pub mod events;
 pub mod gate;
+pub mod inbound;
 pub mod live;
 pub mod policy;
 pub mod review;

@@ -38,16 +38,17 @@ pub fn allows(role: &str, need: Need) -> bool {
 pub fn new_token() -> String {
     let mut b = [0u8; 32];
     rand::rng().fill_bytes(&mut b);
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("fg_{hex}")
+    format!("fg_{}", hex(&b))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The SHA-256 (hex) a token is stored as.
 pub fn token_sha256(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// The caller, once authenticated.

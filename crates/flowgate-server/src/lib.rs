@@ -6,9 +6,12 @@
 
 pub mod auth;
 pub mod batch;
+pub mod inbox;
 pub mod metrics;
 pub mod problem;
+pub mod webhook;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +54,13 @@ pub struct Config {
     pub shadow_reviews: bool,
     /// Texts embedded together at most.
     pub max_batch: usize,
+    /// Help-desk webhook sources by name (`POST /v1/webhooks/{name}`).
+    pub webhooks: BTreeMap<String, webhook::WebhookSource>,
+    /// Inbox workers in this process (0: deliveries are stored, not processed).
+    pub workers: usize,
+    /// How long a worker holds a claimed delivery; one that dies holding it is claimed
+    /// again after this.
+    pub inbox_lease: Duration,
 }
 
 impl Config {
@@ -67,6 +77,9 @@ impl Config {
             rate_per_minute: 6000,
             shadow_reviews: false,
             max_batch: 32,
+            webhooks: BTreeMap::new(),
+            workers: 2,
+            inbox_lease: Duration::from_millis(inbox::LEASE_MS as u64),
         }
     }
 }
@@ -102,6 +115,12 @@ pub struct AppState {
     pub metrics: Metrics,
     pub shadow_reviews: bool,
     pub timeout: Duration,
+    pub webhooks: BTreeMap<String, webhook::WebhookSource>,
+    pub inbox_lease_ms: i64,
+    /// Baselines and scorecards computed in the last [`ANALYTICS_TTL`], by request.
+    pub analytics: tokio::sync::Mutex<BTreeMap<String, (Instant, Arc<serde_json::Value>)>>,
+    /// Woken when a delivery is stored, so an idle worker picks it up at once.
+    pub inbox_wake: tokio::sync::Notify,
 }
 
 type Shared = Arc<AppState>;
@@ -145,12 +164,29 @@ pub async fn serve(
         metrics: Metrics::default(),
         shadow_reviews: config.shadow_reviews,
         timeout: config.request_timeout,
+        webhooks: config.webhooks.clone(),
+        inbox_wake: tokio::sync::Notify::new(),
+        inbox_lease_ms: i64::try_from(config.inbox_lease.as_millis()).unwrap_or(i64::MAX),
+        analytics: tokio::sync::Mutex::new(BTreeMap::new()),
     });
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers: Vec<_> = (0..config.workers)
+        .map(|i| tokio::spawn(inbox::work(state.clone(), i, stop_rx.clone())))
+        .collect();
     on_listen(listener.local_addr()?);
+    // On the shutdown signal: stop accepting, finish requests in flight, and let each worker
+    // finish the delivery it holds (one it did not finish is claimed again after a restart).
+    let draining = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
     axum::serve(listener, router(state, config.body_limit))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(draining)
         .await?;
+    for w in workers {
+        let _ = w.await;
+    }
     store.close().await;
     Ok(())
 }
@@ -162,7 +198,11 @@ pub fn router(state: Shared, body_limit: usize) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/v1/tickets", post(post_ticket))
+        .route("/v1/events", post(post_events))
+        .route("/v1/webhooks/{source}", post(inbox::receive))
         .route("/v1/decisions", get(list_decisions))
+        .route("/v1/baseline", get(get_baseline))
+        .route("/v1/scorecard", get(get_scorecard))
         .route("/v1/decisions/{seq}", get(get_decision))
         .route("/v1/reviews", get(list_reviews))
         .route("/v1/reviews/claim", post(claim_review))
@@ -268,9 +308,10 @@ async fn metrics(State(s): State<Shared>, headers: HeaderMap) -> Result<Response
         .iter()
         .filter(|i| i.verdict.is_none())
         .count();
+    let inbox = s.store.inbox_stats().await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(n, pending),
+        s.metrics.render(n, pending, &inbox, now_ms()),
     )
         .into_response())
 }
@@ -328,9 +369,6 @@ fn decision_out(
     }
 }
 
-/// The longest ticket id accepted.
-const MAX_ID: usize = 200;
-
 async fn post_ticket(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -338,35 +376,8 @@ async fn post_ticket(
 ) -> Result<(StatusCode, Json<TicketOut>), Problem> {
     let caller = authorise(&s, &headers, Need::Ingest).await?;
     let Json(ticket) = body?;
-    if ticket.id.trim().is_empty() || ticket.id.len() > MAX_ID {
-        return Err(Problem::invalid(format!(
-            "id: expected 1 to {MAX_ID} characters"
-        )));
-    }
-    if ticket.text().trim().is_empty() {
-        return Err(Problem::invalid("body: expected the ticket's text"));
-    }
-    let emb = s
-        .batcher
-        .embed(ticket.text())
-        .await
-        .map_err(Problem::internal)?;
-    refresh_policy(&s).await?;
-    let triage = s.triage.read().await;
-    let posted = flowgate_app::live::post_ticket(
-        &s.store,
-        &triage,
-        &ticket,
-        &emb,
-        &caller.name,
-        s.shadow_reviews,
-        jiff::Timestamp::now(),
-    )
-    .await?;
-    if posted.created {
-        s.metrics.decision(posted.record.decision.as_str());
-    }
-    tracing::info!(ticket = %ticket.id, seq = posted.seq, action = posted.record.decision.as_str(), created = posted.created, "ticket decided");
+    flowgate_app::inbound::check_ticket(&ticket)?;
+    let posted = decide(&s, &ticket, &caller.name).await?;
     let status = if posted.created {
         StatusCode::CREATED
     } else {
@@ -696,6 +707,208 @@ async fn verify(
 
 /// Puts the database's kill switches into the gate when they changed since the last look
 /// (another replica, or this one, threw one): a switch holds for the next ticket everywhere.
+/// Triage one ticket and record its decision once (the live path every surface takes: the
+/// API, and the inbox's workers).
+pub(crate) async fn decide(
+    s: &AppState,
+    ticket: &Ticket,
+    actor: &str,
+) -> Result<flowgate_app::live::Posted, Problem> {
+    let emb = s
+        .batcher
+        .embed(ticket.text())
+        .await
+        .map_err(Problem::internal)?;
+    refresh_policy(s).await?;
+    let triage = s.triage.read().await;
+    let posted = flowgate_app::live::post_ticket(
+        &s.store,
+        &triage,
+        ticket,
+        &emb,
+        actor,
+        s.shadow_reviews,
+        jiff::Timestamp::now(),
+    )
+    .await?;
+    if posted.created {
+        s.metrics.decision(posted.record.decision.as_str());
+    }
+    tracing::info!(ticket = %ticket.id, seq = posted.seq, action = posted.record.decision.as_str(), created = posted.created, "ticket decided");
+    Ok(posted)
+}
+
+/// `POST /v1/events`: history events in the canonical fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsIn {
+    /// The store's source to append to (default `live`).
+    #[serde(default)]
+    source: Option<String>,
+    events: Vec<flowgate_app::events::Event>,
+}
+
+/// The source `POST /v1/events` appends to unless the request names one.
+pub const LIVE_SOURCE: &str = "live";
+
+async fn post_events(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<EventsIn>, JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    let caller = authorise(&s, &headers, Need::Ingest).await?;
+    let Json(req) = body?;
+    let source = req.source.as_deref().unwrap_or(LIVE_SOURCE);
+    if source.trim().is_empty() || source.len() > 100 {
+        return Err(Problem::invalid("source: expected 1 to 100 characters"));
+    }
+    if req.events.is_empty() {
+        return Err(Problem::invalid("events: expected at least one event"));
+    }
+    let sum = flowgate_app::events::append(
+        &s.store,
+        source,
+        &req.events,
+        &caller.name,
+        "POST /v1/events",
+    )
+    .await?;
+    tracing::info!(
+        source,
+        new = sum.events_new,
+        duplicate = sum.events_duplicate,
+        "events appended"
+    );
+    let status = if sum.events_new > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(serde_json::json!({
+            "source": source,
+            "import_id": sum.import_id,
+            "events_new": sum.events_new,
+            "events_duplicate": sum.events_duplicate,
+        })),
+    ))
+}
+
+/// How long a computed baseline or scorecard is served before it is computed again: the
+/// figures lag live ingest by at most this much (each answer says when it was computed).
+pub const ANALYTICS_TTL: Duration = Duration::from_secs(60);
+
+/// The cached answer for `key`, or `compute`'s (then cached). One computation at a time: a
+/// burst of requests for the same figures computes them once.
+async fn cached<F, Fut>(
+    s: &AppState,
+    key: String,
+    compute: F,
+) -> Result<Arc<serde_json::Value>, Problem>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, Problem>>,
+{
+    let mut cache = s.analytics.lock().await;
+    if let Some((at, v)) = cache.get(&key)
+        && at.elapsed() < ANALYTICS_TTL
+    {
+        return Ok(v.clone());
+    }
+    let v = Arc::new(compute().await?);
+    cache.retain(|_, (at, _)| at.elapsed() < ANALYTICS_TTL);
+    cache.insert(key, (Instant::now(), v.clone()));
+    Ok(v)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalyticsQuery {
+    source: Option<String>,
+    weeks: Option<usize>,
+    week: Option<String>,
+}
+
+fn analytics_json(source: &str, body_key: &str, body: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "source": source,
+        "computed_at": jiff::Timestamp::now().to_string(),
+        "max_staleness_s": ANALYTICS_TTL.as_secs(),
+        body_key: body,
+    })
+}
+
+async fn get_baseline(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    q: Result<Query<AnalyticsQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let Query(q) = q?;
+    if q.weeks.is_some() || q.week.is_some() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            "the baseline takes only source",
+        ));
+    }
+    let key = format!("baseline/{}", q.source.as_deref().unwrap_or(""));
+    let v = cached(&s, key, || async {
+        let l = flowgate_app::analytics::load(&s.store, q.source.as_deref()).await?;
+        tokio::task::spawn_blocking(move || {
+            let b = flowgate_app::analytics::baseline(&l);
+            serde_json::to_value(&b).map(|b| analytics_json(&l.source, "baseline", b))
+        })
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)
+    })
+    .await?;
+    Ok(Json(v.as_ref()).into_response())
+}
+
+async fn get_scorecard(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    q: Result<Query<AnalyticsQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let Query(q) = q?;
+    let weeks = q.weeks.unwrap_or(12);
+    if !(1..=520).contains(&weeks) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            "weeks: expected 1 to 520",
+        ));
+    }
+    let last = q
+        .week
+        .as_deref()
+        .map(flowgate_app::analytics::parse_week)
+        .transpose()
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-query", e.to_string()))?;
+    let key = format!(
+        "scorecard/{}/{weeks}/{}",
+        q.source.as_deref().unwrap_or(""),
+        q.week.as_deref().unwrap_or("")
+    );
+    let v = cached(&s, key, || async {
+        let l = flowgate_app::analytics::load(&s.store, q.source.as_deref()).await?;
+        let reviewed = flowgate_app::analytics::reviewed_defects(&s.store, &l).await?;
+        tokio::task::spawn_blocking(move || {
+            let c = flowgate_app::analytics::scorecard(&l, &reviewed, weeks, last);
+            serde_json::to_value(&c).map(|c| analytics_json(&l.source, "scorecard", c))
+        })
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)
+    })
+    .await?;
+    Ok(Json(v.as_ref()).into_response())
+}
+
 async fn refresh_policy(s: &AppState) -> Result<(), Problem> {
     use std::sync::atomic::Ordering;
     let v = s.store.kill_switch_version().await?;

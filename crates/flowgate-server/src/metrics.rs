@@ -33,7 +33,13 @@ impl Metrics {
     }
 
     /// The exposition text; `chain_length` is read from the store at scrape time.
-    pub fn render(&self, chain_length: i64, review_pending: usize) -> String {
+    pub fn render(
+        &self,
+        chain_length: i64,
+        review_pending: usize,
+        inbox: &flowgate_store::inbox::InboxStats,
+        now_ms: i64,
+    ) -> String {
         let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut s = String::new();
         s.push_str("# HELP flowgate_http_requests_total Requests by route and status.\n# TYPE flowgate_http_requests_total counter\n");
@@ -61,6 +67,24 @@ impl Metrics {
         let _ = writeln!(
             s,
             "# HELP flowgate_review_pending Sampled decisions waiting for review.\n# TYPE flowgate_review_pending gauge\nflowgate_review_pending {review_pending}"
+        );
+        let _ = writeln!(
+            s,
+            "# HELP flowgate_inbox_deliveries Webhook deliveries in the inbox, by state.\n# TYPE flowgate_inbox_deliveries gauge"
+        );
+        for (state, n) in [
+            ("pending", inbox.pending),
+            ("done", inbox.done),
+            ("failed", inbox.failed),
+        ] {
+            let _ = writeln!(s, "flowgate_inbox_deliveries{{state=\"{state}\"}} {n}");
+        }
+        let age = inbox
+            .oldest_pending_ms
+            .map_or(0.0, |t| (now_ms - t).max(0) as f64 / 1000.0);
+        let _ = writeln!(
+            s,
+            "# HELP flowgate_inbox_oldest_pending_seconds Age of the oldest unprocessed delivery.\n# TYPE flowgate_inbox_oldest_pending_seconds gauge\nflowgate_inbox_oldest_pending_seconds {age:.3}"
         );
         s
     }

@@ -27,10 +27,20 @@ struct Body<'a> {
 }
 
 /// Every problem type the service answers with: (slug, status, title).
-pub const TYPES: [(&str, u16, &str); 13] = [
+pub const TYPES: [(&str, u16, &str); 15] = [
     ("malformed", 400, "The request body is not valid JSON"),
     ("bad-query", 400, "A query parameter is not valid"),
     ("unauthorized", 401, "A valid bearer token is needed"),
+    (
+        "bad-signature",
+        401,
+        "The webhook's signature does not verify",
+    ),
+    (
+        "stale-timestamp",
+        401,
+        "The webhook's signed timestamp is outside the accepted window",
+    ),
     ("forbidden", 403, "The token's role may not do this"),
     ("not-found", 404, "No such resource"),
     ("conflict", 409, "The request conflicts with what is stored"),

@@ -9,6 +9,7 @@
 pub mod audit;
 mod codec;
 mod common;
+pub mod inbox;
 mod key;
 pub mod live;
 mod load;

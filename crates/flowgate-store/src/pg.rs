@@ -64,12 +64,14 @@ pub(crate) async fn import(
         .await?;
     let total = p.events.len() as u64;
     // In key order the index is filled page by page instead of at random.
-    let mut sorted: Vec<&[u8; 16]> = p.events.iter().map(|e| &e.key).collect();
+    // Owned keys and a named function (not a closure over borrowed keys), so the import's
+    // future is `Send` and the service can run it on its runtime.
+    let mut sorted: Vec<[u8; 16]> = p.events.iter().map(|e| e.key).collect();
     sorted.sort_unstable();
     copy_lines(
         &mut tx,
         "COPY staging_keys FROM STDIN WITH (FORMAT csv)",
-        sorted.iter().map(|k| hex(&k[..])),
+        sorted.iter().map(hex_key),
         |n| progress(n, total),
     )
     .await?;
@@ -96,4 +98,8 @@ pub(crate) async fn import(
     });
     tx.commit().await?;
     Ok(summary)
+}
+
+fn hex_key(k: &[u8; 16]) -> String {
+    hex(&k[..])
 }

@@ -28,7 +28,8 @@ pub(crate) async fn import(
     let row = format!("({source_id}, ?, {import_id})");
     let full_sql = insert_keys_sql(KEY_ROWS, &row);
     // In key order the index is filled page by page instead of at random.
-    let mut sorted: Vec<&[u8; 16]> = p.events.iter().map(|e| &e.key).collect();
+    // Owned keys, so the import's future is `Send` (the service runs it on its runtime).
+    let mut sorted: Vec<[u8; 16]> = p.events.iter().map(|e| e.key).collect();
     sorted.sort_unstable();
     for chunk in sorted.chunks(KEY_ROWS) {
         let sql;

@@ -66,11 +66,21 @@ pub struct BenchArgs {
     /// Seconds of load per client count (with --serve).
     #[arg(long, default_value_t = 15.0)]
     pub seconds: f64,
+    /// With --serve: also time webhook acknowledgements on this PostgreSQL database (its
+    /// flowgate tables are created there), besides SQLite.
+    #[arg(long, value_name = "URL", requires = "serve")]
+    pub pg: Option<String>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(demo) = &args.serve {
-        return serve_bench(demo, args.seconds, args.work_dir.as_deref());
+        serve_bench(demo, args.seconds, args.work_dir.as_deref())?;
+        return webhook_bench(
+            demo,
+            args.seconds,
+            args.work_dir.as_deref(),
+            args.pg.as_deref(),
+        );
     }
     if args.value {
         return value_bench(args.work_dir.as_deref());
@@ -830,11 +840,198 @@ fn bootstrap_coverage_at_scale() {
     );
 }
 
+/// A token of `role` in the store at `db` (migrated first).
+fn bench_token(db: &str, role: &str) -> Result<String> {
+    let token = flowgate_server::auth::new_token();
+    crate::db::runtime()?.block_on(async {
+        let s = flowgate_store::Store::open(db).await?;
+        s.migrate().await?;
+        s.token_create(
+            &format!("bench-{role}-{}", jiff::Timestamp::now().as_millisecond()),
+            role,
+            &flowgate_server::auth::token_sha256(&token),
+            "bench",
+            jiff::Timestamp::now().as_millisecond(),
+        )
+        .await?;
+        s.close().await;
+        anyhow::Ok(())
+    })?;
+    Ok(token)
+}
+
+/// `flowgate serve` as a child on a free loopback port with the demo's files: the child and
+/// its base URL.
+fn start_server(
+    demo: &Path,
+    db: &str,
+    config: Option<&Path>,
+) -> Result<(std::process::Child, String)> {
+    use std::io::BufRead;
+    let path = |f: &str| demo.join(f).display().to_string();
+    let mut cmd = Command::new(std::env::current_exe()?);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    let mut child = cmd
+        .args(["serve", "--bind", "127.0.0.1:0", "--db", db])
+        .args(["--model", &path("intent-model.fgim")])
+        .args(["--policy", &path("policy.toml")])
+        .args(["--kb", &path("kb.fgkb")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting flowgate serve")?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().context("server stdout")?).read_line(&mut line)?;
+    let base = line
+        .trim()
+        .rsplit_once("listening on ")
+        .map(|x| x.1.to_owned())
+        .with_context(|| format!("the server did not say where it listens: {line:?}"))?;
+    Ok((child, base))
+}
+
+/// SIGTERM, and a clean exit expected.
+fn stop_server(mut child: std::process::Child) -> Result<()> {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .context("sending SIGTERM to the server")?;
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("the server exited with {status} after SIGTERM");
+    }
+    Ok(())
+}
+
+/// Webhook acknowledgements: signed Standard Webhooks deliveries at a steady 200 per second
+/// (4 senders, each on its own schedule) for `secs` seconds; the time from sending to the
+/// 202 is the inbox commit and nothing else. Once with the inbox's workers paused and once
+/// with them running (deciding each delivery's ticket meanwhile), on SQLite and, when given,
+/// PostgreSQL.
+fn webhook_bench(demo: &Path, secs: f64, work: Option<&Path>, pg: Option<&str>) -> Result<()> {
+    const RATE: f64 = 200.0;
+    const SENDERS: usize = 4;
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let mut reader = csv::Reader::from_path(demo.join("tickets.csv"))
+        .with_context(|| format!("{}: run flowgate demo --out DIR first", demo.display()))?;
+    let mut texts = Vec::new();
+    for row in reader.records().take(500) {
+        let row = row?;
+        texts.push((
+            row.get(2).unwrap_or("").to_owned(),
+            row.get(3).unwrap_or("").to_owned(),
+        ));
+    }
+    let dir = match work {
+        Some(d) => d.join("webhooks"),
+        None => std::env::temp_dir().join(format!("flowgate-webhook-bench-{}", std::process::id())),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    println!(
+        "flowgate serve, POST /v1/webhooks (Standard Webhooks), {RATE:.0} deliveries/s for {secs:.0} s, {} ({})",
+        machine(),
+        today()
+    );
+    println!("| store | workers | sent | 2xx | ack p50 ms | ack p99 ms | errors |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let mut stores = vec![("SQLite", dir.join("webhooks.db").display().to_string())];
+    if let Some(url) = pg {
+        stores.push(("PostgreSQL", url.to_owned()));
+    }
+    let run = std::process::id();
+    for (name, db) in &stores {
+        for workers in [0usize, 2] {
+            let config = dir.join(format!("flowgate-{workers}.toml"));
+            std::fs::write(
+                &config,
+                format!(
+                    "[serve]\nworkers = {workers}\nrate_per_minute = 0\n\n[webhooks.bench]\nscheme = \"standard-webhooks\"\nsecrets = [\"{SECRET}\"]\n"
+                ),
+            )?;
+            let (child, base) = start_server(demo, db, Some(&config))?;
+            let url = format!("{base}/v1/webhooks/bench");
+            let t0 = Instant::now();
+            let results: Vec<(Vec<f64>, usize)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..SENDERS)
+                    .map(|c| {
+                        let (url, texts) = (&url, &texts);
+                        scope.spawn(move || {
+                            let agent = ureq::AgentBuilder::new().build();
+                            let (mut ok, mut errors) = (Vec::new(), 0usize);
+                            let every = SENDERS as f64 / RATE;
+                            let mut k = 0usize;
+                            loop {
+                                // Open loop: the k-th send of this sender is due at a fixed
+                                // time, however long earlier answers took.
+                                let due = (k as f64 + c as f64 / SENDERS as f64) * every;
+                                if due >= secs {
+                                    break;
+                                }
+                                let wait = due - t0.elapsed().as_secs_f64();
+                                if wait > 0.0 {
+                                    std::thread::sleep(std::time::Duration::from_secs_f64(wait));
+                                }
+                                let i = k * SENDERS + c;
+                                let (subject, body) = &texts[i % texts.len()];
+                                let payload = serde_json::json!({"type": "ticket.created",
+                                    "data": {"id": format!("W-{run}-{workers}-{i}"),
+                                             "subject": subject, "body": body}})
+                                .to_string();
+                                let id = format!("wb-{run}-{workers}-{i}");
+                                let ts = jiff::Timestamp::now().as_second();
+                                let sig = flowgate_server::webhook::standard_signature(
+                                    SECRET,
+                                    &id,
+                                    ts,
+                                    payload.as_bytes(),
+                                )
+                                .unwrap_or_default();
+                                let sent = Instant::now();
+                                let r = agent
+                                    .post(url)
+                                    .set("Content-Type", "application/json")
+                                    .set("webhook-id", &id)
+                                    .set("webhook-timestamp", &ts.to_string())
+                                    .set("webhook-signature", &sig)
+                                    .send_string(&payload);
+                                let ms = sent.elapsed().as_secs_f64() * 1000.0;
+                                match r {
+                                    Ok(resp) if resp.status() == 202 => ok.push(ms),
+                                    _ => errors += 1,
+                                }
+                                k += 1;
+                            }
+                            (ok, errors)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            });
+            stop_server(child)?;
+            let errors: usize = results.iter().map(|r| r.1).sum();
+            let all: Vec<f64> = results.into_iter().flat_map(|r| r.0).collect();
+            let n = all.len();
+            if n == 0 {
+                bail!("no webhook was acknowledged on {name} ({errors} errors)");
+            }
+            let (p50, p99, _) = percentiles(all);
+            println!(
+                "| {name} | {} | {} | {n} | {p50:.1} | {p99:.1} | {errors} |",
+                if workers == 0 { "paused" } else { "2 running" },
+                n + errors
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
 /// Decisions through the service: a real `flowgate serve` child on loopback, fresh SQLite
 /// store, 64-token tickets (each a new ticket, so each is triaged, gated and audited), and
 /// 1, 8 and 32 clients each posting as fast as answers come back for `secs` seconds.
 fn serve_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
-    use std::io::BufRead;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let enc = crate::demand::encoder()?;
     let mut reader = csv::Reader::from_path(demo.join("tickets.csv"))
@@ -860,37 +1057,8 @@ fn serve_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("bench.db").display().to_string();
-    let token = flowgate_server::auth::new_token();
-    crate::db::runtime()?.block_on(async {
-        let s = flowgate_store::Store::open(&db).await?;
-        s.migrate().await?;
-        s.token_create(
-            "bench",
-            "ingest",
-            &flowgate_server::auth::token_sha256(&token),
-            "bench",
-            jiff::Timestamp::now().as_millisecond(),
-        )
-        .await?;
-        s.close().await;
-        anyhow::Ok(())
-    })?;
-    let path = |f: &str| demo.join(f).display().to_string();
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--bind", "127.0.0.1:0", "--db", &db])
-        .args(["--model", &path("intent-model.fgim")])
-        .args(["--policy", &path("policy.toml")])
-        .args(["--kb", &path("kb.fgkb")])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .context("starting flowgate serve")?;
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().context("server stdout")?).read_line(&mut line)?;
-    let base = line
-        .trim()
-        .rsplit_once("listening on ")
-        .map(|x| x.1.to_owned())
-        .with_context(|| format!("the server did not say where it listens: {line:?}"))?;
+    let token = bench_token(&db, "ingest")?;
+    let (child, base) = start_server(demo, &db, None)?;
     let url = format!("{base}/v1/tickets");
     let next = AtomicUsize::new(0);
     let post = |agent: &ureq::Agent, k: usize| -> Result<f64> {
@@ -952,14 +1120,7 @@ fn serve_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
             n as f64 / wall
         );
     }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .context("sending SIGTERM to the server")?;
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("the server exited with {status} after SIGTERM");
-    }
+    stop_server(child)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

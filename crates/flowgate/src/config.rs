@@ -27,6 +27,9 @@ pub struct Settings {
     /// The service (`[serve]`).
     #[serde(default)]
     pub serve: crate::serve::ServeSettings,
+    /// Help-desk webhook sources (`[webhooks.NAME]`).
+    #[serde(default)]
+    pub webhooks: std::collections::BTreeMap<String, crate::serve::WebhookSettings>,
 }
 
 impl Settings {

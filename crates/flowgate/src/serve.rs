@@ -25,6 +25,67 @@ pub struct ServeSettings {
     pub request_timeout_s: Option<u64>,
     /// Sample decisions the gate kept from acting for shadow review too (default false).
     pub shadow_reviews: Option<bool>,
+    /// Inbox workers in this process (default 2; 0 stores deliveries without processing).
+    pub workers: Option<usize>,
+    /// Seconds a worker holds a claimed delivery before another may claim it (default 60).
+    pub inbox_lease_s: Option<u64>,
+}
+
+/// `[webhooks.NAME]` in `flowgate.toml`: a help desk that posts to `/v1/webhooks/NAME`.
+/// `FLOWGATE_WEBHOOK_<NAME>_SECRETS` (comma-separated) overrides the secrets, so they need
+/// not be in the file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// `zendesk`, `hub-signature-256` or `standard-webhooks`.
+    pub scheme: String,
+    /// One secret, or two while rotating.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+}
+
+/// The configured webhook sources, checked.
+pub fn webhook_sources(
+    settings: &Settings,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<std::collections::BTreeMap<String, flowgate_server::webhook::WebhookSource>> {
+    use flowgate_server::webhook::{Scheme, WebhookSource};
+    let mut out = std::collections::BTreeMap::new();
+    for (name, w) in &settings.webhooks {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!("[webhooks.{name}]: a source's name is letters, digits, - and _");
+        }
+        let scheme: Scheme = serde_json::from_value(serde_json::Value::from(w.scheme.as_str()))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "[webhooks.{name}] scheme = {:?}: expected zendesk, hub-signature-256 or standard-webhooks",
+                    w.scheme
+                )
+            })?;
+        let var = format!(
+            "FLOWGATE_WEBHOOK_{}_SECRETS",
+            name.to_ascii_uppercase().replace('-', "_")
+        );
+        let secrets: Vec<String> = match env(&var) {
+            Some(v) => v
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => w.secrets.clone(),
+        };
+        if secrets.is_empty() || secrets.len() > 2 || secrets.iter().any(|s| s.len() < 8) {
+            bail!(
+                "[webhooks.{name}] secrets: expected one or two secrets (two while rotating) of 8 characters or more, in the file or in {var}"
+            );
+        }
+        out.insert(name.clone(), WebhookSource { scheme, secrets });
+    }
+    Ok(out)
 }
 
 #[derive(clap::Args, Debug)]
@@ -75,6 +136,13 @@ pub fn serve(args: ServeArgs, settings: &Settings) -> Result<()> {
         config.request_timeout = Duration::from_secs(n.max(1));
     }
     config.shadow_reviews = args.shadow_reviews || s.shadow_reviews.unwrap_or(false);
+    if let Some(n) = s.workers {
+        config.workers = n;
+    }
+    if let Some(n) = s.inbox_lease_s {
+        config.inbox_lease = Duration::from_secs(n.max(1));
+    }
+    config.webhooks = webhook_sources(settings, |k| std::env::var(k).ok())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

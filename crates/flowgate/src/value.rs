@@ -190,16 +190,7 @@ pub fn sla_targets(l: &Loaded) -> Option<Vec<Option<f64>>> {
 
 /// `2026-W47` → the Monday 00:00 UTC that starts it (UTC milliseconds).
 pub fn parse_week(week: &str) -> Result<i64> {
-    let bad = || format!("--week {week:?}: expected an ISO week such as 2026-W47");
-    let (y, w) = week.split_once("-W").with_context(bad)?;
-    let y: i16 = y.parse().with_context(bad)?;
-    let w: i8 = w.parse().with_context(bad)?;
-    let d = jiff::civil::ISOWeekDate::new(y, w, jiff::civil::Weekday::Monday)
-        .with_context(bad)?
-        .date();
-    Ok(d.to_zoned(jiff::tz::TimeZone::UTC)?
-        .timestamp()
-        .as_millisecond())
+    Ok(flowgate_app::analytics::parse_week(week)?)
 }
 
 /// `2026-01-01`, `2026-01-01T08:00:00Z` or `2026-W03` (its Monday) as UTC milliseconds.

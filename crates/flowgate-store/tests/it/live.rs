@@ -228,3 +228,120 @@ async fn a_claimed_review_is_one_reviewers_until_its_lease_ends() {
         store.close().await;
     }
 }
+
+/// The webhook inbox: a delivery id is stored once (a retry changes nothing, other bytes are
+/// a conflict), concurrent claimers never get the same delivery, a lease that ends hands the
+/// delivery on, and a delivery that keeps failing is set aside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_stores_once_and_hands_each_delivery_to_one_worker() {
+    use flowgate_store::inbox::Received;
+    for db in both("inbox").await {
+        let store = Store::open(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let first = store
+            .inbox_put("zd", "d-1", b"{\"a\":1}", 1_000)
+            .await
+            .unwrap();
+        let Received::New(id) = first else {
+            panic!("{first:?}")
+        };
+        assert_eq!(
+            store
+                .inbox_put("zd", "d-1", b"{\"a\":1}", 2_000)
+                .await
+                .unwrap(),
+            Received::Again(id)
+        );
+        assert_eq!(
+            store
+                .inbox_put("zd", "d-1", b"{\"a\":2}", 2_000)
+                .await
+                .unwrap(),
+            Received::Conflict(id)
+        );
+        // The same id from another source is another delivery.
+        assert!(matches!(
+            store.inbox_put("gh", "d-1", b"{}", 2_000).await.unwrap(),
+            Received::New(_)
+        ));
+        for i in 2..=40 {
+            let id = format!("d-{i}");
+            store.inbox_put("zd", &id, b"{}", 3_000).await.unwrap();
+        }
+        let s = store.inbox_stats().await.unwrap();
+        assert_eq!(
+            (s.pending, s.done, s.oldest_pending_ms),
+            (41, 0, Some(1_000))
+        );
+
+        // Four claimers at once: every delivery claimed by exactly one.
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let store = store.clone();
+            handles.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let batch = store.inbox_claim(3, 10_000, 60_000).await.unwrap();
+                    if batch.is_empty() {
+                        return got;
+                    }
+                    got.extend(batch.into_iter().map(|d| d.id));
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.await.unwrap());
+        }
+        all.sort_unstable();
+        let n = all.len();
+        all.dedup();
+        assert_eq!((n, all.len()), (41, 41), "each delivery claimed once");
+        // Nothing more while the leases hold; all again once they end.
+        assert!(
+            store
+                .inbox_claim(100, 69_999, 60_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let again = store.inbox_claim(100, 70_001, 60_000).await.unwrap();
+        assert_eq!(again.len(), 41);
+        assert!(again.iter().all(|d| d.attempts == 2));
+        assert_eq!(
+            again[0].body,
+            b"{\"a\":1}".to_vec(),
+            "oldest first, bytes as sent"
+        );
+
+        // Done, retried, failed.
+        store.inbox_done(again[0].id, "ok", 80_000).await.unwrap();
+        store
+            .inbox_failed(&again[1], "database away", 80_000, 5, 1_000)
+            .await
+            .unwrap();
+        store
+            .inbox_failed(&again[2], "not a shape", 80_000, 2, 1_000)
+            .await
+            .unwrap();
+        let retry = store.inbox_claim(100, 81_001, 60_000).await.unwrap();
+        assert_eq!(
+            retry.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![again[1].id],
+            "only the retried delivery is free before the others' leases end"
+        );
+        let s = store.inbox_stats().await.unwrap();
+        assert_eq!((s.pending, s.done, s.failed), (39, 1, 1));
+        let rows = store.inbox_rows().await.unwrap();
+        let failed = rows.iter().find(|r| r.id == again[2].id).unwrap();
+        assert_eq!(
+            (failed.state.as_str(), failed.outcome.as_deref()),
+            ("failed", Some("not a shape"))
+        );
+        // Done is final: a late worker's outcome does not overwrite it.
+        store.inbox_done(again[0].id, "late", 90_000).await.unwrap();
+        let row = store.inbox_rows().await.unwrap();
+        assert_eq!(row[0].outcome.as_deref(), Some("ok"));
+        store.close().await;
+    }
+}

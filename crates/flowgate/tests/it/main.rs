@@ -13,6 +13,7 @@ mod serve;
 mod snapshots;
 mod store;
 mod value;
+mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

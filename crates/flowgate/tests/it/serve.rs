@@ -14,13 +14,18 @@ use crate::store::pg_url;
 use crate::{flowgate, stderr, temp_dir};
 
 /// A running `flowgate serve`; killed if the test fails before stopping it.
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
     base: String,
 }
 
 impl Server {
     fn start(db: &str, demo: &Path) -> Server {
+        Server::start_with(db, demo, &[])
+    }
+
+    /// With more arguments (`--config FILE`…) after the usual ones.
+    pub(crate) fn start_with(db: &str, demo: &Path, extra: &[&str]) -> Server {
         let s = |p: &str| demo.join(p).display().to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_flowgate"))
             .args([
@@ -37,6 +42,7 @@ impl Server {
                 &s("kb.fgkb"),
                 "--shadow-reviews",
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -53,13 +59,13 @@ impl Server {
         Server { child, base }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// SIGTERM, then the exit status (within 20 s).
     #[allow(unsafe_code)]
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         // SAFETY: signalling our own child by its pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let t0 = Instant::now();
@@ -84,7 +90,7 @@ impl Drop for Server {
 }
 
 /// One HTTP exchange: (status, content type, body as JSON or `Value::String`).
-fn call(
+pub(crate) fn call(
     method: &str,
     url: &str,
     token: Option<&str>,
@@ -110,7 +116,7 @@ fn call(
     (status, ct, v)
 }
 
-fn post_json(url: &str, token: Option<&str>, v: &Value) -> (u16, String, Value) {
+pub(crate) fn post_json(url: &str, token: Option<&str>, v: &Value) -> (u16, String, Value) {
     call(
         "POST",
         url,
@@ -120,7 +126,7 @@ fn post_json(url: &str, token: Option<&str>, v: &Value) -> (u16, String, Value) 
 }
 
 /// A problem document of the given status and type slug.
-fn assert_problem(got: &(u16, String, Value), status: u16, slug: &str) {
+pub(crate) fn assert_problem(got: &(u16, String, Value), status: u16, slug: &str) {
     assert_eq!(got.0, status, "{got:?}");
     assert_eq!(got.1, "application/problem+json", "{got:?}");
     assert_eq!(
@@ -131,7 +137,7 @@ fn assert_problem(got: &(u16, String, Value), status: u16, slug: &str) {
     assert_eq!(got.2["status"], status, "{got:?}");
 }
 
-fn token(db: &str, role: &str) -> String {
+pub(crate) fn token(db: &str, role: &str) -> String {
     let o = flowgate(&[
         "token",
         "create",
@@ -149,7 +155,7 @@ fn token(db: &str, role: &str) -> String {
 }
 
 /// The demo's newest tickets as API requests.
-fn tickets(demo: &Path, n: usize) -> Vec<Value> {
+pub(crate) fn tickets(demo: &Path, n: usize) -> Vec<Value> {
     let mut r = csv::Reader::from_path(demo.join("tickets.csv")).unwrap();
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
     rows[rows.len() - n..]
@@ -161,17 +167,22 @@ fn tickets(demo: &Path, n: usize) -> Vec<Value> {
         .collect()
 }
 
-fn demo_dir() -> PathBuf {
-    let d = temp_dir("serve-demo");
-    let out = flowgate(&[
-        "demo",
-        "--tickets",
-        "3000",
-        "--out",
-        d.join("demo").to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    d.join("demo")
+/// The demo's model, policy and knowledge base, made once per test run.
+pub(crate) fn demo_dir() -> PathBuf {
+    static DEMO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DEMO.get_or_init(|| {
+        let d = temp_dir("serve-demo");
+        let out = flowgate(&[
+            "demo",
+            "--tickets",
+            "3000",
+            "--out",
+            d.join("demo").to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        d.join("demo")
+    })
+    .clone()
 }
 
 #[test]
@@ -641,4 +652,42 @@ fn one_backend(db: &str, demo: &Path) {
         !text.contains(&viewer[3..]),
         "a token leaked into the audit log"
     );
+}
+
+/// The systemd unit in `deploy/` passes `systemd-analyze verify` with this build's binary in
+/// place of the installed one, and its command line is one `flowgate` accepts.
+#[test]
+fn the_systemd_unit_verifies() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let unit = std::fs::read_to_string(root.join("deploy/flowgate.service")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_flowgate");
+    let dir = temp_dir("systemd");
+    let path = dir.join("flowgate.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/flowgate", bin)).unwrap();
+    let o = Command::new("systemd-analyze")
+        .args(["verify", path.to_str().unwrap()])
+        .output()
+        .expect("systemd-analyze runs (Debian package systemd)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success() && said.trim().is_empty(), "{said}");
+    // The ExecStart line parses as flowgate arguments (everything up to `serve`'s flags).
+    let exec: String = unit
+        .split("ExecStart=")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| l.trim_end_matches('\\').trim().to_owned() + " ")
+        .take_while(|l| !l.contains('='))
+        .collect();
+    let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+    assert!(args.contains(&"serve"), "{exec}");
+    let mut help = args.clone();
+    help.push("--help");
+    let o = Command::new(bin).args(&help).output().unwrap();
+    assert!(o.status.success(), "{exec}: {}", stderr(&o));
 }

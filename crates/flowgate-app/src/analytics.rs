@@ -1,0 +1,125 @@
+//! The process and value layers over a source in the store: the baseline and the weekly
+//! scorecard as the service answers them (the CLI reads files or the store the same way).
+
+use flowgate_flow::cases::CaseRecord;
+use flowgate_flow::{Baseline, BaselineOptions, EventLog};
+use flowgate_ingest::Mapping;
+use flowgate_store::Store;
+use flowgate_value::scorecard::{ReviewedDefect, Scorecard, ScorecardOptions};
+
+use crate::{Error, Result};
+
+/// A source read from the store, with what every figure needs.
+pub struct SourceLog {
+    pub source: String,
+    pub log: EventLog,
+    pub mapping: Mapping,
+    pub records: Vec<CaseRecord>,
+}
+
+/// The source named, or the store's only one.
+pub async fn load(store: &Store, source: Option<&str>) -> Result<SourceLog> {
+    let name = match source {
+        Some(n) => n.to_owned(),
+        None => {
+            let all = store.sources().await?;
+            match all.as_slice() {
+                [one] => one.name.clone(),
+                [] => return Err(Error::Invalid("the store holds no source yet".into())),
+                many => {
+                    return Err(Error::Invalid(format!(
+                        "source: the store holds several; name one of {}",
+                        many.iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    let loaded = store.load(&name).await?;
+    let mapping = Mapping::from_toml(
+        &loaded.mapping_toml,
+        &format!("the stored mapping of source {name}"),
+    )
+    .map_err(|e| Error::Invalid(e.to_string()))?;
+    let log = loaded.rows.finish();
+    let records = flowgate_flow::cases::case_records(&log);
+    Ok(SourceLog {
+        source: name,
+        log,
+        mapping,
+        records,
+    })
+}
+
+/// The process baseline, with the mapping's SLA targets.
+pub fn baseline(l: &SourceLog) -> Baseline {
+    let mut opts = BaselineOptions::new();
+    opts.sla = l.mapping.sla_config();
+    flowgate_flow::baseline(&l.log, &opts)
+}
+
+/// Reviewed defects from the review queue (acts only: a shadow review judged what the AI
+/// would have done, and nothing reached a customer), each at its case when the case is in
+/// the log.
+pub async fn reviewed_defects(store: &Store, l: &SourceLog) -> Result<Vec<ReviewedDefect>> {
+    Ok(store
+        .review_items()
+        .await?
+        .iter()
+        .filter(|i| !i.shadow && i.verdict.as_deref() == Some("defect"))
+        .map(|i| ReviewedDefect {
+            case: l.log.cases.get(&i.ticket).map(|c| c as usize),
+            decided_at_ms: i.decided_at_ms,
+        })
+        .collect())
+}
+
+/// The weekly scorecard: `weeks` weeks ending with the one holding `last_week` (default the
+/// last complete week of the data).
+pub fn scorecard(
+    l: &SourceLog,
+    reviewed: &[ReviewedDefect],
+    weeks: usize,
+    last_week: Option<i64>,
+) -> Scorecard {
+    let opts = ScorecardOptions {
+        weeks: weeks.max(1),
+        last_week,
+        ..ScorecardOptions::default()
+    };
+    flowgate_value::scorecard(&l.records, reviewed, &opts)
+}
+
+/// An ISO week (`2026-W47`) as its Monday 00:00 UTC in milliseconds.
+pub fn parse_week(week: &str) -> Result<i64> {
+    let bad = || {
+        Error::Invalid(format!(
+            "week {week:?}: expected an ISO week such as 2026-W47"
+        ))
+    };
+    let (y, w) = week.trim().split_once("-W").ok_or_else(bad)?;
+    let y: i16 = y.parse().map_err(|_| bad())?;
+    let w: i8 = w.parse().map_err(|_| bad())?;
+    let d = jiff::civil::ISOWeekDate::new(y, w, jiff::civil::Weekday::Monday)
+        .map_err(|_| bad())?
+        .date();
+    Ok(d.to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|_| bad())?
+        .timestamp()
+        .as_millisecond())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso_weeks_start_on_monday_utc() {
+        // 2026-W01 starts on Monday 29 December 2025 (ISO 8601: the week with 1 January's
+        // Thursday).
+        assert_eq!(super::parse_week("2026-W01").unwrap(), 1_766_966_400_000);
+        assert!(super::parse_week("2026-W54").is_err());
+        assert!(super::parse_week("2026-47").is_err());
+    }
+}

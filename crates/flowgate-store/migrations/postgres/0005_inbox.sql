@@ -1,0 +1,21 @@
+-- Help-desk webhook deliveries. A delivery is committed here before its sender gets a 2xx,
+-- then workers process it at least once (processing is idempotent: the same ticket content
+-- is decided once, the same events are stored once). (source, delivery_id) is the sender's
+-- identity of a delivery: the same id again is a retry (same bytes) or a conflict. Workers
+-- of every replica claim rows with FOR UPDATE SKIP LOCKED.
+CREATE TABLE webhook_inbox (
+    id BIGSERIAL PRIMARY KEY,
+    source TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    body BYTEA NOT NULL,
+    received_at_ms BIGINT NOT NULL,
+    -- pending | done | failed
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_until_ms BIGINT,
+    done_at_ms BIGINT,
+    outcome TEXT,
+    UNIQUE (source, delivery_id)
+);
+CREATE INDEX webhook_inbox_state ON webhook_inbox (state, id);

@@ -1,0 +1,20 @@
+-- Help-desk webhook deliveries. A delivery is committed here before its sender gets a 2xx,
+-- then workers process it at least once (processing is idempotent: the same ticket content
+-- is decided once, the same events are stored once). (source, delivery_id) is the sender's
+-- identity of a delivery: the same id again is a retry (same bytes) or a conflict.
+CREATE TABLE webhook_inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    body BLOB NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    -- pending | done | failed
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_until_ms INTEGER,
+    done_at_ms INTEGER,
+    outcome TEXT,
+    UNIQUE (source, delivery_id)
+);
+CREATE INDEX webhook_inbox_state ON webhook_inbox (state, id);
