@@ -14,6 +14,7 @@ use crate::{Error, Result};
 
 /// One event in the canonical model's fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Event {
     /// The case (ticket) the event belongs to.

@@ -82,17 +82,7 @@ pub async fn post_ticket(
         ))
     })?;
     let text = store.decision_text(d.entry.seq).await?;
-    let sources = text
-        .as_ref()
-        .and_then(|t| t.sources.as_deref())
-        .and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(s).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| Source {
-            article: v["article"].as_str().unwrap_or_default().to_owned(),
-            title: v["title"].as_str().unwrap_or_default().to_owned(),
-        })
-        .collect();
+    let sources = crate::triage::sources(text.as_ref().and_then(|t| t.sources.as_deref()));
     let queued = store
         .review_items()
         .await?

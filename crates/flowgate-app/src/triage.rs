@@ -21,9 +21,16 @@ pub struct Triage {
 
 /// A source passage shown with a proposed answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Source {
     pub article: String,
     pub title: String,
+}
+
+/// Sources as kept beside a decision (JSON), read back; none when absent or unreadable.
+pub fn sources(json: Option<&str>) -> Vec<Source> {
+    json.and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
 }
 
 /// One ticket triaged.

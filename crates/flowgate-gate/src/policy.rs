@@ -52,6 +52,7 @@ pub enum PolicyError {
 
 /// What the gate lets happen to a ticket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Answer it from the knowledge base, without a person.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// One ticket. The text the classifier reads is the subject and the body; escalation rules
 /// read the named fields and the attributes by (lower-case) name.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Ticket {
     pub id: String,
@@ -32,6 +33,7 @@ pub struct Ticket {
 
 /// An attribute value as a help desk sends it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Attribute {
     Text(String),

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::body::Bytes;
 use flowgate_store::inbox::{Delivery, Received};
 
 use crate::problem::Problem;
@@ -30,6 +30,33 @@ pub const RETRY_AFTER_MS: i64 = 10_000;
 /// Deliveries one worker claims at a time.
 const CLAIM: i64 = 8;
 
+/// A help desk's delivery, authenticated by its signature (see the README's table of schemes).
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/{source}",
+    tag = "webhooks",
+    params(
+        ("source" = String, Path, description = "the webhook source's name ([webhooks.NAME] in settings)"),
+        ("X-Zendesk-Webhook-Signature" = Option<String>, Header, description = "zendesk: base64 HMAC-SHA256 of timestamp + body"),
+        ("X-Zendesk-Webhook-Signature-Timestamp" = Option<String>, Header, description = "zendesk: the signed time"),
+        ("X-Hub-Signature-256" = Option<String>, Header, description = "hub-signature-256: sha256=<hex HMAC-SHA256 of the body>"),
+        ("webhook-id" = Option<String>, Header, description = "standard-webhooks: the delivery id"),
+        ("webhook-timestamp" = Option<String>, Header, description = "standard-webhooks: the signed time (seconds)"),
+        ("webhook-signature" = Option<String>, Header, description = "standard-webhooks: v1,<base64 HMAC-SHA256 of id.timestamp.body>"),
+    ),
+    request_body(content = Object, description = "flowgate's {type, data}, a Zendesk ticket event, a Jira issue webhook or a GitHub issues event", content_type = "application/json"),
+    responses(
+        (status = 202, description = "committed to the inbox", body = Object),
+        (status = 200, description = "the same delivery was received before: nothing stored", body = Object),
+        (status = 400, description = "not JSON", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "bad signature or stale timestamp", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "no such source", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "the delivery id was received with other bytes", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "a shape flowgate does not read, or invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn receive(
     State(s): State<Arc<AppState>>,
     Path(source): Path<String>,
@@ -153,10 +180,22 @@ async fn process(s: &AppState, d: &Delivery) {
 async fn handle(s: &AppState, d: &Delivery, actor: &str) -> Result<String, (bool, String)> {
     let inbound = flowgate_app::inbound::parse(&d.body).map_err(|e| (false, e.to_string()))?;
     let mut decided = Vec::new();
+    let calls_back = s
+        .webhooks
+        .get(&d.source)
+        .is_some_and(|w| w.callback.is_some());
     for t in &inbound.tickets {
         let p = crate::decide(s, t, actor)
             .await
             .map_err(|p| (p.status.is_server_error(), p.detail))?;
+        if calls_back {
+            // Queued once however often the delivery is processed.
+            s.store
+                .outbox_put(&d.source, p.seq, now_ms())
+                .await
+                .map_err(|e| (true, e.to_string()))?;
+            s.outbox_wake.notify_one();
+        }
         decided.push(p.seq);
     }
     let mut events = String::new();
@@ -179,4 +218,109 @@ async fn handle(s: &AppState, d: &Delivery, actor: &str) -> Result<String, (bool
         inbound.what,
         decided
     ))
+}
+
+/// Attempts at sending one decision before it is set aside as `failed`.
+pub const CALLBACK_ATTEMPTS: i32 = 12;
+/// How long a claimed decision is the sender's (longer than one attempt's timeout).
+const CALLBACK_LEASE_MS: i64 = 30_000;
+const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Wait before attempt `n + 1` after `n` failed: 1 s, 2 s, 4 s … at most 10 minutes.
+pub fn backoff_ms(attempts: i32) -> i64 {
+    1000 * (1i64 << attempts.clamp(1, 20).saturating_sub(1)).min(600)
+}
+
+/// Sends queued decisions to their sources' callback URLs, signed as Standard Webhooks
+/// (`webhook-id` = `decision-<seq>`, so a receiver can drop a repeat), until told to stop.
+/// At least once: a decision is marked sent only after a 2xx.
+pub async fn send_decisions(s: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let now = now_ms();
+        let batch = match s.store.outbox_claim(16, now, CALLBACK_LEASE_MS).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "claiming from the outbox failed");
+                Vec::new()
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                _ = s.outbox_wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        for o in batch {
+            let r = send_one(&s, &o).await;
+            let now = now_ms();
+            let recorded = match &r {
+                Ok(()) => s.store.outbox_sent(o.id, now).await,
+                Err(e) => {
+                    s.store
+                        .outbox_retry(&o, e, now + backoff_ms(o.attempts), CALLBACK_ATTEMPTS)
+                        .await
+                }
+            };
+            match (r, recorded) {
+                (_, Err(e)) => tracing::error!(error = %e, "recording a callback failed"),
+                (Ok(()), Ok(())) => {
+                    tracing::info!(source = %o.source, seq = o.audit_seq, "decision sent back")
+                }
+                (Err(e), Ok(())) => {
+                    tracing::warn!(source = %o.source, seq = o.audit_seq, attempts = o.attempts, error = %e, "sending a decision back failed")
+                }
+            }
+        }
+    }
+}
+
+async fn send_one(s: &AppState, o: &flowgate_store::inbox::Outgoing) -> Result<(), String> {
+    let Some(cb) = s.webhooks.get(&o.source).and_then(|w| w.callback.clone()) else {
+        return Err(format!("source {:?} has no callback any more", o.source));
+    };
+    let data = crate::decision_json(s, o.audit_seq)
+        .await
+        .map_err(|p| p.detail)?
+        .ok_or_else(|| format!("audit record {} is not a decision", o.audit_seq))?;
+    let ts = now_ms().div_euclid(1000);
+    let body = serde_json::json!({
+        "type": "decision.created",
+        "timestamp": jiff::Timestamp::from_second(ts).map(|t| t.to_string()).unwrap_or_default(),
+        "data": data,
+    })
+    .to_string();
+    let id = format!("decision-{}", o.audit_seq);
+    let sig = crate::webhook::standard_signature(&cb.secret, &id, ts, body.as_bytes())
+        .ok_or("the callback secret is not a whsec_ secret")?;
+    tokio::task::spawn_blocking(move || {
+        let r = ureq::post(&cb.url)
+            .timeout(CALLBACK_TIMEOUT)
+            .set("Content-Type", "application/json")
+            .set("webhook-id", &id)
+            .set("webhook-timestamp", &ts.to_string())
+            .set("webhook-signature", &sig)
+            .send_string(&body);
+        match r {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(code, _)) => Err(format!("the receiver answered {code}")),
+            Err(e) => Err(format!("sending failed: {}", e.kind())),
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_up_to_ten_minutes() {
+        let waits: Vec<i64> = (1..=12).map(super::backoff_ms).collect();
+        assert_eq!(&waits[..4], &[1000, 2000, 4000, 8000]);
+        assert_eq!(waits[11], 600_000);
+    }
 }

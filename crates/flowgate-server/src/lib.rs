@@ -22,7 +22,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use flowgate_app::Triage;
 use flowgate_gate::{DecisionRecord, Ticket};
@@ -121,6 +121,8 @@ pub struct AppState {
     pub analytics: tokio::sync::Mutex<BTreeMap<String, (Instant, Arc<serde_json::Value>)>>,
     /// Woken when a delivery is stored, so an idle worker picks it up at once.
     pub inbox_wake: tokio::sync::Notify,
+    /// Woken when a decision is queued for a callback.
+    pub outbox_wake: tokio::sync::Notify,
 }
 
 type Shared = Arc<AppState>;
@@ -166,14 +168,21 @@ pub async fn serve(
         timeout: config.request_timeout,
         webhooks: config.webhooks.clone(),
         inbox_wake: tokio::sync::Notify::new(),
+        outbox_wake: tokio::sync::Notify::new(),
         inbox_lease_ms: i64::try_from(config.inbox_lease.as_millis()).unwrap_or(i64::MAX),
         analytics: tokio::sync::Mutex::new(BTreeMap::new()),
     });
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let workers: Vec<_> = (0..config.workers)
+    let mut workers: Vec<_> = (0..config.workers)
         .map(|i| tokio::spawn(inbox::work(state.clone(), i, stop_rx.clone())))
         .collect();
+    if config.workers > 0 && config.webhooks.values().any(|w| w.callback.is_some()) {
+        workers.push(tokio::spawn(inbox::send_decisions(
+            state.clone(),
+            stop_rx.clone(),
+        )));
+    }
     on_listen(listener.local_addr()?);
     // On the shutdown signal: stop accepting, finish requests in flight, and let each worker
     // finish the delivery it holds (one it did not finish is claimed again after a restart).
@@ -191,32 +200,106 @@ pub async fn serve(
     Ok(())
 }
 
-/// The routes.
+/// The OpenAPI document's frame: what every path shares. The paths come from the handlers'
+/// `#[utoipa::path]` annotations as they are routed ([`router`]), so a route cannot exist
+/// without being documented.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "flowgate",
+        description = "The live loop: tickets in from help desks, gated decisions out, every one audited.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("a token from `flowgate token create`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document describing them.
+pub fn routes() -> (Router<Shared>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    let (r, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(post_ticket))
+        .routes(routes!(post_events))
+        .routes(routes!(inbox::receive))
+        .routes(routes!(list_decisions))
+        .routes(routes!(get_baseline))
+        .routes(routes!(get_scorecard))
+        .routes(routes!(get_decision))
+        .routes(routes!(list_reviews))
+        .routes(routes!(claim_review))
+        .routes(routes!(mark_review))
+        .routes(routes!(verify))
+        .routes(routes!(get_policy))
+        .routes(routes!(put_kill_switch))
+        .split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    api.paths.paths.insert(
+        "/openapi.json".into(),
+        utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .tag("service")
+                .summary(Some("This document"))
+                .response(
+                    "200",
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description("the OpenAPI 3.1 document")
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::schema::Object::new()))
+                                .build(),
+                        ),
+                )
+                .build(),
+        ),
+    );
+    (r, api)
+}
+
+/// The service: the routes, `/openapi.json`, and what every request goes through.
 pub fn router(state: Shared, body_limit: usize) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/v1/tickets", post(post_ticket))
-        .route("/v1/events", post(post_events))
-        .route("/v1/webhooks/{source}", post(inbox::receive))
-        .route("/v1/decisions", get(list_decisions))
-        .route("/v1/baseline", get(get_baseline))
-        .route("/v1/scorecard", get(get_scorecard))
-        .route("/v1/decisions/{seq}", get(get_decision))
-        .route("/v1/reviews", get(list_reviews))
-        .route("/v1/reviews/claim", post(claim_review))
-        .route("/v1/reviews/{seq}", post(mark_review))
-        .route("/v1/audit/verify", get(verify))
-        .route("/v1/policy", get(get_policy))
-        .route(
-            "/v1/policy/kill-switch",
-            axum::routing::put(put_kill_switch),
-        )
-        .fallback(|| async { Problem::not_found("no such route") })
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
-        .with_state(state)
+    let (r, api) = routes();
+    let doc = Arc::new(api.to_json().unwrap_or_else(|_| "{}".into()));
+    r.route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    doc.as_str().to_owned(),
+                )
+            }
+        }),
+    )
+    .fallback(|| async { Problem::not_found("no such route") })
+    .layer(DefaultBodyLimit::max(body_limit))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+    .with_state(state)
 }
 
 /// Times every request, abandons one that takes too long, counts it by route and status,
@@ -276,10 +359,25 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses((status = 200, description = "alive", body = Object)
+    )
+)]
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "service",
+    responses((status = 200, description = "ready: database reachable, model and policy loaded", body = Object),
+        (status = 503, description = "unavailable or timed out", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn readyz(State(s): State<Shared>) -> Result<Json<serde_json::Value>, Problem> {
     let t = s.triage.read().await;
     match s.store.audit_len().await {
@@ -298,6 +396,16 @@ async fn readyz(State(s): State<Shared>) -> Result<Json<serde_json::Value>, Prob
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn metrics(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, Problem> {
     authorise(&s, &headers, Need::Viewer).await?;
     let n = s.store.audit_len().await?;
@@ -317,7 +425,7 @@ async fn metrics(State(s): State<Shared>, headers: HeaderMap) -> Result<Response
 }
 
 /// A decision as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DecisionOut {
     action: flowgate_gate::Action,
     intent: String,
@@ -334,13 +442,13 @@ struct DecisionOut {
     sources: Vec<flowgate_app::Source>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AuditRef {
     seq: i64,
     hash: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TicketOut {
     ticket_id: String,
     decision: DecisionOut,
@@ -369,6 +477,22 @@ fn decision_out(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tickets",
+    tag = "tickets",
+    request_body = flowgate_gate::Ticket,
+    responses((status = 201, description = "decided and audited", body = TicketOut), (status = 200, description = "the same ticket and content were decided before: that decision", body = TicketOut),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "rate limited", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn post_ticket(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -402,8 +526,9 @@ async fn post_ticket(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct DecisionQuery {
     #[serde(default)]
     after_seq: i64,
@@ -415,7 +540,7 @@ struct DecisionQuery {
     until: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DecisionRow {
     seq: i64,
     hash: String,
@@ -428,7 +553,7 @@ struct DecisionRow {
     model: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DecisionPage {
     decisions: Vec<DecisionRow>,
     /// Pass as `after_seq` for the next page (`null` at the end of the chain).
@@ -451,6 +576,18 @@ fn parse_time(name: &str, v: &Option<String>) -> Result<Option<i64>, Problem> {
         .transpose()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/decisions",
+    tag = "decisions",
+    params(DecisionQuery),
+    responses((status = 200, description = "decisions in chain order", body = DecisionPage),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn list_decisions(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -490,16 +627,7 @@ async fn list_decisions(
                 && since.is_none_or(|t| e.recorded_at_ms >= t)
                 && until.is_none_or(|t| e.recorded_at_ms < t);
             if keep {
-                out.push(DecisionRow {
-                    seq: e.seq,
-                    hash: e.sha256.clone(),
-                    recorded_at: ms_to_rfc3339(e.recorded_at_ms),
-                    actor: e.actor.clone(),
-                    ticket_id: r.ticket.clone(),
-                    policy: r.policy.clone(),
-                    model: r.model.clone(),
-                    decision: decision_out(&r, None, None, Vec::new()),
-                });
+                out.push(decision_row(&e, &r, None, Vec::new()));
                 if out.len() == limit {
                     break;
                 }
@@ -512,13 +640,52 @@ async fn list_decisions(
     }))
 }
 
+/// A decision on the chain as the API shows it (the list, one decision, callbacks).
+fn decision_row(
+    e: &flowgate_store::audit::AuditEntry,
+    r: &DecisionRecord,
+    answer: Option<String>,
+    sources: Vec<flowgate_app::Source>,
+) -> DecisionRow {
+    DecisionRow {
+        seq: e.seq,
+        hash: e.sha256.clone(),
+        recorded_at: ms_to_rfc3339(e.recorded_at_ms),
+        actor: e.actor.clone(),
+        ticket_id: r.ticket.clone(),
+        policy: r.policy.clone(),
+        model: r.model.clone(),
+        decision: decision_out(r, None, answer, sources),
+    }
+}
+
+/// Decision `seq` as a callback's body: the row as `GET /v1/decisions/{seq}` shows it, with
+/// the proposed answer and sources.
+pub(crate) async fn decision_json(
+    s: &AppState,
+    seq: i64,
+) -> Result<Option<serde_json::Value>, Problem> {
+    let Some(e) = s.store.audit_entry(seq).await? else {
+        return Ok(None);
+    };
+    let Some(r) = DecisionRecord::parse(&e.record) else {
+        return Ok(None);
+    };
+    let text = s.store.decision_text(seq).await?;
+    let sources = flowgate_app::triage::sources(text.as_ref().and_then(|t| t.sources.as_deref()));
+    let row = decision_row(&e, &r, text.and_then(|t| t.answer), sources);
+    serde_json::to_value(&row)
+        .map(Some)
+        .map_err(Problem::internal)
+}
+
 fn ms_to_rfc3339(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.to_string())
         .unwrap_or_default()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DecisionDetail {
     #[serde(flatten)]
     row: DecisionRow,
@@ -527,6 +694,18 @@ struct DecisionDetail {
     review: Option<serde_json::Value>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/decisions/{seq}",
+    tag = "decisions",
+    params(("seq" = i64, Path, description = "the decision's audit sequence number")),
+    responses((status = 200, description = "one decision in full", body = DecisionDetail),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "not found", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn get_decision(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -544,11 +723,7 @@ async fn get_decision(
     let r = DecisionRecord::parse(&e.record)
         .ok_or_else(|| Problem::not_found(format!("audit record {seq} is not a decision")))?;
     let text = s.store.decision_text(seq).await?;
-    let sources = text
-        .as_ref()
-        .and_then(|t| t.sources.as_deref())
-        .and_then(|x| serde_json::from_str::<Vec<flowgate_app::Source>>(x).ok())
-        .unwrap_or_default();
+    let sources = flowgate_app::triage::sources(text.as_ref().and_then(|t| t.sources.as_deref()));
     let review = s
         .store
         .review_items()
@@ -557,21 +732,12 @@ async fn get_decision(
         .find(|i| i.audit_seq == seq)
         .map(|i| review_json(&i));
     Ok(Json(DecisionDetail {
-        row: DecisionRow {
-            seq: e.seq,
-            hash: e.sha256.clone(),
-            recorded_at: ms_to_rfc3339(e.recorded_at_ms),
-            actor: e.actor.clone(),
-            ticket_id: r.ticket.clone(),
-            policy: r.policy.clone(),
-            model: r.model.clone(),
-            decision: decision_out(
-                &r,
-                None,
-                text.as_ref().and_then(|t| t.answer.clone()),
-                sources,
-            ),
-        },
+        row: decision_row(
+            &e,
+            &r,
+            text.as_ref().and_then(|t| t.answer.clone()),
+            sources,
+        ),
         prev_hash: e.prev_sha256,
         ticket_text: text.and_then(|t| t.text),
         review,
@@ -595,13 +761,26 @@ fn review_json(i: &flowgate_store::review::QueueItem) -> serde_json::Value {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ReviewQuery {
     /// `pending` (default), `reviewed` or `all`.
     state: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/reviews",
+    tag = "reviews",
+    params(ReviewQuery),
+    responses((status = 200, description = "the review queue", body = Object),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn list_reviews(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -632,6 +811,17 @@ async fn list_reviews(
 /// How long a claimed review stays with its reviewer.
 const LEASE_MS: i64 = 15 * 60 * 1000;
 
+#[utoipa::path(
+    post,
+    path = "/v1/reviews/claim",
+    tag = "reviews",
+    responses((status = 200, description = "the item now leased to the caller for 15 minutes", body = Object),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "not found", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn claim_review(State(s): State<Shared>, headers: HeaderMap) -> Result<Response, Problem> {
     let caller = authorise(&s, &headers, Need::Reviewer).await?;
     let now = now_ms();
@@ -649,7 +839,7 @@ async fn claim_review(State(s): State<Shared>, headers: HeaderMap) -> Result<Res
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Verdict {
     verdict: String,
@@ -657,6 +847,23 @@ struct Verdict {
     note: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/reviews/{seq}",
+    tag = "reviews",
+    params(("seq" = i64, Path, description = "the reviewed decision's audit sequence number")),
+    request_body = Verdict,
+    responses((status = 200, description = "the verdict, on the audit chain", body = Object),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "not found", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "conflict", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn mark_review(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -697,6 +904,16 @@ async fn mark_review(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/audit/verify",
+    tag = "audit",
+    responses((status = 200, description = "the chain and the review queue checked", body = Object),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn verify(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -705,8 +922,6 @@ async fn verify(
     Ok(Json(flowgate_app::audit::verify_store(&s.store).await?))
 }
 
-/// Puts the database's kill switches into the gate when they changed since the last look
-/// (another replica, or this one, threw one): a switch holds for the next ticket everywhere.
 /// Triage one ticket and record its decision once (the live path every surface takes: the
 /// API, and the inbox's workers).
 pub(crate) async fn decide(
@@ -739,7 +954,7 @@ pub(crate) async fn decide(
 }
 
 /// `POST /v1/events`: history events in the canonical fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventsIn {
     /// The store's source to append to (default `live`).
@@ -751,6 +966,21 @@ struct EventsIn {
 /// The source `POST /v1/events` appends to unless the request names one.
 pub const LIVE_SOURCE: &str = "live";
 
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    tag = "events",
+    request_body = EventsIn,
+    responses((status = 201, description = "new events stored", body = Object), (status = 200, description = "every event was stored before", body = Object),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn post_events(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -822,8 +1052,9 @@ where
     Ok(v)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AnalyticsQuery {
     source: Option<String>,
     weeks: Option<usize>,
@@ -839,6 +1070,19 @@ fn analytics_json(source: &str, body_key: &str, body: serde_json::Value) -> serd
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/baseline",
+    tag = "analytics",
+    params(AnalyticsQuery),
+    responses((status = 200, description = "the process baseline of a source", body = Object),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn get_baseline(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -868,6 +1112,19 @@ async fn get_baseline(
     Ok(Json(v.as_ref()).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/scorecard",
+    tag = "analytics",
+    params(AnalyticsQuery),
+    responses((status = 200, description = "the weekly scorecard of a source", body = Object),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn get_scorecard(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -909,6 +1166,8 @@ async fn get_scorecard(
     Ok(Json(v.as_ref()).into_response())
 }
 
+/// Puts the database's kill switches into the gate when they changed since the last look
+/// (another replica, or this one, threw one): a switch holds for the next ticket everywhere.
 async fn refresh_policy(s: &AppState) -> Result<(), Problem> {
     use std::sync::atomic::Ordering;
     let v = s.store.kill_switch_version().await?;
@@ -922,6 +1181,16 @@ async fn refresh_policy(s: &AppState) -> Result<(), Problem> {
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/policy",
+    tag = "policy",
+    responses((status = 200, description = "the policy in force", body = Object),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn get_policy(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -965,7 +1234,7 @@ async fn get_policy(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct KillSwitchBody {
     /// `*` for the global switch, else an intent the model knows.
@@ -973,6 +1242,20 @@ struct KillSwitchBody {
     engaged: bool,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/policy/kill-switch",
+    tag = "policy",
+    request_body = KillSwitchBody,
+    responses((status = 200, description = "the switch as now set, on the audit chain", body = Object),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn put_kill_switch(
     State(s): State<Shared>,
     headers: HeaderMap,

@@ -17,6 +17,18 @@ pub struct Problem {
     pub retry_after: Option<u64>,
 }
 
+/// A problem document as the OpenAPI document describes it (RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProblemDocument {
+    /// `urn:flowgate:problem:<slug>`, stable; the README lists every one.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong with this request, for a person.
+    pub detail: String,
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     #[serde(rename = "type")]

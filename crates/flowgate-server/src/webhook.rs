@@ -53,6 +53,16 @@ pub struct WebhookSource {
     pub scheme: Scheme,
     /// One secret, or two while rotating (either verifies).
     pub secrets: Vec<String>,
+    /// Where the source's decisions are sent, when it asks for them.
+    pub callback: Option<Callback>,
+}
+
+/// A source's outbound callback: each decision made for one of its deliveries is POSTed
+/// there, signed as a Standard Webhook with `secret` (`whsec_` + base64).
+#[derive(Clone, Debug)]
+pub struct Callback {
+    pub url: String,
+    pub secret: String,
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -194,6 +204,13 @@ pub fn verify(
     }
 }
 
+/// Whether `secret` is a Standard Webhooks secret (`whsec_` and base64).
+pub fn is_standard_secret(secret: &str) -> bool {
+    secret
+        .strip_prefix("whsec_")
+        .is_some_and(|b| B64.decode(b).is_ok_and(|k| k.len() >= 16))
+}
+
 /// Signs `body` as a Standard Webhook (the `webhook-signature` header's value).
 pub fn standard_signature(secret: &str, id: &str, ts: i64, body: &[u8]) -> Option<String> {
     let k = key(Scheme::StandardWebhooks, secret)?;
@@ -232,6 +249,7 @@ mod tests {
         WebhookSource {
             scheme,
             secrets: secrets.iter().map(|s| s.to_string()).collect(),
+            callback: None,
         }
     }
 

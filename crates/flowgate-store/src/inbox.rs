@@ -31,7 +31,7 @@ pub struct Delivery {
 }
 
 /// One row of the inbox, without its body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct InboxRow {
     pub id: i64,
     pub source: String,
@@ -58,16 +58,6 @@ const DONE: &str = "done";
 const FAILED: &str = "failed";
 
 type DeliveryRow = (i64, String, String, Vec<u8>, i64, i32);
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    i32,
-    i64,
-    Option<i64>,
-    Option<String>,
-);
 
 /// Both back-ends' statements, with `?` placeholders (numbered for PostgreSQL).
 const PUT: &str = "INSERT INTO webhook_inbox (source, delivery_id, body_sha256, body, received_at_ms) \
@@ -264,23 +254,10 @@ impl Store {
     /// Every delivery, oldest first, without bodies.
     pub async fn inbox_rows(&self) -> Result<Vec<InboxRow>> {
         self.require_schema().await?;
-        let rows: Vec<Row> = match &self.pool {
+        Ok(match &self.pool {
             Pool::Sqlite(p) => sqlx::query_as(ROWS).fetch_all(p).await?,
             Pool::Postgres(p) => sqlx::query_as(ROWS).fetch_all(p).await?,
-        };
-        Ok(rows
-            .into_iter()
-            .map(|r| InboxRow {
-                id: r.0,
-                source: r.1,
-                delivery_id: r.2,
-                state: r.3,
-                attempts: r.4,
-                received_at_ms: r.5,
-                done_at_ms: r.6,
-                outcome: r.7,
-            })
-            .collect())
+        })
     }
 
     /// Deliveries by state, and the oldest pending one's arrival.
@@ -303,5 +280,177 @@ impl Store {
             }
         }
         Ok(s)
+    }
+}
+
+/// A decision to send back to a source, claimed for sending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub id: i64,
+    pub source: String,
+    pub audit_seq: i64,
+    /// Claims so far, this one included.
+    pub attempts: i32,
+}
+
+/// One row of the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub source: String,
+    pub audit_seq: i64,
+    pub state: String,
+    pub attempts: i32,
+    pub sent_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+const OUT_PUT: &str = "INSERT INTO webhook_outbox (source, audit_seq, next_attempt_ms) VALUES (?, ?, ?) \
+    ON CONFLICT (source, audit_seq) DO NOTHING";
+const OUT_SENT: &str = "UPDATE webhook_outbox SET state = 'sent', sent_at_ms = ?, last_error = NULL \
+    WHERE id = ? AND state = 'pending'";
+const OUT_RETRY: &str = "UPDATE webhook_outbox SET state = ?, last_error = ?, next_attempt_ms = ? WHERE id = ? AND state = 'pending'";
+const OUT_ROWS: &str = "SELECT id, source, audit_seq, state, attempts, sent_at_ms, last_error \
+    FROM webhook_outbox ORDER BY id";
+
+impl Store {
+    /// Queues decision `audit_seq` for `source` (once: queuing it again changes nothing).
+    pub async fn outbox_put(&self, source: &str, audit_seq: i64, now_ms: i64) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query(OUT_PUT)
+                    .bind(source)
+                    .bind(audit_seq)
+                    .bind(now_ms)
+                    .execute(p)
+                    .await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query(&numbered(OUT_PUT))
+                    .bind(source)
+                    .bind(audit_seq)
+                    .bind(now_ms)
+                    .execute(p)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims up to `limit` decisions due for sending, oldest first, for `lease_ms` (a sender
+    /// that dies leaves them to be claimed again then).
+    pub async fn outbox_claim(
+        &self,
+        limit: i64,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<Outgoing>> {
+        self.require_schema().await?;
+        let update = |lock: &str| {
+            format!(
+                "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_ms = ? \
+                 WHERE id IN (SELECT id FROM webhook_outbox WHERE state = 'pending' \
+                 AND next_attempt_ms <= ? ORDER BY id LIMIT ?{lock}) \
+                 RETURNING id, source, audit_seq, attempts"
+            )
+        };
+        let mut rows: Vec<(i64, String, i64, i32)> = match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                let rows = sqlx::query_as(&update(""))
+                    .bind(now_ms + lease_ms)
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(&numbered(&update(" FOR UPDATE SKIP LOCKED")))
+                    .bind(now_ms + lease_ms)
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        rows.sort_by_key(|r| r.0);
+        Ok(rows
+            .into_iter()
+            .map(|r| Outgoing {
+                id: r.0,
+                source: r.1,
+                audit_seq: r.2,
+                attempts: r.3,
+            })
+            .collect())
+    }
+
+    /// The receiver answered 2xx.
+    pub async fn outbox_sent(&self, id: i64, now_ms: i64) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query(OUT_SENT)
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(p)
+                    .await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query(&numbered(OUT_SENT))
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(p)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sending failed: try again at `next_ms`, or give up (state `failed`, kept with the
+    /// error) once `o.attempts` reached `max_attempts`.
+    pub async fn outbox_retry(
+        &self,
+        o: &Outgoing,
+        error: &str,
+        next_ms: i64,
+        max_attempts: i32,
+    ) -> Result<()> {
+        let state = if o.attempts >= max_attempts {
+            "failed"
+        } else {
+            "pending"
+        };
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query(OUT_RETRY)
+                    .bind(state)
+                    .bind(error)
+                    .bind(next_ms)
+                    .bind(o.id)
+                    .execute(p)
+                    .await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query(&numbered(OUT_RETRY))
+                    .bind(state)
+                    .bind(error)
+                    .bind(next_ms)
+                    .bind(o.id)
+                    .execute(p)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every queued decision, oldest first.
+    pub async fn outbox_rows(&self) -> Result<Vec<OutboxRow>> {
+        self.require_schema().await?;
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(OUT_ROWS).fetch_all(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(OUT_ROWS).fetch_all(p).await?,
+        })
     }
 }

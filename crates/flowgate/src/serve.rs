@@ -42,6 +42,11 @@ pub struct WebhookSettings {
     /// One secret, or two while rotating.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// Where to POST each decision made for this source's deliveries (a Standard Webhook).
+    pub callback_url: Option<String>,
+    /// The callback's signing secret (`whsec_` + base64);
+    /// `FLOWGATE_WEBHOOK_<NAME>_CALLBACK_SECRET` overrides.
+    pub callback_secret: Option<String>,
 }
 
 /// The configured webhook sources, checked.
@@ -83,7 +88,40 @@ pub fn webhook_sources(
                 "[webhooks.{name}] secrets: expected one or two secrets (two while rotating) of 8 characters or more, in the file or in {var}"
             );
         }
-        out.insert(name.clone(), WebhookSource { scheme, secrets });
+        let cb_var = format!(
+            "FLOWGATE_WEBHOOK_{}_CALLBACK_SECRET",
+            name.to_ascii_uppercase().replace('-', "_")
+        );
+        let callback = match &w.callback_url {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!(
+                        "[webhooks.{name}] callback_url = {url:?}: expected an http:// or https:// URL"
+                    );
+                }
+                let secret = env(&cb_var)
+                    .or_else(|| w.callback_secret.clone())
+                    .unwrap_or_default();
+                if !flowgate_server::webhook::is_standard_secret(&secret) {
+                    bail!(
+                        "[webhooks.{name}] callback_secret: expected whsec_ and the base64 of 16 bytes or more (in the file or in {cb_var})"
+                    );
+                }
+                Some(flowgate_server::webhook::Callback {
+                    url: url.clone(),
+                    secret,
+                })
+            }
+        };
+        out.insert(
+            name.clone(),
+            WebhookSource {
+                scheme,
+                secrets,
+                callback,
+            },
+        );
     }
     Ok(out)
 }

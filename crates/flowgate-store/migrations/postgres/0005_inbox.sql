@@ -19,3 +19,20 @@ CREATE TABLE webhook_inbox (
     UNIQUE (source, delivery_id)
 );
 CREATE INDEX webhook_inbox_state ON webhook_inbox (state, id);
+
+-- Decisions going back to a help desk that asked for them (`[webhooks.NAME] callback_url`):
+-- one row per (source, decision), written when the decision is made for one of the source's
+-- deliveries, sent at least once (signed as a Standard Webhook, retried with backoff).
+CREATE TABLE webhook_outbox (
+    id BIGSERIAL PRIMARY KEY,
+    source TEXT NOT NULL,
+    audit_seq BIGINT NOT NULL,
+    -- pending | sent | failed
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms BIGINT NOT NULL,
+    sent_at_ms BIGINT,
+    last_error TEXT,
+    UNIQUE (source, audit_seq)
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_ms);

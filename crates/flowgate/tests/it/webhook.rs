@@ -24,8 +24,13 @@ const ZD_NEW: &str = "zd-secret-new";
 const GH: &str = "gh-secret-1";
 const SW: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn settings(dir: &Path) -> String {
+const CALLBACK: &str = "whsec_c2VjcmV0LWZvci1jYWxsYmFja3MtMTIzNDU2";
+
+fn settings(dir: &Path, callback: Option<&str>) -> String {
     let p = dir.join("flowgate.toml");
+    let cb = callback.map_or(String::new(), |u| {
+        format!("callback_url = \"{u}\"\ncallback_secret = \"{CALLBACK}\"\n")
+    });
     std::fs::write(
         &p,
         format!(
@@ -38,7 +43,7 @@ rate_per_minute = 0
 [webhooks.zendesk]
 scheme = "zendesk"
 secrets = ["{ZD_NEW}", "{ZD_OLD}"]
-
+{cb}
 [webhooks.github]
 scheme = "hub-signature-256"
 secrets = ["{GH}"]
@@ -229,18 +234,82 @@ fn zendesk_created(id: &str, t: &Value, at: i64) -> Vec<u8> {
 fn webhooks_are_verified_stored_and_processed_on_sqlite_and_postgres() {
     let demo = demo_dir();
     let dir = temp_dir("webhooks");
-    let config = settings(&dir);
     let sqlite = dir.join("live.db").display().to_string();
     let (pg, _guard) = pg_url("webhooks");
     for db in [sqlite.as_str(), pg.as_str()] {
-        one_backend(db, &demo, &config);
+        let receiver = Receiver::start();
+        let config = settings(&dir, Some(&receiver.url));
+        one_backend(db, &demo, &config, &receiver);
     }
 }
 
-fn one_backend(db: &str, demo: &Path, config: &str) {
+/// A help desk's end of the callbacks: a plain HTTP server on 127.0.0.1 that records each
+/// request (headers lower-cased, body) and answers 500 to the first, 200 to the rest.
+struct Receiver {
+    url: String,
+    got: std::sync::Arc<Mutex<Vec<Request>>>,
+}
+
+/// One request as received: its headers (lower-case names) and body.
+type Request = (Vec<(String, String)>, Vec<u8>);
+
+impl Receiver {
+    fn start() -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        let got = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let g = got.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(mut c) = conn else { return };
+                let mut r = BufReader::new(c.try_clone().unwrap());
+                let mut line = String::new();
+                if r.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim().split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                    }
+                }
+                let n: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; n];
+                let _ = r.read_exact(&mut body);
+                let first = {
+                    let mut g = g.lock().unwrap();
+                    g.push((headers, body));
+                    g.len() == 1
+                };
+                let status = if first {
+                    "500 Internal Server Error"
+                } else {
+                    "200 OK"
+                };
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver { url, got }
+    }
+}
+
+fn one_backend(db: &str, demo: &Path, config: &str, receiver: &Receiver) {
     let viewer = token(db, "viewer");
     let ingest = token(db, "ingest");
     let server = Server::start_with(db, demo, &["--config", config]);
+    check_openapi(&server);
     let agent = ureq::AgentBuilder::new().build();
     let zd = server.url("/v1/webhooks/zendesk");
     let ts = tickets(demo, 3);
@@ -384,6 +453,40 @@ fn one_backend(db: &str, demo: &Path, config: &str) {
         .filter_map(|d| d["actor"].as_str())
         .collect();
     assert!(actors.contains(&"webhook:zendesk"), "{one:?}");
+    // ZD-1's decision went back to Zendesk's callback, signed as a Standard Webhook: refused
+    // once (500), sent again after the backoff, then left alone.
+    let t0 = Instant::now();
+    while receiver.got.lock().unwrap().len() < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the callback was not retried"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let got = receiver.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "one refusal, one delivery, nothing more");
+    let key = B64.decode(CALLBACK.trim_start_matches("whsec_")).unwrap();
+    for (headers, body) in &got {
+        let h = |k: &str| {
+            headers
+                .iter()
+                .find(|x| x.0 == k)
+                .map(|x| x.1.clone())
+                .unwrap()
+        };
+        let (id, ts) = (h("webhook-id"), h("webhook-timestamp"));
+        let sig = B64.encode(hmac(
+            &key,
+            &[id.as_bytes(), b".", ts.as_bytes(), b".", body],
+        ));
+        assert_eq!(h("webhook-signature"), format!("v1,{sig}"));
+        let v: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(v["type"], "decision.created");
+        assert_eq!(v["data"]["ticket_id"], "ZD-1", "{v}");
+        assert_eq!(id, format!("decision-{}", v["data"]["seq"]));
+        assert!(v["data"]["action"].is_string(), "{v}");
+    }
 
     // History events by API: stored once under import's identity rules.
     let events = json!({"events": [
@@ -492,7 +595,7 @@ fn one_backend(db: &str, demo: &Path, config: &str) {
 fn sigkill_part_way_through_2000_webhooks_loses_and_doubles_nothing() {
     let demo = demo_dir();
     let dir = temp_dir("webhook-kill");
-    let config = settings(&dir);
+    let config = settings(&dir, None);
     let sqlite = dir.join("kill.db").display().to_string();
     let (pg, _guard) = pg_url("webhook_kill");
     for db in [sqlite.as_str(), pg.as_str()] {
@@ -586,4 +689,110 @@ fn kill_one(db: &str, demo: &Path, config: &str) {
     let v = call("GET", &server.url("/v1/audit/verify"), Some(&viewer), None);
     assert_eq!(v.2["intact"], true, "{v:?}");
     assert!(server.stop().success());
+}
+
+/// Every `$ref` in `v`.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+/// `/openapi.json`: OpenAPI 3.1, every route the README lists (and no other), every schema
+/// reference resolvable, bearer security on every route that needs a token.
+fn check_openapi(server: &Server) {
+    let (status, ct, doc) = call("GET", &server.url("/openapi.json"), None, None);
+    assert_eq!((status, ct.as_str()), (200, "application/json"));
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    // The routes as the README's table lists them.
+    let expected = [
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
+        ("get", "/openapi.json"),
+        ("post", "/v1/tickets"),
+        ("post", "/v1/events"),
+        ("post", "/v1/webhooks/{source}"),
+        ("get", "/v1/decisions"),
+        ("get", "/v1/decisions/{seq}"),
+        ("get", "/v1/baseline"),
+        ("get", "/v1/scorecard"),
+        ("get", "/v1/reviews"),
+        ("post", "/v1/reviews/claim"),
+        ("post", "/v1/reviews/{seq}"),
+        ("get", "/v1/audit/verify"),
+        ("get", "/v1/policy"),
+        ("put", "/v1/policy/kill-switch"),
+    ];
+    let mut got: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            got.push((method.clone(), path.clone()));
+            let open = [
+                "/healthz",
+                "/readyz",
+                "/openapi.json",
+                "/v1/webhooks/{source}",
+            ];
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            assert_eq!(
+                secured,
+                !open.contains(&path.as_str()),
+                "{method} {path}: security"
+            );
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
+        }
+    }
+    got.sort();
+    let mut want: Vec<(String, String)> = expected
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    // Each documented route is really served (no fallback 404 "no such route").
+    for (m, p) in &expected {
+        let path = p.replace("{source}", "zendesk").replace("{seq}", "1");
+        let (s, _, body) = call(&m.to_uppercase(), &server.url(&path), None, None);
+        assert!(
+            !(s == 404 && body["detail"] == "no such route"),
+            "{m} {p} is documented but not routed"
+        );
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {r}"));
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} does not resolve"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // The request schemas refuse unknown fields, as the service does.
+    assert_eq!(
+        doc["components"]["schemas"]["Ticket"]["additionalProperties"], false,
+        "{}",
+        doc["components"]["schemas"]["Ticket"]
+    );
 }
