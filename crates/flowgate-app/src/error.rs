@@ -10,6 +10,8 @@ pub enum Error {
     Store(#[from] flowgate_store::StoreError),
     #[error(transparent)]
     Ticket(#[from] flowgate_gate::TicketError),
+    #[error(transparent)]
+    Policy(#[from] flowgate_gate::PolicyError),
     /// The input is well formed but cannot be used: the message says what was expected.
     #[error("{0}")]
     Invalid(String),

@@ -1,5 +1,6 @@
-//! The policy in force while the service runs: the policy file, with the kill switches an
-//! admin threw (kept in the database, so every replica sees them) on top.
+//! The policy in force while the service runs: the policy imported into the database (from a
+//! file; every import audited), with the kill switches an admin threw on top — both kept in
+//! the database, so every replica decides under the same policy.
 
 use flowgate_gate::Policy;
 use flowgate_store::Store;
@@ -7,6 +8,52 @@ use flowgate_store::audit::{AuditEntry, NewRecord, kind};
 use flowgate_store::live::KillSwitch;
 
 use crate::Result;
+
+/// Parses the policy `text` (read from `origin`) and makes it the one in force in the store,
+/// with a `policy_change` record — unless it already is. Returns the policy and the record's
+/// entry (`None` when nothing changed). A policy that does not parse changes nothing.
+pub async fn import(
+    store: &Store,
+    text: &str,
+    origin: &str,
+    actor: &str,
+    now_ms: i64,
+) -> Result<(Policy, Option<AuditEntry>)> {
+    let policy = Policy::parse(text, origin)?;
+    let previous = store.policy_current().await?.map(|p| p.hash);
+    let record = serde_json::json!({
+        "kind": kind::POLICY_CHANGE,
+        "change": "policy_imported",
+        "policy": policy.hash,
+        "name": policy.name,
+        "origin": origin,
+        "previous": previous,
+    });
+    let e = store
+        .policy_import(
+            &policy.hash,
+            text,
+            origin,
+            NewRecord::new(kind::POLICY_CHANGE, actor, record.to_string()),
+            now_ms,
+        )
+        .await?;
+    Ok((policy, e))
+}
+
+/// The policy imported into the store (the newest import), parsed.
+pub async fn stored(store: &Store) -> Result<Option<Policy>> {
+    match store.policy_current().await? {
+        None => Ok(None),
+        Some(p) => Ok(Some(Policy::parse(
+            &p.toml,
+            &format!(
+                "the policy imported from {} (version {})",
+                p.origin, p.version
+            ),
+        )?)),
+    }
+}
 
 /// `base` with the engaged switches of `switches` on top.
 pub fn effective(base: &Policy, switches: &[KillSwitch]) -> Policy {

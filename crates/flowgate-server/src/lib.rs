@@ -40,7 +40,9 @@ pub struct Config {
     pub bind: SocketAddr,
     pub db_url: String,
     pub model: PathBuf,
-    pub policy: PathBuf,
+    /// A policy file to import into the database (audited) and put in force; without one,
+    /// the policy last imported is in force.
+    pub policy: Option<PathBuf>,
     pub kb: Option<PathBuf>,
     /// A knowledge-base article reviewed longer ago than this does not count as current.
     pub stale_days: i64,
@@ -64,7 +66,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(db_url: String, model: PathBuf, policy: PathBuf) -> Config {
+    pub fn new(db_url: String, model: PathBuf, policy: Option<PathBuf>) -> Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             db_url,
@@ -98,6 +100,10 @@ pub enum Error {
     Kb(#[from] flowgate_kb::KbError),
     #[error(transparent)]
     Policy(#[from] flowgate_gate::PolicyError),
+    #[error(
+        "no policy is in force in this database: start with --policy FILE (it is imported, audited) or run `flowgate policy import FILE`"
+    )]
+    NoPolicy,
 }
 
 /// What every handler shares.
@@ -106,9 +112,9 @@ pub struct AppState {
     /// The model, the gate and the knowledge base; the gate's policy is the file's with the
     /// database's kill switches on top, refreshed before every decision.
     pub triage: tokio::sync::RwLock<Triage>,
-    /// The policy file as loaded.
-    pub base_policy: flowgate_gate::Policy,
-    /// The kill switches' version the gate was last refreshed at.
+    /// The policy imported into the database (kill switches not applied).
+    pub base_policy: tokio::sync::RwLock<flowgate_gate::Policy>,
+    /// The database's policy version (imports and kill switches) the gate was last refreshed at.
     pub switch_version: std::sync::atomic::AtomicI64,
     pub batcher: Batcher,
     pub limits: RateLimit,
@@ -117,8 +123,10 @@ pub struct AppState {
     pub timeout: Duration,
     pub webhooks: BTreeMap<String, webhook::WebhookSource>,
     pub inbox_lease_ms: i64,
-    /// Baselines and scorecards computed in the last [`ANALYTICS_TTL`], by request.
-    pub analytics: tokio::sync::Mutex<BTreeMap<String, (Instant, Arc<serde_json::Value>)>>,
+    /// Baselines and scorecards asked for, kept fresh by a background task.
+    pub analytics: tokio::sync::Mutex<BTreeMap<AnalyticsKey, Computed>>,
+    /// Held while figures are computed: one computation at a time.
+    pub analytics_compute: tokio::sync::Mutex<()>,
     /// Woken when a delivery is stored, so an idle worker picks it up at once.
     pub inbox_wake: tokio::sync::Notify,
     /// Woken when a decision is queued for a callback.
@@ -138,12 +146,33 @@ pub async fn serve(
     let store = Store::open(&config.db_url).await?;
     store.migrate().await?;
     let model = flowgate_demand::IntentModel::load(&config.model)?;
-    let policy = flowgate_gate::Policy::load(&config.policy)?;
+    if let Some(path) = &config.policy {
+        let text = std::fs::read_to_string(path).map_err(|e| flowgate_gate::PolicyError::Read {
+            path: path.display().to_string(),
+            problem: e.to_string(),
+        })?;
+        let (p, e) = flowgate_app::policy::import(
+            &store,
+            &text,
+            &path.display().to_string(),
+            "flowgate serve --policy",
+            now_ms(),
+        )
+        .await?;
+        match e {
+            Some(e) => {
+                tracing::info!(policy = %p.hash, seq = e.seq, "policy file imported: now in force")
+            }
+            None => tracing::info!(policy = %p.hash, "policy file already in force"),
+        }
+    }
+    let switch_version = store.policy_version().await?;
+    let base_policy = flowgate_app::policy::stored(&store)
+        .await?
+        .ok_or(Error::NoPolicy)?;
     let evidence = flowgate_store::review::evidence(&store.review_items().await?);
-    let base_policy = policy.clone();
-    let mut gate = flowgate_app::gate::resolve(&model, policy, &evidence)?;
+    let mut gate = flowgate_app::gate::resolve(&model, base_policy.clone(), &evidence)?;
     gate.policy = flowgate_app::policy::in_force(&store, &base_policy).await?;
-    let switch_version = store.kill_switch_version().await?;
     let kb = config
         .kb
         .as_deref()
@@ -159,7 +188,7 @@ pub async fn serve(
             kb,
             stale_days: config.stale_days,
         }),
-        base_policy,
+        base_policy: tokio::sync::RwLock::new(base_policy),
         switch_version: std::sync::atomic::AtomicI64::new(switch_version),
         batcher: Batcher::start(encoder, config.max_batch),
         limits: RateLimit::new(config.rate_per_minute),
@@ -171,12 +200,17 @@ pub async fn serve(
         outbox_wake: tokio::sync::Notify::new(),
         inbox_lease_ms: i64::try_from(config.inbox_lease.as_millis()).unwrap_or(i64::MAX),
         analytics: tokio::sync::Mutex::new(BTreeMap::new()),
+        analytics_compute: tokio::sync::Mutex::new(()),
     });
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers: Vec<_> = (0..config.workers)
         .map(|i| tokio::spawn(inbox::work(state.clone(), i, stop_rx.clone())))
         .collect();
+    workers.push(tokio::spawn(refresh_analytics(
+        state.clone(),
+        stop_rx.clone(),
+    )));
     if config.workers > 0 && config.webhooks.values().any(|w| w.callback.is_some()) {
         workers.push(tokio::spawn(inbox::send_decisions(
             state.clone(),
@@ -1025,31 +1059,127 @@ async fn post_events(
     ))
 }
 
-/// How long a computed baseline or scorecard is served before it is computed again: the
-/// figures lag live ingest by at most this much (each answer says when it was computed).
+/// How old a served baseline or scorecard may grow before it is computed again: a
+/// background task recomputes what was asked for, so requests are answered from memory and
+/// the figures lag live ingest by at most this plus one computation (each answer says when
+/// it was computed).
 pub const ANALYTICS_TTL: Duration = Duration::from_secs(60);
+/// Figures nobody asked for in this long are dropped rather than kept fresh.
+const ANALYTICS_IDLE: Duration = Duration::from_secs(600);
 
-/// The cached answer for `key`, or `compute`'s (then cached). One computation at a time: a
-/// burst of requests for the same figures computes them once.
-async fn cached<F, Fut>(
-    s: &AppState,
-    key: String,
-    compute: F,
-) -> Result<Arc<serde_json::Value>, Problem>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<serde_json::Value, Problem>>,
-{
-    let mut cache = s.analytics.lock().await;
-    if let Some((at, v)) = cache.get(&key)
-        && at.elapsed() < ANALYTICS_TTL
-    {
-        return Ok(v.clone());
+/// Which figures a request asks for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AnalyticsKey {
+    Baseline {
+        source: Option<String>,
+    },
+    Scorecard {
+        source: Option<String>,
+        weeks: usize,
+        last_week: Option<i64>,
+    },
+}
+
+/// Computed figures and when they were computed and last asked for.
+pub struct Computed {
+    at: Instant,
+    asked: Instant,
+    value: Arc<serde_json::Value>,
+}
+
+async fn compute_analytics(s: &AppState, key: &AnalyticsKey) -> Result<serde_json::Value, Problem> {
+    match key.clone() {
+        AnalyticsKey::Baseline { source } => {
+            let l = flowgate_app::analytics::load(&s.store, source.as_deref()).await?;
+            tokio::task::spawn_blocking(move || {
+                let b = flowgate_app::analytics::baseline(&l);
+                serde_json::to_value(&b).map(|b| analytics_json(&l.source, "baseline", b))
+            })
+            .await
+            .map_err(Problem::internal)?
+            .map_err(Problem::internal)
+        }
+        AnalyticsKey::Scorecard {
+            source,
+            weeks,
+            last_week,
+        } => {
+            let l = flowgate_app::analytics::load(&s.store, source.as_deref()).await?;
+            let reviewed = flowgate_app::analytics::reviewed_defects(&s.store, &l).await?;
+            tokio::task::spawn_blocking(move || {
+                let c = flowgate_app::analytics::scorecard(&l, &reviewed, weeks, last_week);
+                serde_json::to_value(&c).map(|c| analytics_json(&l.source, "scorecard", c))
+            })
+            .await
+            .map_err(Problem::internal)?
+            .map_err(Problem::internal)
+        }
     }
-    let v = Arc::new(compute().await?);
-    cache.retain(|_, (at, _)| at.elapsed() < ANALYTICS_TTL);
-    cache.insert(key, (Instant::now(), v.clone()));
-    Ok(v)
+}
+
+/// The figures for `key`: from memory when they were computed before (however busy the
+/// store is), else computed now — one computation at a time, so a burst of first requests
+/// computes once.
+async fn analytics(s: &AppState, key: AnalyticsKey) -> Result<Arc<serde_json::Value>, Problem> {
+    {
+        let mut cache = s.analytics.lock().await;
+        if let Some(c) = cache.get_mut(&key) {
+            c.asked = Instant::now();
+            return Ok(c.value.clone());
+        }
+    }
+    let _one = s.analytics_compute.lock().await;
+    if let Some(c) = s.analytics.lock().await.get(&key) {
+        return Ok(c.value.clone());
+    }
+    let value = Arc::new(compute_analytics(s, &key).await?);
+    let now = Instant::now();
+    s.analytics.lock().await.insert(
+        key,
+        Computed {
+            at: now,
+            asked: now,
+            value: value.clone(),
+        },
+    );
+    Ok(value)
+}
+
+/// Keeps asked-for figures fresh: every few seconds, recomputes those older than
+/// [`ANALYTICS_TTL`] and drops those nobody asked for lately.
+async fn refresh_analytics(s: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let due: Vec<AnalyticsKey> = {
+            let mut cache = s.analytics.lock().await;
+            cache.retain(|_, c| c.asked.elapsed() < ANALYTICS_IDLE);
+            cache
+                .iter()
+                .filter(|(_, c)| c.at.elapsed() >= ANALYTICS_TTL)
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        for key in due {
+            let _one = s.analytics_compute.lock().await;
+            match compute_analytics(&s, &key).await {
+                Ok(v) => {
+                    if let Some(c) = s.analytics.lock().await.get_mut(&key) {
+                        c.at = Instant::now();
+                        c.value = Arc::new(v);
+                    }
+                }
+                Err(p) => {
+                    tracing::warn!(?key, detail = %p.detail, "recomputing figures failed; the last ones are served")
+                }
+            }
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -1097,18 +1227,7 @@ async fn get_baseline(
             "the baseline takes only source",
         ));
     }
-    let key = format!("baseline/{}", q.source.as_deref().unwrap_or(""));
-    let v = cached(&s, key, || async {
-        let l = flowgate_app::analytics::load(&s.store, q.source.as_deref()).await?;
-        tokio::task::spawn_blocking(move || {
-            let b = flowgate_app::analytics::baseline(&l);
-            serde_json::to_value(&b).map(|b| analytics_json(&l.source, "baseline", b))
-        })
-        .await
-        .map_err(Problem::internal)?
-        .map_err(Problem::internal)
-    })
-    .await?;
+    let v = analytics(&s, AnalyticsKey::Baseline { source: q.source }).await?;
     Ok(Json(v.as_ref()).into_response())
 }
 
@@ -1146,38 +1265,42 @@ async fn get_scorecard(
         .map(flowgate_app::analytics::parse_week)
         .transpose()
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-query", e.to_string()))?;
-    let key = format!(
-        "scorecard/{}/{weeks}/{}",
-        q.source.as_deref().unwrap_or(""),
-        q.week.as_deref().unwrap_or("")
-    );
-    let v = cached(&s, key, || async {
-        let l = flowgate_app::analytics::load(&s.store, q.source.as_deref()).await?;
-        let reviewed = flowgate_app::analytics::reviewed_defects(&s.store, &l).await?;
-        tokio::task::spawn_blocking(move || {
-            let c = flowgate_app::analytics::scorecard(&l, &reviewed, weeks, last);
-            serde_json::to_value(&c).map(|c| analytics_json(&l.source, "scorecard", c))
-        })
-        .await
-        .map_err(Problem::internal)?
-        .map_err(Problem::internal)
-    })
+    let v = analytics(
+        &s,
+        AnalyticsKey::Scorecard {
+            source: q.source,
+            weeks,
+            last_week: last,
+        },
+    )
     .await?;
     Ok(Json(v.as_ref()).into_response())
 }
 
-/// Puts the database's kill switches into the gate when they changed since the last look
-/// (another replica, or this one, threw one): a switch holds for the next ticket everywhere.
+/// Puts the database's policy into the gate when it changed since the last look (another
+/// replica, or this one, imported a policy or threw a kill switch): a change holds for the
+/// next ticket everywhere. A new base policy is resolved against the evidence again (its
+/// thresholds may differ).
 async fn refresh_policy(s: &AppState) -> Result<(), Problem> {
     use std::sync::atomic::Ordering;
-    let v = s.store.kill_switch_version().await?;
-    if v != s.switch_version.load(Ordering::SeqCst) {
-        let p = flowgate_app::policy::in_force(&s.store, &s.base_policy).await?;
-        let mut t = s.triage.write().await;
-        t.gate.policy = p;
-        s.switch_version.store(v, Ordering::SeqCst);
-        tracing::info!(policy = %t.gate.policy.hash, "kill switches changed: policy refreshed");
+    let v = s.store.policy_version().await?;
+    if v == s.switch_version.load(Ordering::SeqCst) {
+        return Ok(());
     }
+    let stored = flowgate_app::policy::stored(&s.store).await?;
+    let mut base = s.base_policy.write().await;
+    let mut t = s.triage.write().await;
+    if let Some(p) = stored
+        && p.hash != base.hash
+    {
+        let evidence = flowgate_store::review::evidence(&s.store.review_items().await?);
+        t.gate = flowgate_app::gate::resolve(&t.model, p.clone(), &evidence)?;
+        tracing::info!(policy = %p.hash, "a new policy was imported: gate resolved again");
+        *base = p;
+    }
+    t.gate.policy = flowgate_app::policy::in_force(&s.store, &base).await?;
+    s.switch_version.store(v, Ordering::SeqCst);
+    tracing::info!(policy = %t.gate.policy.hash, "policy refreshed");
     Ok(())
 }
 
@@ -1198,6 +1321,8 @@ async fn get_policy(
     authorise(&s, &headers, Need::Viewer).await?;
     refresh_policy(&s).await?;
     let switches = s.store.kill_switches().await?;
+    // The base policy before the gate: the order `refresh_policy` takes them in.
+    let base_hash = s.base_policy.read().await.hash.clone();
     let t = s.triage.read().await;
     let p = &t.gate.policy;
     let intents: Vec<serde_json::Value> = t
@@ -1221,7 +1346,7 @@ async fn get_policy(
     Ok(Json(serde_json::json!({
         "name": p.name,
         "policy": p.hash,
-        "base_policy": s.base_policy.hash,
+        "base_policy": base_hash,
         "kill_switch": p.kill_switch,
         "kill_switches": switches.iter().map(|k| serde_json::json!({
             "scope": k.scope,
@@ -1275,7 +1400,7 @@ async fn put_kill_switch(
     }
     let (e, p) = flowgate_app::policy::set_kill_switch(
         &s.store,
-        &s.base_policy,
+        &*s.base_policy.read().await,
         &b.scope,
         b.engaged,
         &caller.name,

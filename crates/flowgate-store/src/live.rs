@@ -600,3 +600,91 @@ const PG: Sql = Sql {
     claim_pick: "SELECT audit_seq FROM review_queue WHERE verdict IS NULL AND (leased_by = $1 OR leased_by IS NULL OR lease_until_ms <= $2) ORDER BY (leased_by IS NOT DISTINCT FROM $1) DESC, audit_seq LIMIT 1 FOR UPDATE SKIP LOCKED",
     claim_set: "UPDATE review_queue SET leased_by = $1, lease_until_ms = $2 WHERE audit_seq = $3",
 };
+
+/// A policy as imported into the database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct StoredPolicy {
+    pub version: i64,
+    pub hash: String,
+    pub toml: String,
+    /// Where it came from (a file's name).
+    pub origin: String,
+    pub actor: String,
+    pub imported_at_ms: i64,
+    pub audit_seq: i64,
+}
+
+const POLICY_COLUMNS: &str = "version, hash, toml, origin, actor, imported_at_ms, audit_seq";
+
+impl Store {
+    /// Makes the policy `toml` (content hash `hash`) the one in force, with its
+    /// `policy_change` record, unless it already is (then nothing is written and `None` is
+    /// returned).
+    pub async fn policy_import(
+        &self,
+        hash: &str,
+        toml: &str,
+        origin: &str,
+        record: NewRecord,
+        now_ms: i64,
+    ) -> Result<Option<AuditEntry>> {
+        self.require_schema().await?;
+        let records = [record];
+        validate(&records)?;
+        let actor = records[0].actor.clone();
+        macro_rules! go {
+            ($tx:expr, $insert:expr, $q:expr) => {{
+                let current: Option<(String,)> =
+                    sqlx::query_as("SELECT hash FROM policies ORDER BY version DESC LIMIT 1")
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                if current.is_some_and(|(h,)| h == hash) {
+                    $tx.commit().await?;
+                    return Ok(None);
+                }
+                let out = append_in_tx!($tx, records, now_ms, $insert);
+                let e = out.into_iter().last().expect("one record");
+                sqlx::query($q)
+                    .bind(hash)
+                    .bind(toml)
+                    .bind(origin)
+                    .bind(&actor)
+                    .bind(e.recorded_at_ms)
+                    .bind(e.seq)
+                    .execute(&mut *$tx)
+                    .await?;
+                $tx.commit().await?;
+                Some(e)
+            }};
+        }
+        const Q: &str = "INSERT INTO policies (hash, toml, origin, actor, imported_at_ms, audit_seq) VALUES (?, ?, ?, ?, ?, ?)";
+        Ok(in_chain_tx!(
+            &self.pool,
+            go,
+            (INSERT_SQLITE, Q),
+            (INSERT_PG, &crate::common::numbered(Q))
+        ))
+    }
+
+    /// The policy in force (the newest imported), if one was imported.
+    pub async fn policy_current(&self) -> Result<Option<StoredPolicy>> {
+        self.require_schema().await?;
+        let q = format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY version DESC LIMIT 1");
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(&q).fetch_optional(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(&q).fetch_optional(p).await?,
+        })
+    }
+
+    /// Grows whenever the policy in force changes (an import or a kill switch): a server
+    /// compares it before each decision and reloads when it moved.
+    pub async fn policy_version(&self) -> Result<i64> {
+        const Q: &str = "SELECT COALESCE(MAX(audit_seq), 0) FROM \
+            (SELECT audit_seq FROM kill_switches UNION ALL SELECT audit_seq FROM policies) AS v";
+        let (n,): (i64,) = match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_one(p).await?,
+            Pool::Postgres(p) => sqlx::query_as(Q).fetch_one(p).await?,
+        };
+        Ok(n)
+    }
+}

@@ -70,11 +70,15 @@ pub struct BenchArgs {
     /// flowgate tables are created there), besides SQLite.
     #[arg(long, value_name = "URL", requires = "serve")]
     pub pg: Option<String>,
+    /// With --serve: events in the store `GET /v1/baseline` and `/v1/scorecard` are timed on.
+    #[arg(long, default_value_t = 1_000_000, requires = "serve")]
+    pub events: usize,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(demo) = &args.serve {
         serve_bench(demo, args.seconds, args.work_dir.as_deref())?;
+        analytics_bench(demo, args.work_dir.as_deref(), args.events)?;
         return webhook_bench(
             demo,
             args.seconds,
@@ -901,6 +905,93 @@ fn stop_server(mut child: std::process::Child) -> Result<()> {
     if !status.success() {
         bail!("the server exited with {status} after SIGTERM");
     }
+    Ok(())
+}
+
+/// `GET /v1/baseline` and `GET /v1/scorecard` on a store of about `events` events (the demo's
+/// synthetic organisation, enough tickets to reach it): the first request (computed) and
+/// then 8 clients × 50 requests each (answered from memory while a background task keeps the
+/// figures at most a minute old).
+fn analytics_bench(demo: &Path, work: Option<&Path>, events: usize) -> Result<()> {
+    let dir = match work {
+        Some(d) => d.join("analytics"),
+        None => {
+            std::env::temp_dir().join(format!("flowgate-analytics-bench-{}", std::process::id()))
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    // About 7 events a ticket in the demo's organisation; measured below, not assumed.
+    let g = flowgate_synth::generate(&flowgate_synth::Config {
+        tickets: events / 7,
+        ..Default::default()
+    });
+    let log = dir.join("log.csv");
+    flowgate_synth::write_log_csv(&log, &g)?;
+    let mapping = flowgate_ingest::Mapping::from_toml(flowgate_synth::PRESET_TOML, "demo")?;
+    let got = crate::load::read_rows(&log, Some(mapping), true, true)?;
+    let db = dir.join("analytics.db").display().to_string();
+    let stored = crate::db::store_rows(&db, "demo", &got, &log, true)?;
+    drop(got);
+    let token = bench_token(&db, "viewer")?;
+    let (child, base) = start_server(demo, &db, None)?;
+    println!(
+        "flowgate serve, analytics on {} events ({} cases) in SQLite, {} ({})",
+        stored.events_new,
+        stored.cases_total,
+        machine(),
+        today()
+    );
+    println!("| route | first (computed) ms | requests | p50 ms | p99 ms | errors |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for route in ["/v1/baseline", "/v1/scorecard?weeks=12"] {
+        let url = format!("{base}{route}");
+        let get = |agent: &ureq::Agent| -> Result<f64> {
+            let t0 = Instant::now();
+            let r = agent
+                .get(&url)
+                .set("Authorization", &format!("Bearer {token}"))
+                .call();
+            let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            match r {
+                Ok(resp) if resp.status() == 200 => {
+                    let _ = resp.into_string()?;
+                    Ok(ms)
+                }
+                Ok(resp) => bail!("status {}", resp.status()),
+                Err(e) => bail!("{e}"),
+            }
+        };
+        let first = get(&ureq::AgentBuilder::new().build())?;
+        let results: Vec<(Vec<f64>, usize)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let agent = ureq::AgentBuilder::new().build();
+                        let (mut ok, mut errors) = (Vec::new(), 0usize);
+                        for _ in 0..50 {
+                            match get(&agent) {
+                                Ok(ms) => ok.push(ms),
+                                Err(_) => errors += 1,
+                            }
+                        }
+                        (ok, errors)
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let errors: usize = results.iter().map(|r| r.1).sum();
+        let all: Vec<f64> = results.into_iter().flat_map(|r| r.0).collect();
+        if all.is_empty() {
+            bail!("no request to {route} succeeded");
+        }
+        let n = all.len();
+        let (p50, p99, _) = percentiles(all);
+        println!("| `GET {route}` | {first:.0} | {n} | {p50:.1} | {p99:.1} | {errors} |");
+    }
+    stop_server(child)?;
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

@@ -75,6 +75,9 @@ pub enum Command {
     /// API tokens for the service: create (shown once), list, revoke.
     #[command(subcommand)]
     Token(crate::serve::TokenCommand),
+    /// The gate policy in the database: import a file (audited), show the one in force.
+    #[command(subcommand)]
+    Policy(crate::serve::PolicyCommand),
     /// The hash-chained audit log: verify, export, append.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
@@ -185,6 +188,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Audit(cmd) => crate::audit::run(cmd, &settings),
         Command::Serve(args) => crate::serve::serve(args, &settings),
         Command::Token(cmd) => crate::serve::token(cmd, &settings),
+        Command::Policy(cmd) => crate::serve::policy(cmd, &settings),
         Command::Erase(args) => crate::audit::erase(args, &settings),
         Command::Gate(cmd) => crate::gate::run(cmd, &settings),
         Command::Eval(args) => crate::demand::eval(args),

@@ -137,7 +137,8 @@ pub struct ServeArgs {
     /// Intent model (from `flowgate train`).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Gate policy (TOML).
+    /// Gate policy (TOML), imported into the database (audited) and put in force; without
+    /// it, the policy last imported is in force.
     #[arg(long)]
     pub policy: Option<PathBuf>,
     /// Knowledge base (from `flowgate kb build`), for answers and sources.
@@ -155,10 +156,8 @@ pub fn serve(args: ServeArgs, settings: &Settings) -> Result<()> {
         .model
         .or_else(|| s.model.clone())
         .context("serve needs a model: --model FILE or [serve] model in flowgate.toml")?;
-    let policy = args
-        .policy
-        .or_else(|| s.policy.clone())
-        .context("serve needs a policy: --policy FILE or [serve] policy in flowgate.toml")?;
+    // Imported into the database when given; else the policy last imported is in force.
+    let policy = args.policy.or_else(|| s.policy.clone());
     let mut config = flowgate_server::Config::new(db, model, policy);
     if let Some(b) = args.bind.or(s.bind) {
         config.bind = b;
@@ -219,6 +218,84 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Import a policy file into the database and put it in force on every server sharing
+    /// the database (audited as a `policy_change`; importing the policy in force changes
+    /// nothing).
+    Import {
+        file: PathBuf,
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+    /// The policy in force in the database: its version, hash, origin and text.
+    Show {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
+}
+
+pub fn policy(cmd: PolicyCommand, settings: &Settings) -> Result<()> {
+    let rt = crate::db::runtime()?;
+    match cmd {
+        PolicyCommand::Import { file, db } => {
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let actor = crate::risk::actor();
+            let (p, e) = rt.block_on(async {
+                let s = flowgate_store::Store::open(&url).await?;
+                s.migrate().await?;
+                let r = flowgate_app::policy::import(
+                    &s,
+                    &text,
+                    &file.display().to_string(),
+                    &actor,
+                    jiff::Timestamp::now().as_millisecond(),
+                )
+                .await;
+                s.close().await;
+                r
+            })?;
+            match e {
+                Some(e) => eprintln!(
+                    "policy {} ({}) is now in force (audit record {})",
+                    p.hash, p.name, e.seq
+                ),
+                None => eprintln!("policy {} is already in force; nothing changed", p.hash),
+            }
+        }
+        PolicyCommand::Show { db } => {
+            let url = crate::db::database_url(db.as_deref(), settings);
+            let cur = rt.block_on(async {
+                let s = flowgate_store::Store::open(&url).await?;
+                let r = s.policy_current().await;
+                s.close().await;
+                r
+            })?;
+            match cur {
+                None => bail!(
+                    "no policy has been imported into {}",
+                    flowgate_store::redact_url(&url)
+                ),
+                Some(p) => {
+                    println!(
+                        "# version {}, {}, imported from {} by {} at {} (audit record {})",
+                        p.version,
+                        p.hash,
+                        p.origin,
+                        p.actor,
+                        flowgate_flow::time::format_utc_ms(p.imported_at_ms),
+                        p.audit_seq
+                    );
+                    print!("{}", p.toml);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(clap::Subcommand, Debug)]

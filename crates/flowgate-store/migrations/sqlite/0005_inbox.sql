@@ -35,3 +35,16 @@ CREATE TABLE webhook_outbox (
     UNIQUE (source, audit_seq)
 );
 CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_ms);
+
+-- The policy in force, shared by every replica: each policy file imported, named by its
+-- content hash; the newest row is in force (kill switches apply on top). Each import is
+-- also a policy_change record on the chain (audit_seq).
+CREATE TABLE policies (
+    version INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash TEXT NOT NULL,
+    toml TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    imported_at_ms INTEGER NOT NULL,
+    audit_seq INTEGER NOT NULL
+);

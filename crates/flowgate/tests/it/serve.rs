@@ -691,3 +691,97 @@ fn the_systemd_unit_verifies() {
     let o = Command::new(bin).args(&help).output().unwrap();
     assert!(o.status.success(), "{exec}: {}", stderr(&o));
 }
+
+/// The policy in force lives in the database: a file imported while two servers run holds for
+/// the next ticket on both, each import is one `policy_change` record, importing the policy
+/// in force changes nothing, and a policy that does not parse changes nothing either.
+#[test]
+fn a_policy_imported_while_two_servers_run_holds_on_both() {
+    let demo = demo_dir();
+    let (pg, _guard) = pg_url("policy_db");
+    let ingest = token(&pg, "ingest");
+    let viewer = token(&pg, "viewer");
+    let a = Server::start(&pg, &demo);
+    let b = Server::start(&pg, &demo);
+    // A ticket of an intent the demo policy lets the AI handle (mode auto), not routed.
+    let auto = [
+        "password_reset",
+        "order_status",
+        "invoice_copy",
+        "address_change",
+    ];
+    let all = tickets(&demo, 200);
+    let acted = all
+        .iter()
+        .find(|t| {
+            let r = post_json(&a.url("/v1/tickets"), Some(&ingest), t);
+            assert!(r.0 == 201 || r.0 == 200, "{r:?}");
+            let d = &r.2["decision"];
+            auto.iter().any(|i| d["intent"] == *i) && d["action"] != "route"
+        })
+        .expect("some demo ticket of an auto intent is not routed")
+        .clone();
+    let text = std::fs::read_to_string(demo.join("policy.toml")).unwrap();
+    let human = text.replace("mode = \"auto\"", "mode = \"human\"");
+    assert_ne!(human, text);
+    let dir = temp_dir("policy-db");
+    let file = dir.join("human.toml");
+    std::fs::write(&file, &human).unwrap();
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "name = \n").unwrap();
+    let o = flowgate(&["policy", "import", broken.to_str().unwrap(), "--db", &pg]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("broken.toml"),
+        "{}",
+        stderr(&o)
+    );
+    let len = |s: &Server| {
+        call("GET", &s.url("/readyz"), None, None).2["audit_chain_length"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = len(&a);
+    let o = flowgate(&["policy", "import", file.to_str().unwrap(), "--db", &pg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(len(&a), before + 1, "one policy_change record");
+    let o = flowgate(&["policy", "import", file.to_str().unwrap(), "--db", &pg]);
+    assert!(
+        o.status.success() && stderr(&o).contains("already in force"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        len(&a),
+        before + 1,
+        "the policy in force again: nothing written"
+    );
+    // The same text as a new ticket, on either server: its intent is human-only now.
+    for (i, s) in [&a, &b].into_iter().enumerate() {
+        let mut t = acted.clone();
+        t["id"] = json!(format!("{}-after-{i}", acted["id"].as_str().unwrap()));
+        let r = post_json(&s.url("/v1/tickets"), Some(&ingest), &t);
+        assert_eq!(r.0, 201, "{r:?}");
+        assert_eq!(r.2["decision"]["action"], "route", "{r:?}");
+        let seq = r.2["audit"]["seq"].as_i64().unwrap();
+        let d = call(
+            "GET",
+            &s.url(&format!("/v1/decisions/{seq}")),
+            Some(&viewer),
+            None,
+        );
+        let p = call("GET", &s.url("/v1/policy"), Some(&viewer), None);
+        assert_eq!(d.2["policy"], p.2["policy"], "{d:?} {p:?}");
+        assert_ne!(p.2["base_policy"].as_str(), None);
+        let o = flowgate(&["policy", "show", "--db", &pg]);
+        let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            shown.contains(p.2["base_policy"].as_str().unwrap()),
+            "{shown}"
+        );
+        assert!(shown.contains("mode = \"human\""), "{shown}");
+    }
+    let v = call("GET", &b.url("/v1/audit/verify"), Some(&viewer), None);
+    assert_eq!(v.2["intact"], true, "{v:?}");
+    assert!(a.stop().success());
+    assert!(b.stop().success());
+}
