@@ -9,9 +9,11 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod defects;
 pub mod error;
 pub mod events;
 pub mod gate;
+pub mod governance;
 pub mod inbound;
 pub mod live;
 pub mod policy;

@@ -281,6 +281,8 @@ pub fn routes() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_decisions))
         .routes(routes!(get_baseline))
         .routes(routes!(get_scorecard))
+        .routes(routes!(get_defects))
+        .routes(routes!(get_governance))
         .routes(routes!(get_decision))
         .routes(routes!(list_reviews))
         .routes(routes!(claim_review))
@@ -1275,6 +1277,112 @@ async fn get_scorecard(
     )
     .await?;
     Ok(Json(v.as_ref()).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ReportQuery {
+    /// The ISO week of the decisions reviewed (`2026-W48`; default the current week).
+    week: Option<String>,
+    /// `json` (default) or `markdown`.
+    format: Option<String>,
+}
+
+/// JSON, or the Markdown page when asked for.
+fn report_response<T: Serialize>(
+    format: Option<&str>,
+    data: &T,
+    markdown: impl FnOnce(&T) -> String,
+) -> Result<Response, Problem> {
+    match format.unwrap_or("json") {
+        "json" => Ok(Json(data).into_response()),
+        "markdown" | "md" => Ok((
+            [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+            markdown(data),
+        )
+            .into_response()),
+        other => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            format!("format={other:?}: expected json or markdown"),
+        )),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/defects",
+    tag = "reviews",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "the week's defect review: reviewed precision overall and per intent with intervals, recommendations, failure modes", body = Object),
+        (status = 400, description = "a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_defects(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    q: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let Query(q) = q?;
+    let from = match &q.week {
+        Some(w) => flowgate_app::analytics::parse_week(w)
+            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-query", e.to_string()))?,
+        None => {
+            flowgate_app::analytics::parse_week(&flowgate_flow::time::iso_week_label(now_ms()))?
+        }
+    };
+    let label = flowgate_flow::time::iso_week_label(from);
+    refresh_policy(&s).await?;
+    let policy = s.triage.read().await.gate.policy.clone();
+    let r = flowgate_app::defects::weekly(
+        &s.store,
+        &label,
+        from,
+        from + flowgate_flow::time::MS_PER_WEEK,
+        Some(&policy),
+        None,
+    )
+    .await?;
+    report_response(q.format.as_deref(), &r, flowgate_app::defects::markdown)
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/governance",
+    tag = "audit",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "the NIST AI RMF evidence table, counted from the audit log, the review queue and the policy in force", body = Object),
+        (status = 400, description = "a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_governance(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    q: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let Query(q) = q?;
+    if q.week.is_some() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            "governance takes only format",
+        ));
+    }
+    refresh_policy(&s).await?;
+    let policy = s.triage.read().await.gate.policy.clone();
+    let g = flowgate_app::governance::collect(&s.store, Some(&policy)).await?;
+    report_response(q.format.as_deref(), &g, flowgate_app::governance::markdown)
 }
 
 /// Puts the database's policy into the gate when it changed since the last look (another

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use flowgate_gate::Policy;
-use flowgate_gate::interval::{weighted_share, wilson_interval};
 use flowgate_store::Store;
 use flowgate_store::review::QueueItem;
 
@@ -382,147 +381,14 @@ pub fn defects(args: DefectsArgs, settings: &Settings) -> Result<()> {
     let sticky = args.sticky.as_deref().map(read_sticky).transpose()?;
     let url = crate::db::database_url(args.db.as_deref(), settings);
     let rt = crate::db::runtime()?;
-    let items = rt.block_on(async {
+    let r = rt.block_on(async {
         let s = open(&url).await?;
-        let r = s.review_items().await;
+        let r =
+            flowgate_app::defects::weekly(&s, &label, from, to, policy.as_ref(), sticky.as_ref())
+                .await;
         s.close().await;
         anyhow::Ok(r?)
     })?;
-    let week_items: Vec<&QueueItem> = items
-        .iter()
-        .filter(|i| !i.shadow && i.decided_at_ms >= from && i.decided_at_ms < to)
-        .collect();
-    let md = defect_report(&label, &week_items, policy.as_ref(), sticky.as_ref());
+    let md = flowgate_app::defects::markdown(&r);
     crate::output::write(args.out.as_deref(), md.as_bytes())
-}
-
-fn interval(k: usize, n: usize) -> (f64, f64) {
-    wilson_interval(k as u64, n as u64).unwrap_or((0.0, 1.0))
-}
-
-fn defect_report(
-    week: &str,
-    items: &[&QueueItem],
-    policy: Option<&Policy>,
-    sticky: Option<&BTreeMap<String, (usize, usize)>>,
-) -> String {
-    let reviewed: Vec<&&QueueItem> = items.iter().filter(|i| i.verdict.is_some()).collect();
-    let defects: Vec<&&QueueItem> = reviewed
-        .iter()
-        .copied()
-        .filter(|i| i.verdict.as_deref() == Some("defect"))
-        .collect();
-    let mut s = format!("# Weekly defect review, {week}\n\n");
-    let n = reviewed.len();
-    let k = n - defects.len();
-    s.push_str(&format!(
-        "{} act decisions of this week were sampled for review; {n} reviewed, {} pending. ",
-        items.len(),
-        items.len() - n
-    ));
-    // Each review stands for 1 / (its sampling rate) decisions: bands sampled more often
-    // (low confidence) must not weigh more than the decisions they stand for.
-    let rate = |i: &QueueItem| policy.map_or(0.05, |p| p.sample_rate(&i.intent, i.confidence));
-    let weighted = |list: &[&QueueItem]| {
-        let w: Vec<(f64, bool)> = list
-            .iter()
-            .map(|i| (rate(i), i.verdict.as_deref() == Some("correct")))
-            .collect();
-        weighted_share(&w)
-    };
-    let all: Vec<&QueueItem> = reviewed.iter().map(|i| **i).collect();
-    if let Some(w) = weighted(&all) {
-        s.push_str(&format!(
-            "Reviewed precision {:.1}% (95% CI {:.1}–{:.1}%; each review weighted by the inverse of its sampling rate, effective n {:.1}; unweighted {k} of {n} correct), {} defects.\n\n",
-            w.share * 100.0,
-            w.ci95.0 * 100.0,
-            w.ci95.1 * 100.0,
-            w.n_eff,
-            defects.len()
-        ));
-    } else {
-        s.push_str("Nothing reviewed yet.\n\n");
-    }
-    // Per intent.
-    let mut per: BTreeMap<&str, Vec<&QueueItem>> = BTreeMap::new();
-    for i in &reviewed {
-        per.entry(i.intent.as_str()).or_default().push(i);
-    }
-    s.push_str("## Reviewed precision by intent\n\nPrecision and interval weigh each review by the inverse of its sampling rate.\n\n| intent | reviewed | correct | precision | 95% CI | target | recommendation |\n|---|---:|---:|---:|---|---:|---|\n");
-    for (intent, list) in &per {
-        let n = list.len();
-        let k = list
-            .iter()
-            .filter(|i| i.verdict.as_deref() == Some("correct"))
-            .count();
-        let Some(w) = weighted(list) else { continue };
-        let (lo, hi) = w.ci95;
-        let target = policy.map_or(0.98, |p| p.intent(intent).target_precision);
-        let worst = list
-            .iter()
-            .filter(|i| i.verdict.as_deref() == Some("defect"))
-            .map(|i| i.confidence)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let rec = if hi < target {
-            format!(
-                "retune: raise the threshold above {worst:.3} (the most confident defect), or switch to assist"
-            )
-        } else if lo >= target {
-            "keep".to_owned()
-        } else if k < n {
-            format!("watch: {} defect(s); too few reviews to tell", n - k)
-        } else {
-            "keep (too few reviews to confirm)".to_owned()
-        };
-        s.push_str(&format!(
-            "| {intent} | {n} | {k} | {:.1}% | {:.1}–{:.1}% | {:.1}% | {rec} |\n",
-            w.share * 100.0,
-            lo * 100.0,
-            hi * 100.0,
-            target * 100.0
-        ));
-    }
-    if let Some(st) = sticky {
-        s.push_str("\n## Sticky resolution by intent\n\n| intent | acts assessed | sticky | rate | 95% CI | target | recommendation |\n|---|---:|---:|---:|---|---:|---|\n");
-        for (intent, &(n, k)) in st {
-            if n == 0 {
-                continue;
-            }
-            let (lo, hi) = interval(k, n);
-            let target = policy.map_or(0.98, |p| p.intent(intent).target_precision);
-            let rec = if hi < target {
-                "retune: answers do not stay answered; raise the threshold or switch to assist"
-            } else if lo >= target {
-                "keep"
-            } else {
-                "watch"
-            };
-            s.push_str(&format!(
-                "| {intent} | {n} | {k} | {:.1}% | {:.1}–{:.1}% | {:.1}% | {rec} |\n",
-                k as f64 * 100.0 / n as f64,
-                lo * 100.0,
-                hi * 100.0,
-                target * 100.0
-            ));
-        }
-    }
-    s.push_str("\n## Defects by intent and failure mode\n\n");
-    if defects.is_empty() {
-        s.push_str("No defects.\n");
-    } else {
-        let mut modes: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-        for d in &defects {
-            *modes
-                .entry((
-                    d.intent.as_str(),
-                    d.category.as_deref().unwrap_or("uncategorised"),
-                ))
-                .or_default() += 1;
-        }
-        s.push_str("| intent | failure mode | defects |\n|---|---|---:|\n");
-        for ((i, m), c) in modes {
-            s.push_str(&format!("| {i} | {m} | {c} |\n"));
-        }
-    }
-    s
 }

@@ -728,6 +728,8 @@ fn check_openapi(server: &Server) {
         ("get", "/v1/decisions/{seq}"),
         ("get", "/v1/baseline"),
         ("get", "/v1/scorecard"),
+        ("get", "/v1/defects"),
+        ("get", "/v1/governance"),
         ("get", "/v1/reviews"),
         ("post", "/v1/reviews/claim"),
         ("post", "/v1/reviews/{seq}"),
