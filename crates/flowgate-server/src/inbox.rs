@@ -61,7 +61,7 @@ pub async fn receive(
     State(s): State<Arc<AppState>>,
     Path(source): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
     let Some(src) = s.webhooks.get(&source) else {
         return Err(Problem::not_found(format!(
@@ -80,6 +80,17 @@ pub async fn receive(
             "send the body as Content-Type: application/json",
         ));
     }
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "the body is larger than the service accepts",
+            )
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "malformed", r.body_text())
+        }
+    })?;
     let now = now_ms();
     let delivery = crate::webhook::verify(src, &headers, &body, now.div_euclid(1000))?;
     // Refuse what workers could never process, before storing it.

@@ -369,6 +369,13 @@ fn one_backend(db: &str, demo: &Path, config: &str, receiver: &Receiver) {
         422,
         "invalid",
     );
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(1_100_000)).into_bytes();
+    let h = signed("zendesk", ZD_NEW, "inv-9", now, &big);
+    assert_problem(
+        &problem_of(deliver(&agent, &zd, &h, "application/json", &big)),
+        413,
+        "too-large",
+    );
     let h = signed("zendesk", ZD_NEW, "inv-7", now, &body);
     let nowhere = server.url("/v1/webhooks/freshdesk");
     assert_problem(
