@@ -613,11 +613,19 @@ fn sigkill_part_way_through_2000_webhooks_loses_and_doubles_nothing() {
 fn kill_one(db: &str, demo: &Path, config: &str) {
     const N: usize = 2000;
     let viewer = token(db, "viewer");
-    let texts = tickets(demo, 400);
+    // Short tickets (each still triaged, gated and audited): the test is about the inbox,
+    // and short texts keep the encoder from setting its pace.
+    let subjects = [
+        "Where is my order",
+        "Reset my password",
+        "Send the invoice",
+        "New address",
+    ];
     let bodies: Vec<Vec<u8>> = (0..N)
         .map(|i| {
-            let mut t = texts[i % texts.len()].clone();
-            t["id"] = json!(format!("K-{i}"));
+            let t = json!({"id": format!("K-{i}"), "customer": format!("C-{}", i % 97),
+                           "subject": subjects[i % subjects.len()],
+                           "body": format!("Ticket {i}, please help.")});
             json!({"type": "ticket.created", "data": t})
                 .to_string()
                 .into_bytes()
