@@ -19,7 +19,7 @@ pub enum Received {
 }
 
 /// A claimed delivery.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Delivery {
     pub id: i64,
     pub source: String,
@@ -57,8 +57,6 @@ const PENDING: &str = "pending";
 const DONE: &str = "done";
 const FAILED: &str = "failed";
 
-type DeliveryRow = (i64, String, String, Vec<u8>, i64, i32);
-
 /// Both back-ends' statements, with `?` placeholders (numbered for PostgreSQL).
 const PUT: &str = "INSERT INTO webhook_inbox (source, delivery_id, body_sha256, body, received_at_ms) \
     VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING RETURNING id";
@@ -72,6 +70,46 @@ const ROWS: &str = "SELECT id, source, delivery_id, state, attempts, received_at
 const STATS: &str = "SELECT state, COUNT(*), MIN(received_at_ms) FROM webhook_inbox GROUP BY state";
 
 impl Store {
+    /// Runs a claiming `UPDATE … RETURNING` built by `update(row_lock)` with the binds
+    /// (lease end, now, limit): on SQLite in an immediate transaction (one writer at a time,
+    /// so two claimers never get the same row), on PostgreSQL with `FOR UPDATE SKIP LOCKED`.
+    async fn claim_rows<T>(
+        &self,
+        update: &(dyn Fn(&str) -> String + Sync),
+        limit: i64,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        self.require_schema().await?;
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                let rows = sqlx::query_as(&update(""))
+                    .bind(now_ms + lease_ms)
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(&numbered(&update(" FOR UPDATE SKIP LOCKED")))
+                    .bind(now_ms + lease_ms)
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?
+            }
+        })
+    }
+
     /// Stores a delivery and commits, unless its id was seen before: then it is a retry
     /// (same bytes, nothing written) or a conflict (other bytes, nothing written).
     pub async fn inbox_put(
@@ -140,7 +178,6 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Vec<Delivery>> {
-        self.require_schema().await?;
         let pick = "SELECT id FROM webhook_inbox WHERE state = 'pending' \
             AND (lease_until_ms IS NULL OR lease_until_ms < ?) ORDER BY id LIMIT ?";
         let update = |lock: &str| {
@@ -150,41 +187,9 @@ impl Store {
                  RETURNING id, source, delivery_id, body, received_at_ms, attempts"
             )
         };
-        let mut rows: Vec<DeliveryRow> = match &self.pool {
-            Pool::Sqlite(p) => {
-                // An immediate transaction: one writer at a time, so two workers never
-                // claim the same row.
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                let rows = sqlx::query_as(&update(""))
-                    .bind(now_ms + lease_ms)
-                    .bind(now_ms)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(&numbered(&update(" FOR UPDATE SKIP LOCKED")))
-                    .bind(now_ms + lease_ms)
-                    .bind(now_ms)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?
-            }
-        };
-        rows.sort_by_key(|r| r.0);
-        Ok(rows
-            .into_iter()
-            .map(|r| Delivery {
-                id: r.0,
-                source: r.1,
-                delivery_id: r.2,
-                body: r.3,
-                received_at_ms: r.4,
-                attempts: r.5,
-            })
-            .collect())
+        let mut rows: Vec<Delivery> = self.claim_rows(&update, limit, now_ms, lease_ms).await?;
+        rows.sort_by_key(|d| d.id);
+        Ok(rows)
     }
 
     /// Marks a claimed delivery processed, with what came of it.
@@ -284,7 +289,7 @@ impl Store {
 }
 
 /// A decision to send back to a source, claimed for sending.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Outgoing {
     pub id: i64,
     pub source: String,
@@ -345,7 +350,6 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Vec<Outgoing>> {
-        self.require_schema().await?;
         let update = |lock: &str| {
             format!(
                 "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_ms = ? \
@@ -354,37 +358,9 @@ impl Store {
                  RETURNING id, source, audit_seq, attempts"
             )
         };
-        let mut rows: Vec<(i64, String, i64, i32)> = match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                let rows = sqlx::query_as(&update(""))
-                    .bind(now_ms + lease_ms)
-                    .bind(now_ms)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(&numbered(&update(" FOR UPDATE SKIP LOCKED")))
-                    .bind(now_ms + lease_ms)
-                    .bind(now_ms)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?
-            }
-        };
-        rows.sort_by_key(|r| r.0);
-        Ok(rows
-            .into_iter()
-            .map(|r| Outgoing {
-                id: r.0,
-                source: r.1,
-                audit_seq: r.2,
-                attempts: r.3,
-            })
-            .collect())
+        let mut rows: Vec<Outgoing> = self.claim_rows(&update, limit, now_ms, lease_ms).await?;
+        rows.sort_by_key(|o| o.id);
+        Ok(rows)
     }
 
     /// The receiver answered 2xx.
