@@ -175,6 +175,14 @@ pub fn check_ticket(t: &Ticket) -> Result<()> {
     if t.text().trim().is_empty() {
         return Err(invalid("body", "expected the ticket's text"));
     }
+    if let Some(c) = &t.created_at
+        && c.parse::<jiff::Timestamp>().is_err()
+    {
+        return Err(invalid(
+            "created_at",
+            &format!("{c:?}: expected an RFC 3339 time such as 2026-03-01T09:30:00Z"),
+        ));
+    }
     Ok(())
 }
 

@@ -25,6 +25,26 @@ pub struct Posted {
     pub sampled: bool,
 }
 
+/// Days since the same customer's previous ticket (for repeat-contact rules), recording
+/// this one as a contact at its `created_at` (or `at` when the sender gave none).
+async fn days_since_previous(
+    store: &Store,
+    ticket: &Ticket,
+    at: jiff::Timestamp,
+) -> Result<Option<f64>> {
+    let Some(customer) = ticket.customer.as_deref().filter(|c| !c.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let opened = ticket
+        .created_at
+        .as_deref()
+        .and_then(|c| c.parse::<jiff::Timestamp>().ok())
+        .unwrap_or(at)
+        .as_millisecond();
+    let previous = store.contact(customer.trim(), &ticket.id, opened).await?;
+    Ok(previous.map(|p| (opened - p) as f64 / 86_400_000.0))
+}
+
 /// Triage `ticket` (its text embedded as `emb`) and record the decision: one transaction
 /// writes the chain entry (after a `policy_change` when the policy in force is new to the
 /// chain), the texts, the idempotency key and, when sampled, the review item. With `shadow`,
@@ -38,7 +58,8 @@ pub async fn post_ticket(
     shadow: bool,
     at: jiff::Timestamp,
 ) -> Result<Posted> {
-    let t = triage.triage(ticket, emb, None, at)?;
+    let days = days_since_previous(store, ticket, at).await?;
+    let t = triage.triage(ticket, emb, days, at)?;
     let now_ms = at.as_millisecond();
     let policy = &triage.gate.policy;
     let (_, review) = crate::review::sample_one(&t.record, 0, now_ms, policy, shadow, now_ms);

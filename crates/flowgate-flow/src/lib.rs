@@ -8,6 +8,7 @@ pub mod demand;
 pub mod log;
 pub mod metrics;
 pub mod model;
+pub mod segment;
 pub mod stats;
 pub mod sticky;
 pub mod time;

@@ -57,6 +57,69 @@ pub struct StickyReport {
     pub sticky_rate: Option<f64>,
 }
 
+impl Outcome {
+    /// The outcome's name in reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Sticky => "sticky",
+            Outcome::NotInLog => "not_in_log",
+            Outcome::NoIntent => "no_intent",
+            Outcome::NoCustomer => "no_customer",
+            Outcome::Unresolved => "unresolved",
+            Outcome::Reopened => "reopened",
+            Outcome::ReturnedWithin { .. } => "returned_within_window",
+        }
+    }
+
+    /// Whether the act could be judged (its case is in the log; it has an intent and a
+    /// customer).
+    pub fn assessed(&self) -> bool {
+        !matches!(
+            self,
+            Outcome::NotInLog | Outcome::NoIntent | Outcome::NoCustomer
+        )
+    }
+}
+
+/// Acts assessed and sticky, for one intent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IntentSticky {
+    pub intent: String,
+    pub assessed: usize,
+    pub sticky: usize,
+}
+
+impl StickyReport {
+    /// How many acts had each outcome, by [`Outcome::kind`].
+    pub fn by_outcome(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut kinds = std::collections::BTreeMap::new();
+        for o in self.outcomes.iter().flatten() {
+            *kinds.entry(o.kind()).or_default() += 1;
+        }
+        kinds
+    }
+
+    /// Assessed and sticky acts per intent (`tickets` as given to [`sticky`]), by intent name.
+    pub fn by_intent(&self, tickets: &[StickyTicket]) -> Vec<IntentSticky> {
+        let mut per: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+        for (t, o) in tickets.iter().zip(&self.outcomes) {
+            let Some(o) = o.as_ref().filter(|o| o.assessed()) else {
+                continue;
+            };
+            let e = per.entry(t.intent.as_str()).or_default();
+            e.0 += 1;
+            e.1 += (*o == Outcome::Sticky) as usize;
+        }
+        per.into_iter()
+            .map(|(intent, (assessed, sticky))| IntentSticky {
+                intent: intent.to_owned(),
+                assessed,
+                sticky,
+            })
+            .collect()
+    }
+}
+
 /// The first resolution time of a case and whether it was ever reopened.
 fn resolution(log: &EventLog, case: usize) -> (Option<i64>, bool) {
     let ts = log.ts();

@@ -688,3 +688,50 @@ impl Store {
         Ok(n)
     }
 }
+
+impl Store {
+    /// Records that `customer` contacted about `ticket` at `at_ms` (the first time seen is
+    /// kept: an update of the ticket is not a new contact) and returns the time of the same
+    /// customer's latest earlier contact about another ticket, if any.
+    pub async fn contact(&self, customer: &str, ticket: &str, at_ms: i64) -> Result<Option<i64>> {
+        self.require_schema().await?;
+        const PUT: &str = "INSERT INTO customer_contacts (customer, ticket, at_ms) VALUES (?, ?, ?) \
+            ON CONFLICT (customer, ticket) DO NOTHING";
+        const PREV: &str = "SELECT MAX(c.at_ms) FROM customer_contacts c \
+            WHERE c.customer = ? AND c.ticket <> ? AND c.at_ms <= \
+            (SELECT at_ms FROM customer_contacts WHERE customer = ? AND ticket = ?)";
+        let (prev,): (Option<i64>,) = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query(PUT)
+                    .bind(customer)
+                    .bind(ticket)
+                    .bind(at_ms)
+                    .execute(p)
+                    .await?;
+                sqlx::query_as(PREV)
+                    .bind(customer)
+                    .bind(ticket)
+                    .bind(customer)
+                    .bind(ticket)
+                    .fetch_one(p)
+                    .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query(&crate::common::numbered(PUT))
+                    .bind(customer)
+                    .bind(ticket)
+                    .bind(at_ms)
+                    .execute(p)
+                    .await?;
+                sqlx::query_as(&crate::common::numbered(PREV))
+                    .bind(customer)
+                    .bind(ticket)
+                    .bind(customer)
+                    .bind(ticket)
+                    .fetch_one(p)
+                    .await?
+            }
+        };
+        Ok(prev)
+    }
+}

@@ -73,9 +73,17 @@ pub struct BenchArgs {
     /// With --serve: events in the store `GET /v1/baseline` and `/v1/scorecard` are timed on.
     #[arg(long, default_value_t = 1_000_000, requires = "serve")]
     pub events: usize,
+    /// With --serve: instead of the timings, a soak of this many seconds at a steady mixed
+    /// load (tickets, webhooks, events, decision reads, the scorecard, reviews): errors per
+    /// route and the server's resident memory at start and end.
+    #[arg(long, value_name = "SECONDS", requires = "serve")]
+    pub soak: Option<f64>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    if let (Some(demo), Some(secs)) = (&args.serve, args.soak) {
+        return soak_bench(demo, secs, args.work_dir.as_deref());
+    }
     if let Some(demo) = &args.serve {
         serve_bench(demo, args.seconds, args.work_dir.as_deref())?;
         analytics_bench(demo, args.work_dir.as_deref(), args.events)?;
@@ -1213,5 +1221,295 @@ fn serve_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
     }
     stop_server(child)?;
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The server's resident memory (kB), from /proc.
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A steady mixed load for `secs` seconds on a fresh SQLite store, every kind of call on its
+/// own open-loop schedule (a call is due at a fixed time however long the earlier ones took):
+/// tickets through the API and through signed webhooks (well below the decision capacity, so
+/// the inbox keeps up), history events, the decision cursor, the scorecard, and a reviewer
+/// claiming and marking sampled decisions. Reports requests, errors and latency per kind,
+/// the server's RSS each minute, and checks at the end that every webhook was decided and
+/// the audit chain verifies.
+fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
+    use std::sync::Mutex;
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let mut reader = csv::Reader::from_path(demo.join("tickets.csv"))
+        .with_context(|| format!("{}: run flowgate demo --out DIR first", demo.display()))?;
+    let mut texts = Vec::new();
+    for row in reader.records().take(1000) {
+        let row = row?;
+        texts.push((
+            row.get(2).unwrap_or("").to_owned(),
+            row.get(3).unwrap_or("").to_owned(),
+            row.get(7).unwrap_or("").to_owned(),
+        ));
+    }
+    if texts.is_empty() {
+        bail!("{}: no tickets", demo.join("tickets.csv").display());
+    }
+    let dir = match work {
+        Some(d) => d.join("soak"),
+        None => std::env::temp_dir().join(format!("flowgate-soak-{}", std::process::id())),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("soak.db").display().to_string();
+    let ingest = bench_token(&db, "ingest")?;
+    let reviewer = bench_token(&db, "reviewer")?;
+    let config = dir.join("flowgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[serve]\nrate_per_minute = 0\nshadow_reviews = true\n\n[webhooks.soak]\nscheme = \"standard-webhooks\"\nsecrets = [\"{SECRET}\"]\n"
+        ),
+    )?;
+    let (child, base) = start_server(demo, &db, Some(&config))?;
+    let pid = child.id();
+    let run = std::process::id();
+    type Call<'a> = Box<dyn Fn(&ureq::Agent, usize) -> Result<()> + Send + Sync + 'a>;
+    let auth = |t: &str| format!("Bearer {t}");
+    let ok = |r: std::result::Result<ureq::Response, ureq::Error>, want: &[u16]| -> Result<()> {
+        match r {
+            Ok(resp) if want.contains(&resp.status()) => {
+                let _ = resp.into_string()?;
+                Ok(())
+            }
+            Ok(resp) => bail!("status {}", resp.status()),
+            Err(ureq::Error::Status(code, _)) if want.contains(&code) => Ok(()),
+            Err(e) => bail!("{e}"),
+        }
+    };
+    let now_rfc = || jiff::Timestamp::now().to_string();
+    // (name, calls per second, the call)
+    let kinds: Vec<(&str, f64, Call)> = vec![
+        (
+            "POST /v1/tickets",
+            5.0,
+            Box::new(|a: &ureq::Agent, k: usize| {
+                let (subject, body, customer) = &texts[k % texts.len()];
+                let r = a
+                    .post(&format!("{base}/v1/tickets"))
+                    .set("Authorization", &auth(&ingest))
+                    .send_json(serde_json::json!({"id": format!("S-{run}-{k}"),
+                        "customer": customer, "subject": subject, "body": body}));
+                ok(r, &[201])
+            }),
+        ),
+        (
+            "POST /v1/webhooks/soak",
+            5.0,
+            Box::new(|a: &ureq::Agent, k: usize| {
+                let (subject, body, customer) = &texts[(k + 500) % texts.len()];
+                let payload = serde_json::json!({"type": "ticket.created",
+                    "data": {"id": format!("SW-{run}-{k}"), "customer": customer,
+                             "subject": subject, "body": body}})
+                .to_string();
+                let id = format!("soak-{run}-{k}");
+                let ts = jiff::Timestamp::now().as_second();
+                let sig = flowgate_server::webhook::standard_signature(
+                    SECRET,
+                    &id,
+                    ts,
+                    payload.as_bytes(),
+                )
+                .unwrap_or_default();
+                let r = a
+                    .post(&format!("{base}/v1/webhooks/soak"))
+                    .set("Content-Type", "application/json")
+                    .set("webhook-id", &id)
+                    .set("webhook-timestamp", &ts.to_string())
+                    .set("webhook-signature", &sig)
+                    .send_string(&payload);
+                ok(r, &[202])
+            }),
+        ),
+        (
+            "POST /v1/events",
+            10.0,
+            Box::new(|a: &ureq::Agent, k: usize| {
+                let case = format!("S-{run}-{k}");
+                let r = a
+                    .post(&format!("{base}/v1/events"))
+                    .set("Authorization", &auth(&ingest))
+                    .send_json(serde_json::json!({"events": [
+                        {"case": case, "activity": "Ticket created", "time": now_rfc(), "state": "new"},
+                        {"case": case, "activity": "Assigned", "time": now_rfc(), "state": "working",
+                         "team": format!("team-{}", k % 4), "resource": format!("agent-{}", k % 9)},
+                    ]}));
+                ok(r, &[201, 200])
+            }),
+        ),
+        (
+            "GET /v1/decisions",
+            2.0,
+            Box::new(|a: &ureq::Agent, k: usize| {
+                let after = k.saturating_sub(50) as i64;
+                let r = a
+                    .get(&format!("{base}/v1/decisions?after_seq={after}&limit=50"))
+                    .set("Authorization", &auth(&reviewer))
+                    .call();
+                ok(r, &[200])
+            }),
+        ),
+        (
+            "GET /v1/scorecard",
+            1.0,
+            Box::new(|a: &ureq::Agent, _| {
+                let r = a
+                    .get(&format!("{base}/v1/scorecard?source=live&weeks=4"))
+                    .set("Authorization", &auth(&reviewer))
+                    .call();
+                ok(r, &[200])
+            }),
+        ),
+        (
+            "review: claim + mark",
+            0.5,
+            Box::new(|a: &ureq::Agent, _| {
+                let r = a
+                    .post(&format!("{base}/v1/reviews/claim"))
+                    .set("Authorization", &auth(&reviewer))
+                    .call();
+                let item: serde_json::Value = match r {
+                    Ok(resp) => resp.into_json()?,
+                    // Nothing sampled yet.
+                    Err(ureq::Error::Status(404, _)) => return Ok(()),
+                    Err(e) => bail!("{e}"),
+                };
+                let seq = item["decision_seq"].as_i64().context("decision_seq")?;
+                let r = a
+                    .post(&format!("{base}/v1/reviews/{seq}"))
+                    .set("Authorization", &auth(&reviewer))
+                    .send_json(serde_json::json!({"verdict": "correct"}));
+                ok(r, &[200])
+            }),
+        ),
+    ];
+    let rss: Mutex<Vec<(f64, u64)>> = Mutex::new(Vec::new());
+    rss.lock().unwrap().extend(rss_kb(pid).map(|r| (0.0, r)));
+    println!(
+        "flowgate serve soak, {secs:.0} s of steady mixed load on SQLite, {} ({})",
+        machine(),
+        today()
+    );
+    let t0 = Instant::now();
+    let results: Vec<(usize, Vec<f64>, usize, Option<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = kinds
+            .iter()
+            .enumerate()
+            .map(|(ki, (_, rate, call))| {
+                scope.spawn(move || {
+                    let agent = ureq::AgentBuilder::new()
+                        .timeout(std::time::Duration::from_secs(30))
+                        .build();
+                    let (mut lat, mut errors, mut first) = (Vec::new(), 0usize, None);
+                    let mut k = 0usize;
+                    loop {
+                        let due = k as f64 / rate;
+                        if due >= secs {
+                            break;
+                        }
+                        let wait = due - t0.elapsed().as_secs_f64();
+                        if wait > 0.0 {
+                            std::thread::sleep(std::time::Duration::from_secs_f64(wait));
+                        }
+                        let sent = Instant::now();
+                        match call(&agent, k) {
+                            Ok(()) => lat.push(sent.elapsed().as_secs_f64() * 1000.0),
+                            Err(e) => {
+                                errors += 1;
+                                first.get_or_insert_with(|| e.to_string());
+                            }
+                        }
+                        k += 1;
+                    }
+                    (ki, lat, errors, first)
+                })
+            })
+            .collect();
+        // The server's memory once a minute while the load runs.
+        let mut next = 60.0;
+        while t0.elapsed().as_secs_f64() < secs {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            if t0.elapsed().as_secs_f64() >= next {
+                rss.lock().unwrap().extend(rss_kb(pid).map(|r| (next, r)));
+                next += 60.0;
+            }
+        }
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    rss.lock().unwrap().extend(rss_kb(pid).map(|r| (wall, r)));
+    println!("| calls | rate /s | sent | errors | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut total_errors = 0;
+    for (ki, lat, errors, first) in results {
+        total_errors += errors;
+        let n = lat.len();
+        let (p50, p99, _) = if lat.is_empty() {
+            (f64::NAN, f64::NAN, f64::NAN)
+        } else {
+            percentiles(lat)
+        };
+        println!(
+            "| `{}` | {} | {} | {errors} | {p50:.1} | {p99:.1} |",
+            kinds[ki].0,
+            kinds[ki].1,
+            n + errors
+        );
+        if let Some(e) = first {
+            eprintln!("{}: first error: {e}", kinds[ki].0);
+        }
+    }
+    // Every acknowledged webhook decided (the inbox drains), and the chain verifies.
+    let agent = ureq::AgentBuilder::new().build();
+    let drained = Instant::now();
+    let pending = loop {
+        let m = agent
+            .get(&format!("{base}/metrics"))
+            .set("Authorization", &auth(&reviewer))
+            .call()?
+            .into_string()?;
+        let pending = m
+            .lines()
+            .filter(|l| l.starts_with("flowgate_inbox_deliveries{") && l.contains("pending"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>();
+        if pending == 0.0 || drained.elapsed().as_secs() > 120 {
+            break pending;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let v: serde_json::Value = agent
+        .get(&format!("{base}/v1/audit/verify"))
+        .set("Authorization", &auth(&reviewer))
+        .call()?
+        .into_json()?;
+    let rss = rss.into_inner().unwrap_or_default();
+    let line: Vec<String> = rss
+        .iter()
+        .map(|(t, kb)| format!("{:.0} s: {:.1} MiB", t, *kb as f64 / 1024.0))
+        .collect();
+    println!("server RSS: {}", line.join(", "));
+    println!(
+        "after the load: inbox pending {pending}, audit chain {} records, intact {}; errors {total_errors}",
+        v["records"], v["intact"]
+    );
+    stop_server(child)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if total_errors > 0 || pending > 0.0 || v["intact"] != true {
+        bail!("the soak saw errors, an undrained inbox or a broken chain");
+    }
     Ok(())
 }

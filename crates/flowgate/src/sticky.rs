@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use flowgate_demand::texts;
-use flowgate_flow::sticky::{Outcome, StickyTicket, sticky};
+use flowgate_flow::sticky::{StickyTicket, sticky};
 
 #[derive(clap::Args, Debug)]
 pub struct StickyArgs {
@@ -133,37 +133,15 @@ pub fn run(args: StickyArgs, settings: &crate::config::Settings) -> Result<()> {
         });
     }
     let r = sticky(&got.log, &tickets, args.days);
-    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut per_intent: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (t, o) in tickets.iter().zip(&r.outcomes) {
-        let Some(o) = o else { continue };
-        let k = match o {
-            Outcome::Sticky => "sticky",
-            Outcome::NotInLog => "not_in_log",
-            Outcome::NoIntent => "no_intent",
-            Outcome::NoCustomer => "no_customer",
-            Outcome::Unresolved => "unresolved",
-            Outcome::Reopened => "reopened",
-            Outcome::ReturnedWithin { .. } => "returned_within_window",
-        };
-        *kinds.entry(k).or_default() += 1;
-        if !matches!(
-            o,
-            Outcome::NotInLog | Outcome::NoIntent | Outcome::NoCustomer
-        ) {
-            let e = per_intent.entry(t.intent.as_str()).or_default();
-            e.0 += 1;
-            e.1 += (*o == Outcome::Sticky) as usize;
-        }
-    }
+    let kinds = r.by_outcome();
+    let per_intent = r.by_intent(&tickets);
     let ci = flowgate_gate::interval::wilson_interval(r.sticky as u64, r.assessed as u64);
     if args.format == "json" {
         let v = serde_json::json!({
             "days": r.days, "acted": r.acted, "assessed": r.assessed,
             "unassessable": r.unassessable, "sticky": r.sticky,
             "sticky_rate": r.sticky_rate, "sticky_rate_interval": ci, "outcomes": kinds,
-            "intents": per_intent.iter().map(|(k, (n, s))| serde_json::json!({
-                "intent": k, "assessed": n, "sticky": s})).collect::<Vec<_>>(),
+            "intents": per_intent,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -188,8 +166,11 @@ pub fn run(args: StickyArgs, settings: &crate::config::Settings) -> Result<()> {
     }
     let parts: Vec<String> = kinds.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("outcomes: {}", parts.join(", "));
-    for (k, (n, s)) in &per_intent {
-        println!("  {k:<32} {s:>5} of {n:<5} sticky");
+    for i in &per_intent {
+        println!(
+            "  {:<32} {:>5} of {:<5} sticky",
+            i.intent, i.sticky, i.assessed
+        );
     }
     Ok(())
 }

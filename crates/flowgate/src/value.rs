@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use flowgate_flow::cases::{CaseRecord, case_records};
+use flowgate_flow::segment::case_attr;
 use flowgate_flow::{EventLog, NONE};
 use flowgate_value::compare::{CompareInput, CompareOptions, Period};
 use flowgate_value::scorecard::ScorecardOptions;
@@ -68,104 +69,14 @@ pub fn load(args: &LogArgs, settings: &Settings) -> Result<Loaded> {
     })
 }
 
-/// The first non-empty value of attribute `col` in each case (`NONE` where none).
-fn case_attr(log: &EventLog, col: usize) -> Vec<u32> {
-    let values = log.attr(col);
-    (0..log.n_cases())
-        .map(|c| {
-            log.case_events(c)
-                .map(|e| values[e])
-                .find(|&v| v != NONE && !log.attr_values[col].resolve(v).is_empty())
-                .unwrap_or(NONE)
-        })
-        .collect()
-}
-
-/// Per-case segment ids and their names for `--by`: `team` (the first team), `bucket` (the
-/// demand bucket of the case's intent attribute), or any attribute column.
-pub fn segments(
-    l: &Loaded,
-    by: &str,
-    intent_col: &str,
-    settings: &Settings,
-) -> Result<(Vec<u32>, Vec<String>)> {
-    let log = &l.log;
-    let mut names: Vec<String> = Vec::new();
-    let mut ids = Vec::with_capacity(log.n_cases());
-    let mut index = std::collections::HashMap::new();
-    let mut id_of = |name: &str, names: &mut Vec<String>| -> u32 {
-        *index.entry(name.to_owned()).or_insert_with(|| {
-            names.push(name.to_owned());
-            (names.len() - 1) as u32
-        })
-    };
-    match by {
-        "team" => {
-            for r in &l.records {
-                let name = if r.first_team == NONE {
-                    "(no team)"
-                } else {
-                    log.teams.resolve(r.first_team)
-                };
-                ids.push(id_of(name, &mut names));
-            }
-        }
-        "bucket" => {
-            let col = attr_col(log, intent_col, "--by bucket needs the intent of each case")?;
-            let per_case = case_attr(log, col);
-            let mut intents: Vec<String> = log.attr_values[col].iter().map(str::to_owned).collect();
-            intents.sort();
-            intents.dedup();
-            let case_intent = per_case
-                .iter()
-                .map(|&v| {
-                    (v != NONE).then(|| {
-                        intents
-                            .binary_search(&log.attr_values[col].resolve(v).to_owned())
-                            .unwrap_or(0) as u32
-                    })
-                })
-                .collect::<Vec<_>>();
-            let input = flowgate_flow::demand::DemandInput {
-                intents: intents.clone(),
-                case_intent: case_intent.clone(),
-                case_unclear: vec![false; log.n_cases()],
-                cohesion: None,
-                kb_covered: None,
-            };
-            let d = flowgate_flow::demand::demand(log, &input, &settings.demand, 0);
-            for ci in case_intent {
-                let bucket = ci
-                    .and_then(|i| d.intents.iter().find(|x| x.intent == intents[i as usize]))
-                    .map_or("ambiguous", |x| x.bucket.as_str());
-                ids.push(id_of(bucket, &mut names));
-            }
-        }
-        attr => {
-            let col = attr_col(log, attr, "--by")?;
-            for v in case_attr(log, col) {
-                let name = if v == NONE {
-                    "(none)"
-                } else {
-                    log.attr_values[col].resolve(v)
-                };
-                ids.push(id_of(name, &mut names));
-            }
-        }
-    }
-    Ok((ids, names))
-}
-
 fn attr_col(log: &EventLog, name: &str, what: &str) -> Result<usize> {
-    log.attr_index(name).with_context(|| {
-        format!(
-            "{what}: the log has no column {name:?}; its attribute columns are: {} (or use team)",
-            if log.attr_names.is_empty() {
-                "none".to_owned()
-            } else {
-                log.attr_names.join(", ")
-            }
-        )
+    log.attr_index(name).ok_or_else(|| {
+        flowgate_flow::segment::SegmentError {
+            what: what.to_owned(),
+            name: name.to_owned(),
+            available: log.attr_names.clone(),
+        }
+        .into()
     })
 }
 
@@ -343,7 +254,16 @@ pub fn compare(args: CompareArgs, settings: &Settings) -> Result<()> {
     let seg = args
         .by
         .as_deref()
-        .map(|by| segments(&l, by, &args.intent_col, settings))
+        .map(|by| {
+            flowgate_flow::segment::segments(
+                &l.log,
+                &l.records,
+                by,
+                &args.intent_col,
+                &settings.demand,
+            )
+            .map(|s| (s.ids, s.names))
+        })
         .transpose()?;
     let sla = sla_targets(&l);
     let input = CompareInput {

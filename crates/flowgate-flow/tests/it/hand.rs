@@ -242,6 +242,28 @@ fn sticky_resolution_by_hand() {
     assert_eq!(r.outcomes[7], Some(Outcome::NotInLog));
     assert_eq!((r.acted, r.assessed, r.sticky), (5, 4, 1));
     assert_eq!(r.sticky_rate, Some(0.25));
+    // Tallies: one act of each outcome; per intent, only the assessed acts (eve's is not in
+    // the log): refund A, B, C none sticky; invoice D sticky.
+    let kinds: Vec<(&str, usize)> = r.by_outcome().into_iter().collect();
+    assert_eq!(
+        kinds,
+        [
+            ("not_in_log", 1),
+            ("reopened", 1),
+            ("returned_within_window", 1),
+            ("sticky", 1),
+            ("unresolved", 1)
+        ]
+    );
+    let per: Vec<(String, usize, usize)> = r
+        .by_intent(&tickets)
+        .into_iter()
+        .map(|i| (i.intent, i.assessed, i.sticky))
+        .collect();
+    assert_eq!(
+        per,
+        [("invoice".to_owned(), 1, 1), ("refund".to_owned(), 3, 0)]
+    );
     // D acted on without an intent (or without a customer): resolved and never back, but
     // nothing says it stuck — counted apart, never sticky.
     for (cust, intent, want) in [

@@ -785,3 +785,115 @@ fn a_policy_imported_while_two_servers_run_holds_on_both() {
     assert!(a.stop().success());
     assert!(b.stop().success());
 }
+
+#[test]
+fn repeat_contacts_on_the_live_path_count_from_the_customers_earlier_tickets() {
+    let demo = demo_dir();
+    let dir = temp_dir("serve-repeat");
+    let db = dir.join("repeat.db").display().to_string();
+    let ingest = token(&db, "ingest");
+    let server = Server::start(&db, &demo);
+    // The demo policy plus a repeat-contact rule, imported while the server runs.
+    let text = std::fs::read_to_string(demo.join("policy.toml")).unwrap();
+    let repeat = format!(
+        "{text}\n[[rules]]\nname = \"repeat\"\nrepeat_within_days = 2\naction = \"route\"\n"
+    );
+    let file = dir.join("repeat.toml");
+    std::fs::write(&file, repeat).unwrap();
+    let o = flowgate(&["policy", "import", file.to_str().unwrap(), "--db", &db]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let post = |id: &str, customer: &str, at: &str| {
+        let t = json!({"id": id, "customer": customer, "subject": "Where is my order", "priority": "normal",
+                       "body": format!("Order for ticket {id} has not arrived."),
+                       "created_at": at});
+        let r = post_json(&server.url("/v1/tickets"), Some(&ingest), &t);
+        assert!(r.0 == 201 || r.0 == 200, "{r:?}");
+        r.2["decision"]["rule"].as_str().unwrap().to_owned()
+    };
+    let first = post("R-0", "cust-0", "2026-03-01T09:00:00Z");
+    assert_ne!(first, "urgent", "the tickets pass the demo's other rules");
+    // Hand-worked: A first (no earlier ticket); B 1 day after A (repeat); C 8 days after B
+    // (not); D another customer's; E 47 hours after C (repeat, within 2 days); A again is
+    // A's first decision (A's contact stays the first of cust-1's).
+    assert_ne!(post("R-A", "cust-1", "2026-03-01T09:00:00Z"), "repeat");
+    assert_eq!(post("R-B", "cust-1", "2026-03-02T09:00:00Z"), "repeat");
+    assert_ne!(post("R-C", "cust-1", "2026-03-10T09:00:00Z"), "repeat");
+    assert_ne!(post("R-D", "cust-2", "2026-03-10T10:00:00Z"), "repeat");
+    assert_eq!(post("R-E", "cust-1", "2026-03-12T08:00:00Z"), "repeat");
+    assert_ne!(post("R-A", "cust-1", "2026-03-01T09:00:00Z"), "repeat");
+    // A time that is not RFC 3339 is refused, naming the field.
+    let bad = json!({"id": "R-F", "customer": "cust-1", "body": "Where is my order?",
+                     "created_at": "yesterday"});
+    let r = post_json(&server.url("/v1/tickets"), Some(&ingest), &bad);
+    assert_problem(&r, 422, "invalid");
+    assert!(
+        r.2["detail"].as_str().unwrap().contains("created_at"),
+        "{r:?}"
+    );
+    assert!(server.stop().success());
+}
+
+/// The benchmark harnesses run to the end (their figures are recorded in BENCHMARKS.md from
+/// release builds; here, in the test build, only that they work and what they check): the
+/// log replication, the service timings, and a short soak, which fails on any error, an
+/// inbox that does not drain, or a chain that does not verify.
+#[test]
+fn the_benchmark_harnesses_run() {
+    let demo = demo_dir();
+    let dir = temp_dir("bench-harness");
+    let input = crate::shared().join("data/helpdesk/helpdesk_tax2017_verenich.csv");
+    let work = dir.display().to_string();
+    let o = flowgate(&[
+        "bench",
+        "--input",
+        input.to_str().unwrap(),
+        "--times",
+        "2",
+        "--runs",
+        "1",
+        "--work-dir",
+        &work,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let demo_s = demo.display().to_string();
+    let o = flowgate(&[
+        "bench",
+        "--serve",
+        &demo_s,
+        "--seconds",
+        "1",
+        "--events",
+        "20000",
+        "--work-dir",
+        &work,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    for row in [
+        "| 1 |",
+        "| 8 |",
+        "| 32 |",
+        "`GET /v1/baseline`",
+        "| SQLite | paused |",
+    ] {
+        assert!(out.contains(row), "{row} missing in:\n{out}");
+    }
+    let o = flowgate(&[
+        "bench",
+        "--serve",
+        &demo_s,
+        "--soak",
+        "15",
+        "--work-dir",
+        &work,
+    ]);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("server RSS: 0 s:"), "{out}");
+    assert!(out.contains("intact true; errors 0"), "{out}");
+}
