@@ -9,6 +9,7 @@ pub mod batch;
 pub mod inbox;
 pub mod metrics;
 pub mod problem;
+pub mod web;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -332,6 +333,7 @@ pub fn router(state: Shared, body_limit: usize) -> Router {
             }
         }),
     )
+    .merge(web::router())
     .fallback(|| async { Problem::not_found("no such route") })
     .layer(DefaultBodyLimit::max(body_limit))
     .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
@@ -565,7 +567,7 @@ async fn post_ticket(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-struct DecisionQuery {
+pub(crate) struct DecisionQuery {
     #[serde(default)]
     after_seq: i64,
     limit: Option<i64>,
@@ -631,6 +633,11 @@ async fn list_decisions(
 ) -> Result<Json<DecisionPage>, Problem> {
     authorise(&s, &headers, Need::Viewer).await?;
     let Query(q) = q?;
+    Ok(Json(find_decisions(&s, &q).await?))
+}
+
+/// Decisions matching `q` in chain order, one page.
+async fn find_decisions(s: &AppState, q: &DecisionQuery) -> Result<DecisionPage, Problem> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000) as usize;
     let since = parse_time("since", &q.since)?;
     let until = parse_time("until", &q.until)?;
@@ -670,10 +677,10 @@ async fn list_decisions(
             }
         }
     }
-    Ok(Json(DecisionPage {
+    Ok(DecisionPage {
         decisions: out,
         next_after_seq: (!at_end).then_some(cursor),
-    }))
+    })
 }
 
 /// A decision on the chain as the API shows it (the list, one decision, callbacks).
@@ -751,6 +758,11 @@ async fn get_decision(
     let seq: i64 = seq
         .parse()
         .map_err(|_| Problem::not_found(format!("decision {seq:?}: expected a sequence number")))?;
+    Ok(Json(decision_detail(&s, seq).await?))
+}
+
+/// Decision `seq` in full: the row, the previous hash, the ticket's text, its review.
+async fn decision_detail(s: &AppState, seq: i64) -> Result<DecisionDetail, Problem> {
     let e = s
         .store
         .audit_entry(seq)
@@ -767,7 +779,7 @@ async fn get_decision(
         .into_iter()
         .find(|i| i.audit_seq == seq)
         .map(|i| review_json(&i));
-    Ok(Json(DecisionDetail {
+    Ok(DecisionDetail {
         row: decision_row(
             &e,
             &r,
@@ -777,7 +789,7 @@ async fn get_decision(
         prev_hash: e.prev_sha256,
         ticket_text: text.and_then(|t| t.text),
         review,
-    }))
+    })
 }
 
 fn review_json(i: &flowgate_store::review::QueueItem) -> serde_json::Value {
@@ -1330,7 +1342,16 @@ async fn get_defects(
 ) -> Result<Response, Problem> {
     authorise(&s, &headers, Need::Viewer).await?;
     let Query(q) = q?;
-    let from = match &q.week {
+    let r = week_review(&s, q.week.as_deref()).await?;
+    report_response(q.format.as_deref(), &r, flowgate_app::defects::markdown)
+}
+
+/// The defect review of ISO week `week` (default: the current week).
+pub(crate) async fn week_review(
+    s: &AppState,
+    week: Option<&str>,
+) -> Result<flowgate_app::defects::DefectReview, Problem> {
+    let from = match week {
         Some(w) => flowgate_app::analytics::parse_week(w)
             .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-query", e.to_string()))?,
         None => {
@@ -1338,7 +1359,7 @@ async fn get_defects(
         }
     };
     let label = flowgate_flow::time::iso_week_label(from);
-    refresh_policy(&s).await?;
+    refresh_policy(s).await?;
     let policy = s.triage.read().await.gate.policy.clone();
     let r = flowgate_app::defects::weekly(
         &s.store,
@@ -1349,7 +1370,7 @@ async fn get_defects(
         None,
     )
     .await?;
-    report_response(q.format.as_deref(), &r, flowgate_app::defects::markdown)
+    Ok(r)
 }
 
 #[utoipa::path(
@@ -1427,7 +1448,12 @@ async fn get_policy(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, Problem> {
     authorise(&s, &headers, Need::Viewer).await?;
-    refresh_policy(&s).await?;
+    Ok(Json(policy_json(&s).await?))
+}
+
+/// The policy in force as `GET /v1/policy` shows it.
+pub(crate) async fn policy_json(s: &AppState) -> Result<serde_json::Value, Problem> {
+    refresh_policy(s).await?;
     let switches = s.store.kill_switches().await?;
     // The base policy before the gate: the order `refresh_policy` takes them in.
     let base_hash = s.base_policy.read().await.hash.clone();
@@ -1451,7 +1477,7 @@ async fn get_policy(
             })
         })
         .collect();
-    Ok(Json(serde_json::json!({
+    Ok(serde_json::json!({
         "name": p.name,
         "policy": p.hash,
         "base_policy": base_hash,
@@ -1464,7 +1490,7 @@ async fn get_policy(
             "audit_seq": k.audit_seq,
         })).collect::<Vec<_>>(),
         "intents": intents,
-    })))
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -1496,6 +1522,27 @@ async fn put_kill_switch(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let caller = authorise(&s, &headers, Need::Admin).await?;
     let Json(b) = body?;
+    let (e, p) = kill_switch(&s, &b.scope, b.engaged, &caller.name).await?;
+    Ok(Json(serde_json::json!({
+        "scope": b.scope,
+        "engaged": b.engaged,
+        "policy": p.hash,
+        "audit": {"seq": e.seq, "hash": e.sha256},
+    })))
+}
+
+/// Throws or releases the kill switch of `scope` (`*` or an intent), audited, and puts the
+/// policy with it in force for the next ticket.
+pub(crate) async fn kill_switch(
+    s: &AppState,
+    scope: &str,
+    engaged: bool,
+    actor: &str,
+) -> Result<(flowgate_store::audit::AuditEntry, flowgate_gate::Policy), Problem> {
+    let b = KillSwitchBody {
+        scope: scope.to_owned(),
+        engaged,
+    };
     if b.scope != "*" {
         let t = s.triage.read().await;
         if !t.model.header.labels.contains(&b.scope) {
@@ -1511,16 +1558,11 @@ async fn put_kill_switch(
         &*s.base_policy.read().await,
         &b.scope,
         b.engaged,
-        &caller.name,
+        actor,
         now_ms(),
     )
     .await?;
-    refresh_policy(&s).await?;
-    tracing::info!(scope = %b.scope, engaged = b.engaged, actor = %caller.name, "kill switch");
-    Ok(Json(serde_json::json!({
-        "scope": b.scope,
-        "engaged": b.engaged,
-        "policy": p.hash,
-        "audit": {"seq": e.seq, "hash": e.sha256},
-    })))
+    refresh_policy(s).await?;
+    tracing::info!(scope = %b.scope, engaged = b.engaged, actor, "kill switch");
+    Ok((e, p))
 }

@@ -16,6 +16,7 @@ mod load;
 mod pg;
 mod plan;
 pub mod review;
+pub mod session;
 mod sqlite;
 pub mod texts;
 

@@ -97,7 +97,7 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
             store.load("x").await,
             Err(StoreError::NotMigrated)
         ));
-        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
         assert!(store.migrate().await.unwrap().is_empty());
         let e = store.load("nope").await.err().unwrap().to_string();
         assert!(e.contains("nope") && e.contains("(none)"), "{e}");
@@ -120,7 +120,7 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
         }
         let e = store.migrate().await.err().unwrap();
         assert!(
-            matches!(e, StoreError::SchemaTooNew { db: 999, known: 6 }),
+            matches!(e, StoreError::SchemaTooNew { db: 999, known: 7 }),
             "{e}"
         );
         assert!(e.to_string().contains("newer"));

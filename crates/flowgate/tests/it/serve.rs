@@ -20,7 +20,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    fn start(db: &str, demo: &Path) -> Server {
+    pub(crate) fn start(db: &str, demo: &Path) -> Server {
         Server::start_with(db, demo, &[])
     }
 

@@ -1,0 +1,880 @@
+//! The team's screens, served by the same process as the API: server-rendered pages (maud),
+//! one embedded style sheet and one embedded script, nothing from another origin.
+//!
+//! Sign-in exchanges a token (`flowgate token create`) for a session: the cookie holds a
+//! random id (HttpOnly, SameSite=Strict, Secure behind TLS), the store keeps its SHA-256 and
+//! the role is the token's, read at every request. Every form carries the session's CSRF
+//! secret (the sign-in form a double-submit cookie's), compared in constant time. Roles as in
+//! the API: viewers see, reviewers also review, admins also throw kill switches.
+
+use axum::extract::{Form, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::{Need, allows, hex, token_sha256};
+use crate::problem::Problem;
+use crate::{AppState, Shared, now_ms};
+
+const CSS: &str = include_str!("../assets/app.css");
+const JS: &str = include_str!("../assets/app.js");
+const ICON: &str = include_str!("../assets/favicon.svg");
+const SESSION_COOKIE: &str = "fg_session";
+const LOGIN_COOKIE: &str = "fg_login";
+/// How long a sign-in lasts.
+const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+/// What every page answers with, besides the API's headers: scripts and styles from this
+/// origin only, no framing, no referrer to other sites.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/ui", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui/", get(overview))
+        .route("/ui/login", get(login_form).post(login))
+        .route("/ui/logout", post(logout))
+        .route("/ui/decisions", get(decisions))
+        .route("/ui/decisions/{seq}", get(decision))
+        .route("/ui/reviews", get(reviews))
+        .route("/ui/reviews/claim", post(claim))
+        .route("/ui/reviews/{seq}", get(review).post(mark))
+        .route("/ui/controls", get(controls))
+        .route("/ui/controls/kill-switch", post(kill_switch))
+        .route("/ui/assets/app.css", get(|| asset("text/css", CSS)))
+        .route("/ui/assets/app.js", get(|| asset("text/javascript", JS)))
+        .route(
+            "/ui/assets/favicon.svg",
+            get(|| asset("image/svg+xml", ICON)),
+        )
+        .layer(middleware::from_fn(security_headers))
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    r
+}
+
+/// The signed-in person.
+struct Person {
+    name: String,
+    role: String,
+    csrf: String,
+}
+
+impl Person {
+    fn may(&self, need: Need) -> bool {
+        allows(&self.role, need)
+    }
+}
+
+/// A page's failure: a redirect to sign in, or an HTML page with the status.
+enum PageError {
+    SignIn,
+    Status(StatusCode, String),
+}
+
+impl From<Problem> for PageError {
+    fn from(p: Problem) -> PageError {
+        PageError::Status(p.status, p.detail)
+    }
+}
+
+impl From<flowgate_app::Error> for PageError {
+    fn from(e: flowgate_app::Error) -> PageError {
+        PageError::from(Problem::from(e))
+    }
+}
+
+impl From<flowgate_store::StoreError> for PageError {
+    fn from(e: flowgate_store::StoreError) -> PageError {
+        PageError::from(Problem::from(e))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn => Redirect::to("/ui/login").into_response(),
+            PageError::Status(status, detail) => {
+                let title = status.canonical_reason().unwrap_or("Error");
+                let body = html! {
+                    (DOCTYPE)
+                    html lang="en" { head { (head(title)) } body {
+                        main { h1 { (status.as_u16()) " " (title) } p role="alert" { (detail) }
+                               p { a href="/ui/" { "Back to the overview" } } }
+                    } }
+                };
+                (status, Html(body.into_string())).into_response()
+            }
+        }
+    }
+}
+
+type Page = Result<Response, PageError>;
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Whether the request reached us over TLS (a reverse proxy in front says so).
+fn behind_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age_s: i64) -> HeaderValue {
+    let secure = if behind_tls(headers) { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn random_hex() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    hex(&b)
+}
+
+/// Constant-time equality of two secrets.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+async fn person(s: &AppState, headers: &HeaderMap) -> Result<Person, PageError> {
+    let id = cookie(headers, SESSION_COOKIE).ok_or(PageError::SignIn)?;
+    let found = s.store.session(&token_sha256(id), now_ms()).await?;
+    let session = found.ok_or(PageError::SignIn)?;
+    if session.role == "ingest" {
+        return Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            "an ingest token may not use the pages".into(),
+        ));
+    }
+    Ok(Person {
+        name: session.token_name,
+        role: session.role,
+        csrf: session.csrf,
+    })
+}
+
+fn require(p: &Person, need: Need) -> Result<(), PageError> {
+    if p.may(need) {
+        Ok(())
+    } else {
+        Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            format!("{} has role {}, which may not do this", p.name, p.role),
+        ))
+    }
+}
+
+fn check_csrf(p: &Person, sent: &str) -> Result<(), PageError> {
+    if same_secret(&p.csrf, sent) {
+        Ok(())
+    } else {
+        Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            "the form is stale or from another site; reload the page and try again".into(),
+        ))
+    }
+}
+
+fn head(title: &str) -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        title { (title) " · flowgate" }
+        link rel="icon" href="/ui/assets/favicon.svg" type="image/svg+xml";
+        link rel="stylesheet" href="/ui/assets/app.css";
+        script src="/ui/assets/app.js" defer {}
+    }
+}
+
+fn layout(p: &Person, title: &str, here: &str, body: Markup) -> Response {
+    let nav = [
+        ("/ui/", "Overview"),
+        ("/ui/decisions", "Decisions"),
+        ("/ui/reviews", "Review queue"),
+        ("/ui/controls", "Controls"),
+    ];
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { (head(title)) }
+            body {
+                header {
+                    a.brand href="/ui/" { "flowgate" }
+                    nav aria-label="Pages" {
+                        ul { @for (href, label) in nav {
+                            li { a href=(href) aria-current=[(href == here).then_some("page")] { (label) } }
+                        } }
+                    }
+                    form.signout method="post" action="/ui/logout" {
+                        span { (p.name) " (" (p.role) ")" }
+                        input type="hidden" name="csrf" value=(p.csrf);
+                        button type="submit" { "Sign out" }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+    .into_string();
+    Html(page).into_response()
+}
+
+// ---- sign-in -------------------------------------------------------------------------------
+
+async fn login_form(headers: HeaderMap) -> Response {
+    let csrf = random_hex();
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { (head("Sign in")) }
+            body.signin {
+                main {
+                    h1 { "Sign in to flowgate" }
+                    form method="post" action="/ui/login" {
+                        label for="token" { "Token" }
+                        input #token type="password" name="token" autocomplete="off" required
+                            aria-describedby="token-help";
+                        p #token-help { "A token from " code { "flowgate token create" } "." }
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { "Sign in" }
+                    }
+                }
+            }
+        }
+    };
+    let mut r = Html(page.into_string()).into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(&headers, LOGIN_COOKIE, &csrf, 600),
+    );
+    r
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+    csrf: String,
+}
+
+async fn login(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Page {
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same_secret(expected, &f.csrf) {
+        return Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            "the sign-in form is stale or from another site; reload it and try again".into(),
+        ));
+    }
+    let found = s.store.token_lookup(&token_sha256(f.token.trim())).await?;
+    let Some((name, role)) = found else {
+        return Err(PageError::Status(
+            StatusCode::UNAUTHORIZED,
+            "the token is unknown or revoked".into(),
+        ));
+    };
+    if role == "ingest" {
+        return Err(PageError::Status(
+            StatusCode::FORBIDDEN,
+            "an ingest token may not use the pages".into(),
+        ));
+    }
+    let id = random_hex();
+    let now = now_ms();
+    s.store
+        .session_create(
+            &token_sha256(&id),
+            &name,
+            &random_hex(),
+            now,
+            now + SESSION_MS,
+        )
+        .await?;
+    tracing::info!(token = %name, "signed in to the pages");
+    let mut r = Redirect::to("/ui/").into_response();
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&headers, SESSION_COOKIE, &id, SESSION_MS / 1000),
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&headers, LOGIN_COOKIE, "", 0),
+    );
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Page {
+    let p = person(&s, &headers).await?;
+    check_csrf(&p, &f.csrf)?;
+    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+        s.store.session_end(&token_sha256(id), now_ms()).await?;
+    }
+    let mut r = Redirect::to("/ui/login").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(&headers, SESSION_COOKIE, "", 0),
+    );
+    Ok(r)
+}
+
+// ---- overview ------------------------------------------------------------------------------
+
+fn num(v: &Value, digits: usize) -> String {
+    v.as_f64()
+        .map_or_else(|| "–".to_owned(), |x| format!("{x:.digits$}"))
+}
+
+fn hours(v: &Value) -> String {
+    v.as_f64()
+        .map_or_else(|| "–".to_owned(), |s| format!("{:.1} h", s / 3600.0))
+}
+
+fn pct(v: &Value) -> String {
+    v.as_f64()
+        .map_or_else(|| "–".to_owned(), |x| format!("{:.1}%", x * 100.0))
+}
+
+/// A signed change: relative (`rel`) as a percentage, else in the figure's own unit.
+fn change(v: &Value, rel: bool, scale: f64, unit: &str) -> String {
+    match v.as_f64() {
+        None => "no previous week".to_owned(),
+        Some(x) if rel => format!("{:+.0}% vs last week", x * 100.0),
+        Some(x) => format!("{:+.1}{unit} vs last week", x * scale),
+    }
+}
+
+/// A 12-week trend as an inline SVG polyline (no script, no library).
+fn sparkline(values: &[Option<f64>], label: &str) -> Markup {
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    let (lo, hi) = known
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let n = values.len().max(2) - 1;
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            v.map(|x| {
+                format!(
+                    "{:.1},{:.1}",
+                    i as f64 * 120.0 / n as f64,
+                    34.0 - (x - lo) / span * 30.0
+                )
+            })
+        })
+        .collect();
+    html! {
+        svg.spark viewBox="0 0 120 36" preserveAspectRatio="none" role="img" aria-label=(label) {
+            polyline points=(points.join(" ")) fill="none" stroke="currentColor" stroke-width="2"
+                vector-effect="non-scaling-stroke" {}
+        }
+    }
+}
+
+async fn overview(State(s): State<Shared>, headers: HeaderMap) -> Page {
+    let p = person(&s, &headers).await?;
+    let card = crate::analytics(
+        &s,
+        crate::AnalyticsKey::Scorecard {
+            source: None,
+            weeks: 12,
+            last_week: None,
+        },
+    )
+    .await;
+    let week = crate::week_review(&s, None).await?;
+    let body = html! {
+        @match &card {
+            Ok(v) => {
+                @let c = &v["scorecard"];
+                @let weeks = c["weeks"].as_array().cloned().unwrap_or_default();
+                @let last = weeks.last().cloned().unwrap_or(Value::Null);
+                @let series = |k: &str| weeks.iter().map(|w| w[k].as_f64()).collect::<Vec<_>>();
+                p.muted { "Source " strong { (v["source"].as_str().unwrap_or("")) } ", week "
+                    strong { (last["week"].as_str().unwrap_or("–")) }
+                    @if last["provisional"] == true { " (in progress)" }
+                    ". Computed " (v["computed_at"].as_str().unwrap_or("")) ", at most "
+                    (v["max_staleness_s"]) " s old." }
+                section.cards aria-label="The three numbers" {
+                    article.card #cycle-time {
+                        h2 { "Cycle time" }
+                        p.big { (hours(&last["cycle_time_p50_s"])) span.unit { " p50" } }
+                        p { (hours(&last["cycle_time_p85_s"])) " p85 · "
+                            (change(&c["change"]["cycle_time_p50_rel"], true, 1.0, "")) }
+                        (sparkline(&series("cycle_time_p50_s"), "cycle time p50, 12 weeks"))
+                    }
+                    article.card #quality {
+                        h2 { "Quality defects" }
+                        p.big { (num(&last["defects_per_100"], 1)) span.unit { " per 100 resolved" } }
+                        p { (last["reopens"]) " reopened, " (last["reviewed_defects"]) " reviewed defects · "
+                            (change(&c["change"]["defects_per_100_abs"], false, 1.0, "")) }
+                        (sparkline(&series("defects_per_100"), "defects per 100, 12 weeks"))
+                    }
+                    article.card #escalation {
+                        h2 { "Escalation rate" }
+                        p.big { (pct(&last["escalation_rate"])) }
+                        p { (last["escalated"]) " of " (last["resolved"]) " resolved · "
+                            (change(&c["change"]["escalation_rate_abs"], false, 100.0, " pt")) }
+                        (sparkline(&series("escalation_rate"), "escalation rate, 12 weeks"))
+                    }
+                }
+            }
+            Err(e) => p.notice role="status" { "No scorecard yet: " (e.detail) }
+        }
+        section #gate-week aria-labelledby="gate-week-h" {
+            h2 #gate-week-h { "The gate's week " (week.week) }
+            dl.figures {
+                dt { "Sampled for review" } dd #sampled { (week.sampled) }
+                dt { "Reviewed" } dd #reviewed { (week.reviewed) }
+                dt { "Correct" } dd #correct { (week.correct) }
+                dt { "Defects" } dd #defects { (week.defects) }
+                dt { "Reviewed precision" }
+                dd #precision { @match &week.precision {
+                    Some(pr) => { (format!("{:.1}%", pr.share * 100.0)) " (95% CI "
+                        (format!("{:.1}–{:.1}%", pr.ci95.0 * 100.0, pr.ci95.1 * 100.0)) ")" }
+                    None => "no reviews yet",
+                } }
+            }
+        }
+    };
+    Ok(layout(&p, "Overview", "/ui/", body))
+}
+
+// ---- decisions -----------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct DecisionFilter {
+    intent: Option<String>,
+    action: Option<String>,
+    after_seq: Option<i64>,
+}
+
+fn action_badge(action: &str) -> Markup {
+    html! { span class=(format!("badge {action}")) { (action) } }
+}
+
+async fn decisions(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(f): Query<DecisionFilter>,
+) -> Page {
+    let p = person(&s, &headers).await?;
+    let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
+    let q = crate::DecisionQuery {
+        after_seq: f.after_seq.unwrap_or(0),
+        limit: Some(50),
+        intent: nonempty(&f.intent),
+        action: nonempty(&f.action),
+        since: None,
+        until: None,
+    };
+    let page = serde_json::to_value(crate::find_decisions(&s, &q).await?)
+        .map_err(|e| PageError::from(Problem::internal(e)))?;
+    let rows = page["decisions"].as_array().cloned().unwrap_or_default();
+    let body = html! {
+        form.filters method="get" action="/ui/decisions" {
+            label { "Intent " input name="intent" value=[q.intent.as_deref()]; }
+            label { "Action "
+                select name="action" {
+                    option value="" { "any" }
+                    @for a in flowgate_gate::Action::ALL {
+                        option value=(a.as_str()) selected[q.action.as_deref() == Some(a.as_str())] { (a.as_str()) }
+                    }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        table #decisions {
+            caption { (rows.len()) " decisions" }
+            thead { tr { th scope="col" { "Seq" } th scope="col" { "Ticket" } th scope="col" { "Intent" }
+                th scope="col" { "Confidence" } th scope="col" { "Action" } th scope="col" { "Rule" }
+                th scope="col" { "Decided" } } }
+            tbody { @for r in &rows {
+                tr {
+                    td { a href=(format!("/ui/decisions/{}", r["seq"])) { (r["seq"]) } }
+                    td { (r["ticket_id"].as_str().unwrap_or("")) }
+                    td { (r["intent"].as_str().unwrap_or("")) }
+                    td { (num(&r["confidence"], 2)) }
+                    td { (action_badge(r["action"].as_str().unwrap_or(""))) }
+                    td { (r["rule"].as_str().unwrap_or("")) }
+                    td { (r["recorded_at"].as_str().unwrap_or("")) }
+                }
+            } }
+        }
+        @if let Some(next) = page["next_after_seq"].as_i64() {
+            p { a rel="next" href=(format!("/ui/decisions?after_seq={next}&intent={}&action={}",
+                q.intent.as_deref().unwrap_or(""), q.action.as_deref().unwrap_or(""))) { "Next page" } }
+        }
+    };
+    Ok(layout(&p, "Decisions", "/ui/decisions", body))
+}
+
+fn decision_body(d: &Value) -> Markup {
+    html! {
+        dl.figures {
+            dt { "Ticket" } dd #ticket-id { (d["ticket_id"].as_str().unwrap_or("")) }
+            dt { "Action" } dd #action { (action_badge(d["action"].as_str().unwrap_or(""))) }
+            dt { "Intent" } dd { (d["intent"].as_str().unwrap_or("")) " (confidence "
+                (num(&d["confidence"], 3)) ", out-of-scope score " (num(&d["oos_score"], 3)) ")" }
+            dt { "Rule" } dd #rule { (d["rule"].as_str().unwrap_or("")) }
+            dt { "Threshold" } dd { (num(&d["threshold"], 3)) }
+            dt { "Policy" } dd { code { (d["policy"].as_str().unwrap_or("")) } }
+        }
+        h2 { "Reasons" }
+        ul #reasons { @for r in d["reasons"].as_array().into_iter().flatten() { li { (r.as_str().unwrap_or("")) } } }
+        div.side {
+            section { h2 { "The ticket" } pre.text #ticket-text { (d["ticket_text"].as_str().unwrap_or("(no text kept)")) } }
+            section { h2 { "Proposed answer" }
+                @match d["answer"].as_str() {
+                    Some(a) => pre.text #answer { (a) },
+                    None => p { "none proposed" },
+                }
+                @if let Some(src) = d["sources"].as_array() {
+                    ul { @for x in src { li { (x["title"].as_str().or(x["path"].as_str()).unwrap_or("")) } } }
+                }
+            }
+        }
+    }
+}
+
+async fn decision(State(s): State<Shared>, headers: HeaderMap, Path(seq): Path<i64>) -> Page {
+    let p = person(&s, &headers).await?;
+    let d = serde_json::to_value(crate::decision_detail(&s, seq).await?)
+        .map_err(|e| PageError::from(Problem::internal(e)))?;
+    let verified = flowgate_app::audit::verify_store(&s.store).await?;
+    let body = html! {
+        (decision_body(&d))
+        h2 { "Audit record" }
+        dl.figures #audit {
+            dt { "Sequence" } dd { (seq) }
+            dt { "Hash" } dd { code { (d["hash"].as_str().unwrap_or("")) } }
+            dt { "Previous hash" } dd { code { (d["prev_hash"].as_str().unwrap_or("")) } }
+            dt { "Recorded" } dd { (d["recorded_at"].as_str().unwrap_or("")) " by " (d["actor"].as_str().unwrap_or("")) }
+            dt { "Chain" } dd #chain { @if verified.intact { "verified intact (" (verified.records) " records)" }
+                @else { "BROKEN: " (verified.problem.clone().unwrap_or_default()) } }
+        }
+        @if !d["review"].is_null() {
+            h2 { "Review" }
+            p #review-state { @match d["review"]["verdict"].as_str() {
+                Some(v) => { (v) " by " (d["review"]["reviewer"].as_str().unwrap_or("")) }
+                None => "waiting for review",
+            } }
+        }
+    };
+    Ok(layout(
+        &p,
+        &format!("Decision {seq}"),
+        "/ui/decisions",
+        body,
+    ))
+}
+
+// ---- review queue --------------------------------------------------------------------------
+
+async fn reviews(State(s): State<Shared>, headers: HeaderMap) -> Page {
+    let p = person(&s, &headers).await?;
+    let items: Vec<_> = s
+        .store
+        .review_items()
+        .await?
+        .into_iter()
+        .filter(|i| i.verdict.is_none())
+        .collect();
+    let body = html! {
+        @if p.may(Need::Reviewer) {
+            form method="post" action="/ui/reviews/claim" {
+                input type="hidden" name="csrf" value=(p.csrf);
+                button #claim type="submit" { "Review the next one" }
+            }
+        } @else {
+            p.notice { "You can see the queue; reviewing needs the reviewer role." }
+        }
+        table #queue {
+            caption { (items.len()) " decisions waiting for review" }
+            thead { tr { th scope="col" { "Seq" } th scope="col" { "Ticket" } th scope="col" { "Intent" }
+                th scope="col" { "Band" } th scope="col" { "Decided" } } }
+            tbody { @for i in &items {
+                tr {
+                    td { a href=(format!("/ui/decisions/{}", i.audit_seq)) { (i.audit_seq) } }
+                    td { (i.ticket) }
+                    td { (i.intent) }
+                    td { (i.band) }
+                    td { (crate::ms_to_rfc3339(i.decided_at_ms)) }
+                }
+            } }
+        }
+    };
+    Ok(layout(&p, "Review queue", "/ui/reviews", body))
+}
+
+async fn claim(State(s): State<Shared>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Page {
+    let p = person(&s, &headers).await?;
+    check_csrf(&p, &f.csrf)?;
+    require(&p, Need::Reviewer)?;
+    match s
+        .store
+        .review_claim(&p.name, now_ms(), crate::LEASE_MS)
+        .await?
+    {
+        Some(i) => Ok(Redirect::to(&format!("/ui/reviews/{}", i.audit_seq)).into_response()),
+        None => Ok(Redirect::to("/ui/reviews?empty=1").into_response()),
+    }
+}
+
+/// Failure modes a reviewer picks from (free text is the note).
+const CATEGORIES: [&str; 5] = ["wrong-intent", "wrong-answer", "tone", "policy", "other"];
+
+async fn review(State(s): State<Shared>, headers: HeaderMap, Path(seq): Path<i64>) -> Page {
+    let p = person(&s, &headers).await?;
+    require(&p, Need::Reviewer)?;
+    let holder = s.store.review_lease(seq, now_ms()).await?;
+    if holder.as_deref() != Some(p.name.as_str()) {
+        return Err(PageError::Status(
+            StatusCode::CONFLICT,
+            match holder {
+                Some(h) => format!("decision {seq} is being reviewed by {h}"),
+                None => format!("decision {seq} is not leased to you: claim it from the queue"),
+            },
+        ));
+    }
+    let d = serde_json::to_value(crate::decision_detail(&s, seq).await?)
+        .map_err(|e| PageError::from(Problem::internal(e)))?;
+    let body = html! {
+        p.muted { "Keys: " kbd { "c" } " correct, " kbd { "d" } " defect, " kbd { "j" } "/" kbd { "k" }
+            " next/previous field. Leased to you for 15 minutes." }
+        (decision_body(&d))
+        form #verdict method="post" action=(format!("/ui/reviews/{seq}")) {
+            input type="hidden" name="csrf" value=(p.csrf);
+            fieldset {
+                legend { "Verdict" }
+                label { input type="radio" name="verdict" value="correct" required; " Correct" }
+                label { input type="radio" name="verdict" value="defect"; " Defect" }
+            }
+            label { "Failure mode (for a defect) "
+                select name="category" {
+                    option value="" { "–" }
+                    @for c in CATEGORIES { option value=(c) { (c) } }
+                }
+            }
+            label { "Note " textarea name="note" rows="2" {} }
+            button type="submit" { "Record and review the next one" }
+        }
+    };
+    Ok(layout(
+        &p,
+        &format!("Review decision {seq}"),
+        "/ui/reviews",
+        body,
+    ))
+}
+
+#[derive(Deserialize)]
+struct VerdictForm {
+    csrf: String,
+    verdict: String,
+    category: Option<String>,
+    note: Option<String>,
+}
+
+async fn mark(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path(seq): Path<i64>,
+    Form(f): Form<VerdictForm>,
+) -> Page {
+    let p = person(&s, &headers).await?;
+    check_csrf(&p, &f.csrf)?;
+    require(&p, Need::Reviewer)?;
+    let holder = s.store.review_lease(seq, now_ms()).await?;
+    if holder.as_deref().is_some_and(|h| h != p.name) {
+        return Err(PageError::Status(
+            StatusCode::CONFLICT,
+            format!("decision {seq} is being reviewed by someone else"),
+        ));
+    }
+    let category = f.category.filter(|c| !c.trim().is_empty());
+    let note = f.note.filter(|n| !n.trim().is_empty());
+    if !["correct", "defect"].contains(&f.verdict.as_str()) {
+        return Err(PageError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "verdict: expected correct or defect".into(),
+        ));
+    }
+    if f.verdict == "defect" && category.is_none() {
+        return Err(PageError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a defect needs a failure mode".into(),
+        ));
+    }
+    s.store
+        .review_mark(
+            seq,
+            &f.verdict,
+            category.as_deref(),
+            Some(&p.name),
+            note.as_deref(),
+            now_ms(),
+        )
+        .await?;
+    // Straight on to the next one.
+    match s
+        .store
+        .review_claim(&p.name, now_ms(), crate::LEASE_MS)
+        .await?
+    {
+        Some(i) => Ok(Redirect::to(&format!("/ui/reviews/{}", i.audit_seq)).into_response()),
+        None => Ok(Redirect::to("/ui/reviews").into_response()),
+    }
+}
+
+// ---- controls ------------------------------------------------------------------------------
+
+async fn controls(State(s): State<Shared>, headers: HeaderMap) -> Page {
+    let p = person(&s, &headers).await?;
+    let v = crate::policy_json(&s).await?;
+    let admin = p.may(Need::Admin);
+    let switch = |scope: &str, engaged: bool| {
+        html! {
+            form.inline method="post" action="/ui/controls/kill-switch" {
+                input type="hidden" name="csrf" value=(p.csrf);
+                input type="hidden" name="scope" value=(scope);
+                input type="hidden" name="engaged" value=(if engaged { "false" } else { "true" });
+                button type="submit" data-scope=(scope) {
+                    @if engaged { "Switch back on" } @else { "Switch off" }
+                }
+            }
+        }
+    };
+    let global = v["kill_switch"] == true;
+    let body = html! {
+        dl.figures {
+            dt { "Policy" } dd { (v["name"].as_str().unwrap_or("")) }
+            dt { "In force (with switches)" } dd { code #policy-hash { (v["policy"].as_str().unwrap_or("")) } }
+            dt { "Imported policy" } dd { code { (v["base_policy"].as_str().unwrap_or("")) } }
+            dt { "Global kill switch" } dd #global { @if global { strong { "ENGAGED: nothing is acted on" } } @else { "off" }
+                @if admin { " " (switch("*", global)) } }
+        }
+        table #intents {
+            caption { "Per intent" }
+            thead { tr { th scope="col" { "Intent" } th scope="col" { "Mode" } th scope="col" { "Target" }
+                th scope="col" { "Threshold" } th scope="col" { "Switch" } } }
+            tbody { @for i in v["intents"].as_array().into_iter().flatten() {
+                @let name = i["intent"].as_str().unwrap_or("");
+                @let off = i["kill_switch"] == true;
+                tr data-intent=(name) {
+                    td { (name) }
+                    td { (i["mode"].as_str().unwrap_or("")) }
+                    td { (pct(&i["target_precision"])) }
+                    td { (num(&i["threshold"], 3)) }
+                    td { @if off { strong { "off" } } @else { "on" }
+                         @if admin { " " (switch(name, off)) } }
+                }
+            } }
+        }
+        h2 { "Who switched what" }
+        table #switches {
+            thead { tr { th scope="col" { "Scope" } th scope="col" { "Engaged" } th scope="col" { "By" }
+                th scope="col" { "When" } th scope="col" { "Audit seq" } } }
+            tbody { @for k in v["kill_switches"].as_array().into_iter().flatten() {
+                tr { td { (k["scope"].as_str().unwrap_or("")) } td { (k["engaged"]) }
+                     td { (k["actor"].as_str().unwrap_or("")) } td { (k["changed_at"].as_str().unwrap_or("")) }
+                     td { (k["audit_seq"]) } }
+            } }
+        }
+    };
+    Ok(layout(&p, "Controls", "/ui/controls", body))
+}
+
+#[derive(Deserialize)]
+struct SwitchForm {
+    csrf: String,
+    scope: String,
+    engaged: bool,
+}
+
+async fn kill_switch(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<SwitchForm>,
+) -> Page {
+    let p = person(&s, &headers).await?;
+    check_csrf(&p, &f.csrf)?;
+    require(&p, Need::Admin)?;
+    crate::kill_switch(&s, &f.scope, f.engaged, &p.name).await?;
+    Ok(Redirect::to("/ui/controls").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; fg_session=abc; b=2"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, "fg"), None);
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+    }
+
+    #[test]
+    fn session_cookies_are_http_only_strict_and_secure_behind_tls() {
+        let mut h = HeaderMap::new();
+        let c = set_cookie(&h, SESSION_COOKIE, "x", 60);
+        let c = c.to_str().unwrap();
+        assert!(
+            c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+            "{c}"
+        );
+        assert!(!c.contains("Secure"), "{c}");
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let c = set_cookie(&h, SESSION_COOKIE, "x", 60);
+        assert!(c.to_str().unwrap().ends_with("; Secure"));
+    }
+}
