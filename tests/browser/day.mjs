@@ -76,11 +76,35 @@ try {
   for (let i = 0; i < REVIEWS; i++) {
     const seq = Number(r.url().split('/').pop());
     found.reviewed.push(seq);
-    // `c`: correct, submitted; the next one opens.
-    await Promise.all([r.waitForURL((u) => u.toString() !== `${BASE}/ui/reviews/${seq}`), r.keyboard.press('c')]);
+    const next = (u) => u.toString() !== `${BASE}/ui/reviews/${seq}`;
+    if (i < REVIEWS - 1) {
+      // `c`: correct, submitted; the next one opens.
+      await Promise.all([r.waitForURL(next), r.keyboard.press('c')]);
+    } else {
+      // `d`: a defect; the failure mode gets the focus, then the form is sent.
+      await r.keyboard.press('d');
+      const focused = await r.evaluate(() => document.activeElement && document.activeElement.name);
+      check(focused === 'category', `after d the focus is on ${focused}`);
+      await r.selectOption('select[name=category]', 'wrong-answer');
+      await r.fill('textarea[name=note]', 'answered the wrong order');
+      await Promise.all([r.waitForURL(next), r.click('#verdict button[type=submit]')]);
+    }
   }
   await r.goto(`${BASE}/ui/reviews`);
   found.queue_after = await r.$$eval('#queue tbody tr', (rows) => rows.length);
+  // The week's defect review and the governance evidence, each exportable.
+  await r.goto(`${BASE}/ui/defects`);
+  found.defect_tables = await r.$$eval('table', (ts) => ts.map((t) => t.id));
+  await shot(r, 'defects');
+  const md = await r.request.get(`${BASE}/ui/defects.md`);
+  found.defects_md = [md.headers()['content-type'], (await md.text()).startsWith('#')];
+  await r.goto(`${BASE}/ui/governance`);
+  found.governance_controls = await r.$$eval('#controls tbody tr', (rows) => rows.length);
+  await shot(r, 'governance');
+  const gmd = await r.request.get(`${BASE}/ui/governance.md`);
+  found.governance_md = [gmd.headers()['content-type'], (await gmd.text()).startsWith('#')];
+  const gjson = await (await r.request.get(`${BASE}/ui/governance.json`)).json();
+  found.governance_json_controls = gjson.controls.length;
   await rctx.close();
 
   // The viewer: sees the queue, cannot review, and the form's endpoint refuses.

@@ -46,6 +46,11 @@ pub fn router() -> Router<Shared> {
         .route("/ui/reviews/claim", post(claim))
         .route("/ui/reviews/{seq}", get(review).post(mark))
         .route("/ui/controls", get(controls))
+        .route("/ui/defects", get(defects))
+        .route("/ui/defects.md", get(defects_markdown))
+        .route("/ui/governance", get(governance))
+        .route("/ui/governance.md", get(governance_markdown))
+        .route("/ui/governance.json", get(governance_json))
         .route("/ui/controls/kill-switch", post(kill_switch))
         .route("/ui/assets/app.css", get(|| asset("text/css", CSS)))
         .route("/ui/assets/app.js", get(|| asset("text/javascript", JS)))
@@ -225,7 +230,9 @@ fn layout(p: &Person, title: &str, here: &str, body: Markup) -> Response {
         ("/ui/", "Overview"),
         ("/ui/decisions", "Decisions"),
         ("/ui/reviews", "Review queue"),
+        ("/ui/defects", "Defect review"),
         ("/ui/controls", "Controls"),
+        ("/ui/governance", "Governance"),
     ];
     let page = html! {
         (DOCTYPE)
@@ -843,6 +850,148 @@ async fn kill_switch(
     require(&p, Need::Admin)?;
     crate::kill_switch(&s, &f.scope, f.engaged, &p.name).await?;
     Ok(Redirect::to("/ui/controls").into_response())
+}
+
+// ---- weekly defect review -----------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct WeekQuery {
+    week: Option<String>,
+}
+
+fn markdown_download(name: &str, text: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+fn interval(p: &flowgate_app::defects::Precision) -> String {
+    format!(
+        "{:.1}% (95% CI {:.1}–{:.1}%)",
+        p.share * 100.0,
+        p.ci95.0 * 100.0,
+        p.ci95.1 * 100.0
+    )
+}
+
+async fn defects(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<WeekQuery>) -> Page {
+    let p = person(&s, &headers).await?;
+    let week = q.week.filter(|w| !w.trim().is_empty());
+    let r = crate::week_review(&s, week.as_deref()).await?;
+    let body = html! {
+        form.filters method="get" action="/ui/defects" {
+            label { "ISO week " input name="week" value=(r.week) pattern="[0-9]{4}-W[0-9]{2}"; }
+            button type="submit" { "Show" }
+            a href=(format!("/ui/defects.md?week={}", r.week)) { "Export Markdown" }
+        }
+        dl.figures {
+            dt { "Acts sampled" } dd { (r.sampled) }
+            dt { "Reviewed" } dd { (r.reviewed) " (" (r.pending) " waiting)" }
+            dt { "Correct / defects" } dd { (r.correct) " / " (r.defects) }
+            dt { "Reviewed precision" } dd #week-precision { @match &r.precision {
+                Some(pr) => (interval(pr)),
+                None => "no reviews this week",
+            } }
+        }
+        table #intent-precision {
+            caption { "Reviewed precision per intent, and what to do" }
+            thead { tr { th scope="col" { "Intent" } th scope="col" { "Reviewed" } th scope="col" { "Correct" }
+                th scope="col" { "Precision" } th scope="col" { "Target" } th scope="col" { "Recommendation" } } }
+            tbody { @for i in &r.intents {
+                tr { td { (i.intent) } td { (i.reviewed) } td { (i.correct) } td { (interval(&i.precision)) }
+                     td { (format!("{:.1}%", i.target * 100.0)) } td { (i.recommendation) } }
+            } }
+        }
+        table #failure-modes {
+            caption { "Defects by intent and failure mode" }
+            thead { tr { th scope="col" { "Intent" } th scope="col" { "Failure mode" } th scope="col" { "Defects" } } }
+            tbody { @for f in &r.failure_modes {
+                tr { td { (f.intent) } td { (f.mode) } td { (f.defects) } }
+            } }
+        }
+    };
+    Ok(layout(
+        &p,
+        &format!("Defect review {}", r.week),
+        "/ui/defects",
+        body,
+    ))
+}
+
+async fn defects_markdown(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<WeekQuery>,
+) -> Page {
+    person(&s, &headers).await?;
+    let week = q.week.filter(|w| !w.trim().is_empty());
+    let r = crate::week_review(&s, week.as_deref()).await?;
+    Ok(markdown_download(
+        &format!("defects-{}.md", r.week),
+        flowgate_app::defects::markdown(&r),
+    ))
+}
+
+// ---- governance ----------------------------------------------------------------------------
+
+async fn governance_data(s: &AppState) -> Result<flowgate_app::governance::Governance, PageError> {
+    crate::refresh_policy(s).await?;
+    let policy = s.triage.read().await.gate.policy.clone();
+    Ok(flowgate_app::governance::collect(&s.store, Some(&policy)).await?)
+}
+
+async fn governance(State(s): State<Shared>, headers: HeaderMap) -> Page {
+    let p = person(&s, &headers).await?;
+    let g = governance_data(&s).await?;
+    let body = html! {
+        p { a href="/ui/governance.md" { "Export Markdown" } " · " a href="/ui/governance.json" { "Export JSON" } }
+        dl.figures {
+            dt { "Audit log" } dd { (g.audit_log) }
+            dt { "Records" } dd { (g.records) " (" (g.decisions) " decisions, " (g.policy_changes) " policy changes)" }
+            dt { "From – to" } dd { (g.first.clone().unwrap_or_default()) " – " (g.last.clone().unwrap_or_default()) }
+            dt { "Thresholds" } dd { (g.threshold_guarantee) }
+        }
+        table #controls {
+            caption { "Controls and their evidence (NIST AI RMF)" }
+            thead { tr { th scope="col" { "Control" } th scope="col" { "NIST AI RMF" } th scope="col" { "In force" }
+                th scope="col" { "Evidence" } } }
+            tbody { @for c in &g.controls {
+                tr { td { (c.control) } td { (c.nist) } td { @if c.in_force { "yes" } @else { strong { "no" } } }
+                     td { (c.evidence) } }
+            } }
+        }
+        table #by-action {
+            caption { "Decisions by action" }
+            tbody { @for (a, n) in &g.decisions_by_action { tr { th scope="row" { (a) } td { (n) } } } }
+        }
+    };
+    Ok(layout(&p, "Governance", "/ui/governance", body))
+}
+
+async fn governance_markdown(State(s): State<Shared>, headers: HeaderMap) -> Page {
+    person(&s, &headers).await?;
+    let g = governance_data(&s).await?;
+    Ok(markdown_download(
+        "governance.md",
+        flowgate_app::governance::markdown(&g),
+    ))
+}
+
+async fn governance_json(State(s): State<Shared>, headers: HeaderMap) -> Page {
+    person(&s, &headers).await?;
+    let g = governance_data(&s).await?;
+    Ok(axum::Json(g).into_response())
 }
 
 #[cfg(test)]

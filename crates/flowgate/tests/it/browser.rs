@@ -120,6 +120,7 @@ fn a_day_on_the_pages_in_headless_chromium() {
         return;
     }
     use crate::serve::{Server, call, post_json, tickets, token};
+    use serde_json::json;
     let demo = crate::serve::demo_dir();
     let dir = temp_dir("pages");
     let db = dir.join("pages.db").display().to_string();
@@ -201,7 +202,7 @@ fn a_day_on_the_pages_in_headless_chromium() {
     let f: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
     assert_eq!(
         f["cards"],
-        serde_json::json!(["cycle-time", "quality", "escalation"]),
+        json!(["cycle-time", "quality", "escalation"]),
         "{f}"
     );
     assert_eq!(f["decisions"], 50, "{f}");
@@ -215,16 +216,41 @@ fn a_day_on_the_pages_in_headless_chromium() {
     // The 5 verdicts are on the chain, by the reviewer who signed in.
     let reviewed = f["reviewed"].as_array().unwrap();
     assert_eq!(reviewed.len(), 5);
-    for seq in reviewed {
+    for (k, seq) in reviewed.iter().enumerate() {
         let d = call(
             "GET",
             &server.url(&format!("/v1/decisions/{seq}")),
             Some(&viewer),
             None,
         );
-        assert_eq!(d.2["review"]["verdict"], "correct", "{d:?}");
-        assert_eq!(d.2["review"]["reviewer"], "reviewer-1", "{d:?}");
+        let r = &d.2["review"];
+        assert_eq!(r["reviewer"], "reviewer-1", "{d:?}");
+        if k < 4 {
+            assert_eq!(r["verdict"], "correct", "{d:?}");
+        } else {
+            assert_eq!(
+                (&r["verdict"], &r["category"], &r["note"]),
+                (
+                    &json!("defect"),
+                    &json!("wrong-answer"),
+                    &json!("answered the wrong order")
+                ),
+                "{d:?}"
+            );
+        }
     }
+    assert_eq!(
+        f["defect_tables"],
+        json!(["intent-precision", "failure-modes"]),
+        "{f}"
+    );
+    let md = json!(["text/markdown; charset=utf-8", true]);
+    assert_eq!((&f["defects_md"], &f["governance_md"]), (&md, &md), "{f}");
+    assert!(f["governance_controls"].as_u64().unwrap() > 0, "{f}");
+    assert_eq!(
+        f["governance_controls"], f["governance_json_controls"],
+        "{f}"
+    );
     // The switched-off intent: the same text again is routed to a person.
     let mut again = like.clone();
     again["id"] = "PAGES-KILL-1".into();
@@ -241,6 +267,8 @@ fn a_day_on_the_pages_in_headless_chromium() {
         "decision",
         "reviews",
         "review",
+        "defects",
+        "governance",
         "controls",
     ] {
         for suffix in ["", "-390"] {
