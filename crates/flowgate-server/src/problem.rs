@@ -172,6 +172,7 @@ impl From<flowgate_store::StoreError> for Problem {
         match e {
             E::Conflict(m) => Problem::conflict(m),
             E::NotFound(m) => Problem::not_found(m),
+            e @ E::UnknownSource { .. } => Problem::not_found(e.to_string()),
             E::Review(m) if m.contains("not in the review queue") => Problem::not_found(m),
             E::Review(m) if m.contains("already reviewed") => Problem::conflict(m),
             E::Review(m) => Problem::invalid(m),

@@ -1396,6 +1396,10 @@ fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
             }),
         ),
     ];
+    // The live source exists before the load starts (the scorecard reads it from the first
+    // second; before any event it would rightly be a 404).
+    kinds[2].2(&ureq::AgentBuilder::new().build(), usize::MAX / 2)
+        .context("the first events of the soak")?;
     let rss: Mutex<Vec<(f64, u64)>> = Mutex::new(Vec::new());
     rss.lock().unwrap().extend(rss_kb(pid).map(|r| (0.0, r)));
     println!(

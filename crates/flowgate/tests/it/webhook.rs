@@ -567,6 +567,14 @@ fn one_backend(db: &str, demo: &Path, config: &str, receiver: &Receiver) {
         None,
     );
     assert_problem(&c, 403, "forbidden");
+    // A source the store does not hold is not found (not a server error).
+    let c = call(
+        "GET",
+        &server.url("/v1/scorecard?source=nowhere"),
+        Some(&viewer),
+        None,
+    );
+    assert_problem(&c, 404, "not-found");
     assert!(server.stop().success());
 
     // The events are in the store, per source: the webhook's own and the API's.
