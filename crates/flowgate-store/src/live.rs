@@ -700,37 +700,30 @@ impl Store {
         const PREV: &str = "SELECT MAX(c.at_ms) FROM customer_contacts c \
             WHERE c.customer = ? AND c.ticket <> ? AND c.at_ms <= \
             (SELECT at_ms FROM customer_contacts WHERE customer = ? AND ticket = ?)";
+        macro_rules! go {
+            ($p:expr, $put:expr, $prev:expr) => {{
+                sqlx::query($put)
+                    .bind(customer)
+                    .bind(ticket)
+                    .bind(at_ms)
+                    .execute($p)
+                    .await?;
+                sqlx::query_as($prev)
+                    .bind(customer)
+                    .bind(ticket)
+                    .bind(customer)
+                    .bind(ticket)
+                    .fetch_one($p)
+                    .await?
+            }};
+        }
         let (prev,): (Option<i64>,) = match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query(PUT)
-                    .bind(customer)
-                    .bind(ticket)
-                    .bind(at_ms)
-                    .execute(p)
-                    .await?;
-                sqlx::query_as(PREV)
-                    .bind(customer)
-                    .bind(ticket)
-                    .bind(customer)
-                    .bind(ticket)
-                    .fetch_one(p)
-                    .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query(&crate::common::numbered(PUT))
-                    .bind(customer)
-                    .bind(ticket)
-                    .bind(at_ms)
-                    .execute(p)
-                    .await?;
-                sqlx::query_as(&crate::common::numbered(PREV))
-                    .bind(customer)
-                    .bind(ticket)
-                    .bind(customer)
-                    .bind(ticket)
-                    .fetch_one(p)
-                    .await?
-            }
+            Pool::Sqlite(p) => go!(p, PUT, PREV),
+            Pool::Postgres(p) => go!(
+                p,
+                crate::common::numbered(PUT).as_str(),
+                crate::common::numbered(PREV).as_str()
+            ),
         };
         Ok(prev)
     }
