@@ -61,6 +61,94 @@ pub fn baseline(l: &SourceLog) -> Baseline {
     flowgate_flow::baseline(&l.log, &opts)
 }
 
+/// The process baseline of the cases created in `[from_ms, to_ms)`, with backlog and aging
+/// as of `to_ms` (or the last event, when sooner).
+pub fn baseline_between(l: &SourceLog, from_ms: i64, to_ms: i64) -> Baseline {
+    let sub = l.log.select_cases(|c| {
+        let created = l.records[c].created;
+        created >= from_ms && created < to_ms
+    });
+    let mut opts = BaselineOptions::new();
+    opts.sla = l.mapping.sla_config();
+    opts.as_of_ms = l.log.span().map(|(_, last)| last.min(to_ms));
+    flowgate_flow::baseline(&sub, &opts)
+}
+
+/// The resolution target of each case in seconds, where its priority has one under the
+/// mapping's SLA (`None` without an SLA or its priority column).
+pub fn sla_targets(l: &SourceLog) -> Option<Vec<Option<f64>>> {
+    let cfg = l.mapping.sla_config()?;
+    let col = l.log.attr_index(&cfg.priority_attr)?;
+    let per_case = flowgate_flow::segment::case_attr(&l.log, col);
+    Some(
+        per_case
+            .iter()
+            .map(|&v| {
+                let p = l.log.attr_values[col].resolve(v);
+                cfg.targets
+                    .iter()
+                    .find(|t| t.priority == p)
+                    .and_then(|t| t.resolution_s)
+            })
+            .collect(),
+    )
+}
+
+/// The records (and reviewed defects) of the cases first owned by `team`, for a
+/// scorecard of one team. A defect whose case is not in the log has no team: left out.
+pub fn for_team(
+    l: &SourceLog,
+    reviewed: &[ReviewedDefect],
+    team: &str,
+) -> Result<(Vec<CaseRecord>, Vec<ReviewedDefect>)> {
+    let Some(t) = l.log.teams.get(team) else {
+        let known = teams(l);
+        return Err(Error::Invalid(format!(
+            "team {team:?}: not in source {}; its teams are: {}",
+            l.source,
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )));
+    };
+    let mut new_index = vec![None; l.records.len()];
+    let mut records = Vec::new();
+    for (k, r) in l.records.iter().enumerate() {
+        if r.first_team == t {
+            new_index[k] = Some(records.len());
+            records.push(*r);
+        }
+    }
+    let defects = reviewed
+        .iter()
+        .filter_map(|d| {
+            let case = new_index.get(d.case?).copied().flatten()?;
+            Some(ReviewedDefect {
+                case: Some(case),
+                decided_at_ms: d.decided_at_ms,
+            })
+        })
+        .collect();
+    Ok((records, defects))
+}
+
+/// The teams of the source (that first own a case), sorted.
+pub fn teams(l: &SourceLog) -> Vec<String> {
+    let mut seen: Vec<u32> = l.records.iter().map(|r| r.first_team).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    let mut names: Vec<String> = seen
+        .into_iter()
+        .filter(|&t| t != flowgate_flow::NONE)
+        .map(|t| l.log.teams.resolve(t).to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Reviewed defects from the review queue (acts only: a shadow review judged what the AI
 /// would have done, and nothing reached a customer), each at its case when the case is in
 /// the log.
@@ -85,12 +173,22 @@ pub fn scorecard(
     weeks: usize,
     last_week: Option<i64>,
 ) -> Scorecard {
+    scorecard_of(&l.records, reviewed, weeks, last_week)
+}
+
+/// The weekly scorecard of some cases (one team's, from [`for_team`]).
+pub fn scorecard_of(
+    records: &[CaseRecord],
+    reviewed: &[ReviewedDefect],
+    weeks: usize,
+    last_week: Option<i64>,
+) -> Scorecard {
     let opts = ScorecardOptions {
         weeks: weeks.max(1),
         last_week,
         ..ScorecardOptions::default()
     };
-    flowgate_value::scorecard(&l.records, reviewed, &opts)
+    flowgate_value::scorecard(records, reviewed, &opts)
 }
 
 /// An ISO week (`2026-W47`) as its Monday 00:00 UTC in milliseconds.

@@ -34,6 +34,9 @@ pub struct IntentReview {
     pub recommendation: String,
     /// The most confident defect's confidence: a retuned threshold must clear it.
     pub worst_defect_confidence: Option<f64>,
+    /// With `retune`: the threshold to apply — the least confidence shown to three decimals
+    /// above the most confident defect (`None` when no threshold below 1 clears it).
+    pub suggested_threshold: Option<f64>,
 }
 
 /// Sticky resolution of one intent (from `flowgate sticky`).
@@ -140,6 +143,11 @@ pub fn review(
             } else {
                 "keep (too few reviews to confirm)".to_owned()
             };
+            let suggested_threshold = (hi < target)
+                .then_some(worst)
+                .flatten()
+                .map(|c| ((c * 1000.0).floor() + 1.0) / 1000.0)
+                .filter(|t| *t < 1.0);
             Some(IntentReview {
                 intent: (*intent).to_owned(),
                 reviewed: n,
@@ -148,6 +156,7 @@ pub fn review(
                 target,
                 recommendation,
                 worst_defect_confidence: worst,
+                suggested_threshold,
             })
         })
         .collect();
@@ -285,4 +294,57 @@ pub fn markdown(r: &DefectReview) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use flowgate_store::review::QueueItem;
+
+    fn item(seq: i64, confidence: f64, verdict: &str) -> QueueItem {
+        QueueItem {
+            audit_seq: seq,
+            ticket: format!("T{seq}"),
+            intent: "refund".into(),
+            band: "high".into(),
+            confidence,
+            decided_at_ms: 0,
+            sampled_at_ms: 0,
+            verdict: Some(verdict.into()),
+            category: (verdict == "defect").then(|| "wrong-answer".into()),
+            reviewer: Some("r".into()),
+            note: None,
+            reviewed_at_ms: Some(1),
+            shadow: false,
+        }
+    }
+
+    #[test]
+    fn a_retune_suggests_the_least_threshold_above_the_worst_defect() {
+        // Two of four right (every review at the same 5% rate): the interval's top is far
+        // below a 98% target, so the intent must be retuned above its most confident defect,
+        // 0.8734 → 0.874 (the next three-decimal step up).
+        let items = [
+            item(1, 0.95, "correct"),
+            item(2, 0.8734, "defect"),
+            item(3, 0.91, "correct"),
+            item(4, 0.61, "defect"),
+        ];
+        let refs: Vec<&QueueItem> = items.iter().collect();
+        let r = super::review("2026-W48", &refs, None, None);
+        let i = &r.intents[0];
+        assert_eq!((i.reviewed, i.correct), (4, 2));
+        assert!(i.recommendation.starts_with("retune"), "{i:?}");
+        assert_eq!(i.worst_defect_confidence, Some(0.8734));
+        assert_eq!(i.suggested_threshold, Some(0.874));
+        // A defect at 0.9995: no threshold below 1 clears it — switch to assist instead.
+        let items = [item(1, 0.9995, "defect"), item(2, 0.99, "correct")];
+        let refs: Vec<&QueueItem> = items.iter().collect();
+        let r = super::review("2026-W48", &refs, None, None);
+        assert_eq!(r.intents[0].suggested_threshold, None);
+        // Nothing to retune: no suggestion.
+        let items: Vec<QueueItem> = (1..=3).map(|k| item(k, 0.9, "correct")).collect();
+        let refs: Vec<&QueueItem> = items.iter().collect();
+        let r = super::review("2026-W48", &refs, None, None);
+        assert_eq!(r.intents[0].suggested_threshold, None);
+    }
 }

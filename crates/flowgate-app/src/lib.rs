@@ -13,12 +13,15 @@ pub mod defects;
 pub mod error;
 pub mod events;
 pub mod gate;
+pub mod gate_week;
 pub mod governance;
 pub mod inbound;
 pub mod live;
+pub mod pilot;
 pub mod policy;
 pub mod review;
 pub mod triage;
+pub mod whatif;
 
 pub use error::{Error, Result};
 pub use triage::{Source, Triage, Triaged};

@@ -5,6 +5,7 @@ mod demand;
 mod fmt;
 mod html;
 mod markdown;
+mod risk;
 mod svg;
 mod text;
 pub mod value;
@@ -13,6 +14,8 @@ use flowgate_flow::Baseline;
 use serde::Serialize;
 
 pub use fmt::duration;
+pub use html::sections as baseline_sections;
+pub use risk::RiskWeek;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -29,6 +32,8 @@ pub struct Meta {
     pub source: String,
     pub mapping: String,
     pub rejected_rows: u64,
+    /// The risk layer's week, when the report reads a store with an audit chain.
+    pub risk: Option<RiskWeek>,
 }
 
 pub fn render(b: &Baseline, meta: &Meta, format: Format) -> String {
@@ -47,6 +52,12 @@ pub fn json(b: &Baseline, meta: &Meta) -> String {
         obj.insert("source".into(), meta.source.clone().into());
         obj.insert("mapping".into(), meta.mapping.clone().into());
         obj.insert("rejected_rows".into(), meta.rejected_rows.into());
+        if let Some(r) = &meta.risk {
+            obj.insert(
+                "risk_week".into(),
+                serde_json::to_value(r).unwrap_or_default(),
+            );
+        }
     }
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');

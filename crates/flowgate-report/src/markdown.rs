@@ -33,6 +33,9 @@ pub fn render(b: &Baseline, m: &Meta) -> String {
     if let Some(d) = &b.demand {
         crate::demand::markdown(d, &mut s);
     }
+    if let Some(r) = &m.risk {
+        crate::risk::markdown(r, &mut s);
+    }
     if !b.states.is_empty() {
         s.push_str("\n## Time per state (resolved cases)\n\n| state | total | share | mean per case |\n|---|---|---|---|\n");
         for st in &b.states {

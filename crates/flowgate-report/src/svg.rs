@@ -358,9 +358,19 @@ pub fn process_map(
     s
 }
 
+/// An SVG element named for assistive technology by the kind of chart (the heading above
+/// it says what it shows).
 fn open(w: f64, h: f64, class: &str) -> String {
+    let label = match class {
+        "histogram" => "histogram",
+        "bars" => "bar chart",
+        "lines" => "line chart",
+        "stacked" => "stacked area chart",
+        "process-map" => "process map",
+        other => other,
+    };
     format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="{class}" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="{class}" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{label}">"#
     )
 }
 

@@ -36,6 +36,9 @@ pub fn render(b: &Baseline, m: &Meta) -> String {
     if let Some(d) = &b.demand {
         crate::demand::text(d, &mut s);
     }
+    if let Some(r) = &m.risk {
+        crate::risk::text(r, &mut s);
+    }
     if !b.states.is_empty() {
         s.push_str("\nWhere the time goes (resolved cases)\n");
         for st in &b.states {

@@ -339,6 +339,16 @@ pub fn compare(c: &Compare, budget: Option<&BudgetTerms>, format: Format) -> Str
     }
 }
 
+/// Pilot vs baseline as an HTML section (the periods, the measures raw and mix-adjusted
+/// with their intervals, the segments, budget terms): the service's Pilot page.
+pub fn compare_section(c: &Compare, budget: Option<&BudgetTerms>) -> String {
+    format!(
+        "<p class=\"note\">{}</p>{}",
+        esc(&periods(c)),
+        compare_body(c, budget)
+    )
+}
+
 fn periods(c: &Compare) -> String {
     let d = flowgate_flow::time::format_date;
     format!(

@@ -27,3 +27,8 @@ document.addEventListener("keydown", (e) => {
     if (f) { f.focus(); e.preventDefault(); }
   }
 });
+// The Pilot page's Print button (no inline handlers under the CSP).
+document.addEventListener("click", (e) => {
+  const b = e.target instanceof Element ? e.target.closest("[data-print]") : null;
+  if (b) window.print();
+});

@@ -64,6 +64,12 @@ pub struct Config {
     /// How long a worker holds a claimed delivery; one that dies holding it is claimed
     /// again after this.
     pub inbox_lease: Duration,
+    /// The 90-day pilot's plan: the Overview's day and phase, the Pilot page.
+    pub pilot: Option<flowgate_value::pilot::PilotPlan>,
+    /// Limits that raise an alert on the Overview.
+    pub alerts: flowgate_value::alerts::AlertLimits,
+    /// Baselines and scorecards are served from memory at most this old (at least 1 s).
+    pub analytics_ttl: Duration,
 }
 
 impl Config {
@@ -83,6 +89,9 @@ impl Config {
             webhooks: BTreeMap::new(),
             workers: 2,
             inbox_lease: Duration::from_millis(inbox::LEASE_MS as u64),
+            pilot: None,
+            alerts: Default::default(),
+            analytics_ttl: ANALYTICS_TTL,
         }
     }
 }
@@ -124,6 +133,10 @@ pub struct AppState {
     pub timeout: Duration,
     pub webhooks: BTreeMap<String, webhook::WebhookSource>,
     pub inbox_lease_ms: i64,
+    pub pilot: Option<flowgate_value::pilot::PilotPlan>,
+    pub alerts: flowgate_value::alerts::AlertLimits,
+    /// Figures served from memory are at most this old.
+    pub analytics_ttl: Duration,
     /// Baselines and scorecards asked for, kept fresh by a background task.
     pub analytics: tokio::sync::Mutex<BTreeMap<AnalyticsKey, Computed>>,
     /// Held while figures are computed: one computation at a time.
@@ -200,6 +213,9 @@ pub async fn serve(
         inbox_wake: tokio::sync::Notify::new(),
         outbox_wake: tokio::sync::Notify::new(),
         inbox_lease_ms: i64::try_from(config.inbox_lease.as_millis()).unwrap_or(i64::MAX),
+        pilot: config.pilot.clone(),
+        alerts: config.alerts.clone(),
+        analytics_ttl: config.analytics_ttl.max(Duration::from_secs(1)),
         analytics: tokio::sync::Mutex::new(BTreeMap::new()),
         analytics_compute: tokio::sync::Mutex::new(()),
     });
@@ -291,6 +307,8 @@ pub fn routes() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .routes(routes!(verify))
         .routes(routes!(get_policy))
         .routes(routes!(put_kill_switch))
+        .routes(routes!(put_threshold))
+        .routes(routes!(get_pilot))
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     api.paths.paths.insert(
@@ -1081,16 +1099,36 @@ pub const ANALYTICS_TTL: Duration = Duration::from_secs(60);
 /// Figures nobody asked for in this long are dropped rather than kept fresh.
 const ANALYTICS_IDLE: Duration = Duration::from_secs(600);
 
+/// Bootstrap draws of the pilot comparison (the intervals' precision: ±~1 point at 95%).
+const PILOT_RESAMPLES: usize = 500;
+
 /// Which figures a request asks for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AnalyticsKey {
     Baseline {
         source: Option<String>,
+        /// Only the cases created in `[from, to)` (UTC ms), backlog as of `to`.
+        range: Option<(i64, i64)>,
     },
     Scorecard {
         source: Option<String>,
         weeks: usize,
         last_week: Option<i64>,
+        /// The cases first owned by this team only.
+        team: Option<String>,
+    },
+    /// The baseline report's sections as HTML (the Flow page), cases created in `range`.
+    FlowHtml {
+        source: Option<String>,
+        range: Option<(i64, i64)>,
+    },
+    /// The gate's week starting at `from` (UTC ms): decisions by action, coverage,
+    /// automation rate (reopens from the store's only source, when it has one).
+    GateWeek { from: i64 },
+    /// The pilot against its baseline, as of a day (`YYYY-MM-DD`).
+    Pilot {
+        source: Option<String>,
+        today: String,
     },
 }
 
@@ -1102,11 +1140,25 @@ pub struct Computed {
 }
 
 async fn compute_analytics(s: &AppState, key: &AnalyticsKey) -> Result<serde_json::Value, Problem> {
+    let mut v = compute_figures(s, key).await?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "max_staleness_s".into(),
+            serde_json::json!(s.analytics_ttl.as_secs()),
+        );
+    }
+    Ok(v)
+}
+
+async fn compute_figures(s: &AppState, key: &AnalyticsKey) -> Result<serde_json::Value, Problem> {
     match key.clone() {
-        AnalyticsKey::Baseline { source } => {
+        AnalyticsKey::Baseline { source, range } => {
             let l = flowgate_app::analytics::load(&s.store, source.as_deref()).await?;
             tokio::task::spawn_blocking(move || {
-                let b = flowgate_app::analytics::baseline(&l);
+                let b = match range {
+                    None => flowgate_app::analytics::baseline(&l),
+                    Some((from, to)) => flowgate_app::analytics::baseline_between(&l, from, to),
+                };
                 serde_json::to_value(&b).map(|b| analytics_json(&l.source, "baseline", b))
             })
             .await
@@ -1117,16 +1169,85 @@ async fn compute_analytics(s: &AppState, key: &AnalyticsKey) -> Result<serde_jso
             source,
             weeks,
             last_week,
+            team,
         } => {
             let l = flowgate_app::analytics::load(&s.store, source.as_deref()).await?;
             let reviewed = flowgate_app::analytics::reviewed_defects(&s.store, &l).await?;
+            let v = tokio::task::spawn_blocking(move || {
+                let c = match &team {
+                    None => flowgate_app::analytics::scorecard(&l, &reviewed, weeks, last_week),
+                    Some(t) => {
+                        let (records, reviewed) =
+                            flowgate_app::analytics::for_team(&l, &reviewed, t)?;
+                        flowgate_app::analytics::scorecard_of(&records, &reviewed, weeks, last_week)
+                    }
+                };
+                let mut v = serde_json::to_value(&c)
+                    .map(|c| analytics_json(&l.source, "scorecard", c))
+                    .map_err(Problem::internal)?;
+                v["team"] = serde_json::json!(team);
+                v["teams"] = serde_json::json!(flowgate_app::analytics::teams(&l));
+                Ok::<_, Problem>(v)
+            })
+            .await
+            .map_err(Problem::internal)??;
+            Ok(v)
+        }
+        AnalyticsKey::GateWeek { from } => {
+            let l = flowgate_app::analytics::load(&s.store, None).await.ok();
+            let w = flowgate_app::gate_week::weekly(
+                &s.store,
+                from,
+                from + flowgate_flow::time::MS_PER_WEEK,
+                l.as_ref(),
+            )
+            .await?;
+            let mut v = serde_json::to_value(&w).map_err(Problem::internal)?;
+            v["joined_to"] = serde_json::json!(l.as_ref().map(|l| l.source.clone()));
+            Ok(v)
+        }
+        AnalyticsKey::FlowHtml { source, range } => {
+            let l = flowgate_app::analytics::load(&s.store, source.as_deref()).await?;
             tokio::task::spawn_blocking(move || {
-                let c = flowgate_app::analytics::scorecard(&l, &reviewed, weeks, last_week);
-                serde_json::to_value(&c).map(|c| analytics_json(&l.source, "scorecard", c))
+                let b = match range {
+                    None => flowgate_app::analytics::baseline(&l),
+                    Some((from, to)) => flowgate_app::analytics::baseline_between(&l, from, to),
+                };
+                serde_json::json!({
+                    "source": l.source,
+                    "computed_at": jiff::Timestamp::now().to_string(),
+                    "cases": b.cases,
+                    "events": b.events,
+                    "first_event": b.first_event,
+                    "last_event": b.last_event,
+                    "html": flowgate_report::baseline_sections(&b),
+                })
+            })
+            .await
+            .map_err(Problem::internal)
+        }
+        AnalyticsKey::Pilot { source, today } => {
+            let plan = s.pilot.clone().ok_or_else(|| {
+                Problem::not_found("no pilot is planned: add [pilot] to flowgate.toml")
+            })?;
+            let today: jiff::civil::Date = today
+                .parse()
+                .map_err(|_| Problem::invalid(format!("day {today:?}: expected YYYY-MM-DD")))?;
+            let l = flowgate_app::analytics::load(&s.store, source.as_deref()).await?;
+            tokio::task::spawn_blocking(move || {
+                let v = flowgate_app::pilot::view(&l, &plan, today, "intent", PILOT_RESAMPLES)?;
+                let html = v
+                    .compare
+                    .as_ref()
+                    .map(|c| flowgate_report::value::compare_section(c, v.budget.as_ref()));
+                let mut out = serde_json::to_value(&v)
+                    .map(|v| analytics_json(&l.source, "pilot", v))
+                    .map_err(Problem::internal)?;
+                out["html"] = serde_json::json!(html);
+                Ok(out)
             })
             .await
             .map_err(Problem::internal)?
-            .map_err(Problem::internal)
         }
     }
 }
@@ -1159,12 +1280,12 @@ async fn analytics(s: &AppState, key: AnalyticsKey) -> Result<Arc<serde_json::Va
     Ok(value)
 }
 
-/// Keeps asked-for figures fresh: every few seconds, recomputes those older than
-/// [`ANALYTICS_TTL`] and drops those nobody asked for lately.
+/// Keeps asked-for figures fresh: every few seconds, recomputes those older than the
+/// service's `analytics_ttl` and drops those nobody asked for lately.
 async fn refresh_analytics(s: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = tokio::time::sleep(s.analytics_ttl.min(Duration::from_secs(5))) => {}
             _ = stop.changed() => {}
         }
         if *stop.borrow() {
@@ -1175,7 +1296,7 @@ async fn refresh_analytics(s: Arc<AppState>, mut stop: tokio::sync::watch::Recei
             cache.retain(|_, c| c.asked.elapsed() < ANALYTICS_IDLE);
             cache
                 .iter()
-                .filter(|(_, c)| c.at.elapsed() >= ANALYTICS_TTL)
+                .filter(|(_, c)| c.at.elapsed() >= s.analytics_ttl)
                 .map(|(k, _)| k.clone())
                 .collect()
         };
@@ -1203,13 +1324,14 @@ struct AnalyticsQuery {
     source: Option<String>,
     weeks: Option<usize>,
     week: Option<String>,
+    /// The scorecard of the cases first owned by this team.
+    team: Option<String>,
 }
 
 fn analytics_json(source: &str, body_key: &str, body: serde_json::Value) -> serde_json::Value {
     serde_json::json!({
         "source": source,
         "computed_at": jiff::Timestamp::now().to_string(),
-        "max_staleness_s": ANALYTICS_TTL.as_secs(),
         body_key: body,
     })
 }
@@ -1241,7 +1363,14 @@ async fn get_baseline(
             "the baseline takes only source",
         ));
     }
-    let v = analytics(&s, AnalyticsKey::Baseline { source: q.source }).await?;
+    let v = analytics(
+        &s,
+        AnalyticsKey::Baseline {
+            source: q.source,
+            range: None,
+        },
+    )
+    .await?;
     Ok(Json(v.as_ref()).into_response())
 }
 
@@ -1285,10 +1414,61 @@ async fn get_scorecard(
             source: q.source,
             weeks,
             last_week: last,
+            team: q.team.filter(|t| !t.is_empty()),
         },
     )
     .await?;
     Ok(Json(v.as_ref()).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct PilotQuery {
+    source: Option<String>,
+    /// The day to stand on (`YYYY-MM-DD`, UTC); default today.
+    day: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/pilot",
+    tag = "analytics",
+    params(PilotQuery),
+    responses((status = 200, description = "the 90-day pilot: the day and phase, pilot vs baseline (raw and mix-adjusted, with intervals) in budget terms", body = Object),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "no pilot planned, or no such source", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_pilot(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    q: Result<Query<PilotQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    authorise(&s, &headers, Need::Viewer).await?;
+    let Query(q) = q?;
+    let v = pilot(&s, q.source, q.day).await?;
+    Ok(Json(v.as_ref()).into_response())
+}
+
+/// The pilot's figures for `day` (default today, UTC).
+pub(crate) async fn pilot(
+    s: &AppState,
+    source: Option<String>,
+    day: Option<String>,
+) -> Result<Arc<serde_json::Value>, Problem> {
+    let today = match day.filter(|d| !d.trim().is_empty()) {
+        Some(d) => d.trim().to_owned(),
+        None => jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .to_string(),
+    };
+    analytics(s, AnalyticsKey::Pilot { source, today }).await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -1472,6 +1652,7 @@ pub(crate) async fn policy_json(s: &AppState) -> Result<serde_json::Value, Probl
                 "mode": ip.mode.as_str(),
                 "target_precision": ip.target_precision,
                 "threshold": r.and_then(|r| r.threshold),
+                "fixed_threshold": ip.threshold,
                 "why": r.map(|r| r.why.clone()),
                 "kill_switch": ip.kill_switch,
             })
@@ -1564,5 +1745,75 @@ pub(crate) async fn kill_switch(
     .await?;
     refresh_policy(s).await?;
     tracing::info!(scope = %b.scope, engaged = b.engaged, actor, "kill switch");
+    Ok((e, p))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ThresholdBody {
+    /// An intent the model knows.
+    intent: String,
+    /// The fixed threshold, between 0 and 1 (kept to three decimals); the gate still holds
+    /// it to the precision bound.
+    threshold: f64,
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/policy/threshold",
+    tag = "policy",
+    request_body = ThresholdBody,
+    responses((status = 200, description = "the policy now in force, the change on the audit chain (`audit` null when the threshold was already so)", body = Object),
+        (status = 400, description = "malformed JSON or a bad query", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "the token's role may not do this", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "not application/json", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::problem::ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn put_threshold(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<ThresholdBody>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let caller = authorise(&s, &headers, Need::Admin).await?;
+    let Json(b) = body?;
+    let (e, p) = set_threshold(&s, &b.intent, b.threshold, &caller.name).await?;
+    Ok(Json(serde_json::json!({
+        "intent": b.intent,
+        "threshold": p.intent(&b.intent).threshold,
+        "policy": p.hash,
+        "audit": e.map(|e| serde_json::json!({"seq": e.seq, "hash": e.sha256})),
+    })))
+}
+
+/// Sets one intent's fixed threshold in the imported policy (audited) and resolves the gate
+/// with it for the next ticket.
+pub(crate) async fn set_threshold(
+    s: &AppState,
+    intent: &str,
+    threshold: f64,
+    actor: &str,
+) -> Result<
+    (
+        Option<flowgate_store::audit::AuditEntry>,
+        flowgate_gate::Policy,
+    ),
+    Problem,
+> {
+    {
+        let t = s.triage.read().await;
+        if !t.model.header.labels.iter().any(|l| l == intent) {
+            return Err(Problem::invalid(format!(
+                "intent {intent:?}: expected one of the model's intents ({})",
+                t.model.header.labels.join(", ")
+            )));
+        }
+    }
+    let (p, e) =
+        flowgate_app::policy::set_threshold(&s.store, intent, threshold, actor, now_ms()).await?;
+    refresh_policy(s).await?;
+    tracing::info!(intent, threshold, actor, "threshold set");
     Ok((e, p))
 }

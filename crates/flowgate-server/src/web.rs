@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -48,10 +48,14 @@ pub fn router() -> Router<Shared> {
         .route("/ui/controls", get(controls))
         .route("/ui/defects", get(defects))
         .route("/ui/defects.md", get(defects_markdown))
+        .route("/ui/defects/threshold", post(apply_threshold))
         .route("/ui/governance", get(governance))
         .route("/ui/governance.md", get(governance_markdown))
         .route("/ui/governance.json", get(governance_json))
         .route("/ui/controls/kill-switch", post(kill_switch))
+        .route("/ui/flow", get(flow))
+        .route("/ui/whatif", get(whatif_form).post(whatif_run))
+        .route("/ui/pilot", get(pilot_page))
         .route("/ui/assets/app.css", get(|| asset("text/css", CSS)))
         .route("/ui/assets/app.js", get(|| asset("text/javascript", JS)))
         .route(
@@ -231,6 +235,9 @@ fn layout(p: &Person, title: &str, here: &str, body: Markup) -> Response {
         ("/ui/decisions", "Decisions"),
         ("/ui/reviews", "Review queue"),
         ("/ui/defects", "Defect review"),
+        ("/ui/flow", "Flow"),
+        ("/ui/whatif", "What-if"),
+        ("/ui/pilot", "Pilot"),
         ("/ui/controls", "Controls"),
         ("/ui/governance", "Governance"),
     ];
@@ -419,27 +426,152 @@ fn sparkline(values: &[Option<f64>], label: &str) -> Markup {
     }
 }
 
-async fn overview(State(s): State<Shared>, headers: HeaderMap) -> Page {
+#[derive(Deserialize)]
+struct OverviewQuery {
+    team: Option<String>,
+    weeks: Option<usize>,
+    week: Option<String>,
+}
+
+const VERDICTS: [(&str, &str); 4] = [
+    (
+        "working",
+        "Working: better on the headline numbers, worse on none",
+    ),
+    (
+        "mixed",
+        "Mixed: better on some headline numbers, worse on others",
+    ),
+    (
+        "not_working",
+        "Not working: worse on a headline number, better on none",
+    ),
+    (
+        "unclear",
+        "Too early to tell: no headline number has moved beyond its interval",
+    ),
+];
+
+/// The pilot's day, phase and verdict, when a pilot is planned.
+fn pilot_banner(v: &Value) -> Markup {
+    let p = &v["pilot"];
+    let st = &p["standing"];
+    let verdict = p["verdict"]["verdict"].as_str();
+    html! {
+        section.pilot #pilot aria-label="The pilot" data-verdict=[verdict] {
+            p {
+                strong { (p["plan"]["name"].as_str().unwrap_or("The pilot")) ": " }
+                @match st["status"].as_str() {
+                    Some("before") => { "starts " (p["plan"]["start"].as_str().unwrap_or("")) }
+                    Some("done") => { "complete (" (st["days"]) " days)" }
+                    _ => { span #pilot-day { "day " (st["day"]) " of " (st["days"]) }
+                        @if let Some(ph) = st["phase"]["name"].as_str() { " · phase " strong #pilot-phase { (ph) } } }
+                }
+                " · " a href="/ui/pilot" { "pilot vs baseline" }
+            }
+            @if let Some(k) = verdict {
+                p.verdict #pilot-verdict { (VERDICTS.iter().find(|x| x.0 == k).map_or(k, |x| x.1)) }
+            } @else if let Some(w) = p["waiting"].as_str() {
+                p.muted { "No comparison yet: " (w) "." }
+            }
+        }
+    }
+}
+
+async fn overview(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<OverviewQuery>,
+) -> Page {
     let p = person(&s, &headers).await?;
+    let team = q.team.filter(|t| !t.trim().is_empty());
+    let weeks = q.weeks.unwrap_or(12).clamp(2, 104);
+    let last_week = match q.week.as_deref().filter(|w| !w.trim().is_empty()) {
+        Some(w) => Some(flowgate_app::analytics::parse_week(w).map_err(Problem::from)?),
+        None => None,
+    };
     let card = crate::analytics(
         &s,
         crate::AnalyticsKey::Scorecard {
             source: None,
-            weeks: 12,
-            last_week: None,
+            weeks,
+            last_week,
+            team: team.clone(),
         },
     )
     .await;
+    let flow = crate::analytics(
+        &s,
+        crate::AnalyticsKey::Baseline {
+            source: None,
+            range: None,
+        },
+    )
+    .await;
+    let pilot = match &s.pilot {
+        Some(_) => crate::pilot(&s, None, None).await.ok(),
+        None => None,
+    };
     let week = crate::week_review(&s, None).await?;
+    let gate = crate::analytics(
+        &s,
+        crate::AnalyticsKey::GateWeek {
+            from: flowgate_app::analytics::parse_week(&week.week).map_err(Problem::from)?,
+        },
+    )
+    .await?;
+    let teams: Vec<String> = card
+        .as_ref()
+        .ok()
+        .and_then(|v| v["teams"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    let latest = card.as_ref().ok().and_then(|v| {
+        serde_json::from_value::<flowgate_value::scorecard::WeekCard>(
+            v["scorecard"]["weeks"].as_array()?.last()?.clone(),
+        )
+        .ok()
+    });
+    let backlog_days = flow
+        .as_ref()
+        .ok()
+        .and_then(|v| v["baseline"]["backlog"]["backlog_days"].as_f64());
+    let alerts = s.alerts.check(
+        latest.as_ref(),
+        backlog_days,
+        week.precision.as_ref().map(|p| p.share),
+    );
     let body = html! {
+        form.filters method="get" action="/ui/" aria-label="Period and team" {
+            label { "Team "
+                select name="team" {
+                    option value="" selected[team.is_none()] { "All teams" }
+                    @for t in &teams { option value=(t) selected[team.as_deref() == Some(t.as_str())] { (t) } }
+                } }
+            label { "Trend "
+                select name="weeks" {
+                    @for n in [4usize, 12, 26, 52] { option value=(n) selected[n == weeks] { (n) " weeks" } }
+                } }
+            label { "Week " input name="week" value=(q.week.as_deref().unwrap_or("")) placeholder="latest" pattern="[0-9]{4}-W[0-9]{2}"; }
+            button type="submit" { "Show" }
+        }
+        @if let Some(v) = &pilot { (pilot_banner(v)) }
+        @if !alerts.is_empty() {
+            section.alerts #alerts role="alert" aria-label="Alerts" {
+                ul { @for a in &alerts { li data-figure=(a.figure) { (a.message) } } }
+            }
+        }
         @match &card {
             Ok(v) => {
                 @let c = &v["scorecard"];
                 @let weeks = c["weeks"].as_array().cloned().unwrap_or_default();
                 @let last = weeks.last().cloned().unwrap_or(Value::Null);
                 @let series = |k: &str| weeks.iter().map(|w| w[k].as_f64()).collect::<Vec<_>>();
-                p.muted { "Source " strong { (v["source"].as_str().unwrap_or("")) } ", week "
-                    strong { (last["week"].as_str().unwrap_or("–")) }
+                p.muted { "Source " strong { (v["source"].as_str().unwrap_or("")) }
+                    @if let Some(t) = &team { ", team " strong { (t) } }
+                    ", week " strong { (last["week"].as_str().unwrap_or("–")) }
                     @if last["provisional"] == true { " (in progress)" }
                     ". Computed " (v["computed_at"].as_str().unwrap_or("")) ", at most "
                     (v["max_staleness_s"]) " s old." }
@@ -449,29 +581,59 @@ async fn overview(State(s): State<Shared>, headers: HeaderMap) -> Page {
                         p.big { (hours(&last["cycle_time_p50_s"])) span.unit { " p50" } }
                         p { (hours(&last["cycle_time_p85_s"])) " p85 · "
                             (change(&c["change"]["cycle_time_p50_rel"], true, 1.0, "")) }
-                        (sparkline(&series("cycle_time_p50_s"), "cycle time p50, 12 weeks"))
+                        (sparkline(&series("cycle_time_p50_s"), &format!("cycle time p50, {} weeks", weeks.len())))
                     }
                     article.card #quality {
                         h2 { "Quality defects" }
                         p.big { (num(&last["defects_per_100"], 1)) span.unit { " per 100 resolved" } }
                         p { (last["reopens"]) " reopened, " (last["reviewed_defects"]) " reviewed defects · "
                             (change(&c["change"]["defects_per_100_abs"], false, 1.0, "")) }
-                        (sparkline(&series("defects_per_100"), "defects per 100, 12 weeks"))
+                        (sparkline(&series("defects_per_100"), &format!("defects per 100, {} weeks", weeks.len())))
                     }
                     article.card #escalation {
                         h2 { "Escalation rate" }
                         p.big { (pct(&last["escalation_rate"])) }
                         p { (last["escalated"]) " of " (last["resolved"]) " resolved · "
                             (change(&c["change"]["escalation_rate_abs"], false, 100.0, " pt")) }
-                        (sparkline(&series("escalation_rate"), "escalation rate, 12 weeks"))
+                        (sparkline(&series("escalation_rate"), &format!("escalation rate, {} weeks", weeks.len())))
                     }
                 }
             }
             Err(e) => p.notice role="status" { "No scorecard yet: " (e.detail) }
         }
+        @if let Ok(v) = &flow {
+            @let b = &v["baseline"];
+            @let (wait, touch) = (b["wait_s"].as_f64().unwrap_or(0.0), b["touch_s"].as_f64().unwrap_or(0.0));
+            section #flow aria-labelledby="flow-h" {
+                h2 #flow-h { "Flow (the whole source, up to now)" }
+                dl.figures {
+                    dt { "Wait share" } dd #wait-share { @if wait + touch > 0.0 { (format!("{:.0}%", wait / (wait + touch) * 100.0)) } @else { "–" } }
+                    dt { "Reopen rate" } dd #reopen-rate { (pct(&b["reopen_rate"])) }
+                    dt { "Handoffs per case" } dd #handoffs { (num(&b["handoffs"]["mean"], 2)) }
+                    dt { "Work in progress" } dd #wip { (b["backlog"]["wip"]) }
+                    dt { "Backlog" } dd #backlog-days { (num(&b["backlog"]["backlog_days"], 1)) " days" }
+                }
+                @if let Some(aging) = b["backlog"]["aging"].as_array() {
+                    table #aging {
+                        caption { "Work in progress by age" }
+                        thead { tr { @for a in aging { th scope="col" { (a["label"].as_str().unwrap_or("")) } } } }
+                        tbody { tr { @for a in aging { td { (a["cases"]) } } } }
+                    }
+                }
+                p { a href="/ui/flow" { "Where the time goes →" } }
+            }
+        }
         section #gate-week aria-labelledby="gate-week-h" {
             h2 #gate-week-h { "The gate's week " (week.week) }
             dl.figures {
+                dt { "Decisions" } dd #decided { (gate["decisions"]) }
+                dt { "By action" } dd #by-action {
+                    @for (a, n) in gate["by_action"].as_object().into_iter().flatten() {
+                        span data-action=(a) { (action_badge(a)) " " (n) } " "
+                    } }
+                dt { "Act coverage" } dd #act-coverage { (pct(&gate["act_coverage"])) }
+                dt { "Automation rate" } dd #automation { (pct(&gate["automation_rate"]))
+                    span.muted { " acted on and not reopened (" (gate["acted_reopened"]) " reopened)" } }
                 dt { "Sampled for review" } dd #sampled { (week.sampled) }
                 dt { "Reviewed" } dd #reviewed { (week.reviewed) }
                 dt { "Correct" } dd #correct { (week.correct) }
@@ -486,6 +648,200 @@ async fn overview(State(s): State<Shared>, headers: HeaderMap) -> Page {
         }
     };
     Ok(layout(&p, "Overview", "/ui/", body))
+}
+
+// ---- flow, what-if, pilot ----------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A calendar date (UTC) as milliseconds; `field` names it in the error.
+fn day_ms(field: &str, v: &str) -> Result<i64, PageError> {
+    v.trim()
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp().as_millisecond())
+        .ok_or_else(|| {
+            PageError::Status(
+                StatusCode::BAD_REQUEST,
+                format!("{field}: expected a date such as 2026-05-04, found {v:?}"),
+            )
+        })
+}
+
+async fn flow(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<RangeQuery>) -> Page {
+    let p = person(&s, &headers).await?;
+    let given = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
+    let (from, to) = (given(&q.from), given(&q.to));
+    let range = match (&from, &to) {
+        (None, None) => None,
+        (f, t) => {
+            let a = f.as_deref().map(|f| day_ms("from", f)).transpose()?;
+            // `to` is the last day shown: up to its end.
+            let b = t.as_deref().map(|t| day_ms("to", t)).transpose()?;
+            let (a, b) = (
+                a.unwrap_or(i64::MIN),
+                b.map_or(i64::MAX, |b| b + 86_400_000),
+            );
+            if b <= a {
+                return Err(PageError::Status(
+                    StatusCode::BAD_REQUEST,
+                    "to: must not come before from".into(),
+                ));
+            }
+            Some((a, b))
+        }
+    };
+    let v = crate::analytics(
+        &s,
+        crate::AnalyticsKey::FlowHtml {
+            source: None,
+            range,
+        },
+    )
+    .await;
+    let body = html! {
+        form.filters method="get" action="/ui/flow" aria-label="Date range" {
+            label { "Cases created from " input type="date" name="from" value=(from.as_deref().unwrap_or("")); }
+            label { "to " input type="date" name="to" value=(to.as_deref().unwrap_or("")); }
+            button type="submit" { "Show" }
+        }
+        @match &v {
+            Ok(v) => {
+                p.muted #flow-summary { "Source " strong { (v["source"].as_str().unwrap_or("")) } ": "
+                    (v["cases"]) " cases, " (v["events"]) " events, "
+                    (v["first_event"].as_str().unwrap_or("–")) " to " (v["last_event"].as_str().unwrap_or("–"))
+                    ". Computed " (v["computed_at"].as_str().unwrap_or("")) "." }
+                div.report #flow-report { (PreEscaped(v["html"].as_str().unwrap_or(""))) }
+            }
+            Err(e) => p.notice role="status" { "No flow figures yet: " (e.detail) }
+        }
+    };
+    Ok(layout(&p, "Flow", "/ui/flow", body))
+}
+
+const EXAMPLE_SCENARIO: &str = "# A what-if (the `flowgate simulate --scenario` format)\n\
+replications = 20\n\
+days = 28\n\n\
+[arrivals]\n\
+scale = 1.0\n\
+spikes = [{ factor = 1.5, start_day = 8, days = 5 }]\n\n\
+# The AI answers a share of one intent's tickets at a precision:\n\
+# [[ai]]\n\
+# intent = \"password_reset\"\n\
+# share = 0.6\n\
+# precision = 0.97\n\n\
+# [staffing]\n\
+# tier1 = 0.9\n";
+
+fn whatif_page(p: &Person, text: &str, result: Option<Result<String, String>>) -> Response {
+    let body = html! {
+        p.muted { "The simulation is fitted from the store's history; the scenario runs beside the same model's baseline (same seed, replications and days)." }
+        form method="post" action="/ui/whatif" {
+            input type="hidden" name="csrf" value=(p.csrf);
+            label for="scenario" { "Scenario (TOML)" }
+            textarea #scenario name="scenario" rows="16" cols="72" spellcheck="false" { (text) }
+            p { button type="submit" { "Run" } }
+        }
+        @match result {
+            Some(Ok(html)) => { section.report #whatif-result aria-label="Result" { h2 { "Scenario beside the baseline" } (PreEscaped(html)) } }
+            Some(Err(e)) => { p.notice #whatif-error role="alert" { (e) } }
+            None => {}
+        }
+    };
+    layout(p, "What-if", "/ui/whatif", body)
+}
+
+async fn whatif_form(State(s): State<Shared>, headers: HeaderMap) -> Page {
+    let p = person(&s, &headers).await?;
+    Ok(whatif_page(&p, EXAMPLE_SCENARIO, None))
+}
+
+#[derive(Deserialize)]
+struct WhatIfForm {
+    csrf: String,
+    scenario: String,
+}
+
+async fn whatif_run(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<WhatIfForm>,
+) -> Page {
+    let p = person(&s, &headers).await?;
+    check_csrf(&p, &f.csrf)?;
+    let l = flowgate_app::analytics::load(&s.store, None)
+        .await
+        .map_err(Problem::from)?;
+    let text = f.scenario.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let model = flowgate_app::whatif::fit(&l, "intent");
+        flowgate_app::whatif::run(&model, &text, "the scenario", 2)
+            .map(|w| flowgate_report::value::simulation_section(&w.scenario, Some(&w.baseline)))
+    })
+    .await
+    .map_err(|e| PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| e.to_string());
+    let status = if result.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut r = whatif_page(&p, &f.scenario, Some(result));
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct PilotPageQuery {
+    day: Option<String>,
+}
+
+async fn pilot_page(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<PilotPageQuery>,
+) -> Page {
+    let p = person(&s, &headers).await?;
+    let Some(plan) = &s.pilot else {
+        let body = html! {
+            p.notice role="status" #no-pilot { "No pilot is planned. Add " code { "[pilot]" }
+                " to flowgate.toml (day one, the baseline period, optionally the phases and the budget) and restart." }
+        };
+        return Ok(layout(&p, "The 90-day pilot", "/ui/pilot", body));
+    };
+    let v = crate::pilot(&s, None, q.day.clone()).await?;
+    let view = &v["pilot"];
+    let today = view["standing"]["phase"]["name"].as_str();
+    let body = html! {
+        (pilot_banner(&v))
+        table #phases {
+            caption { "The plan" }
+            thead { tr { th scope="col" { "Phase" } th scope="col" { "From" } th scope="col" { "Until (not incl.)" } th scope="col" { "Intents" } } }
+            tbody {
+                tr { td { "Baseline" } td { (plan.baseline.0.to_string()) } td { (plan.baseline.1.to_string()) } td {} }
+                @for ph in &plan.phases {
+                    tr aria-current=[(today == Some(ph.name.as_str())).then_some("step")] {
+                        td { (ph.name) } td { (ph.from.to_string()) } td { (ph.to.to_string()) } td { (ph.intents.join(", ")) }
+                    }
+                }
+            }
+        }
+        @if let Some(h) = v["html"].as_str() {
+            section.report #pilot-compare aria-label="Pilot vs baseline" {
+                h2 { "Pilot vs baseline" }
+                (PreEscaped(h))
+            }
+            p { button type="button" data-print="" { "Print" } }
+        } @else {
+            p.notice role="status" { "No comparison yet: " (view["waiting"].as_str().unwrap_or("")) "." }
+        }
+    };
+    Ok(layout(&p, &plan.name, "/ui/pilot", body))
 }
 
 // ---- decisions -----------------------------------------------------------------------------
@@ -691,7 +1047,8 @@ async fn review(State(s): State<Shared>, headers: HeaderMap, Path(seq): Path<i64
         p.muted { "Keys: " kbd { "c" } " correct, " kbd { "d" } " defect, " kbd { "j" } "/" kbd { "k" }
             " next/previous field. Leased to you for 15 minutes." }
         (decision_body(&d))
-        form #verdict method="post" action=(format!("/ui/reviews/{seq}")) {
+        form #verdict method="post" action=(format!("/ui/reviews/{seq}"))
+            data-intent=(d["intent"].as_str().unwrap_or("")) data-ticket=(d["ticket_id"].as_str().unwrap_or("")) {
             input type="hidden" name="csrf" value=(p.csrf);
             fieldset {
                 legend { "Verdict" }
@@ -857,6 +1214,31 @@ async fn kill_switch(
 #[derive(Deserialize)]
 struct WeekQuery {
     week: Option<String>,
+    /// The intent whose threshold was just applied (a notice after the redirect).
+    applied: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ThresholdForm {
+    csrf: String,
+    intent: String,
+    threshold: f64,
+    week: String,
+}
+
+async fn apply_threshold(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<ThresholdForm>,
+) -> Page {
+    let p = person(&s, &headers).await?;
+    check_csrf(&p, &f.csrf)?;
+    require(&p, Need::Admin)?;
+    crate::set_threshold(&s, &f.intent, f.threshold, &p.name).await?;
+    let query = serde_urlencoded::to_string([("week", &f.week), ("applied", &f.intent)])
+        .map_err(|e| PageError::Status(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let to = format!("/ui/defects?{query}");
+    Ok(Redirect::to(&to).into_response())
 }
 
 fn markdown_download(name: &str, text: String) -> Response {
@@ -889,7 +1271,22 @@ async fn defects(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<We
     let p = person(&s, &headers).await?;
     let week = q.week.filter(|w| !w.trim().is_empty());
     let r = crate::week_review(&s, week.as_deref()).await?;
+    let admin = p.may(Need::Admin);
+    let apply = |intent: &str, t: f64| {
+        html! {
+            form.inline method="post" action="/ui/defects/threshold" {
+                input type="hidden" name="csrf" value=(p.csrf);
+                input type="hidden" name="intent" value=(intent);
+                input type="hidden" name="threshold" value=(format!("{t:.3}"));
+                input type="hidden" name="week" value=(r.week);
+                button type="submit" data-apply=(intent) { "Apply threshold " (format!("{t:.3}")) }
+            }
+        }
+    };
     let body = html! {
+        @if let Some(done) = &q.applied {
+            p.notice role="status" #applied { "Threshold for " strong { (done) } " applied: the next ticket is decided under the new policy (audited)." }
+        }
         form.filters method="get" action="/ui/defects" {
             label { "ISO week " input name="week" value=(r.week) pattern="[0-9]{4}-W[0-9]{2}"; }
             button type="submit" { "Show" }
@@ -910,7 +1307,9 @@ async fn defects(State(s): State<Shared>, headers: HeaderMap, Query(q): Query<We
                 th scope="col" { "Precision" } th scope="col" { "Target" } th scope="col" { "Recommendation" } } }
             tbody { @for i in &r.intents {
                 tr { td { (i.intent) } td { (i.reviewed) } td { (i.correct) } td { (interval(&i.precision)) }
-                     td { (format!("{:.1}%", i.target * 100.0)) } td { (i.recommendation) } }
+                     td { (format!("{:.1}%", i.target * 100.0)) }
+                     td { (i.recommendation)
+                          @if let (true, Some(t)) = (admin, i.suggested_threshold) { " " (apply(&i.intent, t)) } } }
             } }
         }
         table #failure-modes {

@@ -175,16 +175,24 @@ macro_rules! import_epilogue {
 
 /// Reads source `$source` from `$pool` into a `Loaded`.
 macro_rules! load_source {
-    ($pool:expr, $source:expr, $q:path) => {{
+    // `$snapshot`: the statement that makes the transaction one snapshot, where the database
+    // needs one (PostgreSQL's default isolation gives each statement its own).
+    ($pool:expr, $source:expr, $q:path, $snapshot:expr) => {{
+        // One transaction, one snapshot: an import committed while the source is read can
+        // never leave blocks that name strings the dictionary read before did not hold.
+        let mut tx = $pool.begin().await?;
+        if let Some(sql) = $snapshot {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
         let found: Option<(i64, String, i64)> = sqlx::query_as(&$q(
             "SELECT id, mapping, states_mapped FROM sources WHERE name = ?",
         ))
         .bind($source)
-        .fetch_optional($pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let Some((id, mapping, states)) = found else {
             let names: Vec<String> = sqlx::query_scalar("SELECT name FROM sources ORDER BY name")
-                .fetch_all($pool)
+                .fetch_all(&mut *tx)
                 .await?;
             return Err($crate::unknown_source(names, $source));
         };
@@ -192,21 +200,26 @@ macro_rules! load_source {
             "SELECT first_id, data FROM string_blocks WHERE source_id = ? ORDER BY first_id",
         ))
         .bind(id)
-        .fetch_all($pool)
+        .fetch_all(&mut *tx)
         .await?;
         let names = sqlx::query_as(&$q(
             "SELECT id, name FROM attr_names WHERE source_id = ? ORDER BY id",
         ))
         .bind(id)
-        .fetch_all($pool)
+        .fetch_all(&mut *tx)
         .await?;
         let mut r = Reader::new(dict, names, states != 0)?;
         let sql =
             $q("SELECT data FROM event_blocks WHERE source_id = ? ORDER BY import_id, block_no");
-        let mut blocks = sqlx::query_scalar::<_, Vec<u8>>(&sql).bind(id).fetch($pool);
-        while let Some(data) = blocks.try_next().await? {
-            decode_events(&data, |d| r.push(d))?;
+        {
+            let mut blocks = sqlx::query_scalar::<_, Vec<u8>>(&sql)
+                .bind(id)
+                .fetch(&mut *tx);
+            while let Some(data) = blocks.try_next().await? {
+                decode_events(&data, |d| r.push(d))?;
+            }
         }
+        tx.commit().await?;
         Ok($crate::Loaded {
             rows: r.builder,
             mapping_toml: mapping,

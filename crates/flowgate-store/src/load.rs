@@ -124,9 +124,15 @@ impl Reader {
 }
 
 pub(crate) async fn load_sqlite(pool: &SqlitePool, source: &str) -> Result<Loaded> {
-    load_source!(pool, source, plain)
+    // A deferred transaction in WAL mode reads one snapshot from its first read.
+    load_source!(pool, source, plain, None::<&str>)
 }
 
 pub(crate) async fn load_pg(pool: &PgPool, source: &str) -> Result<Loaded> {
-    load_source!(pool, source, numbered)
+    load_source!(
+        pool,
+        source,
+        numbered,
+        Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    )
 }

@@ -57,6 +57,17 @@ impl Budget {
                 .unwrap_or_default();
             invalid(format!("{at}{}", e.message()))
         })?;
+        b.check(path)?;
+        Ok(b)
+    }
+
+    /// The figures make sense: costs and volumes ≥ 0, churn a share.
+    pub fn check(&self, path: &str) -> Result<(), BudgetError> {
+        let b = self;
+        let invalid = |message: String| BudgetError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
         let positive = |name: &str, v: f64| {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
@@ -76,7 +87,7 @@ impl Budget {
                 "churn_rate: expected a share between 0 and 1, found {c}"
             )));
         }
-        Ok(b)
+        Ok(())
     }
 }
 

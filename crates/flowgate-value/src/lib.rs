@@ -7,11 +7,15 @@
 //!   and the mix-adjusted figure beside the raw one.
 //! - [`budget`]: the comparison in the terms a finance lead uses.
 //! - [`outcomes`]: churn, conversion lag and on-time delivery by cycle-time band.
+//! - [`pilot`]: the 90-day pilot's plan, its day and phase, its two periods.
+//! - [`alerts`]: a headline figure past the limit the team set.
 
+pub mod alerts;
 pub mod boot;
 pub mod budget;
 pub mod compare;
 pub mod outcomes;
+pub mod pilot;
 pub mod scorecard;
 
 pub use budget::{Budget, BudgetError, BudgetTerms, budget_terms};

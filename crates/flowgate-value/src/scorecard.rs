@@ -11,7 +11,7 @@
 use flowgate_flow::cases::CaseRecord;
 use flowgate_flow::stats::percentile_sorted;
 use flowgate_flow::time::{MS_PER_DAY, MS_PER_WEEK, iso_week_label, week_start};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug)]
 pub struct ScorecardOptions {
@@ -37,7 +37,7 @@ impl Default for ScorecardOptions {
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct WeekCard {
     pub week: String,
     pub start_ms: i64,

@@ -78,11 +78,22 @@ pub struct BenchArgs {
     /// route and the server's resident memory at start and end.
     #[arg(long, value_name = "SECONDS", requires = "serve")]
     pub soak: Option<f64>,
+    /// With --soak: cycle over this many ticket ids, deliveries and cases, so that after
+    /// the first round every call repeats one the store already holds (idempotent: nothing
+    /// new is stored) — a steady state in which the server's memory must stay flat.
+    #[arg(long, value_name = "N", requires = "soak")]
+    pub distinct: Option<usize>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if let (Some(demo), Some(secs)) = (&args.serve, args.soak) {
-        return soak_bench(demo, secs, args.work_dir.as_deref());
+        return soak_bench(
+            demo,
+            secs,
+            args.work_dir.as_deref(),
+            args.pg.as_deref(),
+            args.distinct,
+        );
     }
     if let Some(demo) = &args.serve {
         serve_bench(demo, args.seconds, args.work_dir.as_deref())?;
@@ -952,14 +963,18 @@ fn analytics_bench(demo: &Path, work: Option<&Path>, events: usize) -> Result<()
     );
     println!("| route | first (computed) ms | requests | p50 ms | p99 ms | errors |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for route in ["/v1/baseline", "/v1/scorecard?weeks=12"] {
+    let bearer = ("Authorization", format!("Bearer {token}"));
+    let session = ("Cookie", page_session(&base, &token)?);
+    for (route, (header, value)) in [
+        ("/v1/baseline", &bearer),
+        ("/v1/scorecard?weeks=12", &bearer),
+        // The Monday screen: scorecard, flow figures, the gate's week, in one page.
+        ("/ui/", &session),
+    ] {
         let url = format!("{base}{route}");
         let get = |agent: &ureq::Agent| -> Result<f64> {
             let t0 = Instant::now();
-            let r = agent
-                .get(&url)
-                .set("Authorization", &format!("Bearer {token}"))
-                .call();
+            let r = agent.get(&url).set(header, value).call();
             let ms = t0.elapsed().as_secs_f64() * 1000.0;
             match r {
                 Ok(resp) if resp.status() == 200 => {
@@ -1001,6 +1016,32 @@ fn analytics_bench(demo: &Path, work: Option<&Path>, events: usize) -> Result<()
     stop_server(child)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Signs in to the pages with `token` (the sign-in form's double-submit cookie sent as the
+/// browser would) and returns the session cookie (`fg_session=…`).
+fn page_session(base: &str, token: &str) -> Result<String> {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let r = agent
+        .post(&format!("{base}/ui/login"))
+        .set("Cookie", "fg_login=bench")
+        .send_form(&[("token", token), ("csrf", "bench")]);
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => bail!("signing in to the pages: {e}"),
+    };
+    resp.all("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("fg_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .with_context(|| {
+            format!(
+                "signing in to the pages: no session cookie (status {})",
+                resp.status()
+            )
+        })
 }
 
 /// Webhook acknowledgements: signed Standard Webhooks deliveries at a steady 200 per second
@@ -1224,14 +1265,18 @@ fn serve_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// The server's resident memory (kB), from /proc.
-fn rss_kb(pid: u32) -> Option<u64> {
+/// The server's resident memory (kB) in all, anonymous (heap, SQLite's page cache) and
+/// file-backed (the binary, the model, SQLite's memory map), from /proc.
+fn rss_split_kb(pid: u32) -> Option<(u64, u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    Some((field("VmRSS:")?, field("RssAnon:")?, field("RssFile:")?))
 }
 
 /// A steady mixed load for `secs` seconds on a fresh SQLite store, every kind of call on its
@@ -1241,7 +1286,15 @@ fn rss_kb(pid: u32) -> Option<u64> {
 /// claiming and marking sampled decisions. Reports requests, errors and latency per kind,
 /// the server's RSS each minute, and checks at the end that every webhook was decided and
 /// the audit chain verifies.
-fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
+/// With `pg` the store is that PostgreSQL database; with `distinct` every kind of call cycles
+/// over that many ids, so the store stops growing after the first round.
+fn soak_bench(
+    demo: &Path,
+    secs: f64,
+    work: Option<&Path>,
+    pg: Option<&str>,
+    distinct: Option<usize>,
+) -> Result<()> {
     use std::sync::Mutex;
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let mut reader = csv::Reader::from_path(demo.join("tickets.csv"))
@@ -1264,7 +1317,13 @@ fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
     };
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let db = dir.join("soak.db").display().to_string();
+    let db = match pg {
+        Some(url) => url.to_owned(),
+        None => dir.join("soak.db").display().to_string(),
+    };
+    let store_name = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
+    // The id of the k-th call: unique, or cycling over `distinct`.
+    let cycle = move |k: usize| distinct.map_or(k, |n| k % n.max(1));
     let ingest = bench_token(&db, "ingest")?;
     let reviewer = bench_token(&db, "reviewer")?;
     let config = dir.join("flowgate.toml");
@@ -1291,31 +1350,35 @@ fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
         }
     };
     let now_rfc = || jiff::Timestamp::now().to_string();
+    let soak_start = jiff::Timestamp::now().as_second();
     // (name, calls per second, the call)
     let kinds: Vec<(&str, f64, Call)> = vec![
         (
             "POST /v1/tickets",
             5.0,
             Box::new(|a: &ureq::Agent, k: usize| {
+                let k = cycle(k);
                 let (subject, body, customer) = &texts[k % texts.len()];
                 let r = a
                     .post(&format!("{base}/v1/tickets"))
                     .set("Authorization", &auth(&ingest))
                     .send_json(serde_json::json!({"id": format!("S-{run}-{k}"),
                         "customer": customer, "subject": subject, "body": body}));
-                ok(r, &[201])
+                ok(r, &[201, 200])
             }),
         ),
         (
             "POST /v1/webhooks/soak",
             5.0,
             Box::new(|a: &ureq::Agent, k: usize| {
+                let k = cycle(k);
                 let (subject, body, customer) = &texts[(k + 500) % texts.len()];
                 let payload = serde_json::json!({"type": "ticket.created",
                     "data": {"id": format!("SW-{run}-{k}"), "customer": customer,
                              "subject": subject, "body": body}})
                 .to_string();
                 let id = format!("soak-{run}-{k}");
+                // A repeat is a sender's retry: the same id and body, signed anew.
                 let ts = jiff::Timestamp::now().as_second();
                 let sig = flowgate_server::webhook::standard_signature(
                     SECRET,
@@ -1331,20 +1394,28 @@ fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
                     .set("webhook-timestamp", &ts.to_string())
                     .set("webhook-signature", &sig)
                     .send_string(&payload);
-                ok(r, &[202])
+                ok(r, &[202, 200])
             }),
         ),
         (
             "POST /v1/events",
             10.0,
             Box::new(|a: &ureq::Agent, k: usize| {
+                let k = cycle(k);
                 let case = format!("S-{run}-{k}");
+                // Repeated events carry the same times (the same identity: not stored again).
+                let time = match distinct {
+                    Some(_) => jiff::Timestamp::from_second(soak_start + k as i64)
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|_| now_rfc()),
+                    None => now_rfc(),
+                };
                 let r = a
                     .post(&format!("{base}/v1/events"))
                     .set("Authorization", &auth(&ingest))
                     .send_json(serde_json::json!({"events": [
-                        {"case": case, "activity": "Ticket created", "time": now_rfc(), "state": "new"},
-                        {"case": case, "activity": "Assigned", "time": now_rfc(), "state": "working",
+                        {"case": case, "activity": "Ticket created", "time": time, "state": "new"},
+                        {"case": case, "activity": "Assigned", "time": time, "state": "working",
                          "team": format!("team-{}", k % 4), "resource": format!("agent-{}", k % 9)},
                     ]}));
                 ok(r, &[201, 200])
@@ -1400,10 +1471,17 @@ fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
     // second; before any event it would rightly be a 404).
     kinds[2].2(&ureq::AgentBuilder::new().build(), usize::MAX / 2)
         .context("the first events of the soak")?;
-    let rss: Mutex<Vec<(f64, u64)>> = Mutex::new(Vec::new());
-    rss.lock().unwrap().extend(rss_kb(pid).map(|r| (0.0, r)));
+    // (seconds into the soak, (RSS, anonymous, file-backed) in kB)
+    type Sample = (f64, (u64, u64, u64));
+    let rss: Mutex<Vec<Sample>> = Mutex::new(Vec::new());
+    rss.lock()
+        .unwrap()
+        .extend(rss_split_kb(pid).map(|r| (0.0, r)));
     println!(
-        "flowgate serve soak, {secs:.0} s of steady mixed load on SQLite, {} ({})",
+        "flowgate serve soak, {secs:.0} s of steady mixed load on {store_name}{}, {} ({})",
+        distinct.map_or(String::new(), |n| format!(
+            ", {n} distinct ids per kind (the store stops growing)"
+        )),
         machine(),
         today()
     );
@@ -1447,14 +1525,18 @@ fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
         while t0.elapsed().as_secs_f64() < secs {
             std::thread::sleep(std::time::Duration::from_millis(500));
             if t0.elapsed().as_secs_f64() >= next {
-                rss.lock().unwrap().extend(rss_kb(pid).map(|r| (next, r)));
+                rss.lock()
+                    .unwrap()
+                    .extend(rss_split_kb(pid).map(|r| (next, r)));
                 next += 60.0;
             }
         }
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
     let wall = t0.elapsed().as_secs_f64();
-    rss.lock().unwrap().extend(rss_kb(pid).map(|r| (wall, r)));
+    rss.lock()
+        .unwrap()
+        .extend(rss_split_kb(pid).map(|r| (wall, r)));
     println!("| calls | rate /s | sent | errors | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|---:|");
     let mut total_errors = 0;
@@ -1501,9 +1583,17 @@ fn soak_bench(demo: &Path, secs: f64, work: Option<&Path>) -> Result<()> {
         .call()?
         .into_json()?;
     let rss = rss.into_inner().unwrap_or_default();
+    let mib = |kb: u64| kb as f64 / 1024.0;
     let line: Vec<String> = rss
         .iter()
-        .map(|(t, kb)| format!("{:.0} s: {:.1} MiB", t, *kb as f64 / 1024.0))
+        .map(|(t, (all, anon, file))| {
+            format!(
+                "{t:.0} s: {:.1} MiB ({:.1} anon + {:.1} file)",
+                mib(*all),
+                mib(*anon),
+                mib(*file)
+            )
+        })
         .collect();
     println!("server RSS: {}", line.join(", "));
     println!(

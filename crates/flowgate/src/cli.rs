@@ -268,27 +268,82 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
     b.demand =
         crate::demand::demand_section(&got.log, &args.tickets, &settings.demand, args.quiet)?;
     tracing::info!(secs = t0.elapsed().as_secs_f64(), "metrics");
+    let mapping_name = got
+        .mapping
+        .name
+        .clone()
+        .unwrap_or_else(|| "custom mapping".into());
+    let rejected_rows = got.rejected;
+    // Read from a store: the risk layer's latest week too, when it holds an audit chain.
+    let mut l = flowgate_app::analytics::SourceLog {
+        records: Vec::new(),
+        source: source.clone(),
+        log: got.log,
+        mapping: got.mapping,
+    };
+    let risk = match args.source.file {
+        None => risk_week(
+            &crate::db::database_url(args.db.as_deref(), settings),
+            &mut l,
+        )?,
+        Some(_) => None,
+    };
     let meta = Meta {
         title: "Process baseline".into(),
         source,
-        mapping: got
-            .mapping
-            .name
-            .clone()
-            .unwrap_or_else(|| "custom mapping".into()),
-        rejected_rows: got.rejected,
+        mapping: mapping_name,
+        rejected_rows,
+        risk,
     };
     let text = flowgate_report::render(&b, &meta, format);
     crate::output::write(args.out.as_deref(), text.as_bytes())?;
     // Freeing millions of interned strings one by one takes longer than the OS needs to
     // reclaim the whole heap at exit.
-    std::mem::forget(got);
+    std::mem::forget(l);
     if let Some(out) = &args.out
         && !args.quiet
     {
         eprintln!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// The risk layer's latest week in the store at `url` (the gate's decisions, reviews,
+/// defects), joined to the source's history `l` for reopens (its case records are filled
+/// in); `None` without an audit chain.
+fn risk_week(
+    url: &str,
+    l: &mut flowgate_app::analytics::SourceLog,
+) -> Result<Option<flowgate_report::RiskWeek>> {
+    let found = crate::db::runtime()?.block_on(async {
+        let store = flowgate_store::Store::open(url).await?;
+        let r = match store.audit_len().await {
+            Ok(0) => Ok(None),
+            Ok(_) => {
+                l.records = flowgate_flow::cases::case_records(&l.log);
+                flowgate_app::gate_week::latest(&store, Some(l)).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        store.close().await;
+        anyhow::Ok(r?)
+    })?;
+    Ok(found.map(|(g, r)| flowgate_report::RiskWeek {
+        week: r.week.clone(),
+        decisions: g.decisions,
+        by_action: g.by_action.into_iter().collect(),
+        act_coverage: g.act_coverage,
+        automation_rate: g.automation_rate,
+        sampled: r.sampled,
+        reviewed: r.reviewed,
+        defects: r.defects,
+        precision: r.precision.as_ref().map(|p| (p.share, p.ci95)),
+        failure_modes: r
+            .failure_modes
+            .iter()
+            .map(|f| (f.intent.clone(), f.mode.clone(), f.defects))
+            .collect(),
+    }))
 }
 
 /// Reads the log named by a file argument or a database (`--db`, `FLOWGATE_DATABASE_URL`,

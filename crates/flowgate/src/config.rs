@@ -30,6 +30,11 @@ pub struct Settings {
     /// Help-desk webhook sources (`[webhooks.NAME]`).
     #[serde(default)]
     pub webhooks: std::collections::BTreeMap<String, crate::serve::WebhookSettings>,
+    /// The 90-day pilot's plan (`[pilot]`): the Overview's day and phase, the Pilot page.
+    pub pilot: Option<flowgate_value::pilot::PilotSettings>,
+    /// Limits that raise an alert on the Overview (`[alerts]`).
+    #[serde(default)]
+    pub alerts: flowgate_value::alerts::AlertLimits,
 }
 
 impl Settings {

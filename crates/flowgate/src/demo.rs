@@ -58,6 +58,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         source: "tickets-log.csv (synthetic support organisation)".into(),
         mapping: "demo".into(),
         rejected_rows: 0,
+        risk: None,
     };
     let (value_html, value_summary) = value_sections(got, &b, args.seed)?;
     let html = args.out.join("report.html");

@@ -29,6 +29,8 @@ pub struct ServeSettings {
     pub workers: Option<usize>,
     /// Seconds a worker holds a claimed delivery before another may claim it (default 60).
     pub inbox_lease_s: Option<u64>,
+    /// Seconds the baselines and scorecards served from memory may be old (default 60).
+    pub analytics_ttl_s: Option<u64>,
 }
 
 /// `[webhooks.NAME]` in `flowgate.toml`: a help desk that posts to `/v1/webhooks/NAME`.
@@ -180,6 +182,16 @@ pub fn serve(args: ServeArgs, settings: &Settings) -> Result<()> {
         config.inbox_lease = Duration::from_secs(n.max(1));
     }
     config.webhooks = webhook_sources(settings, |k| std::env::var(k).ok())?;
+    config.pilot = settings
+        .pilot
+        .as_ref()
+        .map(flowgate_value::pilot::PilotPlan::new)
+        .transpose()
+        .context("settings")?;
+    config.alerts = settings.alerts.clone();
+    if let Some(n) = s.analytics_ttl_s {
+        config.analytics_ttl = Duration::from_secs(n.max(1));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use flowgate_flow::cases::{CaseRecord, case_records};
+use flowgate_flow::cases::case_records;
 use flowgate_flow::segment::case_attr;
 use flowgate_flow::{EventLog, NONE};
 use flowgate_value::compare::{CompareInput, CompareOptions, Period};
@@ -39,12 +39,7 @@ pub struct OutArgs {
 }
 
 /// The log, its per-case records and its mapping.
-pub struct Loaded {
-    pub log: EventLog,
-    pub records: Vec<CaseRecord>,
-    pub mapping: flowgate_ingest::Mapping,
-    pub source: String,
-}
+pub use flowgate_app::analytics::SourceLog as Loaded;
 
 pub fn load(args: &LogArgs, settings: &Settings) -> Result<Loaded> {
     let mapping = crate::load::choose_mapping(
@@ -82,21 +77,7 @@ fn attr_col(log: &EventLog, name: &str, what: &str) -> Result<usize> {
 
 /// The resolution target of each case from the mapping's SLA table, if it has one.
 pub fn sla_targets(l: &Loaded) -> Option<Vec<Option<f64>>> {
-    let cfg = l.mapping.sla_config()?;
-    let col = l.log.attr_index(&cfg.priority_attr)?;
-    let per_case = case_attr(&l.log, col);
-    Some(
-        per_case
-            .iter()
-            .map(|&v| {
-                let p = l.log.attr_values[col].resolve(v);
-                cfg.targets
-                    .iter()
-                    .find(|t| t.priority == p)
-                    .and_then(|t| t.resolution_s)
-            })
-            .collect(),
-    )
+    flowgate_app::analytics::sla_targets(l)
 }
 
 /// `2026-W47` → the Monday 00:00 UTC that starts it (UTC milliseconds).
@@ -355,31 +336,14 @@ pub struct SimulateArgs {
     pub quiet: bool,
 }
 
-/// Per case: its intent (an index into the names), and the names.
-fn case_intents(l: &Loaded, intent_col: &str) -> (Vec<Option<u32>>, Vec<String>) {
-    match l.log.attr_index(intent_col) {
-        Some(col) => {
-            let per_case = case_attr(&l.log, col);
-            let names: Vec<String> = l.log.attr_values[col].iter().map(str::to_owned).collect();
-            (
-                per_case.iter().map(|&v| (v != NONE).then_some(v)).collect(),
-                names,
-            )
-        }
-        None => (vec![Some(0); l.log.n_cases()], vec!["all".to_owned()]),
-    }
-}
-
 /// Fits the simulation model from a loaded log.
 pub fn fit(l: &Loaded, intent_col: &str) -> flowgate_sim::Model {
-    let (intent_of, intents) = case_intents(l, intent_col);
-    let sla = sla_targets(l);
-    flowgate_sim::Model::fit(&l.log, &l.records, intents, &intent_of, sla.as_deref())
+    flowgate_app::whatif::fit(l, intent_col)
 }
 
 /// `simulate --holdout`: the out-of-sample validation of the simulator on this log.
 fn holdout(l: &Loaded, args: &SimulateArgs, format: flowgate_report::Format) -> Result<()> {
-    let (intent_of, intents) = case_intents(l, &args.intent_col);
+    let (intent_of, intents) = flowgate_app::whatif::case_intents(l, &args.intent_col);
     let sla = sla_targets(l);
     let Some(h) = flowgate_sim::validate::out_of_sample(
         &l.log,

@@ -127,3 +127,81 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
         store.close().await;
     }
 }
+
+/// A load is one snapshot: while small imports (each adding new strings) commit as fast as
+/// they can, every load of the source reads whole imports — never blocks naming strings the
+/// dictionary it read does not hold — and the events it sees only grow.
+async fn loads_racing_imports_see_whole_imports(db: &crate::Db) {
+    use flowgate_flow::EventLogBuilder;
+    use flowgate_store::ImportRequest;
+    let store = Store::open(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let import = |k: usize| {
+        let mut b = EventLogBuilder::new(true);
+        for j in 0..3 {
+            b.push_str(
+                &format!("CASE-{k}-{j}"),
+                (k * 10 + j) as i64 * 1000,
+                &format!("activity {k}"),
+                Some(&format!("agent {k}")),
+                Some(&format!("team {k}")),
+                None,
+                false,
+            );
+        }
+        b
+    };
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for k in 0..60 {
+                let rows = import(k);
+                store
+                    .import(
+                        &ImportRequest {
+                            source: "race",
+                            rows: &rows,
+                            mapping_toml: "",
+                            file: "race",
+                            file_hash: &format!("{k}"),
+                            username: "test",
+                            rows_read: 3,
+                            rejected: 0,
+                        },
+                        &|_, _| {},
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let mut seen = 0usize;
+    let mut loads = 0;
+    while !writer.is_finished() {
+        match store.load("race").await {
+            Ok(l) => {
+                let n = l.rows.len();
+                assert_eq!(n % 3, 0, "a partial import was read: {n} events");
+                assert!(n >= seen, "events went from {seen} to {n}");
+                seen = n;
+                loads += 1;
+            }
+            Err(flowgate_store::StoreError::UnknownSource { .. }) => {}
+            Err(e) => panic!("load {loads} failed while imports committed: {e}"),
+        }
+    }
+    writer.await.unwrap();
+    assert_eq!(store.load("race").await.unwrap().rows.len(), 180);
+    assert!(loads > 0);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loads_racing_imports_see_whole_imports_sqlite() {
+    loads_racing_imports_see_whole_imports(&crate::sqlite_db("race").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loads_racing_imports_see_whole_imports_postgres() {
+    loads_racing_imports_see_whole_imports(&crate::pg_db("race").await).await;
+}

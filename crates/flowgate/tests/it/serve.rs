@@ -26,6 +26,13 @@ impl Server {
 
     /// With more arguments (`--config FILE`…) after the usual ones.
     pub(crate) fn start_with(db: &str, demo: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--shadow-reviews"];
+        args.extend_from_slice(extra);
+        Server::start_acts_only(db, demo, &args)
+    }
+
+    /// Sampling acts only for review (no shadow reviews), with `extra` arguments.
+    pub(crate) fn start_acts_only(db: &str, demo: &Path, extra: &[&str]) -> Server {
         let s = |p: &str| demo.join(p).display().to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_flowgate"))
             .args([
@@ -40,7 +47,6 @@ impl Server {
                 &s("policy.toml"),
                 "--kb",
                 &s("kb.fgkb"),
-                "--shadow-reviews",
             ])
             .args(extra)
             .stdout(Stdio::piped())
@@ -874,6 +880,7 @@ fn the_benchmark_harnesses_run() {
         "| 8 |",
         "| 32 |",
         "`GET /v1/baseline`",
+        "`GET /ui/`",
         "| SQLite | paused |",
     ] {
         assert!(out.contains(row), "{row} missing in:\n{out}");
@@ -895,5 +902,28 @@ fn the_benchmark_harnesses_run() {
     );
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(out.contains("server RSS: 0 s:"), "{out}");
+    assert!(out.contains(" anon + "), "{out}");
+    assert!(out.contains("intact true; errors 0"), "{out}");
+    // The bounded store: every call repeats one of 10 ids after the first round, so the
+    // repeats are idempotent (200s) and nothing new is stored.
+    let o = flowgate(&[
+        "bench",
+        "--serve",
+        &demo_s,
+        "--soak",
+        "8",
+        "--distinct",
+        "10",
+        "--work-dir",
+        &work,
+    ]);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("10 distinct ids per kind"), "{out}");
     assert!(out.contains("intact true; errors 0"), "{out}");
 }
