@@ -69,6 +69,11 @@ try {
   await r.goto(`${BASE}/ui/decisions`);
   found.decisions = await r.$$eval('#decisions tbody tr', (rows) => rows.length);
   await shot(r, 'decisions');
+  // The confidence band and the day filter.
+  const today = new Date().toISOString().slice(0, 10);
+  await r.goto(`${BASE}/ui/decisions?band=top&from=${today}&to=${today}`);
+  found.top_band = await r.$$eval('#decisions tbody tr td:nth-child(4)', (ts) => ts.map((t) => Number(t.textContent)));
+  await r.goto(`${BASE}/ui/decisions`);
   await r.click('#decisions tbody tr a');
   found.chain = (await r.textContent('#chain')).trim();
   check(found.chain.startsWith('verified intact'), `chain on the decision page: ${found.chain}`);

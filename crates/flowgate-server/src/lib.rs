@@ -594,6 +594,9 @@ pub(crate) struct DecisionQuery {
     /// RFC 3339 bounds on the decision time.
     since: Option<String>,
     until: Option<String>,
+    /// Confidence bounds: `min_confidence` ≤ confidence < `max_confidence`.
+    min_confidence: Option<f64>,
+    max_confidence: Option<f64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -683,8 +686,11 @@ async fn find_decisions(s: &AppState, q: &DecisionQuery) -> Result<DecisionPage,
             let Some(r) = DecisionRecord::parse(&e.record) else {
                 continue;
             };
+            let c = f64::from(r.confidence);
             let keep = q.intent.as_ref().is_none_or(|i| *i == r.intent)
                 && q.action.as_ref().is_none_or(|a| a == r.decision.as_str())
+                && q.min_confidence.is_none_or(|m| c >= m)
+                && q.max_confidence.is_none_or(|m| c < m)
                 && since.is_none_or(|t| e.recorded_at_ms >= t)
                 && until.is_none_or(|t| e.recorded_at_ms < t);
             if keep {

@@ -851,7 +851,20 @@ struct DecisionFilter {
     intent: Option<String>,
     action: Option<String>,
     after_seq: Option<i64>,
+    /// A confidence band: one of [`BANDS`]' keys.
+    band: Option<String>,
+    /// Decided on or after this day, and up to the end of `to` (UTC dates).
+    from: Option<String>,
+    to: Option<String>,
 }
+
+/// Confidence bands of the Decisions filter: (key, label, from, below).
+const BANDS: [(&str, &str, f64, f64); 4] = [
+    ("low", "below 0.50", 0.0, 0.5),
+    ("mid", "0.50–0.80", 0.5, 0.8),
+    ("high", "0.80–0.95", 0.8, 0.95),
+    ("top", "0.95 and above", 0.95, f64::INFINITY),
+];
 
 fn action_badge(action: &str) -> Markup {
     html! { span class=(format!("badge {action}")) { (action) } }
@@ -864,13 +877,32 @@ async fn decisions(
 ) -> Page {
     let p = person(&s, &headers).await?;
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.trim().is_empty());
+    let band = nonempty(&f.band)
+        .map(|b| {
+            BANDS.iter().find(|x| x.0 == b).copied().ok_or_else(|| {
+                PageError::Status(StatusCode::BAD_REQUEST, format!("band {b:?}: unknown"))
+            })
+        })
+        .transpose()?;
+    let day = |field: &str, v: &Option<String>, plus: i64| -> Result<Option<String>, PageError> {
+        nonempty(v)
+            .map(|d| {
+                let ms = day_ms(field, &d)? + plus;
+                Ok(jiff::Timestamp::from_millisecond(ms)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default())
+            })
+            .transpose()
+    };
     let q = crate::DecisionQuery {
         after_seq: f.after_seq.unwrap_or(0),
         limit: Some(50),
         intent: nonempty(&f.intent),
         action: nonempty(&f.action),
-        since: None,
-        until: None,
+        since: day("from", &f.from, 0)?,
+        until: day("to", &f.to, 86_400_000)?,
+        min_confidence: band.map(|b| b.2),
+        max_confidence: band.map(|b| b.3).filter(|m| m.is_finite()),
     };
     let page = serde_json::to_value(crate::find_decisions(&s, &q).await?)
         .map_err(|e| PageError::from(Problem::internal(e)))?;
@@ -886,6 +918,16 @@ async fn decisions(
                     }
                 }
             }
+            label { "Confidence "
+                select name="band" {
+                    option value="" { "any" }
+                    @for (key, label, _, _) in BANDS {
+                        option value=(key) selected[f.band.as_deref() == Some(key)] { (label) }
+                    }
+                }
+            }
+            label { "From " input type="date" name="from" value=(f.from.as_deref().unwrap_or("")); }
+            label { "to " input type="date" name="to" value=(f.to.as_deref().unwrap_or("")); }
             button type="submit" { "Filter" }
         }
         table #decisions {
@@ -906,8 +948,13 @@ async fn decisions(
             } }
         }
         @if let Some(next) = page["next_after_seq"].as_i64() {
-            p { a rel="next" href=(format!("/ui/decisions?after_seq={next}&intent={}&action={}",
-                q.intent.as_deref().unwrap_or(""), q.action.as_deref().unwrap_or(""))) { "Next page" } }
+            @let keep = [("after_seq", next.to_string()),
+                ("intent", q.intent.clone().unwrap_or_default()),
+                ("action", q.action.clone().unwrap_or_default()),
+                ("band", f.band.clone().unwrap_or_default()),
+                ("from", f.from.clone().unwrap_or_default()),
+                ("to", f.to.clone().unwrap_or_default())];
+            p { a rel="next" href=(format!("/ui/decisions?{}", serde_urlencoded::to_string(keep).unwrap_or_default())) { "Next page" } }
         }
     };
     Ok(layout(&p, "Decisions", "/ui/decisions", body))

@@ -249,6 +249,17 @@ fn scripted_day(db: &str, dir: &Path, shots: &str) {
         "{f}"
     );
     assert_eq!(f["decisions"], 50, "a full page of decisions: {f}");
+    // The top confidence band on the pages: what the API finds at ≥ 0.95 (up to a page).
+    let top = call(
+        "GET",
+        &server.url("/v1/decisions?min_confidence=0.95&limit=1000"),
+        Some(&viewer),
+        None,
+    );
+    let want = top.2["decisions"].as_array().unwrap().len().min(50);
+    let band = f["top_band"].as_array().unwrap();
+    assert_eq!(band.len(), want, "{f}");
+    assert!(band.iter().all(|c| c.as_f64().unwrap() >= 0.95), "{f}");
     assert_eq!(f["queue_before"], waiting, "{f}");
     let reviewed = f["reviewed"].as_array().unwrap().clone();
     let n = reviewed.len();
