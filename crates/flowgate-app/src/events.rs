@@ -119,7 +119,9 @@ pub fn rows(events: &[Event]) -> Result<EventLogBuilder> {
 }
 
 /// Appends `events` to `source` as one import (one transaction): events already stored are
-/// counted as duplicates, not stored again.
+/// counted as duplicates, not stored again. A source imported from a file keeps its mapping
+/// (its states, SLA table, time zone): the events come in the canonical fields either way; a
+/// new source gets [`LIVE_MAPPING`].
 pub async fn append(
     store: &Store,
     source: &str,
@@ -133,12 +135,13 @@ pub async fn append(
         .iter()
         .map(|x| format!("{x:02x}"))
         .collect();
+    let kept = store.source_mapping(source).await?;
     Ok(store
         .import(
             &ImportRequest {
                 source,
                 rows: &b,
-                mapping_toml: LIVE_MAPPING,
+                mapping_toml: kept.as_deref().unwrap_or(LIVE_MAPPING),
                 file: via,
                 file_hash: &hash,
                 username: actor,
@@ -183,5 +186,65 @@ mod tests {
         let e = rows(&[event("2026-11-30T09:00:00Z", Some("done"))]).unwrap_err();
         assert!(e.to_string().contains("events[0].state"), "{e}");
         assert!(e.to_string().contains("waiting_customer"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_file_source_keeps_its_mapping_when_events_are_appended() {
+        let dir = std::env::temp_dir().join(format!("flowgate-app-events-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("e.db").display().to_string())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let e = |case: &str| Event {
+            case: case.into(),
+            activity: "created".into(),
+            time: "2026-11-30T10:00:00Z".into(),
+            resource: None,
+            team: None,
+            state: Some("new".into()),
+            escalation: false,
+            attributes: BTreeMap::new(),
+        };
+        // A new source gets the live mapping.
+        append(&store, "live", &[e("L-1")], "t", "test")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.source_mapping("live").await.unwrap().as_deref(),
+            Some(LIVE_MAPPING)
+        );
+        // A source imported from a file keeps the file's mapping.
+        let file_mapping =
+            "name = \"helpdesk\"\n[columns]\ncase = \"id\"\nactivity = \"a\"\ntimestamp = \"t\"\n";
+        let rows = rows(&[e("F-1")]).unwrap();
+        store
+            .import(
+                &ImportRequest {
+                    source: "helpdesk",
+                    rows: &rows,
+                    mapping_toml: file_mapping,
+                    file: "export.csv",
+                    file_hash: "h",
+                    username: "t",
+                    rows_read: 1,
+                    rejected: 0,
+                },
+                &|_, _| {},
+            )
+            .await
+            .unwrap();
+        let s = append(&store, "helpdesk", &[e("F-2")], "t", "test")
+            .await
+            .unwrap();
+        assert_eq!(s.events_new, 1);
+        assert_eq!(
+            store.source_mapping("helpdesk").await.unwrap().as_deref(),
+            Some(file_mapping)
+        );
+        assert_eq!(store.source_mapping("nope").await.unwrap(), None);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -296,6 +296,25 @@ impl Store {
             .collect())
     }
 
+    /// The mapping (TOML) kept with a source, `None` when the store has no such source.
+    pub async fn source_mapping(&self, name: &str) -> Result<Option<String>> {
+        let q = "SELECT mapping FROM sources WHERE name = ";
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_scalar(&format!("{q}?"))
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_scalar(&format!("{q}$1"))
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
+    }
+
     /// Imports rows as one transaction. `progress(done, total)` is called as events go in.
     pub async fn import(
         &self,
