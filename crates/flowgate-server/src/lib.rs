@@ -228,6 +228,9 @@ pub async fn serve(
         state.clone(),
         stop_rx.clone(),
     )));
+    // The Overview's figures, computed once at the start, so its first visitor after a
+    // restart is answered from memory too (the store may hold no source yet: then nothing).
+    tokio::spawn(prewarm(state.clone()));
     if config.workers > 0 && config.webhooks.values().any(|w| w.callback.is_some()) {
         workers.push(tokio::spawn(inbox::send_decisions(
             state.clone(),
@@ -1284,6 +1287,32 @@ async fn analytics(s: &AppState, key: AnalyticsKey) -> Result<Arc<serde_json::Va
         },
     );
     Ok(value)
+}
+
+/// Computes what the Overview shows by default (the only source's scorecard and baseline,
+/// the gate's week): the first page after a start is then served from memory.
+async fn prewarm(s: Arc<AppState>) {
+    let week = flowgate_app::analytics::parse_week(&flowgate_flow::time::iso_week_label(now_ms()));
+    let mut keys = vec![
+        AnalyticsKey::Scorecard {
+            source: None,
+            weeks: 12,
+            last_week: None,
+            team: None,
+        },
+        AnalyticsKey::Baseline {
+            source: None,
+            range: None,
+        },
+    ];
+    if let Ok(from) = week {
+        keys.push(AnalyticsKey::GateWeek { from });
+    }
+    for key in keys {
+        if let Err(p) = analytics(&s, key.clone()).await {
+            tracing::debug!(?key, detail = %p.detail, "nothing to prewarm");
+        }
+    }
 }
 
 /// Keeps asked-for figures fresh: every few seconds, recomputes those older than the

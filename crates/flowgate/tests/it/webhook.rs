@@ -751,6 +751,7 @@ fn check_openapi(server: &Server) {
         ("get", "/v1/decisions/{seq}"),
         ("get", "/v1/baseline"),
         ("get", "/v1/scorecard"),
+        ("get", "/v1/pilot"),
         ("get", "/v1/defects"),
         ("get", "/v1/governance"),
         ("get", "/v1/reviews"),
@@ -759,6 +760,7 @@ fn check_openapi(server: &Server) {
         ("get", "/v1/audit/verify"),
         ("get", "/v1/policy"),
         ("put", "/v1/policy/kill-switch"),
+        ("put", "/v1/policy/threshold"),
     ];
     let mut got: Vec<(String, String)> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
