@@ -44,12 +44,14 @@ impl AlertLimits {
         reviewed_precision: Option<f64>,
     ) -> Vec<Alert> {
         let mut out = Vec::new();
-        let mut over = |figure: &'static str,
-                        value: Option<f64>,
-                        limit: Option<f64>,
-                        text: &dyn Fn(f64, f64) -> String| {
+        // `below`: the figure alerts under its limit rather than over it.
+        let mut check = |figure: &'static str,
+                         value: Option<f64>,
+                         limit: Option<f64>,
+                         below: bool,
+                         text: &dyn Fn(f64, f64) -> String| {
             if let (Some(v), Some(l)) = (value, limit)
-                && v > l
+                && (if below { v < l } else { v > l })
             {
                 out.push(Alert {
                     figure,
@@ -61,28 +63,32 @@ impl AlertLimits {
         };
         let hours = |s: Option<f64>| s.map(|s| s / 3600.0);
         let w = |f: fn(&WeekCard) -> Option<f64>| week.and_then(f);
-        over(
+        check(
             "cycle_time_p50",
             hours(w(|w| w.cycle_time_p50_s)),
             self.cycle_time_p50_hours,
+            false,
             &|v, l| format!("cycle time p50 is {v:.1} h, above the {l:.1} h limit"),
         );
-        over(
+        check(
             "cycle_time_p85",
             hours(w(|w| w.cycle_time_p85_s)),
             self.cycle_time_p85_hours,
+            false,
             &|v, l| format!("cycle time p85 is {v:.1} h, above the {l:.1} h limit"),
         );
-        over(
+        check(
             "defects_per_100",
             w(|w| w.defects_per_100),
             self.defects_per_100,
+            false,
             &|v, l| format!("{v:.1} quality defects per 100 resolved, above the limit of {l:.1}"),
         );
-        over(
+        check(
             "escalation_rate",
             w(|w| w.escalation_rate),
             self.escalation_rate,
+            false,
             &|v, l| {
                 format!(
                     "escalation rate is {:.1}%, above the {:.1}% limit",
@@ -91,26 +97,26 @@ impl AlertLimits {
                 )
             },
         );
-        over("backlog_days", backlog_days, self.backlog_days, &|v, l| {
-            format!("{v:.1} days of backlog, above the {l:.1}-day limit")
-        });
-        // Below, not above: compare the negatives.
-        over(
+        check(
+            "backlog_days",
+            backlog_days,
+            self.backlog_days,
+            false,
+            &|v, l| format!("{v:.1} days of backlog, above the {l:.1}-day limit"),
+        );
+        check(
             "reviewed_precision",
-            reviewed_precision.map(|p| -p),
-            self.reviewed_precision.map(|p| -p),
+            reviewed_precision,
+            self.reviewed_precision,
+            true,
             &|v, l| {
                 format!(
                     "reviewed precision is {:.1}%, below the {:.1}% floor",
-                    -v * 100.0,
-                    -l * 100.0
+                    v * 100.0,
+                    l * 100.0
                 )
             },
         );
-        for a in out.iter_mut().filter(|a| a.figure == "reviewed_precision") {
-            a.value = -a.value;
-            a.limit = -a.limit;
-        }
         out
     }
 }
