@@ -8,6 +8,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use crate::bert::Bert;
 use crate::error::{DemandError, Result};
 
 /// Texts per forward pass.
@@ -18,9 +19,26 @@ pub const MAX_TOKENS: usize = 256;
 /// Embedded batches: (batch number, one vector per text).
 type Embedded = Vec<(usize, Vec<Vec<f32>>)>;
 
+/// Which implementation of the BERT forward pass embeds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Forward {
+    /// [`crate::bert::Bert`]: vectorised GELU and fused softmax (the default).
+    #[default]
+    Fast,
+    /// candle-transformers' `BertModel`, kept to check and to measure the fast one against
+    /// (`FLOWGATE_ENCODER=reference`).
+    Reference,
+}
+
+enum Model {
+    Fast(Bert),
+    Reference(BertModel),
+}
+
 /// A loaded sentence encoder.
 pub struct Encoder {
-    model: BertModel,
+    model: Model,
+    forward: Forward,
     tokenizer: Tokenizer,
     device: Device,
     dim: usize,
@@ -44,6 +62,15 @@ impl Encoder {
     /// Loads a sentence-transformers folder: `config.json`, `tokenizer.json`,
     /// `model.safetensors`.
     pub fn load(dir: &Path) -> Result<Encoder> {
+        let forward = match std::env::var("FLOWGATE_ENCODER").as_deref() {
+            Ok("reference") => Forward::Reference,
+            _ => Forward::Fast,
+        };
+        Encoder::load_with(dir, forward)
+    }
+
+    /// [`Encoder::load`] with a chosen forward pass.
+    pub fn load_with(dir: &Path, forward: Forward) -> Result<Encoder> {
         let config_path = need(dir, "config.json")?;
         let tokenizer_path = need(dir, "tokenizer.json")?;
         let weights_path = need(dir, "model.safetensors")?;
@@ -73,7 +100,11 @@ impl Encoder {
             std::fs::read(&weights_path).map_err(|e| bad(&weights_path, e.to_string()))?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| bad(&weights_path, format!("not a safetensors file: {e}")))?;
-        let model = BertModel::load(vb, &config).map_err(|e| {
+        let model = match forward {
+            Forward::Fast => Bert::load(vb, &config).map(Model::Fast),
+            Forward::Reference => BertModel::load(vb, &config).map(Model::Reference),
+        }
+        .map_err(|e| {
             bad(
                 &weights_path,
                 format!("weights do not fit config.json: {e}"),
@@ -81,6 +112,7 @@ impl Encoder {
         })?;
         Ok(Encoder {
             model,
+            forward,
             tokenizer,
             device,
             dim: config.hidden_size,
@@ -95,6 +127,10 @@ impl Encoder {
 
     pub fn dim(&self) -> usize {
         self.dim
+    }
+
+    pub fn forward(&self) -> Forward {
+        self.forward
     }
 
     pub fn dir(&self) -> &Path {
@@ -211,7 +247,10 @@ impl Encoder {
         let ids = t(ids)?;
         let types = t(types)?;
         let mask = t(mask)?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, dim)
+        let hidden = match &self.model {
+            Model::Fast(m) => m.forward(&ids, &types, &mask)?,
+            Model::Reference(m) => m.forward(&ids, &types, Some(&mask))?,
+        }; // (n, len, dim)
         let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
         let summed = hidden.broadcast_mul(&m)?.sum(1)?; // (n, dim)
         let counts = m.sum(1)?.clamp(1e-9, f64::MAX)?; // (n, 1)

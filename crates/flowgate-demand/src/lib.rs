@@ -6,6 +6,7 @@
 //! normalisation) and the model files' location and first-time fetch. This is the only crate
 //! that links candle and tokenizers.
 
+pub mod bert;
 pub mod discover;
 pub mod encoder;
 pub mod error;
@@ -16,6 +17,6 @@ pub mod model_files;
 pub mod texts;
 pub mod tfidf;
 
-pub use encoder::Encoder;
+pub use encoder::{Encoder, Forward};
 pub use error::{DemandError, Result};
 pub use intent::{IntentBucket, IntentModel, Prediction, Suspect};

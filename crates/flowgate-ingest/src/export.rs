@@ -58,6 +58,9 @@ pub fn export_mapping(original: &Mapping, xes: bool) -> Mapping {
         timezone: Some("UTC".into()),
         timestamp_format: None,
         delimiter: Some(','),
+        null_values: Vec::new(),
+        // The export holds the source's events again, under their identities.
+        identity: Some(original.identity_hash()),
         xes: xes.then(|| columns.clone()),
         columns,
         states: if original.states.is_empty() {

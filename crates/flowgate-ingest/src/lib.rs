@@ -11,6 +11,7 @@ pub mod export;
 pub mod input;
 pub mod mapping;
 mod rows;
+pub mod suggest;
 pub mod timestamp;
 mod xes_reader;
 
@@ -84,6 +85,9 @@ pub struct Ingested {
     pub rows: u64,
     pub rejected: u64,
     pub diagnostics: Vec<Diagnostic>,
+    /// What the figures will not show because of the data (a mapped column empty on every
+    /// event), to print before them.
+    pub warnings: Vec<String>,
 }
 
 /// A file read but not yet sorted: every accepted row in source order, exact duplicates
@@ -97,6 +101,7 @@ pub struct IngestedRows {
     pub rows: u64,
     pub rejected: u64,
     pub diagnostics: Vec<Diagnostic>,
+    pub warnings: Vec<String>,
 }
 
 impl IngestedRows {
@@ -116,6 +121,7 @@ impl IngestedRows {
             rows: self.rows,
             rejected: self.rejected,
             diagnostics: self.diagnostics,
+            warnings: self.warnings,
         }
     }
 }
@@ -158,6 +164,7 @@ pub fn read_rows(path: &Path, opts: &ReadOptions<'_>) -> Result<IngestedRows> {
         rejected = out.rejected,
         "parsed {shown}"
     );
+    let warnings = empty_columns(&mapping, format == Format::Xes, &builder);
     Ok(IngestedRows {
         builder,
         format,
@@ -166,5 +173,28 @@ pub fn read_rows(path: &Path, opts: &ReadOptions<'_>) -> Result<IngestedRows> {
         rows: out.rows,
         rejected: out.rejected,
         diagnostics: out.diagnostics,
+        warnings,
     })
+}
+
+/// A mapped team or resource column with no value on any event: handoffs (team) or touch
+/// attribution (resource) would silently read 0.
+pub fn empty_columns(mapping: &Mapping, xes: bool, rows: &EventLogBuilder) -> Vec<String> {
+    let cols = mapping.columns_for(xes);
+    let mut out = Vec::new();
+    if let Some(team) = &cols.team
+        && rows.teams.is_empty()
+    {
+        out.push(format!(
+            "the team column {team:?} is empty on every event (or holds only null_values): handoffs and ping-pong will read 0; map another column as team, or none"
+        ));
+    }
+    if let Some(resource) = &cols.resource
+        && rows.resources.is_empty()
+    {
+        out.push(format!(
+            "the resource column {resource:?} is empty on every event (or holds only null_values): per-resource figures will be empty"
+        ));
+    }
+    out
 }

@@ -26,6 +26,14 @@ pub struct Mapping {
     /// CSV delimiter; detected from the header line when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<char>,
+    /// Values that mean "no value" in the team, resource, state and attribute columns (an
+    /// export's `?`, `NULL`, `N/A`, `-`). The empty value always does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub null_values: Vec<String>,
+    /// The identity of the mapping whose events this file holds again (`db export` writes
+    /// it): such a file imports into its source like the original. See [`Mapping::identity_hash`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     pub columns: Columns,
     /// Column overrides when the input is XES.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +134,7 @@ pub struct SlaHours {
 pub const PRESETS: &[(&str, &str)] = &[
     ("helpdesk", include_str!("../presets/helpdesk.toml")),
     ("bpic2013", include_str!("../presets/bpic2013.toml")),
+    ("servicenow", include_str!("../presets/servicenow.toml")),
 ];
 
 impl Mapping {
@@ -166,6 +175,21 @@ impl Mapping {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// What decides the events a file yields, as a hash: the mapping's content, not its text
+    /// (comments, key order and layout do not count). The store keeps it per source and
+    /// refuses an import under another one, which would give the same events other keys.
+    pub fn identity_hash(&self) -> String {
+        use sha2::Digest;
+        if let Some(id) = &self.identity {
+            return id.clone();
+        }
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        sha2::Sha256::digest(&json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
@@ -249,6 +273,19 @@ impl Mapping {
     /// `case:concept:name`, `activity`, `concept:name`, `timestamp`, …). `None` when no
     /// case, activity or timestamp column is recognised.
     pub fn detect(header: &[String]) -> Option<Mapping> {
+        // A help desk's own export shape, recognised by its field names, reads with its
+        // preset (states, "no value" spellings, time format included).
+        for name in ["servicenow"] {
+            if let Ok(m) = Mapping::preset(name) {
+                let c = &m.columns;
+                let mut need = vec![c.case.as_str(), c.timestamp.as_str()];
+                need.extend(c.state.as_deref());
+                need.extend(c.team.as_deref());
+                if need.iter().all(|n| header.iter().any(|h| h == n)) {
+                    return Some(m);
+                }
+            }
+        }
         let norm = |s: &str| -> String {
             s.chars()
                 .filter(|c| c.is_alphanumeric())

@@ -88,6 +88,8 @@ pub struct RowMapper {
     /// Resource and team (they may share a source column, but not an id space).
     role_memo: [Memo; 2],
     last_state: (Vec<u8>, Option<State>),
+    /// Values meaning "no value" (besides the empty one), trimmed.
+    nulls: Vec<Vec<u8>>,
     pub ts: TimestampParser,
     pub file: String,
 }
@@ -183,6 +185,12 @@ impl RowMapper {
             activity_memo: Memo::default(),
             role_memo: Default::default(),
             last_state: (Vec::new(), None),
+            nulls: mapping
+                .null_values
+                .iter()
+                .map(|v| v.trim().as_bytes().to_vec())
+                .filter(|v| !v.is_empty())
+                .collect(),
             ts: TimestampParser::new(zone, mapping.timestamp_format.clone()),
             file: file.to_owned(),
         })
@@ -218,6 +226,12 @@ fn diag(file: &str, line: u64, field: &str, expected: String, found: &[u8]) -> D
         expected,
         found,
     }
+}
+
+/// Whether `v` means "no value": empty, or one of the mapping's `null_values` (compared
+/// without surrounding spaces).
+fn is_null(nulls: &[Vec<u8>], v: &[u8]) -> bool {
+    v.is_empty() || (!nulls.is_empty() && nulls.iter().any(|n| n.as_slice() == v.trim_ascii()))
 }
 
 impl RowMapper {
@@ -279,10 +293,11 @@ impl RowMapper {
                 .intern(&mut builder.activities, &self.activity_buf),
             &self.activity_buf,
         )?;
+        let nulls = &self.nulls;
         let opt =
             |col: Option<usize>, memo: &mut Memo, table: &mut flowgate_flow::Interner| match col {
                 Some(c) => match get(c) {
-                    Some(v) if !v.is_empty() => utf8(c, memo.intern(table, v), v),
+                    Some(v) if !is_null(nulls, v) => utf8(c, memo.intern(table, v), v),
                     _ => Ok(NONE),
                 },
                 None => Ok(NONE),
@@ -294,7 +309,9 @@ impl RowMapper {
         )?;
         let team = opt(self.team, &mut self.role_memo[1], &mut builder.teams)?;
         let state_val = match self.state {
-            Some(c) => get(c).unwrap_or_default(),
+            Some(c) => get(c)
+                .filter(|v| !is_null(&self.nulls, v))
+                .unwrap_or_default(),
             None => &self.activity_buf,
         };
         if state_val != self.last_state.0.as_slice() {
@@ -312,7 +329,7 @@ impl RowMapper {
         for (c, attr) in self.attr_of.iter().enumerate() {
             if let Some(a) = attr
                 && let Some(v) = get(c)
-                && !v.is_empty()
+                && !is_null(&self.nulls, v)
             {
                 self.attr_buf[*a] = self.memo[c]
                     .intern(&mut builder.attr_values[*a], v)

@@ -70,6 +70,9 @@ pub struct Config {
     pub alerts: flowgate_value::alerts::AlertLimits,
     /// Baselines and scorecards are served from memory at most this old (at least 1 s).
     pub analytics_ttl: Duration,
+    /// How often the small blocks that API and webhook events leave (one per request) are
+    /// joined into large ones (`Store::compact_all`); `None` never.
+    pub compact_every: Option<Duration>,
 }
 
 impl Config {
@@ -92,6 +95,7 @@ impl Config {
             pilot: None,
             alerts: Default::default(),
             analytics_ttl: ANALYTICS_TTL,
+            compact_every: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -228,6 +232,13 @@ pub async fn serve(
         state.clone(),
         stop_rx.clone(),
     )));
+    if let Some(every) = config.compact_every {
+        workers.push(tokio::spawn(compact_blocks(
+            store.clone(),
+            every.max(Duration::from_secs(1)),
+            stop_rx.clone(),
+        )));
+    }
     // The Overview's figures, computed once at the start, so its first visitor after a
     // restart is answered from memory too (the store may hold no source yet: then nothing).
     tokio::spawn(prewarm(state.clone()));
@@ -1348,6 +1359,38 @@ async fn refresh_analytics(s: Arc<AppState>, mut stop: tokio::sync::watch::Recei
                     tracing::warn!(?key, detail = %p.detail, "recomputing figures failed; the last ones are served")
                 }
             }
+        }
+    }
+}
+
+/// Joins the small event blocks live sources gather (one per `POST /v1/events` or webhook
+/// delivery) every `every`, so loads read a few large blocks. Each request's events were
+/// committed before its answer; this only moves committed bytes, in one transaction.
+async fn compact_blocks(
+    store: Store,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match store.compact_all().await {
+            Ok(done) => {
+                for c in done {
+                    tracing::info!(
+                        source = %c.source,
+                        event_blocks = c.event_blocks_after,
+                        joined = c.event_blocks_before - c.event_blocks_after,
+                        "compacted"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "compaction failed; the blocks stay as they were"),
         }
     }
 }

@@ -95,46 +95,135 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
     u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
 }
 
+/// An event block's columns, checked for length.
+struct Columns<'a> {
+    n: usize,
+    case: &'a [u8],
+    ts: &'a [u8],
+    act: &'a [u8],
+    res: &'a [u8],
+    team: &'a [u8],
+    state: &'a [u8],
+    flags: &'a [u8],
+    counts: &'a [u8],
+    pairs: &'a [u8],
+}
+
+impl<'a> Columns<'a> {
+    fn of(block: &'a [u8]) -> Result<Columns<'a>> {
+        let mut c = Cursor { b: block, at: 0 };
+        if c.take(4)? != EVENTS_MAGIC {
+            return Err(StoreError::Corrupt("not an event block".into()));
+        }
+        let n = u32_at(c.take(4)?, 0) as usize;
+        let case = c.take(4 * n)?;
+        let ts = c.take(8 * n)?;
+        let act = c.take(4 * n)?;
+        let res = c.take(4 * n)?;
+        let team = c.take(4 * n)?;
+        let state = c.take(n)?;
+        let flags = c.take(n)?;
+        let counts = c.take(2 * n)?;
+        let total: usize = (0..n).map(|i| count_at(counts, i)).sum();
+        let pairs = c.take(8 * total)?;
+        if c.at != block.len() {
+            return Err(StoreError::Corrupt(
+                "an event block has trailing bytes".into(),
+            ));
+        }
+        Ok(Columns {
+            n,
+            case,
+            ts,
+            act,
+            res,
+            team,
+            state,
+            flags,
+            counts,
+            pairs,
+        })
+    }
+}
+
+impl<'a> Columns<'a> {
+    const COUNT: usize = 9;
+
+    /// Column `k` in layout order.
+    fn column(&self, k: usize) -> &'a [u8] {
+        match k {
+            0 => self.case,
+            1 => self.ts,
+            2 => self.act,
+            3 => self.res,
+            4 => self.team,
+            5 => self.state,
+            6 => self.flags,
+            7 => self.counts,
+            _ => self.pairs,
+        }
+    }
+}
+
+fn count_at(counts: &[u8], i: usize) -> usize {
+    u16::from_le_bytes([counts[2 * i], counts[2 * i + 1]]) as usize
+}
+
 pub(crate) fn decode_events(
     block: &[u8],
     mut f: impl FnMut(Decoded<'_>) -> Result<()>,
 ) -> Result<()> {
-    let mut c = Cursor { b: block, at: 0 };
-    if c.take(4)? != EVENTS_MAGIC {
-        return Err(StoreError::Corrupt("not an event block".into()));
-    }
-    let n = u32_at(c.take(4)?, 0) as usize;
-    let case = c.take(4 * n)?;
-    let ts = c.take(8 * n)?;
-    let act = c.take(4 * n)?;
-    let res = c.take(4 * n)?;
-    let team = c.take(4 * n)?;
-    let state = c.take(n)?;
-    let flags = c.take(n)?;
-    let counts = c.take(2 * n)?;
-    let total: usize = (0..n)
-        .map(|i| u16::from_le_bytes([counts[2 * i], counts[2 * i + 1]]) as usize)
-        .sum();
-    let pairs = c.take(8 * total)?;
+    let c = Columns::of(block)?;
     let opt = |v: u32| (v != NO_ID).then_some(v);
     let mut p = 0;
-    for i in 0..n {
-        let k = u16::from_le_bytes([counts[2 * i], counts[2 * i + 1]]) as usize;
+    for i in 0..c.n {
+        let k = count_at(c.counts, i);
         let mut t = [0u8; 8];
-        t.copy_from_slice(&ts[8 * i..8 * i + 8]);
+        t.copy_from_slice(&c.ts[8 * i..8 * i + 8]);
         f(Decoded {
-            case: u32_at(case, i),
+            case: u32_at(c.case, i),
             ts_ms: i64::from_le_bytes(t),
-            activity: u32_at(act, i),
-            resource: opt(u32_at(res, i)),
-            team: opt(u32_at(team, i)),
-            state: (state[i] != 255).then_some(state[i]),
-            flags: flags[i],
-            attrs: &pairs[8 * p..8 * (p + k)],
+            activity: u32_at(c.act, i),
+            resource: opt(u32_at(c.res, i)),
+            team: opt(u32_at(c.team, i)),
+            state: (c.state[i] != 255).then_some(c.state[i]),
+            flags: c.flags[i],
+            attrs: &c.pairs[8 * p..8 * (p + k)],
         })?;
         p += k;
     }
     Ok(())
+}
+
+/// Event blocks joined into one, in order: the same events, decoded the same (the layout is
+/// columnar, so each column is the columns of the parts one after the other).
+pub(crate) fn concat_events(blocks: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let parts: Vec<Columns<'_>> = blocks
+        .iter()
+        .map(|b| Columns::of(b))
+        .collect::<Result<_>>()?;
+    let n: usize = parts.iter().map(|c| c.n).sum();
+    let n32 =
+        u32::try_from(n).map_err(|_| StoreError::Corrupt("too many events to join".into()))?;
+    let mut out = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
+    out.extend_from_slice(EVENTS_MAGIC);
+    out.extend_from_slice(&n32.to_le_bytes());
+    for k in 0..Columns::COUNT {
+        for c in &parts {
+            out.extend_from_slice(c.column(k));
+        }
+    }
+    Ok(out)
+}
+
+/// String blocks with consecutive ids joined into one.
+pub(crate) fn concat_strings(blocks: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let mut all = Vec::new();
+    for b in blocks {
+        decode_strings(b, &mut all)?;
+    }
+    let pairs: Vec<(i64, &str)> = all.iter().map(|s| (0, s.as_str())).collect();
+    Ok(encode_strings(&pairs))
 }
 
 pub(crate) fn encode_strings(strings: &[(i64, &str)]) -> Vec<u8> {
@@ -225,5 +314,37 @@ mod tests {
         decode_strings(&s, &mut out).unwrap();
         assert_eq!(out, ["a", "", "café"]);
         assert!(decode_strings(&s[..s.len() - 2], &mut Vec::new()).is_err());
+    }
+
+    /// Joined blocks decode to the events of the parts, in order; damage in a part is
+    /// refused, not joined.
+    #[test]
+    fn joined_blocks_hold_the_parts_in_order() {
+        let ev = |case: i64, attrs: &[(u32, u32)]| EventOut {
+            key: [case as u8; 16],
+            case_s: case,
+            ts_ms: case * 1000,
+            activity_s: case + 1,
+            resource_s: (case % 2 == 0).then_some(case),
+            team_s: None,
+            state: Some(case % 6),
+            flags: case % 2,
+            attrs: crate::pack_attrs(attrs),
+        };
+        let (a, b, c) = (ev(1, &[(0, 5)]), ev(2, &[]), ev(3, &[(0, 6), (1, 7)]));
+        let parts = vec![encode_events(&[&a]), encode_events(&[&b, &c])];
+        let joined = concat_events(&parts).unwrap();
+        assert_eq!(joined, encode_events(&[&a, &b, &c]));
+        let mut broken = parts.clone();
+        broken[1].push(0);
+        assert!(concat_events(&broken).is_err());
+        let s = concat_strings(&[
+            encode_strings(&[(0, "x")]),
+            encode_strings(&[(1, "yz"), (2, "")]),
+        ])
+        .unwrap();
+        let mut out = Vec::new();
+        decode_strings(&s, &mut out).unwrap();
+        assert_eq!(out, ["x", "yz", ""]);
     }
 }

@@ -29,15 +29,30 @@ pub(crate) fn plain(sql: &str) -> String {
 macro_rules! import_prologue {
     ($tx:expr, $req:expr, $keys:expr, $q:path, $lock:literal) => {{
         let started = $crate::now_ms();
-        let existing: Option<i64> = sqlx::query_scalar(&$q(concat!("SELECT id FROM sources WHERE name = ?", $lock)))
+        let existing: Option<(i64, Option<String>)> = sqlx::query_as(&$q(concat!("SELECT id, mapping_hash FROM sources WHERE name = ?", $lock)))
             .bind($req.source)
             .fetch_optional(&mut *$tx)
             .await?;
         let source_id: i64 = match existing {
-            Some(id) => {
-                sqlx::query(&$q("UPDATE sources SET mapping = ?, states_mapped = ? WHERE id = ?"))
+            Some((id, kept)) => {
+                if $req.replace {
+                    for table in ["event_keys", "event_blocks", "cases", "string_blocks", "attr_names"] {
+                        sqlx::query(&$q(&format!("DELETE FROM {table} WHERE source_id = ?")))
+                            .bind(id)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                } else if let (Some(kept), Some(now)) = (kept.as_deref(), $req.mapping_hash)
+                    && kept != now
+                {
+                    return Err($crate::StoreError::MappingChanged {
+                        name: $req.source.to_owned(),
+                    });
+                }
+                sqlx::query(&$q("UPDATE sources SET mapping = ?, states_mapped = ?, mapping_hash = COALESCE(?, mapping_hash) WHERE id = ?"))
                     .bind($req.mapping_toml)
                     .bind($req.rows.states_mapped() as i64)
+                    .bind($req.mapping_hash)
                     .bind(id)
                     .execute(&mut *$tx)
                     .await?;
@@ -45,12 +60,13 @@ macro_rules! import_prologue {
             }
             None => {
                 sqlx::query_scalar(&$q(
-                    "INSERT INTO sources (name, mapping, states_mapped, created_at_ms) VALUES (?, ?, ?, ?) RETURNING id",
+                    "INSERT INTO sources (name, mapping, states_mapped, created_at_ms, mapping_hash) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 ))
                 .bind($req.source)
                 .bind($req.mapping_toml)
                 .bind($req.rows.states_mapped() as i64)
                 .bind(started)
+                .bind($req.mapping_hash)
                 .fetch_one(&mut *$tx)
                 .await?
             }

@@ -9,6 +9,7 @@
 pub mod audit;
 mod codec;
 mod common;
+pub mod compact;
 pub mod inbox;
 mod key;
 pub mod live;
@@ -31,6 +32,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use compact::Compaction;
 pub use key::EventKeys;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -58,6 +60,10 @@ pub enum StoreError {
     NotMigrated,
     #[error("no source named {name:?} in the database; known sources: {known}")]
     UnknownSource { name: String, known: String },
+    #[error(
+        "source {name:?} was imported with another mapping: read with this one, the same events would get other identities and be stored twice. Import with the mapping the source was imported with (`flowgate db export` writes it beside the log), or pass --replace to rebuild the source from this file alone"
+    )]
+    MappingChanged { name: String },
     #[error("the database holds damaged data: {0}")]
     Corrupt(String),
     #[error("review: {0}")]
@@ -115,6 +121,13 @@ pub struct ImportRequest<'a> {
     pub rows: &'a EventLogBuilder,
     /// The mapping the rows were read with (TOML), kept with the source.
     pub mapping_toml: &'a str,
+    /// The mapping's identity (`Mapping::identity_hash`): an import under another one than
+    /// the source's is refused ([`StoreError::MappingChanged`]). `None` for events that come
+    /// in the canonical fields (the service's), which no mapping shapes.
+    pub mapping_hash: Option<&'a str>,
+    /// Rebuild the source: its events, keys, cases and dictionary are dropped first, in the
+    /// same transaction, so it holds this import's events alone (under a new mapping).
+    pub replace: bool,
     pub file: &'a str,
     pub file_hash: &'a str,
     pub username: &'a str,
@@ -338,6 +351,57 @@ impl Store {
         }
     }
 
+    /// Joins source `source`'s neighbouring small event and string blocks into large ones, in
+    /// one transaction (see [`compact`]). `None` when there is no such source.
+    pub async fn compact(&self, source: &str) -> Result<Option<Compaction>> {
+        use crate::common::{numbered, plain};
+        self.require_schema().await?;
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                let done = compact::compact_source!(tx, source, plain, "")?;
+                tx.commit().await?;
+                Ok(done)
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let done = compact::compact_source!(tx, source, numbered, " FOR UPDATE")?;
+                tx.commit().await?;
+                Ok(done)
+            }
+        }
+    }
+
+    /// Compacts every source with two or more blocks below full size; returns what changed.
+    pub async fn compact_all(&self) -> Result<Vec<Compaction>> {
+        self.require_schema().await?;
+        let names: Vec<String> = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_scalar(compact::CANDIDATES)
+                    .bind(compact::EVENT_LIMIT)
+                    .bind(compact::STRING_LIMIT)
+                    .fetch_all(p)
+                    .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_scalar(&common::numbered(compact::CANDIDATES))
+                    .bind(compact::EVENT_LIMIT)
+                    .bind(compact::STRING_LIMIT)
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        let mut out = Vec::new();
+        for name in names {
+            if let Some(c) = self.compact(&name).await?
+                && c.changed()
+            {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,
@@ -375,7 +439,8 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
-fn unknown_source(names: Vec<String>, name: &str) -> StoreError {
+/// The error for a source that is not in the store, naming the ones that are.
+pub fn unknown_source(names: Vec<String>, name: &str) -> StoreError {
     StoreError::UnknownSource {
         name: name.to_owned(),
         known: if names.is_empty() {

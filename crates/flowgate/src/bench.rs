@@ -83,6 +83,11 @@ pub struct BenchArgs {
     /// new is stored) — a steady state in which the server's memory must stay flat.
     #[arg(long, value_name = "N", requires = "soak")]
     pub distinct: Option<usize>,
+    /// Time compaction: N requests' worth of events (`POST /v1/events` of 3 events each, one
+    /// import apiece) into a fresh store (`--store sqlite` or a postgres:// URL; SQLite by
+    /// default), a load, the compaction, a load again.
+    #[arg(long, value_name = "N")]
+    pub compact: Option<usize>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -107,6 +112,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if args.value {
         return value_bench(args.work_dir.as_deref());
+    }
+    if let Some(n) = args.compact {
+        return compact_bench(n, args.store.as_deref(), args.work_dir.as_deref());
     }
     if let (Some(n), Some(texts)) = (args.kb_articles, &args.texts) {
         return kb_bench(n, texts, args.n, args.work_dir.as_deref());
@@ -194,6 +202,97 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Loads of a live source before and after compaction, in one run: `n` imports of three
+/// events each (what `n` calls of `POST /v1/events` store), then load, compact, load.
+fn compact_bench(n: usize, store: Option<&str>, work: Option<&Path>) -> Result<()> {
+    use flowgate_app::events::{Event, append};
+    let dir = match work {
+        Some(d) => d.to_owned(),
+        None => std::env::temp_dir().join(format!("flowgate-bench-compact-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let url = match store {
+        None | Some("sqlite") => {
+            let p = dir.join("compact.db");
+            let _ = std::fs::remove_file(&p);
+            p.display().to_string()
+        }
+        Some(u) => u.to_owned(),
+    };
+    let rt = crate::db::runtime()?;
+    let row = rt.block_on(async {
+        let store = flowgate_store::Store::open(&url).await?;
+        store.migrate().await?;
+        let t0 = Instant::now();
+        for k in 0..n {
+            let events: Vec<Event> = ["new", "working", "resolved"]
+                .iter()
+                .enumerate()
+                .map(|(j, state)| Event {
+                    case: format!("T-{k}"),
+                    activity: format!("status {state}"),
+                    time: jiff::Timestamp::from_second(1_780_000_000 + (k * 600 + j * 60) as i64)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                    resource: Some(format!("agent {}", k % 40)),
+                    team: Some(format!("team {}", k % 7)),
+                    state: Some((*state).to_owned()),
+                    escalation: false,
+                    attributes: Default::default(),
+                })
+                .collect();
+            append(&store, "live", &events, "bench", "bench").await?;
+        }
+        let posting = t0.elapsed().as_secs_f64();
+        let time_load = || async {
+            let mut best = f64::MAX;
+            let mut events = 0;
+            for _ in 0..3 {
+                let t = Instant::now();
+                events = store.load("live").await?.rows.len();
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            anyhow::Ok((best, events))
+        };
+        let (before, events) = time_load().await?;
+        let t = Instant::now();
+        let c = store
+            .compact("live")
+            .await?
+            .context("the source vanished")?;
+        let compact = t.elapsed().as_secs_f64();
+        let (after, events_after) = time_load().await?;
+        anyhow::ensure!(events == events_after, "compaction changed the events");
+        store.close().await;
+        anyhow::Ok((posting, events, before, c, compact, after))
+    })?;
+    let (posting, events, before, c, compact, after) = row;
+    println!(
+        "| requests | events | stored in | load before (blocks) | compaction | load after (blocks) | ratio |"
+    );
+    println!(
+        "| {n} | {events} | {posting:.1} s | {:.1} ms ({} + {} string) | {:.0} ms | {:.1} ms ({} + {} string) | {:.1}× |",
+        before * 1000.0,
+        c.event_blocks_before,
+        c.string_blocks_before,
+        compact * 1000.0,
+        after * 1000.0,
+        c.event_blocks_after,
+        c.string_blocks_after,
+        before / after
+    );
+    println!(
+        "machine: {} ({}, {})",
+        machine(),
+        today(),
+        flowgate_store::redact_url(&url)
+    );
+    if work.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
 /// Times parse, store (one import transaction) and load of `file` into a database.
 fn store_bench(
     store: &str,
@@ -215,7 +314,7 @@ fn store_bench(
     let got = crate::load::read_rows(file, mapping, false, true)?;
     let parse = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let s = crate::db::store_rows(&url, "bench", &got, file, true)?;
+    let s = crate::db::store_rows(&url, "bench", &got, file, true, false)?;
     let store_secs = t.elapsed().as_secs_f64();
     drop(got);
     let t = Instant::now();
@@ -383,6 +482,7 @@ fn machine() -> String {
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct TriageTiming {
+    forward: String,
     threads: usize,
     texts: usize,
     mean_tokens: f64,
@@ -410,7 +510,7 @@ fn triage_bench(
     }
     let exe = std::env::current_exe()?;
     let mut rows = Vec::new();
-    for threads in [1, 2] {
+    for (forward, threads) in [("reference", 1), ("reference", 2), ("fast", 1), ("fast", 2)] {
         let out = Command::new(&exe)
             .args(["bench", "--triage-model"])
             .arg(model)
@@ -420,6 +520,7 @@ fn triage_bench(
             .args(tokens.map(|t| format!("--tokens={t}")))
             .env("FLOWGATE_BENCH_CHILD", "1")
             .env("FLOWGATE_THREADS", threads.to_string())
+            .env("FLOWGATE_ENCODER", forward)
             .env("RAYON_NUM_THREADS", "1")
             .output()?;
         if !out.status.success() {
@@ -436,11 +537,12 @@ fn triage_bench(
         rows[0].texts, rows[0].mean_tokens
     );
     println!(
-        "threads  p50 ms  p99 ms  tokenize  encoder  head  oos-scan (ms, one at a time)  batched tickets/s"
+        "forward    threads  p50 ms  p99 ms  tokenize  encoder  head  oos-scan (ms, one at a time)  batched tickets/s"
     );
     for t in &rows {
         println!(
-            "{:>7}  {:>6.1}  {:>6.1}  {:>8.2}  {:>7.2}  {:>4.2}  {:>8.2}  {:>30.0}",
+            "{:<9}  {:>7}  {:>6.1}  {:>6.1}  {:>8.2}  {:>7.2}  {:>4.2}  {:>8.2}  {:>30.0}",
+            t.forward,
             t.threads,
             t.latency_p50_ms,
             t.latency_p99_ms,
@@ -507,6 +609,7 @@ fn triage_timing(
     std::hint::black_box(model.predict(&enc, &texts)?);
     let batch_per_s = k / t0.elapsed().as_secs_f64();
     Ok(TriageTiming {
+        forward: format!("{:?}", enc.forward()).to_lowercase(),
         threads: candle_threads(),
         texts: texts.len(),
         mean_tokens: tokens as f64 / k,
@@ -950,7 +1053,7 @@ fn analytics_bench(demo: &Path, work: Option<&Path>, events: usize) -> Result<()
     let mapping = flowgate_ingest::Mapping::from_toml(flowgate_synth::PRESET_TOML, "demo")?;
     let got = crate::load::read_rows(&log, Some(mapping), true, true)?;
     let db = dir.join("analytics.db").display().to_string();
-    let stored = crate::db::store_rows(&db, "demo", &got, &log, true)?;
+    let stored = crate::db::store_rows(&db, "demo", &got, &log, true, false)?;
     drop(got);
     let token = bench_token(&db, "viewer")?;
     let (child, base) = start_server(demo, &db, None)?;

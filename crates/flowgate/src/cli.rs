@@ -28,6 +28,18 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum MappingCommand {
+    /// Guess a starting mapping from FILE's header and first rows (columns, "no value"
+    /// spellings, the state column's values listed to sort).
+    Suggest {
+        file: PathBuf,
+        /// Write the mapping here (default: standard output).
+        #[arg(long, short, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum Command {
     /// The process baseline of an event log: cycle time, wait vs touch, handoffs, reopens,
     /// process map, variants, backlog aging.
@@ -37,6 +49,10 @@ pub enum Command {
         /// Print this preset's TOML.
         name: Option<String>,
     },
+    /// Mappings: `suggest FILE` writes a starting mapping guessed from a CSV's header and
+    /// a sample of its rows.
+    #[command(subcommand)]
+    Mapping(MappingCommand),
     /// Import an export into the database (idempotent, incremental, all or nothing).
     Import(crate::db::ImportArgs),
     /// Database maintenance: migrate, status, export.
@@ -174,6 +190,24 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Baseline(args) => baseline(args, &settings),
         Command::Presets { name } => presets(name.as_deref()),
+        Command::Mapping(MappingCommand::Suggest { file, out }) => {
+            let s = flowgate_ingest::suggest::suggest(&file)?;
+            let text = s.to_toml();
+            match out {
+                Some(path) => {
+                    crate::output::write_atomic(&path, text.as_bytes())?;
+                    eprintln!(
+                        "wrote {} (case {:?}, timestamp {:?}, {} state values to sort)",
+                        path.display(),
+                        s.case.as_deref().unwrap_or("?"),
+                        s.timestamp.as_deref().unwrap_or("?"),
+                        s.state_values.len()
+                    );
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
         Command::Import(args) => crate::db::import(args, &settings),
         Command::Train(args) => crate::demand::train(args, &settings),
         Command::Triage(args) => crate::demand::triage(args, &settings),
@@ -371,6 +405,11 @@ pub fn load_log(
         (None, db) => {
             let url = crate::db::database_url(db, settings);
             let (got, name) = crate::db::load(&url, source_name)?;
+            if !quiet {
+                for w in &got.warnings {
+                    eprintln!("warning: source {name}: {w}");
+                }
+            }
             (got, format!("source {name} in {url}"))
         }
         (Some(_), Some(_)) => bail!("give a file or --db, not both"),

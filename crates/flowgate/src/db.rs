@@ -56,6 +56,11 @@ pub struct ImportArgs {
     /// Suppress the progress bar and messages.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Rebuild the source from this file alone (its stored events are dropped in the same
+    /// transaction). Needed to import under a mapping other than the source's: the same
+    /// events would otherwise get other identities and be stored twice.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,6 +87,16 @@ pub enum DbCommand {
         #[arg(long, short, value_name = "PATH")]
         out: PathBuf,
     },
+    /// Join the small blocks sources fed by the service gather (one per request) into large
+    /// ones; the events and their order do not change (`flowgate serve` does this every
+    /// `[serve] compact_every_s`).
+    Compact {
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+        /// One source (default: every source with small blocks to join).
+        #[arg(long = "source", value_name = "NAME")]
+        source_name: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -102,17 +117,21 @@ pub fn store_rows(
     got: &flowgate_ingest::IngestedRows,
     file: &Path,
     quiet: bool,
+    replace: bool,
 ) -> Result<flowgate_store::ImportSummary> {
     let hash = file_hash(file)?;
     let username = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
     let mapping_toml = got.mapping.to_toml();
+    let mapping_hash = got.mapping.identity_hash();
     let shown = file.display().to_string();
     let req = ImportRequest {
         source: name,
         rows: &got.builder,
         mapping_toml: &mapping_toml,
+        mapping_hash: Some(&mapping_hash),
+        replace,
         file: &shown,
         file_hash: &hash,
         username: &username,
@@ -178,7 +197,7 @@ pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
             }),
     };
     let got = crate::load::read_rows(file, mapping, args.source.strict, args.quiet)?;
-    let s = store_rows(&url, &name, &got, file, args.quiet)?;
+    let s = store_rows(&url, &name, &got, file, args.quiet, args.replace)?;
     if !args.quiet {
         let span = s
             .span
@@ -250,6 +269,7 @@ pub fn load(url: &str, source: Option<&str>) -> Result<(Ingested, String)> {
         &loaded.mapping_toml,
         &format!("the stored mapping of source {name}"),
     )?;
+    let warnings = flowgate_ingest::empty_columns(&mapping, false, &loaded.rows);
     let log = loaded.rows.finish();
     Ok((
         Ingested {
@@ -260,6 +280,7 @@ pub fn load(url: &str, source: Option<&str>) -> Result<(Ingested, String)> {
             rows: 0,
             rejected: 0,
             diagnostics: Vec::new(),
+            warnings,
         },
         name,
     ))
@@ -282,6 +303,37 @@ pub fn db(cmd: DbCommand, settings: &Settings) -> Result<()> {
                 println!(
                     "{}: applied migrations {applied:?}",
                     flowgate_store::redact_url(&url)
+                );
+            }
+        }
+        DbCommand::Compact { db, source_name } => {
+            let url = database_url(db.as_deref(), settings);
+            let done = rt.block_on(async {
+                let store = Store::open(&url).await?;
+                let done = match &source_name {
+                    Some(n) => match store.compact(n).await? {
+                        Some(c) => Ok(vec![c]),
+                        None => Err(flowgate_store::unknown_source(
+                            store.sources().await?.into_iter().map(|s| s.name).collect(),
+                            n,
+                        )),
+                    },
+                    None => store.compact_all().await,
+                };
+                store.close().await;
+                done
+            })?;
+            if done.is_empty() {
+                println!("nothing to compact");
+            }
+            for c in &done {
+                println!(
+                    "source {:?}: event blocks {} → {}, string blocks {} → {}",
+                    c.source,
+                    c.event_blocks_before,
+                    c.event_blocks_after,
+                    c.string_blocks_before,
+                    c.string_blocks_after
                 );
             }
         }

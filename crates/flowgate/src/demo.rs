@@ -46,7 +46,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
     }
     let db_url = db_path.display().to_string();
-    let stored = crate::db::store_rows(&db_url, "demo", &rows, &log_path, true)?;
+    let stored = crate::db::store_rows(&db_url, "demo", &rows, &log_path, true, false)?;
     drop(rows);
     let (got, _) = crate::db::load(&db_url, Some("demo"))?;
     let mut opts = BaselineOptions::new();

@@ -78,6 +78,9 @@ pub fn read_rows(
     }
     let got = got?;
     if !quiet {
+        for w in &got.warnings {
+            eprintln!("warning: {w}");
+        }
         if got.detected {
             eprintln!(
                 "detected mapping: {} (no states mapped: every case counts as resolved at its last event)",

@@ -31,6 +31,9 @@ pub struct ServeSettings {
     pub inbox_lease_s: Option<u64>,
     /// Seconds the baselines and scorecards served from memory may be old (default 60).
     pub analytics_ttl_s: Option<u64>,
+    /// Seconds between joins of the small blocks API and webhook events leave (default 60;
+    /// 0 = never).
+    pub compact_every_s: Option<u64>,
 }
 
 /// `[webhooks.NAME]` in `flowgate.toml`: a help desk that posts to `/v1/webhooks/NAME`.
@@ -191,6 +194,9 @@ pub fn serve(args: ServeArgs, settings: &Settings) -> Result<()> {
     config.alerts = settings.alerts.clone();
     if let Some(n) = s.analytics_ttl_s {
         config.analytics_ttl = Duration::from_secs(n.max(1));
+    }
+    if let Some(n) = s.compact_every_s {
+        config.compact_every = (n > 0).then(|| Duration::from_secs(n));
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

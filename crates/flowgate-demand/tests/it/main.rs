@@ -54,6 +54,52 @@ fn matches_sentence_transformers_within_1e_4() {
     assert!(cos(&batch[0], &batch[1]) > cos(&batch[0], &batch[2]));
 }
 
+/// The encoder's own BERT forward pass (vectorised GELU, fused softmax) against
+/// candle-transformers' BERT on the same weights: the same hidden states within 1e-5,
+/// padding included (texts of different lengths in one batch).
+#[test]
+fn the_fast_encoder_matches_candle_transformers_bert() {
+    use candle_core::{DType, Device, Tensor};
+    use candle_nn::VarBuilder;
+    use candle_transformers::models::bert::{BertModel, Config};
+    let dir = model_files::default_model_dir().unwrap();
+    let config: Config =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu).unwrap();
+    let theirs = BertModel::load(vb.clone(), &config).unwrap();
+    let ours = flowgate_demand::bert::Bert::load(vb, &config).unwrap();
+    // Two sequences of 12 tokens, the second padded after 7 (arbitrary vocabulary ids).
+    let ids: Vec<i64> = [
+        101, 7592, 1010, 2026, 2344, 2038, 2025, 3369, 2664, 2129, 1029, 102, //
+        101, 2064, 1045, 2689, 2026, 4769, 102, 0, 0, 0, 0, 0,
+    ]
+    .to_vec();
+    let mask: Vec<i64> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| i64::from(x != 0 || i % 12 == 0))
+        .collect();
+    let t = |v: Vec<i64>| Tensor::from_vec(v, (2, 12), &Device::Cpu).unwrap();
+    let (ids, types, mask) = (t(ids), t(vec![0; 24]), t(mask));
+    let a = ours.forward(&ids, &types, &mask).unwrap();
+    let b = theirs.forward(&ids, &types, Some(&mask)).unwrap();
+    assert_eq!(a.dims(), b.dims());
+    // Compare the real tokens only (padding positions are never pooled).
+    for (row, real) in [(0usize, 12usize), (1, 7)] {
+        let d = (a.get(row).unwrap().narrow(0, 0, real).unwrap()
+            - b.get(row).unwrap().narrow(0, 0, real).unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+        assert!(d < 1e-5, "sequence {row}: max |difference| {d:e}");
+    }
+}
+
 #[test]
 fn bad_model_folders_say_what_is_wrong() {
     let dir = std::env::temp_dir().join(format!("flowgate-demand-it-{}", std::process::id()));

@@ -113,10 +113,13 @@ pub fn rows(path: &Path, preset: Option<&str>) -> IngestedRows {
 
 pub async fn import(store: &Store, source: &str, r: &IngestedRows) -> ImportSummary {
     let toml = r.mapping.to_toml();
+    let hash = r.mapping.identity_hash();
     let req = ImportRequest {
         source,
         rows: &r.builder,
         mapping_toml: &toml,
+        mapping_hash: Some(&hash),
+        replace: false,
         file: "test",
         file_hash: "-",
         username: "test",

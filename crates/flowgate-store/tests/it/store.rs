@@ -97,7 +97,7 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
             store.load("x").await,
             Err(StoreError::NotMigrated)
         ));
-        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8]);
         assert!(store.migrate().await.unwrap().is_empty());
         let e = store.load("nope").await.err().unwrap().to_string();
         assert!(e.contains("nope") && e.contains("(none)"), "{e}");
@@ -120,7 +120,7 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
         }
         let e = store.migrate().await.err().unwrap();
         assert!(
-            matches!(e, StoreError::SchemaTooNew { db: 999, known: 7 }),
+            matches!(e, StoreError::SchemaTooNew { db: 999, known: 8 }),
             "{e}"
         );
         assert!(e.to_string().contains("newer"));
@@ -132,46 +132,13 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
 /// they can, every load of the source reads whole imports — never blocks naming strings the
 /// dictionary it read does not hold — and the events it sees only grow.
 async fn loads_racing_imports_see_whole_imports(db: &crate::Db) {
-    use flowgate_flow::EventLogBuilder;
-    use flowgate_store::ImportRequest;
     let store = Store::open(&db.url).await.unwrap();
     store.migrate().await.unwrap();
-    let import = |k: usize| {
-        let mut b = EventLogBuilder::new(true);
-        for j in 0..3 {
-            b.push_str(
-                &format!("CASE-{k}-{j}"),
-                (k * 10 + j) as i64 * 1000,
-                &format!("activity {k}"),
-                Some(&format!("agent {k}")),
-                Some(&format!("team {k}")),
-                None,
-                false,
-            );
-        }
-        b
-    };
     let writer = {
         let store = store.clone();
         tokio::spawn(async move {
             for k in 0..60 {
-                let rows = import(k);
-                store
-                    .import(
-                        &ImportRequest {
-                            source: "race",
-                            rows: &rows,
-                            mapping_toml: "",
-                            file: "race",
-                            file_hash: &format!("{k}"),
-                            username: "test",
-                            rows_read: 3,
-                            rejected: 0,
-                        },
-                        &|_, _| {},
-                    )
-                    .await
-                    .unwrap();
+                import_tiny(&store, "race", k).await;
             }
         })
     };
@@ -204,4 +171,228 @@ async fn loads_racing_imports_see_whole_imports_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loads_racing_imports_see_whole_imports_postgres() {
     loads_racing_imports_see_whole_imports(&crate::pg_db("race").await).await;
+}
+
+/// Three events of case group `k`, each with new strings (so each import adds a string block).
+fn tiny(k: usize) -> flowgate_flow::EventLogBuilder {
+    let mut b = flowgate_flow::EventLogBuilder::new(true);
+    for j in 0..3 {
+        b.push_str(
+            &format!("CASE-{k}-{j}"),
+            (k * 10 + j) as i64 * 1000,
+            &format!("activity {k}"),
+            Some(&format!("agent {k}")),
+            Some(&format!("team {}", k % 4)),
+            None,
+            j == 1,
+        );
+    }
+    b
+}
+
+async fn import_tiny(store: &Store, source: &str, k: usize) -> flowgate_store::ImportSummary {
+    let rows = tiny(k);
+    store
+        .import(
+            &flowgate_store::ImportRequest {
+                source,
+                rows: &rows,
+                mapping_toml: "",
+                mapping_hash: None,
+                replace: false,
+                file: "tiny",
+                file_hash: &format!("{k}"),
+                username: "test",
+                rows_read: 3,
+                rejected: 0,
+            },
+            &|_, _| {},
+        )
+        .await
+        .unwrap()
+}
+
+/// The source's events in load order: case, time, activity, resource, team, escalation.
+async fn in_order(store: &Store, source: &str) -> Vec<String> {
+    let b = store.load(source).await.unwrap().rows;
+    (0..b.len())
+        .map(|i| {
+            let r = b.row(i);
+            format!(
+                "{}|{}|{}|{}|{}|{}",
+                b.cases.resolve(r.case),
+                r.ts_ms,
+                b.activities.resolve(r.activity),
+                b.resources.resolve(r.resource),
+                b.teams.resolve(r.team),
+                r.escalation
+            )
+        })
+        .collect()
+}
+
+/// Compaction joins the one-block-per-request blocks of a live source into one, while
+/// imports and loads go on: every load reads whole imports, the events and their order are
+/// the same after it as before, and event identity is untouched (a repeated import adds
+/// nothing, a new one is added and compacted again).
+async fn compaction_keeps_every_event_in_order(db: &crate::Db) {
+    let store = Store::open(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.compact("live").await.unwrap(), None);
+    for k in 0..40 {
+        import_tiny(&store, "live", k).await;
+    }
+    let before = in_order(&store, "live").await;
+    assert_eq!(before.len(), 120);
+    // Imports, compactions and loads at once.
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for k in 40..80 {
+                import_tiny(&store, "live", k).await;
+            }
+        })
+    };
+    let compactor = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut joined = 0;
+            for _ in 0..30 {
+                let c = store.compact("live").await.unwrap().unwrap();
+                assert!(c.event_blocks_after <= c.event_blocks_before);
+                joined += c.event_blocks_before - c.event_blocks_after;
+            }
+            joined
+        })
+    };
+    let mut seen = 0;
+    while !(writer.is_finished() && compactor.is_finished()) {
+        let n = store.load("live").await.unwrap().rows.len();
+        assert_eq!(n % 3, 0, "a partial import was read: {n} events");
+        assert!(n >= seen, "events went from {seen} to {n}");
+        seen = n;
+    }
+    writer.await.unwrap();
+    assert!(compactor.await.unwrap() > 0, "the compactor joined nothing");
+    let c = store.compact("live").await.unwrap().unwrap();
+    assert_eq!(
+        (c.event_blocks_after, c.string_blocks_after),
+        (1, 1),
+        "{c:?}"
+    );
+    let after = in_order(&store, "live").await;
+    assert_eq!(after.len(), 240);
+    assert_eq!(after[..120], before[..], "the first 40 imports changed");
+    let mut want: Vec<String> = Vec::new();
+    for k in 0..80 {
+        for j in 0..3 {
+            want.push(format!(
+                "CASE-{k}-{j}|{}|activity {k}|agent {k}|team {}|{}",
+                (k * 10 + j) * 1000,
+                k % 4,
+                j == 1
+            ));
+        }
+    }
+    assert_eq!(after, want);
+    // Identity is untouched: the same events again are duplicates; new ones are new.
+    let again = import_tiny(&store, "live", 7).await;
+    assert_eq!((again.events_new, again.events_duplicate), (0, 3));
+    let more = import_tiny(&store, "live", 80).await;
+    assert_eq!((more.events_new, more.cases_new), (3, 3));
+    let all = store.compact_all().await.unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].event_blocks_after, 1);
+    assert_eq!(in_order(&store, "live").await.len(), 243);
+    // Nothing left to join: nothing is reported.
+    assert!(store.compact_all().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_keeps_every_event_in_order_sqlite() {
+    compaction_keeps_every_event_in_order(&crate::sqlite_db("compact").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_keeps_every_event_in_order_postgres() {
+    compaction_keeps_every_event_in_order(&crate::pg_db("compact").await).await;
+}
+
+async fn import_under(
+    store: &Store,
+    k: usize,
+    hash: &str,
+    replace: bool,
+) -> flowgate_store::Result<flowgate_store::ImportSummary> {
+    let rows = tiny(k);
+    store
+        .import(
+            &flowgate_store::ImportRequest {
+                source: "m",
+                rows: &rows,
+                mapping_toml: "",
+                mapping_hash: Some(hash),
+                replace,
+                file: "tiny",
+                file_hash: "-",
+                username: "test",
+                rows_read: 3,
+                rejected: 0,
+            },
+            &|_, _| {},
+        )
+        .await
+}
+
+/// A source keeps the identity of the mapping it was imported with: another is refused and
+/// stores nothing; `replace` rebuilds the source from the new import alone, after which the
+/// new mapping is the source's. Events in the canonical fields (no mapping) are accepted.
+async fn a_source_keeps_its_mapping(db: &crate::Db) {
+    let store = Store::open(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(
+        import_under(&store, 1, "A", false)
+            .await
+            .unwrap()
+            .events_new,
+        3
+    );
+    assert_eq!(
+        import_under(&store, 2, "A", false)
+            .await
+            .unwrap()
+            .events_new,
+        3
+    );
+    let e = import_under(&store, 3, "B", false).await.unwrap_err();
+    assert!(
+        matches!(&e, flowgate_store::StoreError::MappingChanged { name } if name == "m"),
+        "{e}"
+    );
+    assert_eq!(store.load("m").await.unwrap().rows.len(), 6);
+    let r = import_under(&store, 3, "B", true).await.unwrap();
+    assert_eq!((r.events_new, r.cases_new, r.cases_total), (3, 3, 3));
+    assert_eq!(in_order(&store, "m").await.len(), 3);
+    // Under B now: A is refused, B adds, and group 1's events are new again.
+    assert!(import_under(&store, 4, "A", false).await.is_err());
+    assert_eq!(
+        import_under(&store, 1, "B", false)
+            .await
+            .unwrap()
+            .events_new,
+        3
+    );
+    import_tiny(&store, "m", 9).await;
+    assert_eq!(store.load("m").await.unwrap().rows.len(), 9);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_keeps_its_mapping_sqlite() {
+    a_source_keeps_its_mapping(&crate::sqlite_db("mapping").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_keeps_its_mapping_postgres() {
+    a_source_keeps_its_mapping(&crate::pg_db("mapping").await).await;
 }

@@ -7,6 +7,7 @@ mod demand;
 mod demo;
 mod fuzz;
 mod gate;
+mod helpdesks;
 mod kb;
 mod reference;
 mod serve;

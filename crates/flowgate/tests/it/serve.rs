@@ -926,4 +926,14 @@ fn the_benchmark_harnesses_run() {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(out.contains("10 distinct ids per kind"), "{out}");
     assert!(out.contains("intact true; errors 0"), "{out}");
+    // Compaction: 50 requests' blocks (50 event blocks, 50 string blocks) become one each,
+    // and the harness fails if the loaded events differ.
+    let o = flowgate(&["bench", "--compact", "50", "--work-dir", &work]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("| 50 | 150 |"), "{out}");
+    assert!(
+        out.contains("(50 + 50 string)") && out.contains("(1 + 1 string)"),
+        "{out}"
+    );
 }
