@@ -191,6 +191,18 @@ fn tiny(k: usize) -> flowgate_flow::EventLogBuilder {
 }
 
 async fn import_tiny(store: &Store, source: &str, k: usize) -> flowgate_store::ImportSummary {
+    import_with(store, source, k, None, false).await.unwrap()
+}
+
+/// Group `k`'s three events into `source`, read under mapping `hash` (`None`: canonical
+/// fields, no mapping).
+async fn import_with(
+    store: &Store,
+    source: &str,
+    k: usize,
+    hash: Option<&str>,
+    replace: bool,
+) -> flowgate_store::Result<flowgate_store::ImportSummary> {
     let rows = tiny(k);
     store
         .import(
@@ -198,8 +210,8 @@ async fn import_tiny(store: &Store, source: &str, k: usize) -> flowgate_store::I
                 source,
                 rows: &rows,
                 mapping_toml: "",
-                mapping_hash: None,
-                replace: false,
+                mapping_hash: hash,
+                replace,
                 file: "tiny",
                 file_hash: &format!("{k}"),
                 username: "test",
@@ -209,7 +221,6 @@ async fn import_tiny(store: &Store, source: &str, k: usize) -> flowgate_store::I
             &|_, _| {},
         )
         .await
-        .unwrap()
 }
 
 /// The source's events in load order: case, time, activity, resource, team, escalation.
@@ -324,24 +335,7 @@ async fn import_under(
     hash: &str,
     replace: bool,
 ) -> flowgate_store::Result<flowgate_store::ImportSummary> {
-    let rows = tiny(k);
-    store
-        .import(
-            &flowgate_store::ImportRequest {
-                source: "m",
-                rows: &rows,
-                mapping_toml: "",
-                mapping_hash: Some(hash),
-                replace,
-                file: "tiny",
-                file_hash: "-",
-                username: "test",
-                rows_read: 3,
-                rejected: 0,
-            },
-            &|_, _| {},
-        )
-        .await
+    import_with(store, "m", k, Some(hash), replace).await
 }
 
 /// A source keeps the identity of the mapping it was imported with: another is refused and
