@@ -54,11 +54,20 @@ pub async fn load(store: &Store, source: Option<&str>) -> Result<SourceLog> {
     })
 }
 
-/// The process baseline, with the mapping's SLA targets.
-pub fn baseline(l: &SourceLog) -> Baseline {
+/// The mapping's SLA targets and business calendar (a stored mapping was checked when it
+/// was imported; a calendar that no longer resolves is left out).
+fn options(l: &SourceLog) -> BaselineOptions {
     let mut opts = BaselineOptions::new();
     opts.sla = l.mapping.sla_config();
-    flowgate_flow::baseline(&l.log, &opts)
+    if let (Some(cal), Some((lo, hi))) = (&l.mapping.calendar, l.log.span()) {
+        opts.business = cal.business_time(lo, hi).ok();
+    }
+    opts
+}
+
+/// The process baseline, with the mapping's SLA targets and business calendar.
+pub fn baseline(l: &SourceLog) -> Baseline {
+    flowgate_flow::baseline(&l.log, &options(l))
 }
 
 /// The process baseline of the cases created in `[from_ms, to_ms)`, with backlog and aging
@@ -68,8 +77,7 @@ pub fn baseline_between(l: &SourceLog, from_ms: i64, to_ms: i64) -> Baseline {
         let created = l.records[c].created;
         created >= from_ms && created < to_ms
     });
-    let mut opts = BaselineOptions::new();
-    opts.sla = l.mapping.sla_config();
+    let mut opts = options(l);
     opts.as_of_ms = l.log.span().map(|(_, last)| last.min(to_ms));
     flowgate_flow::baseline(&sub, &opts)
 }

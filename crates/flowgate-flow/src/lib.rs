@@ -3,6 +3,7 @@
 //! This crate does no IO and cannot fail on a valid `EventLog`: every function here is a
 //! pure function of its inputs.
 
+pub mod business;
 pub mod cases;
 pub mod demand;
 pub mod log;
@@ -13,6 +14,7 @@ pub mod stats;
 pub mod sticky;
 pub mod time;
 
+pub use business::{BusinessTime, WorkingTime};
 pub use log::{EventLog, EventLogBuilder, EventRow};
-pub use metrics::{Baseline, BaselineOptions, SlaConfig, SlaTarget, baseline};
+pub use metrics::{Baseline, BaselineOptions, BusinessFigures, SlaConfig, SlaTarget, baseline};
 pub use model::{Interner, NONE, State};

@@ -130,6 +130,26 @@ impl EventLogBuilder {
         }
     }
 
+    /// Puts the events in the order `perm` lists them (a permutation of `0..len`): event `k`
+    /// becomes the one that was at `perm[k]`.
+    pub fn permute(&mut self, perm: &[u32]) {
+        fn apply<T: Copy>(col: &mut Vec<T>, perm: &[u32]) {
+            let out = perm.iter().map(|&i| col[i as usize]).collect();
+            *col = out;
+        }
+        assert_eq!(perm.len(), self.ts.len(), "a permutation of every event");
+        apply(&mut self.case, perm);
+        apply(&mut self.ts, perm);
+        apply(&mut self.activity, perm);
+        apply(&mut self.resource, perm);
+        apply(&mut self.team, perm);
+        apply(&mut self.state, perm);
+        apply(&mut self.flags, perm);
+        for col in &mut self.attrs {
+            apply(col, perm);
+        }
+    }
+
     /// Appends every event of `other` after this builder's events, as if they had been
     /// pushed here: strings are re-interned, attribute columns matched by name. Lets
     /// readers parse parts of a file in parallel and join them in file order.

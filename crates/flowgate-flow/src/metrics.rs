@@ -35,6 +35,9 @@ pub struct BaselineOptions {
     pub top_variants: usize,
     /// How many slowest edges, handoff pairs and oldest open cases to list.
     pub top_n: usize,
+    /// Business calendars: cycle, touch and wait time and the SLA are reported in business
+    /// time too ([`Baseline::business`]).
+    pub business: Option<crate::business::BusinessTime>,
 }
 
 impl BaselineOptions {
@@ -44,6 +47,7 @@ impl BaselineOptions {
             sla: None,
             top_variants: 20,
             top_n: 15,
+            business: None,
         }
     }
 }
@@ -264,9 +268,28 @@ pub struct Baseline {
     pub weekly: Vec<Week>,
     pub cumulative_flow: Option<CumulativeFlow>,
     pub sla: Option<SlaReport>,
+    /// The same figures in business time, when calendars are configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business: Option<BusinessFigures>,
     /// Demand joined to flow, when tickets with intents were given (see [`crate::demand`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub demand: Option<crate::demand::Demand>,
+}
+
+/// Cycle, touch and wait time and the SLA measured in business time: only the working
+/// intervals of the calendar of the team that owns the case at each moment count.
+#[derive(Clone, Debug, Serialize)]
+pub struct BusinessFigures {
+    pub calendar: String,
+    pub cycle_time_s: Summary,
+    pub time_in_state_s: BTreeMap<State, f64>,
+    pub touch_s: f64,
+    pub wait_s: f64,
+    pub flow_efficiency: Option<f64>,
+    /// SLA clocks stop while the case is in one of these states.
+    pub sla_paused_on: Vec<State>,
+    /// The SLA targets read as business hours, with the pauses.
+    pub sla: Option<SlaReport>,
 }
 
 /// What one case contributes, computed once and reused by the later passes.
@@ -723,7 +746,19 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
     let backlog = as_of.map(|t| backlog_at(log, &facts, t, opts.top_n));
     let weekly = weekly(&facts);
     let cumulative_flow = span.map(|(lo, hi)| cumulative_flow(log, &facts, lo, hi));
-    let sla = opts.sla.as_ref().map(|cfg| sla_report(log, &facts, cfg));
+    let sla = opts.sla.as_ref().map(|cfg| {
+        sla_report(log, cfg, |c, first_working| {
+            let f = facts[c];
+            (
+                first_working.map(|e| ts[e] - f.created),
+                f.resolved_at.map(|r| r - f.created),
+            )
+        })
+    });
+    let business = opts
+        .business
+        .as_ref()
+        .map(|bt| business_figures(log, &facts, bt, opts.sla.as_ref()));
 
     Baseline {
         events: log.n_events() as u64,
@@ -771,7 +806,90 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         weekly,
         cumulative_flow,
         sla,
+        business,
         demand: None,
+    }
+}
+
+/// [`BusinessFigures`]: one more pass over the events, each interval between two events
+/// measured with the calendar of the team the case belongs to during it.
+fn business_figures(
+    log: &EventLog,
+    facts: &[CaseFacts],
+    bt: &crate::business::BusinessTime,
+    sla: Option<&SlaConfig>,
+) -> BusinessFigures {
+    let per_team = bt.per_team(&log.teams);
+    let (ts, team) = (log.ts(), log.team());
+    let mut cycle_ms = Vec::new();
+    let mut state_ms = [0i128; 6];
+    // Per case: the SLA clocks (business time, pauses excluded) at the first response and
+    // at resolution.
+    let mut clocks: Vec<(Option<i64>, Option<i64>)> = Vec::with_capacity(facts.len());
+    for (c, f) in facts.iter().enumerate() {
+        let r = log.case_events(c);
+        let (mut cur_state, mut cur_team) = (None, NONE);
+        let (mut cycle, mut clock, mut res_clock) = (0i64, 0i64, 0i64);
+        let mut first_response = None;
+        for e in r.clone() {
+            if let Some(s) = log.state(e) {
+                if s == State::Working && first_response.is_none() {
+                    first_response = Some(clock);
+                }
+                cur_state = Some(s);
+            }
+            if team[e] != NONE {
+                cur_team = team[e];
+            }
+            if e + 1 == r.end {
+                break;
+            }
+            let cal = bt.of(&per_team, cur_team);
+            let paused = cur_state.is_some_and(|s| bt.pause_on.contains(&s));
+            if !paused {
+                clock += cal.between(ts[e], ts[e + 1]);
+            }
+            if let Some(res) = f.resolved_at {
+                let d = cal.between(ts[e].max(f.created), ts[e + 1].min(res));
+                cycle += d;
+                if !paused {
+                    res_clock += d;
+                }
+                if let Some(s) = cur_state {
+                    state_ms[s.index()] += d as i128;
+                }
+            }
+        }
+        if f.resolved_at.is_some() {
+            cycle_ms.push(cycle);
+        }
+        clocks.push((first_response, f.resolved_at.map(|_| res_clock)));
+    }
+    let states_mapped = log.states_mapped();
+    let mut time_in_state_s = BTreeMap::new();
+    if states_mapped {
+        for s in State::ALL {
+            if state_ms[s.index()] > 0 {
+                time_in_state_s.insert(s, ms_to_s(state_ms[s.index()]));
+            }
+        }
+    }
+    let touch_ms = state_ms[State::Working.index()];
+    let wait_ms: i128 = State::ALL
+        .iter()
+        .filter(|s| s.is_wait())
+        .map(|s| state_ms[s.index()])
+        .sum();
+    BusinessFigures {
+        calendar: bt.name.clone(),
+        cycle_time_s: Summary::of_ms(&mut cycle_ms),
+        time_in_state_s,
+        touch_s: ms_to_s(touch_ms),
+        wait_s: ms_to_s(wait_ms),
+        flow_efficiency: (states_mapped && touch_ms + wait_ms > 0)
+            .then(|| touch_ms as f64 / (touch_ms + wait_ms) as f64),
+        sla_paused_on: bt.pause_on.clone(),
+        sla: sla.map(|cfg| sla_report(log, cfg, |c, _| clocks[c])),
     }
 }
 
@@ -991,9 +1109,14 @@ fn cumulative_flow(log: &EventLog, facts: &[CaseFacts], lo: i64, hi: i64) -> Cum
     }
 }
 
-fn sla_report(log: &EventLog, facts: &[CaseFacts], cfg: &SlaConfig) -> SlaReport {
+/// Adherence per priority; `durations(case, first working event)` gives the case's time to
+/// first response and to resolution (milliseconds), on whichever clock the report uses.
+fn sla_report(
+    log: &EventLog,
+    cfg: &SlaConfig,
+    durations: impl Fn(usize, Option<usize>) -> (Option<i64>, Option<i64>),
+) -> SlaReport {
     let col = log.attr_index(&cfg.priority_attr);
-    let ts = log.ts();
     // Per target priority: cases, response met / with response, resolution met / resolved.
     let mut acc = vec![[0u64; 5]; cfg.targets.len()];
     let target_of: FxHashMap<&str, usize> = cfg
@@ -1004,7 +1127,7 @@ fn sla_report(log: &EventLog, facts: &[CaseFacts], cfg: &SlaConfig) -> SlaReport
         .collect();
     if let Some(col) = col {
         let values = log.attr(col);
-        for (c, f) in facts.iter().enumerate() {
+        for c in 0..log.n_cases() {
             let r = log.case_events(c);
             let Some(p) = r.clone().map(|e| values[e]).find(|&v| v != NONE) else {
                 continue;
@@ -1015,17 +1138,15 @@ fn sla_report(log: &EventLog, facts: &[CaseFacts], cfg: &SlaConfig) -> SlaReport
             let t = &cfg.targets[ti];
             let a = &mut acc[ti];
             a[0] += 1;
-            let first_response = r
-                .clone()
-                .find(|&e| log.state(e) == Some(State::Working))
-                .map(|e| ts[e] - f.created);
+            let first_working = r.clone().find(|&e| log.state(e) == Some(State::Working));
+            let (first_response, resolution) = durations(c, first_working);
             if let (Some(target), Some(fr)) = (t.first_response_s, first_response) {
                 a[1] += 1;
                 a[2] += (fr as f64 / 1000.0 <= target) as u64;
             }
-            if let (Some(target), Some(res)) = (t.resolution_s, f.resolved_at) {
+            if let (Some(target), Some(res)) = (t.resolution_s, resolution) {
                 a[3] += 1;
-                a[4] += (((res - f.created) as f64) / 1000.0 <= target) as u64;
+                a[4] += (res as f64 / 1000.0 <= target) as u64;
             }
         }
     }

@@ -34,7 +34,7 @@ pub enum IngestError {
     #[error("{path}: the file is empty")]
     Empty { path: String },
     #[error(
-        "{path}: not a text event log (found binary data at byte {offset}); expected CSV (UTF-8) or XES"
+        "{path}: not a text event log (found binary data at byte {offset}); expected CSV (UTF-8), XES or a help desk's JSON history"
     )]
     Binary { path: String, offset: u64 },
     #[error(
@@ -63,6 +63,14 @@ pub enum IngestError {
         line: u64,
         message: String,
     },
+    #[error("{path}:{line}: invalid JSON: {message}")]
+    Json {
+        path: String,
+        line: u64,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Shape { path: String, message: String },
     #[error("{origin}: invalid mapping: {message}")]
     Mapping { origin: String, message: String },
     #[error("unknown preset {name:?}; built-in presets: {known}")]

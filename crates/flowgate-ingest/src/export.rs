@@ -33,6 +33,7 @@ pub fn export_mapping(original: &Mapping, xes: bool) -> Mapping {
             team: Some("org:group".into()),
             state: Some(STATE.into()),
             activity_separator: None,
+            order: None,
         }
     } else {
         Columns {
@@ -43,6 +44,7 @@ pub fn export_mapping(original: &Mapping, xes: bool) -> Mapping {
             team: Some(TEAM.into()),
             state: Some(STATE.into()),
             activity_separator: None,
+            order: None,
         }
     };
     Mapping {
@@ -59,6 +61,8 @@ pub fn export_mapping(original: &Mapping, xes: bool) -> Mapping {
         timestamp_format: None,
         delimiter: Some(','),
         null_values: Vec::new(),
+        history: None,
+        calendar: original.calendar.clone(),
         // The export holds the source's events again, under their identities.
         identity: Some(original.identity_hash()),
         xes: xes.then(|| columns.clone()),

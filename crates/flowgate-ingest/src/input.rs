@@ -28,6 +28,8 @@ impl<R: Read> Read for Counting<R> {
 pub enum Format {
     Csv,
     Xes,
+    /// A help desk's history as JSON (a page, an array, or JSON lines).
+    Json,
 }
 
 pub struct Input {
@@ -91,6 +93,8 @@ pub fn open(path: &Path) -> Result<Input> {
     let trimmed = body.trim_ascii_start();
     let format = if trimmed.starts_with(b"<") {
         Format::Xes
+    } else if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
+        Format::Json
     } else {
         Format::Csv
     };

@@ -5,9 +5,11 @@
 //! [`Diagnostic`] naming file, line, field, what was expected and what was found; the caller
 //! decides whether diagnostics are fatal ([`ReadOptions::strict`]).
 
+pub mod calendar;
 mod csv_reader;
 pub mod error;
 pub mod export;
+pub mod history;
 pub mod input;
 pub mod mapping;
 mod rows;
@@ -136,10 +138,26 @@ pub fn read_rows(path: &Path, opts: &ReadOptions<'_>) -> Result<IngestedRows> {
     let shown = path.display().to_string();
     let input = input::open(path)?;
     let format = input.format;
-    let (builder, mapping, detected, out) = match format {
-        Format::Csv => csv_reader::read(input, &shown, path, opts)?,
-        Format::Xes => xes_reader::read(input, &shown, opts)?,
+    let history = history::sniff(format, &input.head);
+    let (mut builder, mapping, detected, out) = match (format, history) {
+        (Format::Csv | Format::Json, Some(vendor)) => {
+            history::read(input, vendor, &shown, path, opts)?
+        }
+        (Format::Json, None) => {
+            return Err(IngestError::Shape {
+                path: shown,
+                message: format!(
+                    "JSON, but not a history flowgate reads: expected the key names of one of {} (see the README's import section)",
+                    history::Vendor::ALL.map(|v| v.preset()).join(", ")
+                ),
+            });
+        }
+        (Format::Csv, None) => csv_reader::read(input, &shown, path, opts)?,
+        (Format::Xes, _) => xes_reader::read(input, &shown, opts)?,
     };
+    if let Some(order) = &mapping.columns_for(format == Format::Xes).order {
+        order_ties(&mut builder, order);
+    }
     if opts.strict
         && let Some(first) = out.diagnostics.first()
     {
@@ -175,6 +193,30 @@ pub fn read_rows(path: &Path, opts: &ReadOptions<'_>) -> Result<IngestedRows> {
         diagnostics: out.diagnostics,
         warnings,
     })
+}
+
+/// Orders events at the same time by the integer in attribute column `name` (ServiceNow's
+/// `sys_mod_count`): exports with minute-precision times list one minute's updates in no
+/// particular order. Events without a number keep their file order after numbered ones.
+fn order_ties(builder: &mut EventLogBuilder, name: &str) {
+    let Some(col) = builder.attr_names().iter().position(|n| n == name) else {
+        return;
+    };
+    let keys: Vec<i64> = builder.attr_values[col]
+        .iter()
+        .map(|v| v.trim().parse().unwrap_or(i64::MAX))
+        .collect();
+    let key = |i: usize| {
+        let v = builder.attr_at(col, i);
+        if v == flowgate_flow::NONE {
+            i64::MAX
+        } else {
+            keys[v as usize]
+        }
+    };
+    let mut perm: Vec<u32> = (0..builder.len() as u32).collect();
+    perm.sort_by_key(|&i| (builder.row(i as usize).ts_ms, key(i as usize)));
+    builder.permute(&perm);
 }
 
 /// A mapped team or resource column with no value on any event: handoffs (team) or touch

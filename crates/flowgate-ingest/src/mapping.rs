@@ -34,6 +34,10 @@ pub struct Mapping {
     /// it): such a file imports into its source like the original. See [`Mapping::identity_hash`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+    /// The file is a help desk's history, flattened to change rows before mapping (the
+    /// columns then name [`crate::history::COLUMNS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::history::History>,
     pub columns: Columns,
     /// Column overrides when the input is XES.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +48,9 @@ pub struct Mapping {
     pub escalation: Vec<EscalationRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<Sla>,
+    /// Business hours: figures in business time beside calendar time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<crate::calendar::Calendar>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -62,6 +69,10 @@ pub struct Columns {
     /// Joins several activity columns (default `-`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_separator: Option<String>,
+    /// An integer column that orders events at the same time (ServiceNow's
+    /// `sys_mod_count`); it is kept as an attribute too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
 }
 
 /// One column name, or several joined.
@@ -135,6 +146,15 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("helpdesk", include_str!("../presets/helpdesk.toml")),
     ("bpic2013", include_str!("../presets/bpic2013.toml")),
     ("servicenow", include_str!("../presets/servicenow.toml")),
+    (
+        "servicenow-audit",
+        include_str!("../presets/servicenow-audit.toml"),
+    ),
+    ("zendesk", include_str!("../presets/zendesk.toml")),
+    ("jira", include_str!("../presets/jira.toml")),
+    ("freshdesk", include_str!("../presets/freshdesk.toml")),
+    ("intercom", include_str!("../presets/intercom.toml")),
+    ("github", include_str!("../presets/github.toml")),
 ];
 
 impl Mapping {
@@ -153,7 +173,11 @@ impl Mapping {
             path: path.display().to_string(),
             source: e,
         })?;
-        Mapping::from_toml(&text, &path.display().to_string())
+        let mut m = Mapping::from_toml(&text, &path.display().to_string())?;
+        if let Some(c) = &mut m.calendar {
+            c.inline_ical(path.parent().unwrap_or(Path::new(".")))?;
+        }
+        Ok(m)
     }
 
     /// A built-in preset by name.
@@ -185,7 +209,12 @@ impl Mapping {
         if let Some(id) = &self.identity {
             return id.clone();
         }
-        let json = serde_json::to_vec(self).unwrap_or_default();
+        // Business hours change figures, never which events a file holds.
+        let events_only = Mapping {
+            calendar: None,
+            ..self.clone()
+        };
+        let json = serde_json::to_vec(&events_only).unwrap_or_default();
         sha2::Sha256::digest(&json)
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -221,6 +250,9 @@ impl Mapping {
         }
         if let Some(tz) = &self.timezone {
             crate::timestamp::Zone::parse(tz).map_err(bad)?;
+        }
+        if let Some(c) = &self.calendar {
+            c.validate(origin)?;
         }
         for r in &self.escalation {
             if r.equals.is_empty() && r.ends_with.is_empty() && r.contains.is_empty() {

@@ -82,6 +82,22 @@ pub struct Suggestion {
 pub fn suggest(path: &Path) -> Result<Suggestion> {
     let shown = path.display().to_string();
     let input = open(path)?;
+    if let Some(v) = crate::history::sniff(input.format, &input.head) {
+        return Err(IngestError::Mapping {
+            origin: shown,
+            message: format!(
+                "a {v} history: it reads with --preset {0} (print it to edit with `flowgate presets {0}`)",
+                v.preset()
+            ),
+        });
+    }
+    if input.format == Format::Json {
+        return Err(IngestError::Mapping {
+            origin: shown,
+            message: "JSON that is not a history flowgate reads; `mapping suggest` reads CSV"
+                .into(),
+        });
+    }
     if input.format == Format::Xes {
         return Err(IngestError::Mapping {
             origin: shown,

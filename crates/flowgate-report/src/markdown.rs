@@ -121,5 +121,28 @@ pub fn render(b: &Baseline, m: &Meta) -> String {
             );
         }
     }
+    if let Some(bt) = &b.business {
+        let _ = writeln!(
+            s,
+            "\n## Business time ({})\n\n| | p50 | p85 | p95 | mean |\n|---|---|---|---|---|\n| cycle time | {} | {} | {} | {} |\n\nTouch {} · wait {} · flow efficiency {}",
+            cell(&bt.calendar),
+            opt_duration(bt.cycle_time_s.p50),
+            opt_duration(bt.cycle_time_s.p85),
+            opt_duration(bt.cycle_time_s.p95),
+            opt_duration(bt.cycle_time_s.mean),
+            crate::fmt::duration(bt.touch_s),
+            crate::fmt::duration(bt.wait_s),
+            pct(bt.flow_efficiency)
+        );
+        if let Some(sla) = &bt.sla {
+            let _ = writeln!(
+                s,
+                "\nSLA in business hours{}: resolution met {} · first response met {}",
+                crate::text::paused(&bt.sla_paused_on),
+                pct(sla.resolution_adherence),
+                pct(sla.first_response_adherence)
+            );
+        }
+    }
     s
 }

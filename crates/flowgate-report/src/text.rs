@@ -111,5 +111,36 @@ pub fn render(b: &Baseline, m: &Meta) -> String {
             pct(sla.first_response_adherence)
         );
     }
+    if let Some(bt) = &b.business {
+        let _ = writeln!(
+            s,
+            "Business time ({}): cycle p50 {} p85 {} · touch {} · wait {} · flow efficiency {}",
+            bt.calendar,
+            opt_duration(bt.cycle_time_s.p50),
+            opt_duration(bt.cycle_time_s.p85),
+            crate::fmt::duration(bt.touch_s),
+            crate::fmt::duration(bt.wait_s),
+            pct(bt.flow_efficiency)
+        );
+        if let Some(sla) = &bt.sla {
+            let _ = writeln!(
+                s,
+                "SLA in business hours{}: resolution met {} · first response met {}",
+                paused(&bt.sla_paused_on),
+                pct(sla.resolution_adherence),
+                pct(sla.first_response_adherence)
+            );
+        }
+    }
     s
+}
+
+/// ", paused while waiting_customer" for the SLA line.
+pub(crate) fn paused(states: &[flowgate_flow::State]) -> String {
+    if states.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+        format!(", paused while {}", names.join(" or "))
+    }
 }

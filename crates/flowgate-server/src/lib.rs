@@ -1104,7 +1104,8 @@ async fn post_events(
         status,
         Json(serde_json::json!({
             "source": source,
-            "import_id": sum.import_id,
+            // A post of events already stored leaves no import record.
+            "import_id": (sum.import_id > 0).then_some(sum.import_id),
             "events_new": sum.events_new,
             "events_duplicate": sum.events_duplicate,
         })),

@@ -166,8 +166,9 @@ macro_rules! import_epilogue {
             .bind($source_id)
             .fetch_one(&mut *$tx)
             .await?;
+        let keep = $new > 0 || $req.record_empty;
         let summary = $crate::ImportSummary {
-            import_id: $import_id,
+            import_id: if keep { $import_id } else { 0 },
             events_new: $new,
             events_duplicate: total - $new,
             events_rejected: $req.rejected,
@@ -175,6 +176,12 @@ macro_rules! import_epilogue {
             cases_total: cases_total as u64,
             span: $p.span,
         };
+        if !keep {
+            sqlx::query(&$q("DELETE FROM imports WHERE id = ?"))
+                .bind($import_id)
+                .execute(&mut *$tx)
+                .await?;
+        } else {
         sqlx::query(&$q(
             "UPDATE imports SET finished_at_ms = ?, events_new = ?, events_duplicate = ?, cases_new = ?, status = 'complete' WHERE id = ?",
         ))
@@ -185,6 +192,7 @@ macro_rules! import_epilogue {
         .bind($import_id)
         .execute(&mut *$tx)
         .await?;
+        }
         summary
     }};
 }

@@ -128,6 +128,11 @@ pub struct ImportRequest<'a> {
     /// Rebuild the source: its events, keys, cases and dictionary are dropped first, in the
     /// same transaction, so it holds this import's events alone (under a new mapping).
     pub replace: bool,
+    /// Keep the import's record when nothing in it is new (a file import: yes, it says the
+    /// file was seen). A live post of events already stored (a retried `POST /v1/events`, a
+    /// redelivered webhook) leaves no record, so retries do not grow the imports table;
+    /// its summary's `import_id` is then 0.
+    pub record_empty: bool,
     pub file: &'a str,
     pub file_hash: &'a str,
     pub username: &'a str,

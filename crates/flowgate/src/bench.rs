@@ -88,6 +88,11 @@ pub struct BenchArgs {
     /// default), a load, the compaction, a load again.
     #[arg(long, value_name = "N")]
     pub compact: Option<usize>,
+    /// Time reading a help desk's JSON history against the same events as CSV: N Zendesk
+    /// incremental ticket events as JSON lines and their flattening as CSV, each read by
+    /// `baseline` in a child process (time and peak memory).
+    #[arg(long, value_name = "N")]
+    pub history: Option<usize>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -112,6 +117,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if args.value {
         return value_bench(args.work_dir.as_deref());
+    }
+    if let Some(n) = args.history {
+        return history_bench(n, args.runs, args.work_dir.as_deref());
     }
     if let Some(n) = args.compact {
         return compact_bench(n, args.store.as_deref(), args.work_dir.as_deref());
@@ -154,30 +162,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(store) = &args.store {
         store_bench(store, &big, &dir, mapping.clone(), rows)?;
     }
-    let exe = std::env::current_exe()?;
     let mut results = Vec::new();
     for i in 0..args.runs.max(1) {
-        let mut cmd = Command::new(&exe);
-        cmd.arg("baseline")
-            .arg(&big)
-            .args(["--format", "json", "--out", "/dev/null", "--quiet"]);
-        if let Some(p) = &args.preset {
-            cmd.args(["--preset", p]);
-        }
-        cmd.env("FLOWGATE_REPORT_PEAK_RSS", "1");
-        let start = Instant::now();
-        let out = cmd.output().context("running flowgate baseline")?;
-        let secs = start.elapsed().as_secs_f64();
-        if !out.status.success() {
-            bail!("baseline failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        let rss_kib = String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("peak_rss_kib=")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-            })
-            .unwrap_or(0);
+        let extra: Vec<&str> = match &args.preset {
+            Some(p) => vec!["--preset", p],
+            None => Vec::new(),
+        };
+        let (secs, rss_kib) = baseline_child(&big, &extra)?;
         eprintln!("run {}: {secs:.2}s, peak RSS {} MiB", i + 1, rss_kib / 1024);
         results.push((secs, rss_kib));
     }
@@ -199,6 +190,169 @@ pub fn run(args: BenchArgs) -> Result<()> {
         rows as f64 / median / 1e6
     );
     println!("machine: {}", machine());
+    Ok(())
+}
+
+/// Runs `flowgate baseline FILE [extra…]` in a child process: seconds and peak RSS (KiB).
+fn baseline_child(file: &Path, extra: &[&str]) -> Result<(f64, u64)> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("baseline")
+        .arg(file)
+        .args(["--format", "json", "--out", "/dev/null", "--quiet"])
+        .args(extra)
+        .env("FLOWGATE_REPORT_PEAK_RSS", "1");
+    let start = Instant::now();
+    let out = cmd.output().context("running flowgate baseline")?;
+    let secs = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("baseline failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let rss_kib = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("peak_rss_kib=")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    Ok((secs, rss_kib))
+}
+
+/// Writes `n` Zendesk incremental ticket events (JSON lines) and the same updates flattened
+/// to CSV (the columns a history is flattened to), ten updates per ticket; returns the
+/// number of events.
+fn write_zendesk_history(n: usize, json: &Path, csv: &Path) -> Result<usize> {
+    use std::io::Write;
+    // status, group change, comment, per update of a ticket (the story of a reopened ticket).
+    const STEPS: [(&str, Option<&str>, &str); 10] = [
+        ("new", Some("10"), "Created"),
+        ("open", None, "Status: open"),
+        ("", Some("20"), "Group change"),
+        ("pending", None, "Status: pending"),
+        ("open", None, "Status: open"),
+        ("", None, "Comment"),
+        ("solved", None, "Status: solved"),
+        ("open", None, "Status: open"),
+        ("solved", None, "Status: solved"),
+        ("closed", None, "Status: closed"),
+    ];
+    let mut j = std::io::BufWriter::new(std::fs::File::create(json)?);
+    let mut c = std::io::BufWriter::new(std::fs::File::create(csv)?);
+    writeln!(c, "ticket,time,activity,author,status,group")?;
+    let t0 = 1_772_442_000i64; // 2026-03-02T09:00:00Z
+    for k in 0..n {
+        let (ticket, step) = (k / STEPS.len() + 1, k % STEPS.len());
+        let (status, group, activity) = STEPS[step];
+        let ts = t0 + (ticket as i64) * 97 + (step as i64) * 3_600;
+        let author = 500 + (k * 7919) % 200;
+        let mut child = Vec::new();
+        let kind = if step == 0 { "Create" } else { "Change" };
+        if !status.is_empty() {
+            child.push(format!(
+                r#"{{"id":{},"via":"Web form","event_type":"{kind}","status":"{status}","previous_value":null}}"#,
+                k * 4
+            ));
+        }
+        if let Some(g) = group {
+            child.push(format!(
+                r#"{{"id":{},"via":"Web form","event_type":"{kind}","group_id":{g},"previous_value":null}}"#,
+                k * 4 + 1
+            ));
+        }
+        if activity == "Comment" {
+            child.push(format!(
+                r#"{{"id":{},"via":"Web form","comment_present":true,"comment_public":true,"event_type":"Comment"}}"#,
+                k * 4 + 2
+            ));
+        }
+        writeln!(
+            j,
+            r#"{{"id":{k},"ticket_id":{ticket},"timestamp":{ts},"updater_id":{author},"via":"Web form","event_type":"Audit","child_events":[{}]}}"#,
+            child.join(",")
+        )?;
+        writeln!(
+            c,
+            "{ticket},{ts},{activity},{author},{status},{}",
+            group.unwrap_or("")
+        )?;
+    }
+    j.flush()?;
+    c.flush()?;
+    Ok(n)
+}
+
+/// JSON history against CSV, same events, in one run: median of `runs` baseline runs each.
+fn history_bench(n: usize, runs: u32, work: Option<&Path>) -> Result<()> {
+    let dir = match work {
+        Some(d) => d.to_path_buf(),
+        None => std::env::temp_dir().join(format!("flowgate-history-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let json = dir.join("zendesk_ticket_events.jsonl");
+    let csv = dir.join("zendesk_ticket_events.csv");
+    let events = write_zendesk_history(n, &json, &csv)?;
+    // The zendesk preset without its [history]: the same columns and states, for the CSV.
+    let flat = dir.join("zendesk-flat.toml");
+    let mut m = flowgate_ingest::Mapping::preset("zendesk")?;
+    m.history = None;
+    std::fs::write(&flat, m.to_toml())?;
+    let flat = flat.to_string_lossy().into_owned();
+    let mut json_runs = Vec::new();
+    let mut csv_runs = Vec::new();
+    for i in 0..runs.max(1) {
+        // Alternate, so a noisy neighbour hits both alike.
+        json_runs.push(baseline_child(&json, &[])?);
+        csv_runs.push(baseline_child(&csv, &["--mapping", &flat])?);
+        eprintln!(
+            "run {}: JSON {:.2}s ({} MiB), CSV {:.2}s ({} MiB)",
+            i + 1,
+            json_runs[i as usize].0,
+            json_runs[i as usize].1 / 1024,
+            csv_runs[i as usize].0,
+            csv_runs[i as usize].1 / 1024
+        );
+    }
+    let median = |v: &mut Vec<(f64, u64)>| {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v[v.len() / 2]
+    };
+    let (js, jr) = median(&mut json_runs);
+    let (cs, cr) = median(&mut csv_runs);
+    // Both files must give the same figures, or the comparison means nothing.
+    let figures = |file: &Path, extra: &[&str]| -> Result<serde_json::Value> {
+        let out = Command::new(std::env::current_exe()?)
+            .arg("baseline")
+            .arg(file)
+            .args(["--format", "json", "--quiet"])
+            .args(extra)
+            .output()?;
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .with_context(|| format!("baseline of {}", file.display()))?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("source");
+        }
+        Ok(v)
+    };
+    if figures(&json, &[])? != figures(&csv, &["--mapping", &flat])? {
+        bail!("the JSON history and its CSV flattening gave different figures");
+    }
+    let mib = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len() as f64 / 1048576.0)
+            .unwrap_or(0.0)
+    };
+    println!(
+        "| {} | {events} | JSON lines {:.0} MiB: {js:.2} s, {} MiB peak | CSV {:.0} MiB: {cs:.2} s, {} MiB peak | {:.2}× |",
+        today(),
+        mib(&json),
+        jr / 1024,
+        mib(&csv),
+        cr / 1024,
+        js / cs
+    );
+    println!("machine: {}", machine());
+    if work.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }
 

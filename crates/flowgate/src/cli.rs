@@ -134,6 +134,11 @@ pub struct SourceArgs {
     /// A mapping TOML file (copy one with `flowgate presets NAME`).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
+    /// Jira: your instance's statuses with their categories (the JSON of
+    /// `GET /rest/api/3/status`), added to the mapping's states (implies --preset jira
+    /// when no mapping is given).
+    #[arg(long, value_name = "FILE")]
+    pub jira_statuses: Option<PathBuf>,
     /// Fail (exit non-zero, write nothing) when any row is rejected.
     #[arg(long)]
     pub strict: bool,
@@ -266,11 +271,7 @@ pub fn pick_format(
 
 fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
     let format = pick_format(args.format, args.out.as_deref(), settings)?;
-    let mapping = crate::load::choose_mapping(
-        args.source.preset.as_deref(),
-        args.source.mapping.as_deref(),
-        settings,
-    )?;
+    let mapping = crate::load::source_mapping(&args.source, settings)?;
     let zone = mapping
         .as_ref()
         .and_then(|m| m.timezone.clone())
@@ -297,6 +298,12 @@ fn baseline(args: BaselineArgs, settings: &Settings) -> Result<()> {
     let mut opts = BaselineOptions::new();
     opts.as_of_ms = as_of_ms;
     opts.sla = got.mapping.sla_config();
+    if let (Some(cal), Some((lo, hi))) = (
+        settings.calendar.as_ref().or(got.mapping.calendar.as_ref()),
+        got.log.span(),
+    ) {
+        opts.business = Some(cal.business_time(lo, hi)?);
+    }
     let t0 = std::time::Instant::now();
     let mut b = flowgate_flow::baseline(&got.log, &opts);
     b.demand =

@@ -35,6 +35,9 @@ pub struct Settings {
     /// Limits that raise an alert on the Overview (`[alerts]`).
     #[serde(default)]
     pub alerts: flowgate_value::alerts::AlertLimits,
+    /// Business hours (`[calendar]`): figures in business time beside calendar time. Wins
+    /// over a mapping's `[calendar]`.
+    pub calendar: Option<flowgate_ingest::calendar::Calendar>,
 }
 
 impl Settings {
@@ -49,8 +52,14 @@ impl Settings {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading settings {}", p.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("{}: invalid settings", p.display()))?
+                let mut s: Settings = toml::from_str(&text)
+                    .with_context(|| format!("{}: invalid settings", p.display()))?;
+                if let Some(c) = &mut s.calendar {
+                    let shown = p.display().to_string();
+                    c.validate(&shown)?;
+                    c.inline_ical(p.parent().unwrap_or(Path::new(".")))?;
+                }
+                s
             }
             None => Settings::default(),
         };

@@ -132,6 +132,7 @@ pub fn store_rows(
         mapping_toml: &mapping_toml,
         mapping_hash: Some(&mapping_hash),
         replace,
+        record_empty: true,
         file: &shown,
         file_hash: &hash,
         username: &username,
@@ -171,11 +172,7 @@ pub fn store_rows(
 
 pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
     let url = database_url(args.db.as_deref(), settings);
-    let mapping = crate::load::choose_mapping(
-        args.source.preset.as_deref(),
-        args.source.mapping.as_deref(),
-        settings,
-    )?;
+    let mapping = crate::load::source_mapping(&args.source, settings)?;
     let Some(file) = args.source.file.as_deref() else {
         bail!("flowgate import needs a file to import");
     };

@@ -31,6 +31,24 @@ pub fn choose_mapping(
     Ok(m)
 }
 
+/// The mapping a command's source arguments name, with `--jira-statuses` added.
+pub fn source_mapping(
+    src: &crate::cli::SourceArgs,
+    settings: &Settings,
+) -> Result<Option<Mapping>> {
+    let mut m = choose_mapping(src.preset.as_deref(), src.mapping.as_deref(), settings)?;
+    if let Some(path) = &src.jira_statuses {
+        let mut jira = match m {
+            Some(m) => m,
+            None => Mapping::preset("jira")?,
+        };
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        flowgate_ingest::history::add_jira_statuses(&mut jira, &text, &path.display().to_string())?;
+        m = Some(jira);
+    }
+    Ok(m)
+}
+
 /// Reads `path`; prints the detected mapping and a summary of rejected rows on stderr.
 pub fn read(path: &Path, mapping: Option<Mapping>, strict: bool, quiet: bool) -> Result<Ingested> {
     read_rows(path, mapping, strict, quiet).map(IngestedRows::finish)
@@ -81,7 +99,15 @@ pub fn read_rows(
         for w in &got.warnings {
             eprintln!("warning: {w}");
         }
-        if got.detected {
+        if got.detected
+            && let Some(h) = &got.mapping.history
+        {
+            eprintln!(
+                "read as a {} history (preset {})",
+                h.shape,
+                h.shape.preset()
+            );
+        } else if got.detected {
             eprintln!(
                 "detected mapping: {} (no states mapped: every case counts as resolved at its last event)",
                 got.mapping

@@ -415,6 +415,7 @@ pub fn simulate(args: SimulateArgs, settings: &Settings) -> Result<()> {
             file: Some(args.from.clone()),
             preset: args.preset.clone(),
             mapping: args.mapping.clone(),
+            jira_statuses: None,
             strict: false,
         },
         db: None,

@@ -1,6 +1,7 @@
 //! Integration tests of the readers: CSV and XES features, and bad input.
 
 mod bad_input;
+mod calendar;
 mod csv;
 mod fuzz;
 mod xes;

@@ -120,6 +120,7 @@ pub async fn import(store: &Store, source: &str, r: &IngestedRows) -> ImportSumm
         mapping_toml: &toml,
         mapping_hash: Some(&hash),
         replace: false,
+        record_empty: true,
         file: "test",
         file_hash: "-",
         username: "test",

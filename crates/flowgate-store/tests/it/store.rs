@@ -191,7 +191,9 @@ fn tiny(k: usize) -> flowgate_flow::EventLogBuilder {
 }
 
 async fn import_tiny(store: &Store, source: &str, k: usize) -> flowgate_store::ImportSummary {
-    import_with(store, source, k, None, false).await.unwrap()
+    import_with(store, source, k, None, false, true)
+        .await
+        .unwrap()
 }
 
 /// Group `k`'s three events into `source`, read under mapping `hash` (`None`: canonical
@@ -202,6 +204,7 @@ async fn import_with(
     k: usize,
     hash: Option<&str>,
     replace: bool,
+    record_empty: bool,
 ) -> flowgate_store::Result<flowgate_store::ImportSummary> {
     let rows = tiny(k);
     store
@@ -212,6 +215,7 @@ async fn import_with(
                 mapping_toml: "",
                 mapping_hash: hash,
                 replace,
+                record_empty,
                 file: "tiny",
                 file_hash: &format!("{k}"),
                 username: "test",
@@ -335,7 +339,7 @@ async fn import_under(
     hash: &str,
     replace: bool,
 ) -> flowgate_store::Result<flowgate_store::ImportSummary> {
-    import_with(store, "m", k, Some(hash), replace).await
+    import_with(store, "m", k, Some(hash), replace, true).await
 }
 
 /// A source keeps the identity of the mapping it was imported with: another is refused and
@@ -389,4 +393,47 @@ async fn a_source_keeps_its_mapping_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_keeps_its_mapping_postgres() {
     a_source_keeps_its_mapping(&crate::pg_db("mapping").await).await;
+}
+
+/// A live post of events already stored (a retried request, a redelivered webhook) leaves no
+/// import record; a file import of the same events does (it says the file was seen).
+async fn retried_live_posts_leave_no_import_record(db: &crate::Db) {
+    let store = Store::open(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let imports = |store: &Store| {
+        let store = store.clone();
+        async move { store.sources().await.unwrap()[0].imports }
+    };
+    let first = import_with(&store, "live", 1, None, false, false)
+        .await
+        .unwrap();
+    assert_eq!((first.events_new, imports(&store).await), (3, 1));
+    assert!(first.import_id > 0);
+    for _ in 0..5 {
+        let again = import_with(&store, "live", 1, None, false, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.events_new, again.events_duplicate, again.import_id),
+            (0, 3, 0)
+        );
+    }
+    assert_eq!(imports(&store).await, 1);
+    let file = import_with(&store, "live", 1, None, false, true)
+        .await
+        .unwrap();
+    assert_eq!(file.events_new, 0);
+    assert_eq!(imports(&store).await, 2);
+    assert_eq!(store.load("live").await.unwrap().rows.len(), 3);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_live_posts_leave_no_import_record_sqlite() {
+    retried_live_posts_leave_no_import_record(&crate::sqlite_db("retried").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_live_posts_leave_no_import_record_postgres() {
+    retried_live_posts_leave_no_import_record(&crate::pg_db("retried").await).await;
 }

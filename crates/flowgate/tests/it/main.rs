@@ -8,6 +8,7 @@ mod demo;
 mod fuzz;
 mod gate;
 mod helpdesks;
+mod histories;
 mod kb;
 mod reference;
 mod serve;

@@ -1,0 +1,641 @@
+//! Help-desk histories read as they come: ServiceNow's `sys_audit`, Zendesk ticket audits and
+//! incremental ticket events, Jira changelogs, Freshdesk ticket activities, Intercom
+//! conversation parts and GitHub issue timelines.
+//!
+//! Each vendor's records are *flattened* into change rows with the same few columns
+//! ([`COLUMNS`]), one row per update of a ticket, and those rows go through the ordinary
+//! [`RowMapper`] like a CSV record. So a history preset is an ordinary mapping over the
+//! flattened columns (states, `null_values`, escalation rules and the source's mapping
+//! identity all work as for CSV), `db export` writes the same events back as CSV, and the
+//! flattening is the only vendor-specific code.
+//!
+//! A row carries only what the update changed: `status` when the status changed (the state
+//! column: an update without it changes no state), `group` when the group changed (the team:
+//! a handoff needs two real groups), `assignee` when the assignee changed (kept as an
+//! attribute), `author` who made the change (the event's resource). The activity names the
+//! update: `Created`, `Status: <status>`, `Group change`, `Assignment`, or the vendor's
+//! reply events (`Comment`, `Reply`, `Customer message`).
+//!
+//! Streaming: JSON lines are parsed one line at a time; a single JSON document (a page or an
+//! array) is parsed with a visitor that hands on each record of the records array as it
+//! ends, so memory grows with the events kept, not with the file.
+
+mod vendors;
+
+use std::cell::Cell;
+use std::io::Read;
+use std::rc::Rc;
+
+use flowgate_flow::EventLogBuilder;
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Diagnostic, IngestError, Result};
+use crate::input::{Format, Input};
+use crate::mapping::Mapping;
+use crate::rows::{ColumnTable, RowMapper};
+use crate::{Collector, ReadOptions};
+
+/// The help desks whose history shapes are read directly; each is also a preset's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Vendor {
+    /// ServiceNow `sys_audit` (one field change per row; CSV or the Table API's JSON).
+    ServicenowAudit,
+    /// Zendesk ticket audits or incremental ticket events.
+    Zendesk,
+    /// Jira issues with `expand=changelog`, or a paged `/issue/{key}/changelog`.
+    Jira,
+    /// Freshdesk ticket activities export.
+    Freshdesk,
+    /// Intercom conversations with their parts.
+    Intercom,
+    /// GitHub issue events or timelines.
+    Github,
+}
+
+impl Vendor {
+    pub const ALL: [Vendor; 6] = [
+        Vendor::ServicenowAudit,
+        Vendor::Zendesk,
+        Vendor::Jira,
+        Vendor::Freshdesk,
+        Vendor::Intercom,
+        Vendor::Github,
+    ];
+
+    /// The preset that reads this shape.
+    pub fn preset(self) -> &'static str {
+        match self {
+            Vendor::ServicenowAudit => "servicenow-audit",
+            Vendor::Zendesk => "zendesk",
+            Vendor::Jira => "jira",
+            Vendor::Freshdesk => "freshdesk",
+            Vendor::Intercom => "intercom",
+            Vendor::Github => "github",
+        }
+    }
+
+    /// Keys whose array holds the records in a page document.
+    fn page_keys(self) -> &'static [&'static str] {
+        match self {
+            Vendor::ServicenowAudit => &["result", "records"],
+            Vendor::Zendesk => &["audits", "ticket_events"],
+            Vendor::Jira => &["issues", "values"],
+            Vendor::Freshdesk => &["activities_data"],
+            Vendor::Intercom => &["conversations"],
+            Vendor::Github => &["events", "timeline"],
+        }
+    }
+
+    /// Key names (quoted, as they appear in JSON) that mark the shape; any one will do.
+    fn marks(self) -> &'static [&'static str] {
+        match self {
+            Vendor::ServicenowAudit => &["\"documentkey\""],
+            Vendor::Zendesk => &["\"ticket_events\"", "\"child_events\"", "\"audits\""],
+            Vendor::Jira => &["\"changelog\"", "\"histories\"", "\"fromString\""],
+            Vendor::Freshdesk => &["\"activities_data\"", "\"performed_at\""],
+            Vendor::Intercom => &["\"conversation_parts\""],
+            Vendor::Github => &["\"event\""],
+        }
+    }
+}
+
+impl std::fmt::Display for Vendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.preset())
+    }
+}
+
+/// A mapping's `[history]` section: the file is a help desk's history, flattened before
+/// mapping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    pub shape: Vendor,
+    /// Jira: the changelog field that names the team (e.g. `Team`, or a custom field's
+    /// name); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_field: Option<String>,
+    /// GitHub: labels that start with this prefix name the team (default `team:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_prefix: Option<String>,
+}
+
+/// The columns every history is flattened to, in this order.
+pub const COLUMNS: [&str; 9] = [
+    "ticket", "time", "seq", "activity", "author", "status", "group", "assignee", "priority",
+];
+
+/// One update of a ticket, flattened.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Change {
+    pub ticket: String,
+    /// As the vendor wrote it: RFC 3339, `YYYY-MM-DD HH:MM:SS`, or Unix seconds.
+    pub time: String,
+    /// The vendor's update counter, for ties at one time (ServiceNow `record_checkpoint`).
+    pub seq: Option<String>,
+    pub activity: String,
+    pub author: Option<String>,
+    pub status: Option<String>,
+    pub group: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<String>,
+}
+
+impl Change {
+    fn field(&self, col: usize) -> Option<&[u8]> {
+        let s = match col {
+            0 => Some(self.ticket.as_str()),
+            1 => Some(self.time.as_str()),
+            2 => self.seq.as_deref(),
+            3 => Some(self.activity.as_str()),
+            4 => self.author.as_deref(),
+            5 => self.status.as_deref(),
+            6 => self.group.as_deref(),
+            7 => self.assignee.as_deref(),
+            8 => self.priority.as_deref(),
+            _ => None,
+        };
+        s.map(str::as_bytes)
+    }
+
+    /// Names the update by what it changed (see the module's documentation).
+    fn name(&mut self, created: bool) {
+        self.activity = if created {
+            "Created".into()
+        } else if let Some(s) = &self.status {
+            format!("Status: {s}")
+        } else if self.group.is_some() {
+            "Group change".into()
+        } else if self.assignee.is_some() {
+            "Assignment".into()
+        } else {
+            String::new()
+        };
+    }
+}
+
+/// Recognises a history from the first bytes of a file: CSV with `documentkey` and
+/// `fieldname` columns (ServiceNow `sys_audit`), or JSON with a vendor's key names.
+pub fn sniff(format: Format, head: &[u8]) -> Option<Vendor> {
+    let text = String::from_utf8_lossy(head);
+    match format {
+        Format::Csv => {
+            let first = text.lines().next().unwrap_or_default().to_ascii_lowercase();
+            (first.contains("documentkey") && first.contains("fieldname"))
+                .then_some(Vendor::ServicenowAudit)
+        }
+        Format::Json => Vendor::ALL
+            .into_iter()
+            .find(|v| v.marks().iter().any(|m| text.contains(m))),
+        Format::Xes => None,
+    }
+}
+
+/// Counts newlines in what the JSON parser consumes, so diagnostics can name a line.
+struct Lines<R> {
+    inner: R,
+    lines: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let nl = buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.lines.set(self.lines.get() + nl);
+        Ok(n)
+    }
+}
+
+/// Hands flattened changes to the row mapper.
+struct Sink<'a> {
+    mapper: RowMapper,
+    table: ColumnTable,
+    builder: EventLogBuilder,
+    out: Collector,
+    opts: &'a ReadOptions<'a>,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    size: u64,
+    /// The line the current record ends on (1-based).
+    line: u64,
+    /// Per-vendor state across records (tickets seen, last status…).
+    state: vendors::State,
+    path: String,
+}
+
+impl Sink<'_> {
+    fn emit(&mut self, c: &Change) {
+        if c.activity.is_empty() {
+            return;
+        }
+        self.out.rows += 1;
+        let r = self.mapper.map(
+            |col| c.field(col),
+            &self.table,
+            self.line,
+            &mut self.builder,
+        );
+        if let Err(d) = r {
+            self.out.reject(d);
+        }
+        if self.out.rows.is_multiple_of(65_536)
+            && let Some(p) = self.opts.progress
+        {
+            p(
+                self.read.load(std::sync::atomic::Ordering::Relaxed),
+                self.size,
+            );
+        }
+    }
+
+    fn reject(&mut self, field: &str, expected: &str, found: String) {
+        self.out.rows += 1;
+        self.out.reject(Diagnostic {
+            file: self.path.clone(),
+            line: self.line,
+            field: field.to_owned(),
+            expected: expected.to_owned(),
+            found,
+        });
+    }
+}
+
+/// Reads a history file (see the module's documentation).
+pub(crate) fn read(
+    input: Input,
+    vendor: Vendor,
+    path: &str,
+    file: &std::path::Path,
+    opts: &ReadOptions<'_>,
+) -> Result<(EventLogBuilder, Mapping, bool, Collector)> {
+    let (mapping, detected) = match &opts.mapping {
+        Some(m) => match &m.history {
+            Some(h) if h.shape == vendor => (m.clone(), false),
+            Some(h) => {
+                return Err(IngestError::Shape {
+                    path: path.to_owned(),
+                    message: format!(
+                        "the mapping reads {} histories, but the file is a {} history (use --preset {})",
+                        h.shape,
+                        vendor,
+                        vendor.preset()
+                    ),
+                });
+            }
+            None => {
+                return Err(IngestError::Shape {
+                    path: path.to_owned(),
+                    message: format!(
+                        "the file is a {vendor} history; its mapping needs a [history] section with shape = \"{vendor}\" and columns named from {} (start from --preset {})",
+                        COLUMNS.join(", "),
+                        vendor.preset()
+                    ),
+                });
+            }
+        },
+        None => (Mapping::preset(vendor.preset())?, true),
+    };
+    let mut table = ColumnTable::default();
+    for c in COLUMNS {
+        table.get_or_add(c);
+    }
+    let mut mapper = RowMapper::new(&mapping, false, &mut table, false, path).map_err(|r| {
+        IngestError::MissingColumn {
+            path: path.to_owned(),
+            line: 1,
+            column: r.column.to_owned(),
+            role: r.role,
+            header: COLUMNS.join(", "),
+        }
+    })?;
+    let mut builder = EventLogBuilder::new(!mapping.states.is_empty());
+    mapper.sync_columns(&table, &mut builder);
+    let history = mapping.history.clone().unwrap_or(History {
+        shape: vendor,
+        team_field: None,
+        label_prefix: None,
+    });
+    let mut sink = Sink {
+        mapper,
+        table,
+        builder,
+        out: Collector::default(),
+        opts,
+        read: input.read.clone(),
+        size: input.size,
+        line: 1,
+        state: vendors::State::new(&history, file),
+        path: path.to_owned(),
+    };
+    let json_err = |line: u64, e: serde_json::Error| IngestError::Json {
+        path: path.to_owned(),
+        line,
+        message: e.to_string(),
+    };
+    match input.format {
+        Format::Csv => vendors::servicenow_csv(input.reader, &mut sink, path)?,
+        _ if let Some(records_per_line) = json_lines(vendor, &input.head) => {
+            let mut reader = input.reader;
+            let mut buf = Vec::new();
+            let mut line = 0u64;
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| IngestError::Io {
+                        path: path.to_owned(),
+                        source: e,
+                    })?;
+                if n == 0 {
+                    break;
+                }
+                line += 1;
+                sink.line = line;
+                let text = buf.trim_ascii();
+                if text.is_empty() {
+                    continue;
+                }
+                let r = if records_per_line {
+                    vendors::record_slice(vendor, &mut sink, text)
+                } else {
+                    let mut de = serde_json::Deserializer::from_slice(text);
+                    Document {
+                        vendor,
+                        sink: &mut sink,
+                        lines: None,
+                    }
+                    .deserialize(&mut de)
+                    .and_then(|()| de.end())
+                };
+                r.map_err(|e| json_err(line, e))?;
+            }
+        }
+        _ => {
+            let lines = Rc::new(Cell::new(1));
+            let reader = Lines {
+                inner: input.reader,
+                lines: lines.clone(),
+            };
+            let mut de = serde_json::Deserializer::from_reader(reader);
+            Document {
+                vendor,
+                sink: &mut sink,
+                lines: Some(lines),
+            }
+            .deserialize(&mut de)
+            .and_then(|()| de.end())
+            .map_err(|e| json_err(e.line() as u64, e))?;
+        }
+    }
+    vendors::finish(&mut sink);
+    Ok((sink.builder, mapping, detected, sink.out))
+}
+
+/// Whether the file is JSON lines (its first line alone is a whole JSON value; a
+/// pretty-printed document never is), and if so whether each line is one record (`true`)
+/// or a page or array (`false`).
+fn json_lines(vendor: Vendor, head: &[u8]) -> Option<bool> {
+    // With no newline in the sample, the first line may be cut at the sample's end.
+    let end = head.iter().position(|&b| b == b'\n')?;
+    let first = head[..end].trim_ascii();
+    let value = serde_json::from_slice::<serde_json::Value>(first).ok()?;
+    Some(match value {
+        serde_json::Value::Object(m) => !vendor.page_keys().iter().any(|k| m.contains_key(*k)),
+        _ => false,
+    })
+}
+
+/// One JSON document: a page (an object whose records array sits under one of the vendor's
+/// page keys), an array of records or pages, or a single record. Read from a stream,
+/// `lines` tells each record the line it ends on.
+struct Document<'s, 'a> {
+    vendor: Vendor,
+    sink: &'s mut Sink<'a>,
+    lines: Option<Rc<Cell<u64>>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Document<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(DocVisitor {
+            vendor: self.vendor,
+            sink: self.sink,
+            lines: self.lines,
+        })
+    }
+}
+
+struct DocVisitor<'s, 'a> {
+    vendor: Vendor,
+    sink: &'s mut Sink<'a>,
+    lines: Option<Rc<Cell<u64>>>,
+}
+
+impl<'de> Visitor<'de> for DocVisitor<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a {} page, record or array of them", self.vendor)
+    }
+
+    /// An array: of records, or of pages (each element is itself a document).
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(DocVisitor {
+                vendor: self.vendor,
+                sink: &mut *self.sink,
+                lines: self.lines.clone(),
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    /// An object: a page when one of its keys is a page key (its array streamed), else a
+    /// single record (collected, then flattened).
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut fields = serde_json::Map::new();
+        let mut paged = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if self.vendor.page_keys().contains(&key.as_str()) {
+                map.next_value_seed(Records {
+                    vendor: self.vendor,
+                    sink: &mut *self.sink,
+                    lines: self.lines.clone(),
+                })?;
+                paged = true;
+            } else if paged {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                fields.insert(key, map.next_value()?);
+            }
+        }
+        if !paged {
+            if let Some(l) = &self.lines {
+                self.sink.line = l.get();
+            }
+            vendors::record(self.vendor, self.sink, serde_json::Value::Object(fields));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for DocVisitor<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// A page's records array, each record flattened as it ends.
+struct Records<'s, 'a> {
+    vendor: Vendor,
+    sink: &'s mut Sink<'a>,
+    lines: Option<Rc<Cell<u64>>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Records<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "an array of {} records", self.vendor)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            if let Some(l) = &self.lines {
+                self.sink.line = l.get();
+            }
+            vendors::record(self.vendor, self.sink, v);
+        }
+        Ok(())
+    }
+}
+
+/// Deserializes a record from a JSON value, or rejects it with the reason.
+fn typed<T: DeserializeOwned>(
+    sink: &mut Sink<'_>,
+    vendor: Vendor,
+    v: serde_json::Value,
+) -> Option<T> {
+    match serde_json::from_value(v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            sink.reject("record", &format!("a {vendor} record"), e.to_string());
+            None
+        }
+    }
+}
+
+/// Any JSON scalar as text (ids are numbers in one API and strings in another); `null`,
+/// arrays and objects as none.
+pub(crate) fn any_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string, number or null")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Adds an instance's Jira statuses (the list `GET /rest/api/3/status` returns: `name` and
+/// `statusCategory.key`) to the mapping's states: category `new` → `new`, `indeterminate`
+/// → `working`, `done` → `resolved`. A status the mapping already lists keeps its state
+/// (the mapping is more precise than Jira's three categories). Returns how many were added.
+pub fn add_jira_statuses(mapping: &mut Mapping, json: &[u8], origin: &str) -> Result<usize> {
+    #[derive(Deserialize)]
+    struct Category {
+        key: String,
+    }
+    #[derive(Deserialize)]
+    struct Status {
+        name: String,
+        #[serde(rename = "statusCategory")]
+        category: Category,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Plain(Vec<Status>),
+        Paged { values: Vec<Status> },
+    }
+    let bad = |message: String| IngestError::Mapping {
+        origin: origin.to_owned(),
+        message,
+    };
+    let list = match serde_json::from_slice::<List>(json) {
+        Ok(List::Plain(v)) | Ok(List::Paged { values: v }) => v,
+        Err(e) => {
+            return Err(bad(format!(
+                "expected Jira's status list (an array of {{\"name\", \"statusCategory\": {{\"key\"}}}}): {e}"
+            )));
+        }
+    };
+    let mut known: std::collections::HashSet<String> =
+        mapping.states.values().flatten().cloned().collect();
+    let mut added = 0;
+    for s in list {
+        if !known.insert(s.name.clone()) {
+            continue;
+        }
+        let state = match s.category.key.as_str() {
+            "new" => flowgate_flow::State::New,
+            "indeterminate" => flowgate_flow::State::Working,
+            "done" => flowgate_flow::State::Resolved,
+            other => {
+                return Err(bad(format!(
+                    "status {:?} has category {other:?}; expected new, indeterminate or done",
+                    s.name
+                )));
+            }
+        };
+        mapping.states.entry(state).or_default().push(s.name);
+        added += 1;
+    }
+    Ok(added)
+}

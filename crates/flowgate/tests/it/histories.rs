@@ -1,0 +1,350 @@
+//! Help-desk histories read as they come (ServiceNow sys_audit, Zendesk audits and
+//! incremental events, Jira changelogs, Freshdesk activities, Intercom conversation parts,
+//! GitHub issue events). Every fixture tells the same three tickets (see
+//! tests/fixtures/helpdesks/README.md); the figures below are computed by hand from that
+//! story, not from flowgate's output.
+
+use std::path::{Path, PathBuf};
+
+use crate::{flowgate, stderr, temp_dir};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/helpdesks")
+        .join(name)
+}
+
+fn baseline_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["baseline"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json", "-q"]);
+    let out = flowgate(&all);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// File, preset, events the file yields (counted by hand from the fixture).
+const STORIES: [(&str, &str, u64); 7] = [
+    ("zendesk_ticket_audits.json", "zendesk", 16),
+    ("zendesk_incremental_ticket_events.jsonl", "zendesk", 16),
+    ("servicenow_sys_audit.csv", "servicenow-audit", 15),
+    ("jira_issues_changelog.json", "jira", 15),
+    ("freshdesk_ticket_activities.json", "freshdesk", 15),
+    ("intercom_conversations.jsonl", "intercom", 19),
+    ("github_issue_events.json", "github", 15),
+];
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+/// The story's figures. Ticket 101: created 2 March 09:00, solved 12:00 (closed on the 5th,
+/// which does not move it): 10,800 s; one handoff (group 10/Billing → 20/Tech). Ticket 102:
+/// created 2 March 10:00, solved 3 March 10:00, reopened 4 March 08:00, moved to Tech at
+/// 09:00 and back to Billing at 10:00 (two handoffs, a ping-pong), solved 11:00: 49 h =
+/// 176,400 s. Ticket 103 stays open. So 2 resolved of 3, p50 (nearest rank 1 of 2) 10,800,
+/// mean 93,600, reopen rate 1/2, handoffs 3 over 3 cases = 1.0, one ping-pong case, no
+/// first-pass resolution (101 was handed off, 102 reopened).
+fn assert_story(v: &serde_json::Value, what: &str, events: u64) {
+    assert_eq!(v["cases"].as_u64(), Some(3), "{what}: {v}");
+    assert_eq!(v["events"].as_u64(), Some(events), "{what}: {v}");
+    assert_eq!(v["resolved_cases"].as_u64(), Some(2), "{what}: {v}");
+    assert_eq!(v["open_cases"].as_u64(), Some(1), "{what}: {v}");
+    assert!(
+        close(v["cycle_time_s"]["p50"].as_f64(), 10_800.0),
+        "{what}: {v}"
+    );
+    assert!(
+        close(v["cycle_time_s"]["mean"].as_f64(), 93_600.0),
+        "{what}: {v}"
+    );
+    assert!(close(v["reopen_rate"].as_f64(), 0.5), "{what}: {v}");
+    assert!(close(v["handoffs"]["mean"].as_f64(), 1.0), "{what}: {v}");
+    assert_eq!(
+        v["handoffs"]["ping_pong_cases"].as_u64(),
+        Some(1),
+        "{what}: {v}"
+    );
+    assert!(
+        close(v["first_pass_resolution_rate"].as_f64(), 0.0),
+        "{what}: {v}"
+    );
+}
+
+/// Each shape is recognised from its content (no preset named) and reads the same with its
+/// preset named.
+#[test]
+fn every_help_desk_history_tells_the_same_story() {
+    for (file, preset, events) in STORIES {
+        let path = fixture(file);
+        let f = path.to_str().unwrap();
+        let detected = baseline_json(&[f]);
+        assert_story(&detected, file, events);
+        let named = baseline_json(&[f, "--preset", preset]);
+        assert_story(&named, file, events);
+    }
+}
+
+/// Time in each state, where the shape has the story's states. Zendesk and ServiceNow have
+/// new, working (open / In Progress), waiting on the customer (pending / On Hold) and solved:
+/// 101 new 09:00–09:30 (1,800 s), working until 12:00 (9,000); 102 new 10:00–10:15 (900),
+/// pending until 3 March 09:00 (81,900), open until 10:00 (3,600), solved until 4 March 08:00
+/// (79,200, inside its window), open until 11:00 (10,800). Intercom has no "new": a
+/// conversation is open from its start (101: 10,800; 102: 900 + 3,600 + 10,800).
+#[test]
+fn time_in_state_follows_each_vendors_statuses() {
+    let state = |v: &serde_json::Value, s: &str| v["time_in_state_s"][s].as_f64().unwrap_or(0.0);
+    for file in [
+        "zendesk_ticket_audits.json",
+        "zendesk_incremental_ticket_events.jsonl",
+        "servicenow_sys_audit.csv",
+    ] {
+        let path = fixture(file);
+        let v = baseline_json(&[path.to_str().unwrap()]);
+        assert_eq!(state(&v, "new"), 2_700.0, "{file}: {v}");
+        assert_eq!(state(&v, "working"), 23_400.0, "{file}: {v}");
+        assert_eq!(state(&v, "waiting_customer"), 81_900.0, "{file}: {v}");
+        assert_eq!(state(&v, "resolved"), 79_200.0, "{file}: {v}");
+        // Flow efficiency: touch 23,400 / (touch + wait 84,600).
+        assert!(
+            close(v["flow_efficiency"].as_f64(), 23_400.0 / 108_000.0),
+            "{file}: {v}"
+        );
+    }
+    let path = fixture("intercom_conversations.jsonl");
+    let v = baseline_json(&[path.to_str().unwrap()]);
+    assert_eq!(state(&v, "new"), 0.0, "{v}");
+    assert_eq!(state(&v, "working"), 26_100.0, "{v}");
+    assert_eq!(state(&v, "waiting_customer"), 81_900.0, "{v}");
+}
+
+/// ServiceNow lists two updates of ticket d102 in the same second out of checkpoint order
+/// (the move back to Billing before the move to Tech). The preset orders ties by the record
+/// checkpoint: Billing → Tech → Billing, two handoffs and a ping-pong. Without the order the
+/// file order gives Billing → Billing → Tech: one handoff, no ping-pong (mean 2/3).
+#[test]
+fn servicenow_orders_one_seconds_updates_by_their_checkpoint() {
+    let d = temp_dir("sn-order");
+    let out = flowgate(&["presets", "servicenow-audit"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("order")).collect();
+    assert_eq!(kept.len() + 1, text.lines().count(), "one order line");
+    let unordered = d.join("unordered.toml");
+    std::fs::write(&unordered, kept.join("\n")).unwrap();
+    let path = fixture("servicenow_sys_audit.csv");
+    let f = path.to_str().unwrap();
+    let v = baseline_json(&[f, "--mapping", unordered.to_str().unwrap()]);
+    assert!(close(v["handoffs"]["mean"].as_f64(), 2.0 / 3.0), "{v}");
+    assert_eq!(v["handoffs"]["ping_pong_cases"].as_u64(), Some(0), "{v}");
+    let v = baseline_json(&[f]);
+    assert!(close(v["handoffs"]["mean"].as_f64(), 1.0), "{v}");
+
+    // The flat incident log orders ties by sys_mod_count the same way: two updates in one
+    // minute listed Resolved (mod 2) before Active (mod 1) leave the incident resolved.
+    let flat = d.join("incident.csv");
+    std::fs::write(
+        &flat,
+        "number,incident_state,sys_mod_count,sys_updated_by,sys_updated_at,assignment_group\n\
+         INC9,New,0,a,1/3/2016 09:00,G1\n\
+         INC9,Resolved,2,a,1/3/2016 09:10,G1\n\
+         INC9,Active,1,a,1/3/2016 09:10,G1\n",
+    )
+    .unwrap();
+    let v = baseline_json(&[flat.to_str().unwrap()]);
+    assert_eq!(v["resolved_cases"].as_u64(), Some(1), "{v}");
+    assert!(close(v["cycle_time_s"]["p50"].as_f64(), 600.0), "{v}");
+}
+
+/// Jira changelogs carry status names. `Triage` (ticket SUP-101's first status) is not one
+/// of the preset's usual names, so SUP-101 starts with no state and only SUP-102's To Do
+/// (900 s) counts as new; with the instance's status list (Triage in category new) SUP-101's
+/// 09:00–09:30 counts too.
+#[test]
+fn jira_statuses_come_from_the_instances_list() {
+    let path = fixture("jira_issues_changelog.json");
+    let f = path.to_str().unwrap();
+    let v = baseline_json(&[f]);
+    assert_eq!(v["time_in_state_s"]["new"].as_f64(), Some(900.0), "{v}");
+    let statuses = fixture("jira_statuses.json");
+    let v = baseline_json(&[f, "--jira-statuses", statuses.to_str().unwrap()]);
+    assert_eq!(v["time_in_state_s"]["new"].as_f64(), Some(2_700.0), "{v}");
+    assert_story(&v, "with statuses", 15);
+
+    // One issue's paged changelog names the issue by its file name (SUP-7): In Progress at
+    // 09:00, Done at 11:00, nothing earlier: 7,200 s.
+    let paged = fixture("SUP-7.changelog.json");
+    let v = baseline_json(&[paged.to_str().unwrap()]);
+    assert_eq!(v["cases"].as_u64(), Some(1), "{v}");
+    assert_eq!(v["events"].as_u64(), Some(2), "{v}");
+    assert_eq!(v["cycle_time_s"]["p50"].as_f64(), Some(7_200.0), "{v}");
+    let d = temp_dir("jira-paged");
+    let db = d.join("j.db");
+    let db = db.to_str().unwrap();
+    let out = flowgate(&["import", paged.to_str().unwrap(), "--db", db, "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = d.join("out.csv");
+    let out = flowgate(&["db", "export", "--db", db, "--out", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.matches("SUP-7,").count(), 2, "{text}");
+}
+
+/// import → db export → import into another database: the same figures from both stores
+/// and from the file.
+#[test]
+fn histories_round_trip_through_the_store() {
+    let d = temp_dir("history-round-trip");
+    for (i, (file, preset, events)) in STORIES.into_iter().enumerate() {
+        let path = fixture(file);
+        let f = path.to_str().unwrap();
+        let first = d.join(format!("first-{i}.db"));
+        let first = first.to_str().unwrap();
+        let out = flowgate(&["import", f, "--db", first, "--source", preset, "-q"]);
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        let from_db = baseline_json(&["--db", first, "--source", preset]);
+        assert_story(&from_db, file, events);
+        let csv = d.join(format!("export-{i}.csv"));
+        let out = flowgate(&[
+            "db",
+            "export",
+            "--db",
+            first,
+            "--source",
+            preset,
+            "--out",
+            csv.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        let second = d.join(format!("second-{i}.db"));
+        let second = second.to_str().unwrap();
+        let mapping = format!("{}.toml", csv.display());
+        let out = flowgate(&[
+            "import",
+            csv.to_str().unwrap(),
+            "--mapping",
+            &mapping,
+            "--db",
+            second,
+            "--source",
+            preset,
+            "-q",
+        ]);
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        let again = baseline_json(&["--db", second, "--source", preset]);
+        let strip = |v: &serde_json::Value| {
+            let mut v = v.clone();
+            v.as_object_mut().unwrap().remove("source");
+            v
+        };
+        assert_eq!(strip(&again), strip(&from_db), "{file}");
+        // And back into the first store under its source: nothing new.
+        let out = flowgate(&[
+            "import",
+            csv.to_str().unwrap(),
+            "--mapping",
+            &mapping,
+            "--db",
+            first,
+            "--source",
+            preset,
+        ]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("0 new events"),
+            "{file}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
+    }
+}
+
+/// Bad histories: an error naming file and line, a non-zero exit, nothing stored.
+#[test]
+fn bad_histories_are_named_and_store_nothing() {
+    let d = temp_dir("bad-history");
+    let db = d.join("b.db");
+    let db = db.to_str().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // JSON that is no history flowgate knows.
+    let p = write("other.json", "{\"hello\": [1, 2, 3]}\n");
+    let out = flowgate(&["import", p.to_str().unwrap(), "--db", db]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not a history"), "{}", stderr(&out));
+    // A page cut short: the line where the JSON stops.
+    let full = std::fs::read_to_string(fixture("zendesk_ticket_audits.json")).unwrap();
+    let cut: String = full.lines().take(40).collect::<Vec<_>>().join("\n");
+    let p = write("cut.json", &cut);
+    let out = flowgate(&["import", p.to_str().unwrap(), "--db", db]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("cut.json:40") && err.contains("invalid JSON"),
+        "{err}"
+    );
+    // The wrong preset for the shape.
+    let z = fixture("zendesk_incremental_ticket_events.jsonl");
+    let out = flowgate(&[
+        "import",
+        z.to_str().unwrap(),
+        "--preset",
+        "jira",
+        "--db",
+        db,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--preset zendesk"),
+        "{}",
+        stderr(&out)
+    );
+    // A record with a bad time: named by line and field; --strict refuses the file.
+    let lines = std::fs::read_to_string(&z).unwrap();
+    let bad = lines.replacen("\"timestamp\": 1772443800", "\"timestamp\": \"soon\"", 1);
+    assert_ne!(bad, lines, "the fixture's second record is at 09:30");
+    let p = write("bad-time.jsonl", &bad);
+    let out = flowgate(&["import", p.to_str().unwrap(), "--db", db, "--strict"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad-time.jsonl:2") && err.contains("\"time\""),
+        "{err}"
+    );
+    let status = flowgate(&["db", "status", "--db", db]);
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        !text.contains("zendesk") && !text.contains("jira"),
+        "{text}"
+    );
+    // Without --strict the rest is read and the rejected record is reported.
+    let out = flowgate(&["baseline", p.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 of 16 rows rejected"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The JSON-against-CSV benchmark's harness runs (small), and fails if the two files'
+/// figures differ.
+#[test]
+fn the_history_benchmark_harness_runs() {
+    let d = temp_dir("history-bench");
+    let work = d.to_str().unwrap();
+    let o = flowgate(&[
+        "bench",
+        "--history",
+        "2000",
+        "--runs",
+        "1",
+        "--work-dir",
+        work,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("| 2000 | JSON lines"), "{out}");
+}
