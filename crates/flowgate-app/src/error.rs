@@ -5,6 +5,8 @@ pub enum Error {
     #[error(transparent)]
     Demand(#[from] flowgate_demand::DemandError),
     #[error(transparent)]
+    Ingest(#[from] flowgate_ingest::IngestError),
+    #[error(transparent)]
     Kb(#[from] flowgate_kb::KbError),
     #[error(transparent)]
     Store(#[from] flowgate_store::StoreError),

@@ -20,6 +20,7 @@ pub mod live;
 pub mod pilot;
 pub mod policy;
 pub mod review;
+pub mod sync;
 pub mod triage;
 pub mod whatif;
 

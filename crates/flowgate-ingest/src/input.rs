@@ -108,6 +108,34 @@ pub fn open(path: &Path) -> Result<Input> {
     })
 }
 
+/// An input held in memory (a page fetched from an API).
+pub fn from_bytes(body: Vec<u8>, name: &str) -> Result<Input> {
+    if body.is_empty() {
+        return Err(IngestError::Empty {
+            path: name.to_owned(),
+        });
+    }
+    let head = body[..body.len().min(SNIFF)].to_vec();
+    let body_head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let trimmed = body_head.trim_ascii_start();
+    let format = if trimmed.starts_with(b"<") {
+        Format::Xes
+    } else if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
+        Format::Json
+    } else {
+        Format::Csv
+    };
+    let size = body.len() as u64;
+    Ok(Input {
+        head: body_head.to_vec(),
+        reader: Box::new(std::io::Cursor::new(body)),
+        format,
+        read: Arc::new(AtomicU64::new(size)),
+        size,
+        gzip: false,
+    })
+}
+
 /// Where the sample stops looking like text: a NUL, a control character other than
 /// tab/CR/LF/FF, or mostly bytes that are not UTF-8. A few invalid bytes (a Latin-1 name)
 /// are left to the row diagnostics; a sequence cut at the sample's end is fine.

@@ -135,8 +135,57 @@ pub fn read_log(path: &Path, opts: &ReadOptions<'_>) -> Result<Ingested> {
 
 /// Reads a file without sorting it (see [`IngestedRows`]).
 pub fn read_rows(path: &Path, opts: &ReadOptions<'_>) -> Result<IngestedRows> {
-    let shown = path.display().to_string();
     let input = input::open(path)?;
+    let rows = read_input(input, path, opts)?;
+    if rows.builder.is_empty() {
+        return Err(IngestError::NoEvents {
+            path: path.display().to_string(),
+            rejected: rows.rejected,
+            first: rows
+                .diagnostics
+                .first()
+                .map(|d| format!("; first: {d}"))
+                .unwrap_or_default(),
+        });
+    }
+    Ok(rows)
+}
+
+/// Reads one page of a help desk's history fetched from its API (`name` stands for the
+/// file in diagnostics). A page without events gives an empty builder, not an error; a
+/// record that cannot be read is counted and kept as a diagnostic.
+pub fn read_history_page(body: Vec<u8>, name: &str, mapping: Mapping) -> Result<IngestedRows> {
+    let Some(vendor) = mapping.history.as_ref().map(|h| h.shape) else {
+        return Err(IngestError::Shape {
+            path: name.to_owned(),
+            message: "a page of a help desk's API reads with a history mapping".into(),
+        });
+    };
+    let input = input::from_bytes(body, name)?;
+    let format = input.format;
+    let opts = ReadOptions {
+        mapping: Some(mapping),
+        ..Default::default()
+    };
+    let (mut builder, mapping, detected, out) =
+        history::read(input, vendor, name, Path::new(name), &opts)?;
+    if let Some(order) = &mapping.columns.order {
+        order_ties(&mut builder, order);
+    }
+    Ok(IngestedRows {
+        builder,
+        format,
+        mapping,
+        detected,
+        rows: out.rows,
+        rejected: out.rejected,
+        diagnostics: out.diagnostics,
+        warnings: Vec::new(),
+    })
+}
+
+fn read_input(input: input::Input, path: &Path, opts: &ReadOptions<'_>) -> Result<IngestedRows> {
+    let shown = path.display().to_string();
     let format = input.format;
     let history = history::sniff(format, &input.head);
     let (mut builder, mapping, detected, out) = match (format, history) {
@@ -164,17 +213,6 @@ pub fn read_rows(path: &Path, opts: &ReadOptions<'_>) -> Result<IngestedRows> {
         return Err(IngestError::Strict {
             count: out.rejected,
             first: first.clone(),
-        });
-    }
-    if builder.is_empty() {
-        return Err(IngestError::NoEvents {
-            path: shown,
-            rejected: out.rejected,
-            first: out
-                .diagnostics
-                .first()
-                .map(|d| format!("; first: {d}"))
-                .unwrap_or_default(),
         });
     }
     tracing::debug!(

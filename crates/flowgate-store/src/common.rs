@@ -166,6 +166,18 @@ macro_rules! import_epilogue {
             .bind($source_id)
             .fetch_one(&mut *$tx)
             .await?;
+        if let Some(c) = &$req.cursor {
+            sqlx::query(&$q(
+                "INSERT INTO sync_cursors (source, vendor, cursor, updated_at_ms) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (source) DO UPDATE SET vendor = excluded.vendor, cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms",
+            ))
+            .bind($req.source)
+            .bind(c.vendor)
+            .bind(c.value)
+            .bind($crate::now_ms())
+            .execute(&mut *$tx)
+            .await?;
+        }
         let keep = $new > 0 || $req.record_empty;
         let summary = $crate::ImportSummary {
             import_id: if keep { $import_id } else { 0 },

@@ -133,11 +133,21 @@ pub struct ImportRequest<'a> {
     /// redelivered webhook) leaves no record, so retries do not grow the imports table;
     /// its summary's `import_id` is then 0.
     pub record_empty: bool,
+    /// `flowgate sync`: the vendor's cursor after these events, stored in the same
+    /// transaction ([`Store::sync_cursor`] reads it back).
+    pub cursor: Option<SyncCursor<'a>>,
     pub file: &'a str,
     pub file_hash: &'a str,
     pub username: &'a str,
     pub rows_read: u64,
     pub rejected: u64,
+}
+
+/// Where a sync of a source stands: the vendor and its cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncCursor<'a> {
+    pub vendor: &'a str,
+    pub value: &'a str,
 }
 
 /// What an import did.
@@ -312,6 +322,52 @@ impl Store {
                 imports,
             })
             .collect())
+    }
+
+    /// The vendor and cursor `flowgate sync` committed last for `source`.
+    pub async fn sync_cursor(&self, source: &str) -> Result<Option<(String, String)>> {
+        let q = "SELECT vendor, cursor FROM sync_cursors WHERE source = ";
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_as(&format!("{q}?"))
+                    .bind(source)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(&format!("{q}$1"))
+                    .bind(source)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
+    }
+
+    /// Moves `source`'s cursor without events (a page that held none).
+    pub async fn set_sync_cursor(&self, source: &str, cursor: SyncCursor<'_>) -> Result<()> {
+        let sql = "INSERT INTO sync_cursors (source, vendor, cursor, updated_at_ms) VALUES (?, ?, ?, ?) \
+                   ON CONFLICT (source) DO UPDATE SET vendor = excluded.vendor, cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms";
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query(sql)
+                    .bind(source)
+                    .bind(cursor.vendor)
+                    .bind(cursor.value)
+                    .bind(now_ms())
+                    .execute(p)
+                    .await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query(&common::numbered(sql))
+                    .bind(source)
+                    .bind(cursor.vendor)
+                    .bind(cursor.value)
+                    .bind(now_ms())
+                    .execute(p)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// The mapping (TOML) kept with a source, `None` when the store has no such source.

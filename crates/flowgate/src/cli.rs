@@ -58,6 +58,9 @@ pub enum Command {
     /// Database maintenance: migrate, status, export.
     #[command(subcommand)]
     Db(crate::db::DbCommand),
+    /// Pull a help desk's history from its API into the database, from where the last sync
+    /// stopped (credentials from the environment; see the README).
+    Sync(crate::sync::SyncArgs),
     /// Train an intent model from labelled texts.
     Train(crate::demand::TrainArgs),
     /// Classify tickets: one JSON line each with intent, confidence, top 3, out-of-scope
@@ -232,6 +235,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gate(cmd) => crate::gate::run(cmd, &settings),
         Command::Eval(args) => crate::demand::eval(args),
         Command::Db(cmd) => crate::db::db(cmd, &settings),
+        Command::Sync(args) => crate::sync::sync(args, &settings),
         Command::Demo(args) => crate::demo::run(args),
         Command::Scorecard(args) => crate::value::scorecard(args, &settings),
         Command::Compare(args) => crate::value::compare(args, &settings),

@@ -133,6 +133,7 @@ pub fn store_rows(
         mapping_hash: Some(&mapping_hash),
         replace,
         record_empty: true,
+        cursor: None,
         file: &shown,
         file_hash: &hash,
         username: &username,

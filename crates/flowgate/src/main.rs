@@ -16,6 +16,7 @@ mod review;
 mod risk;
 mod serve;
 mod sticky;
+mod sync;
 mod value;
 
 use std::process::ExitCode;

@@ -121,6 +121,7 @@ pub async fn import(store: &Store, source: &str, r: &IngestedRows) -> ImportSumm
         mapping_hash: Some(&hash),
         replace: false,
         record_empty: true,
+        cursor: None,
         file: "test",
         file_hash: "-",
         username: "test",

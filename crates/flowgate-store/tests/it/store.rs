@@ -97,7 +97,10 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
             store.load("x").await,
             Err(StoreError::NotMigrated)
         ));
-        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            store.migrate().await.unwrap(),
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+        );
         assert!(store.migrate().await.unwrap().is_empty());
         let e = store.load("nope").await.err().unwrap().to_string();
         assert!(e.contains("nope") && e.contains("(none)"), "{e}");
@@ -120,7 +123,7 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
         }
         let e = store.migrate().await.err().unwrap();
         assert!(
-            matches!(e, StoreError::SchemaTooNew { db: 999, known: 8 }),
+            matches!(e, StoreError::SchemaTooNew { db: 999, known: 9 }),
             "{e}"
         );
         assert!(e.to_string().contains("newer"));
@@ -216,6 +219,7 @@ async fn import_with(
                 mapping_hash: hash,
                 replace,
                 record_empty,
+                cursor: None,
                 file: "tiny",
                 file_hash: &format!("{k}"),
                 username: "test",
@@ -436,4 +440,60 @@ async fn retried_live_posts_leave_no_import_record_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retried_live_posts_leave_no_import_record_postgres() {
     retried_live_posts_leave_no_import_record(&crate::pg_db("retried").await).await;
+}
+
+/// `flowgate sync`'s cursor is written in the import's transaction: an import that is
+/// refused (here under another mapping) leaves the cursor where the last committed page put
+/// it, so a resumed sync reads that page again.
+async fn a_sync_cursor_moves_only_with_its_events(db: &crate::Db) {
+    let store = Store::open(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let import = |k: usize, hash: &'static str, cursor: &'static str| {
+        let store = store.clone();
+        async move {
+            let rows = tiny(k);
+            store
+                .import(
+                    &flowgate_store::ImportRequest {
+                        source: "synced",
+                        rows: &rows,
+                        mapping_toml: "",
+                        mapping_hash: Some(hash),
+                        replace: false,
+                        record_empty: false,
+                        cursor: Some(flowgate_store::SyncCursor {
+                            vendor: "zendesk",
+                            value: cursor,
+                        }),
+                        file: "page",
+                        file_hash: cursor,
+                        username: "test",
+                        rows_read: 3,
+                        rejected: 0,
+                    },
+                    &|_, _| {},
+                )
+                .await
+        }
+    };
+    assert_eq!(store.sync_cursor("synced").await.unwrap(), None);
+    import(1, "a", "1000").await.unwrap();
+    let at = |c: &str| Some(("zendesk".to_owned(), c.to_owned()));
+    assert_eq!(store.sync_cursor("synced").await.unwrap(), at("1000"));
+    assert!(import(2, "b", "2000").await.is_err());
+    assert_eq!(store.sync_cursor("synced").await.unwrap(), at("1000"));
+    import(2, "a", "2000").await.unwrap();
+    assert_eq!(store.sync_cursor("synced").await.unwrap(), at("2000"));
+    assert_eq!(store.load("synced").await.unwrap().rows.len(), 6);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_cursor_moves_only_with_its_events_sqlite() {
+    a_sync_cursor_moves_only_with_its_events(&crate::sqlite_db("cursor").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_cursor_moves_only_with_its_events_postgres() {
+    a_sync_cursor_moves_only_with_its_events(&crate::pg_db("cursor").await).await;
 }
