@@ -560,3 +560,60 @@ fn sync_pages_servicenow_sys_audit_by_offset() {
     let v = baseline_json(&["--db", db, "--source", "servicenow-audit"]);
     assert_story(&v, "synced sys_audit", 15);
 }
+
+/// `flowgate sync jira` pages a search by `startAt` (two issues a page), with the JQL from
+/// the cursor, and reads the same story as the file; the cursor is the latest `updated`, to
+/// the minute.
+#[test]
+fn sync_pages_jira_search_by_start_at() {
+    let text = std::fs::read_to_string(fixture("jira_issues_changelog.json")).unwrap();
+    let page: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut issues = page["issues"].as_array().unwrap().clone();
+    for (i, updated) in issues.iter_mut().zip([
+        "2026-03-05T12:00:00.000+0000",
+        "2026-03-04T11:00:00.000+0000",
+        "2026-03-03T08:30:00.000+0000",
+    ]) {
+        i["fields"]["updated"] = serde_json::Value::from(updated);
+    }
+    let (base, log, stop) = local_help_desk(move |path, _| {
+        let start: usize = path
+            .split("startAt=")
+            .nth(1)
+            .and_then(|v| v.split('&').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let part = &issues[start.min(3)..(start + 2).min(3)];
+        Reply::Json(
+            serde_json::json!({"startAt": start, "maxResults": 2, "total": 3, "issues": part})
+                .to_string(),
+        )
+    });
+    let d = temp_dir("sync-jira");
+    let db = d.join("j.db");
+    let db = db.to_str().unwrap();
+    let out = flowgate(&[
+        "sync",
+        "jira",
+        "--base-url",
+        &base,
+        "--db",
+        db,
+        "--page-size",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("2 pages, 15 new events") && text.contains("cursor 2026-03-05 12:00"),
+        "{text}"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let paths = log.lock().unwrap().clone();
+    assert!(
+        paths[0].contains("jql=updated%20%3E%3D%20%221970-01-01%2000%3A00%22"),
+        "{paths:?}"
+    );
+    let v = baseline_json(&["--db", db, "--source", "jira"]);
+    assert_story(&v, "synced jira", 15);
+}
