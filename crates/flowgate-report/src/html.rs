@@ -314,5 +314,32 @@ pub fn sections(b: &Baseline) -> String {
         }
         s.push_str("</table>");
     }
+    if let Some(bt) = &b.business {
+        let _ = write!(
+            s,
+            "<h2>Business time ({})</h2><p>Only the calendar's working hours count.</p><table><tr><th></th><th>p50</th><th>p85</th><th>p95</th><th>mean</th></tr><tr><td>cycle time (business)</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr><tr><td>cycle time (calendar)</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr></table><p>Touch {} · wait {} · flow efficiency {}</p>",
+            esc(&bt.calendar),
+            opt_duration(bt.cycle_time_s.p50),
+            opt_duration(bt.cycle_time_s.p85),
+            opt_duration(bt.cycle_time_s.p95),
+            opt_duration(bt.cycle_time_s.mean),
+            opt_duration(b.cycle_time_s.p50),
+            opt_duration(b.cycle_time_s.p85),
+            opt_duration(b.cycle_time_s.p95),
+            opt_duration(b.cycle_time_s.mean),
+            duration(bt.touch_s),
+            duration(bt.wait_s),
+            pct(bt.flow_efficiency)
+        );
+        if let Some(sla) = &bt.sla {
+            let _ = write!(
+                s,
+                "<p>SLA in business hours{}: resolution met {} · first response met {}</p>",
+                esc(&crate::text::paused(&bt.sla_paused_on)),
+                pct(sla.resolution_adherence),
+                pct(sla.first_response_adherence)
+            );
+        }
+    }
     s
 }

@@ -617,3 +617,49 @@ fn sync_pages_jira_search_by_start_at() {
     let v = baseline_json(&["--db", db, "--source", "jira"]);
     assert_story(&v, "synced jira", 15);
 }
+
+/// A `[calendar]` in flowgate.toml (weekdays 09:00–17:00 UTC) puts business time beside
+/// calendar time. Ticket 101, Monday 2 March 09:00–12:00: 3 h either way. Ticket 102, Monday
+/// 10:00 to Wednesday 11:00: Monday 7 h + Tuesday 8 h + Wednesday 2 h = 17 h = 61,200 s
+/// (176,400 s by the calendar). So p50 10,800 s, mean 36,000 s.
+#[test]
+fn business_hours_from_the_settings_file() {
+    let d = temp_dir("business-hours");
+    let cfg = d.join("flowgate.toml");
+    std::fs::write(
+        &cfg,
+        "[calendar]\ntimezone = \"UTC\"\nhours = { mon = \"09:00-17:00\", tue = \"09:00-17:00\", wed = \"09:00-17:00\", thu = \"09:00-17:00\", fri = \"09:00-17:00\" }\n",
+    )
+    .unwrap();
+    let path = fixture("zendesk_ticket_audits.json");
+    let f = path.to_str().unwrap();
+    let v = baseline_json(&[f, "--config", cfg.to_str().unwrap()]);
+    assert_story(&v, "with a calendar", 16);
+    assert_eq!(
+        v["business"]["cycle_time_s"]["p50"].as_f64(),
+        Some(10_800.0),
+        "{v}"
+    );
+    assert_eq!(
+        v["business"]["cycle_time_s"]["mean"].as_f64(),
+        Some(36_000.0),
+        "{v}"
+    );
+    assert_eq!(v["business"]["calendar"].as_str(), Some("UTC"));
+    // Without one, no business figures.
+    let v = baseline_json(&[f]);
+    assert!(v.get("business").is_none(), "{v}");
+    // A bad calendar in the settings is refused with the file's name.
+    std::fs::write(
+        &cfg,
+        "[calendar]\ntimezone = \"UTC\"\nhours = { mon = \"9-5\" }\n",
+    )
+    .unwrap();
+    let out = flowgate(&["baseline", f, "--config", cfg.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("flowgate.toml") && stderr(&out).contains("hours.mon"),
+        "{}",
+        stderr(&out)
+    );
+}
