@@ -282,7 +282,7 @@ fn header_names(rec: &csv::ByteRecord) -> Vec<String> {
 
 /// The offset just after the first newline at or after `near`; `None` when there is none
 /// within 1 MiB (then the file is read by one thread).
-fn find_split(file: &Path, near: u64) -> Option<u64> {
+pub(crate) fn find_split(file: &Path, near: u64) -> Option<u64> {
     let mut f = File::open(file).ok()?;
     f.seek(SeekFrom::Start(near)).ok()?;
     let mut buf = vec![0u8; 1 << 20];

@@ -49,8 +49,8 @@ pub struct ImportArgs {
     /// Database URL: a SQLite file path (default ./flowgate.db) or postgres://…
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
-    /// Source name the events belong to (default: the preset's or mapping's name, else the
-    /// file name). Later exports of the same system use the same name.
+    /// Source name the events belong to (default: the preset's or mapping's name, a help
+    /// desk's history under its preset's name, else the file name). Later exports of the same system use the same name.
     #[arg(long = "source", value_name = "NAME")]
     pub source_name: Option<String>,
     /// Suppress the progress bar and messages.
@@ -177,24 +177,30 @@ pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
     let Some(file) = args.source.file.as_deref() else {
         bail!("flowgate import needs a file to import");
     };
-    let name = match &args.source_name {
-        Some(n) => n.clone(),
-        None => mapping
-            .as_ref()
-            .and_then(|m| m.name.clone())
-            .unwrap_or_else(|| {
-                file.file_name()
-                    .map(|n| {
-                        n.to_string_lossy()
-                            .split('.')
-                            .next()
-                            .unwrap_or("log")
-                            .to_owned()
-                    })
-                    .unwrap_or_else(|| "log".into())
-            }),
-    };
+    let given_name = mapping.as_ref().and_then(|m| m.name.clone());
     let got = crate::load::read_rows(file, mapping, args.source.strict, args.quiet)?;
+    // A help desk's history recognised from its content goes under the preset's name (as
+    // `flowgate sync` stores it); any other file under its name.
+    let detected_history = got
+        .mapping
+        .history
+        .as_ref()
+        .filter(|_| got.detected)
+        .map(|h| h.shape.preset().to_owned());
+    let name = match (&args.source_name, given_name, detected_history) {
+        (Some(n), _, _) => n.clone(),
+        (None, Some(n), _) | (None, None, Some(n)) => n,
+        (None, None, None) => file
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .split('.')
+                    .next()
+                    .unwrap_or("log")
+                    .to_owned()
+            })
+            .unwrap_or_else(|| "log".into()),
+    };
     let s = store_rows(&url, &name, &got, file, args.quiet, args.replace)?;
     if !args.quiet {
         let span = s

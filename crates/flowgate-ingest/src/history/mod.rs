@@ -296,38 +296,41 @@ pub(crate) fn read(
         },
         None => (Mapping::preset(vendor.preset())?, true),
     };
-    let mut table = ColumnTable::default();
-    for c in COLUMNS {
-        table.get_or_add(c);
-    }
-    let mut mapper = RowMapper::new(&mapping, false, &mut table, false, path).map_err(|r| {
-        IngestError::MissingColumn {
-            path: path.to_owned(),
-            line: 1,
-            column: r.column.to_owned(),
-            role: r.role,
-            header: COLUMNS.join(", "),
-        }
-    })?;
-    let mut builder = EventLogBuilder::new(!mapping.states.is_empty());
-    mapper.sync_columns(&table, &mut builder);
     let history = mapping.history.clone().unwrap_or(History {
         shape: vendor,
         team_field: None,
         label_prefix: None,
     });
-    let mut sink = Sink {
-        mapper,
-        table,
-        builder,
-        out: Collector::default(),
-        opts,
-        read: input.read.clone(),
-        size: input.size,
-        line: 1,
-        state: vendors::State::new(&history, file),
-        path: path.to_owned(),
+    let new_sink = || -> Result<Sink<'_>> {
+        let mut table = ColumnTable::default();
+        for c in COLUMNS {
+            table.get_or_add(c);
+        }
+        let mut mapper = RowMapper::new(&mapping, false, &mut table, false, path).map_err(|r| {
+            IngestError::MissingColumn {
+                path: path.to_owned(),
+                line: 1,
+                column: r.column.to_owned(),
+                role: r.role,
+                header: COLUMNS.join(", "),
+            }
+        })?;
+        let mut builder = EventLogBuilder::new(!mapping.states.is_empty());
+        mapper.sync_columns(&table, &mut builder);
+        Ok(Sink {
+            mapper,
+            table,
+            builder,
+            out: Collector::default(),
+            opts,
+            read: input.read.clone(),
+            size: input.size,
+            line: 1,
+            state: vendors::State::new(&history, file),
+            path: path.to_owned(),
+        })
     };
+    let mut sink = new_sink()?;
     let json_err = |line: u64, e: serde_json::Error| IngestError::Json {
         path: path.to_owned(),
         line,
@@ -336,39 +339,61 @@ pub(crate) fn read(
     match input.format {
         Format::Csv => vendors::servicenow_csv(input.reader, &mut sink, path)?,
         _ if let Some(records_per_line) = json_lines(vendor, &input.head) => {
-            let mut reader = input.reader;
-            let mut buf = Vec::new();
-            let mut line = 0u64;
-            loop {
-                buf.clear();
-                let n = reader
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| IngestError::Io {
-                        path: path.to_owned(),
-                        source: e,
-                    })?;
-                if n == 0 {
-                    break;
-                }
-                line += 1;
-                sink.line = line;
-                let text = buf.trim_ascii();
-                if text.is_empty() {
-                    continue;
-                }
-                let r = if records_per_line {
-                    vendors::record_slice(vendor, &mut sink, text)
-                } else {
-                    let mut de = serde_json::Deserializer::from_slice(text);
-                    Document {
+            // Records that stand alone (every shape but sys_audit, whose rows of one update
+            // are gathered across lines) in a large plain file: two threads, one per half,
+            // joined in file order.
+            let split = (records_per_line
+                && vendor != Vendor::ServicenowAudit
+                && !input.gzip
+                && input.size >= opts.split_min_bytes())
+            .then(|| crate::csv_reader::find_split(file, input.size / 2))
+            .flatten();
+            let io = |e| IngestError::Io {
+                path: path.to_owned(),
+                source: e,
+            };
+            match split {
+                None => {
+                    let end = json_lines_until(
+                        input.reader,
+                        &mut sink,
                         vendor,
-                        sink: &mut sink,
-                        lines: None,
+                        records_per_line,
+                        None,
+                        0,
+                    );
+                    end.map_err(|(line, e)| e.into_error(path, line))?;
+                }
+                Some(at) => {
+                    let mut second = new_sink()?;
+                    let mut f = std::fs::File::open(file).map_err(io)?;
+                    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(at)).map_err(io)?;
+                    let rest = std::io::BufReader::with_capacity(256 * 1024, f);
+                    let (first, later) = std::thread::scope(|scope| {
+                        let h = scope
+                            .spawn(|| json_lines_until(rest, &mut second, vendor, true, None, 0));
+                        let first =
+                            json_lines_until(input.reader, &mut sink, vendor, true, Some(at), 0);
+                        (first, h.join())
+                    });
+                    let lines = first.map_err(|(line, e)| e.into_error(path, line))?;
+                    let later = match later {
+                        Ok(r) => r,
+                        Err(_) => {
+                            return Err(IngestError::Shape {
+                                path: path.to_owned(),
+                                message: "the reading thread failed".into(),
+                            });
+                        }
+                    };
+                    later.map_err(|(line, e)| e.into_error(path, line + lines))?;
+                    let mut out = std::mem::take(&mut second.out);
+                    for d in &mut out.diagnostics {
+                        d.line += lines;
                     }
-                    .deserialize(&mut de)
-                    .and_then(|()| de.end())
-                };
-                r.map_err(|e| json_err(line, e))?;
+                    sink.out.merge(out);
+                    sink.builder.append(second.builder);
+                }
             }
         }
         _ => {
@@ -390,6 +415,77 @@ pub(crate) fn read(
     }
     vendors::finish(&mut sink);
     Ok((sink.builder, mapping, detected, sink.out))
+}
+
+/// Why reading JSON lines stopped early.
+enum LinesError {
+    Io(std::io::Error),
+    Json(serde_json::Error),
+}
+
+impl LinesError {
+    fn into_error(self, path: &str, line: u64) -> IngestError {
+        match self {
+            LinesError::Io(e) => IngestError::Io {
+                path: path.to_owned(),
+                source: e,
+            },
+            LinesError::Json(e) => IngestError::Json {
+                path: path.to_owned(),
+                line,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+/// Reads JSON lines into `sink` until the end (or until byte `stop` of the reader, a line
+/// start); lines are numbered from `first_line + 1`. Returns the lines read, or the line
+/// where it failed.
+fn json_lines_until(
+    mut reader: impl std::io::BufRead,
+    sink: &mut Sink<'_>,
+    vendor: Vendor,
+    records_per_line: bool,
+    stop: Option<u64>,
+    first_line: u64,
+) -> std::result::Result<u64, (u64, LinesError)> {
+    let mut buf = Vec::new();
+    let mut line = first_line;
+    let mut consumed = 0u64;
+    loop {
+        if stop.is_some_and(|s| consumed >= s) {
+            break;
+        }
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| (line, LinesError::Io(e)))?;
+        if n == 0 {
+            break;
+        }
+        consumed += n as u64;
+        line += 1;
+        sink.line = line;
+        let text = buf.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        let r = if records_per_line {
+            vendors::record_slice(vendor, sink, text)
+        } else {
+            let mut de = serde_json::Deserializer::from_slice(text);
+            Document {
+                vendor,
+                sink: &mut *sink,
+                lines: None,
+            }
+            .deserialize(&mut de)
+            .and_then(|()| de.end())
+        };
+        r.map_err(|e| (line, LinesError::Json(e)))?;
+    }
+    Ok(line - first_line)
 }
 
 /// Whether the file is JSON lines (its first line alone is a whole JSON value; a

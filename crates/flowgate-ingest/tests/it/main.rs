@@ -4,6 +4,7 @@ mod bad_input;
 mod calendar;
 mod csv;
 mod fuzz;
+mod history;
 mod xes;
 
 use std::path::PathBuf;
