@@ -664,3 +664,72 @@ fn business_hours_from_the_settings_file() {
         stderr(&out)
     );
 }
+
+/// SIGKILL in the middle of a sync: the local Zendesk holds the second page's answer until
+/// the process is killed; a new sync resumes from the cursor the first page committed and
+/// the events land once.
+#[test]
+fn a_killed_sync_resumes_from_its_last_committed_page() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let text = std::fs::read_to_string(fixture("zendesk_incremental_ticket_events.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let page = |from: usize, to: usize, end: i64, last: bool| {
+        serde_json::json!({
+            "ticket_events": events[from..to],
+            "end_time": end,
+            "end_of_stream": last,
+        })
+        .to_string()
+    };
+    let (p1, p2) = (page(0, 8, 1000, false), page(8, 16, 2000, true));
+    let killed = std::sync::Arc::new(AtomicBool::new(false));
+    let k2 = killed.clone();
+    let (base, log, stop) = local_help_desk(move |path, _| {
+        if path.contains("start_time=0&") {
+            Reply::Json(p1.clone())
+        } else {
+            // Hold the second page until the first sync is dead.
+            let t0 = std::time::Instant::now();
+            while !k2.load(Ordering::SeqCst) && t0.elapsed() < std::time::Duration::from_secs(30) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Reply::Json(p2.clone())
+        }
+    });
+    let d = temp_dir("sync-kill");
+    let db = d.join("k.db");
+    let db = db.to_str().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowgate"))
+        .args(["sync", "zendesk", "--base-url", &base, "--db", db])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the second page is asked for: the first is committed by then.
+    let t0 = std::time::Instant::now();
+    while log.lock().unwrap().len() < 2 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "no second request"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    killed.store(true, Ordering::SeqCst);
+    let out = flowgate(&["sync", "zendesk", "--base-url", &base, "--db", db]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("1 pages, 8 new events, 0 already stored"),
+        "{text}"
+    );
+    stop.store(true, Ordering::Relaxed);
+    let paths = log.lock().unwrap().clone();
+    assert!(paths[2].contains("start_time=1000&"), "{paths:?}");
+    let v = baseline_json(&["--db", db, "--source", "zendesk"]);
+    assert_story(&v, "after a kill", 16);
+}
