@@ -7,6 +7,23 @@ use tokio::sync::{mpsc, oneshot};
 
 type Job = (String, oneshot::Sender<Result<Vec<f32>, String>>);
 
+/// Runs this thread (and the threads it starts: the encoder's per-batch threads inherit it)
+/// at nice 10, below the HTTP runtime: the encoder can keep both cores busy, and a request
+/// that only needs a moment (a webhook's acknowledgement, a read) should not wait behind it.
+/// The encoder still gets every cycle nothing else wants.
+#[allow(unsafe_code)]
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority with PRIO_PROCESS and who = 0 changes the calling thread's
+        // nice value only (Linux threads have their own); no memory is touched.
+        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+        if r != 0 {
+            tracing::debug!("could not lower the encoder thread's priority");
+        }
+    }
+}
+
 /// A handle to the encoder thread; the thread ends when every handle is dropped.
 #[derive(Clone)]
 pub struct Batcher {
@@ -19,6 +36,7 @@ impl Batcher {
         std::thread::Builder::new()
             .name("flowgate-encoder".into())
             .spawn(move || {
+                lower_priority();
                 while let Some(first) = rx.blocking_recv() {
                     let mut jobs = vec![first];
                     while jobs.len() < max_batch.max(1) {
