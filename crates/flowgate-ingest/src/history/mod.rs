@@ -23,7 +23,7 @@
 mod vendors;
 
 use std::cell::Cell;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::rc::Rc;
 
 use flowgate_flow::EventLogBuilder;
@@ -403,14 +403,44 @@ pub(crate) fn read(
                 lines: lines.clone(),
             };
             let mut de = serde_json::Deserializer::from_reader(reader);
-            Document {
+            let r = Document {
                 vendor,
                 sink: &mut sink,
                 lines: Some(lines),
             }
             .deserialize(&mut de)
-            .and_then(|()| de.end())
-            .map_err(|e| json_err(e.line() as u64, e))?;
+            .and_then(|()| de.end());
+            match r {
+                Ok(()) => {}
+                // A first line longer than the sniffed sample: JSON lines after all (one
+                // document on line 1, another after it). Read the file again as lines.
+                Err(e)
+                    if e.line() == 2
+                        && e.to_string().starts_with("trailing characters")
+                        && file.is_file() =>
+                {
+                    let first_line = {
+                        let mut r = crate::input::open(file)?.reader;
+                        let mut buf = Vec::new();
+                        r.read_until(b'\n', &mut buf).map_err(|e| IngestError::Io {
+                            path: path.to_owned(),
+                            source: e,
+                        })?;
+                        buf
+                    };
+                    let records_per_line = match serde_json::from_slice(first_line.trim_ascii()) {
+                        Ok(serde_json::Value::Object(m)) => {
+                            !vendor.page_keys().iter().any(|k| m.contains_key(*k))
+                        }
+                        _ => false,
+                    };
+                    sink = new_sink()?;
+                    let reader = crate::input::open(file)?.reader;
+                    json_lines_until(reader, &mut sink, vendor, records_per_line, None, 0)
+                        .map_err(|(line, e)| e.into_error(path, line))?;
+                }
+                Err(e) => return Err(json_err(e.line() as u64, e)),
+            }
         }
     }
     vendors::finish(&mut sink);

@@ -78,3 +78,25 @@ fn json_lines_in_two_halves_read_as_one_pass() {
         }
     }
 }
+
+/// JSON lines whose first line is longer than the sample the format is sniffed from (a Jira
+/// issue with a long description) are still read as lines.
+#[test]
+fn json_lines_with_a_long_first_line() {
+    let page: serde_json::Value =
+        serde_json::from_slice(&fixture("jira_issues_changelog.json")).unwrap();
+    let mut lines = Vec::new();
+    for (i, issue) in page["issues"].as_array().unwrap().iter().enumerate() {
+        let mut issue = issue.clone();
+        if i == 0 {
+            issue["fields"]["description"] = serde_json::Value::from("x".repeat(100_000));
+        }
+        lines.push(issue.to_string());
+    }
+    let text = lines.join("\n") + "\n";
+    assert!(text.find('\n').unwrap() > 64 * 1024);
+    let got = read(text.as_bytes(), "long-first-line.jsonl", u64::MAX);
+    assert_eq!(got.log.n_cases(), 3);
+    assert_eq!(got.log.n_events(), 15);
+    assert_eq!(got.rejected, 0);
+}
