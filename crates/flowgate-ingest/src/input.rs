@@ -90,14 +90,7 @@ pub fn open(path: &Path) -> Result<Input> {
             offset: offset as u64,
         });
     }
-    let trimmed = body.trim_ascii_start();
-    let format = if trimmed.starts_with(b"<") {
-        Format::Xes
-    } else if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
-        Format::Json
-    } else {
-        Format::Csv
-    };
+    let format = format_of(body);
     Ok(Input {
         reader,
         format,
@@ -106,6 +99,18 @@ pub fn open(path: &Path) -> Result<Input> {
         head: body.to_vec(),
         gzip: gz,
     })
+}
+
+/// The format a sample's first character names: `<` XES, `{` or `[` JSON, else CSV.
+fn format_of(sample: &[u8]) -> Format {
+    let trimmed = sample.trim_ascii_start();
+    if trimmed.starts_with(b"<") {
+        Format::Xes
+    } else if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
+        Format::Json
+    } else {
+        Format::Csv
+    }
 }
 
 /// An input held in memory (a page fetched from an API).
@@ -117,14 +122,7 @@ pub fn from_bytes(body: Vec<u8>, name: &str) -> Result<Input> {
     }
     let head = body[..body.len().min(SNIFF)].to_vec();
     let body_head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
-    let trimmed = body_head.trim_ascii_start();
-    let format = if trimmed.starts_with(b"<") {
-        Format::Xes
-    } else if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
-        Format::Json
-    } else {
-        Format::Csv
-    };
+    let format = format_of(body_head);
     let size = body.len() as u64;
     Ok(Input {
         head: body_head.to_vec(),

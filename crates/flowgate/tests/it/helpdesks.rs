@@ -6,18 +6,18 @@ use std::path::PathBuf;
 
 use crate::{flowgate, stderr, temp_dir};
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/helpdesks")
         .join(name)
 }
 
-fn baseline_json(args: &[&str]) -> serde_json::Value {
+pub(crate) fn baseline_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["baseline"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json", "-q"]);
     let out = flowgate(&all);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

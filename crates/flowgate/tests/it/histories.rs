@@ -4,24 +4,8 @@
 //! tests/fixtures/helpdesks/README.md); the figures below are computed by hand from that
 //! story, not from flowgate's output.
 
-use std::path::{Path, PathBuf};
-
+use crate::helpdesks::{baseline_json, fixture};
 use crate::{flowgate, stderr, temp_dir};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/helpdesks")
-        .join(name)
-}
-
-fn baseline_json(args: &[&str]) -> serde_json::Value {
-    let mut all = vec!["baseline"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--format", "json", "-q"]);
-    let out = flowgate(&all);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// File, preset, events the file yields (counted by hand from the fixture).
 const STORIES: [(&str, &str, u64); 7] = [
