@@ -1,7 +1,10 @@
 //! What a help desk's webhook delivery means: tickets for the gate and history events for the
 //! store. Reads flowgate's own Standard Webhooks payloads (`{"type", "data"}`), Zendesk ticket
-//! events (`zen:event-type:ticket.*`), Jira issue webhooks (`webhookEvent`) and GitHub issues
-//! events (`action` + `issue`), told apart by their content.
+//! events (`zen:event-type:ticket.*`), Jira issue webhooks (`webhookEvent`), GitHub issues
+//! events (`action` + `issue`), Freshdesk automation webhooks (`freshdesk_webhook` with the
+//! `ticket_*` placeholders), Intercom notifications (`notification_event` with a
+//! `conversation.*` topic) and ServiceNow records as its REST messages send them (an incident
+//! with `sys_id`, alone or as `result`), told apart by their content.
 //!
 //! Parsing is pure and total: a delivery either yields its work or an error that says what
 //! was expected, so the service can refuse a malformed delivery before storing it.
@@ -21,6 +24,9 @@ pub enum Shape {
     Zendesk,
     Jira,
     GitHub,
+    Freshdesk,
+    Intercom,
+    ServiceNow,
 }
 
 impl Shape {
@@ -30,6 +36,9 @@ impl Shape {
             Shape::Zendesk => "zendesk",
             Shape::Jira => "jira",
             Shape::GitHub => "github",
+            Shape::Freshdesk => "freshdesk",
+            Shape::Intercom => "intercom",
+            Shape::ServiceNow => "servicenow",
         }
     }
 }
@@ -46,16 +55,28 @@ pub struct Inbound {
     pub events: Vec<Event>,
 }
 
-/// Reads a delivery's body.
-pub fn parse(body: &[u8]) -> Result<Inbound> {
+/// Reads a delivery's body. `received` is when flowgate received it: the time of what a
+/// sender does not date (Freshdesk's placeholders carry no time unless the rule adds one).
+pub fn parse(body: &[u8], received: jiff::Timestamp) -> Result<Inbound> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| Error::Invalid(format!("the body is not JSON: {e}")))?;
     if !v.is_object() {
         return Err(invalid("", "expected a JSON object"));
     }
     let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
+    let servicenow_record = v
+        .get("result")
+        .filter(|r| r.is_object())
+        .or(Some(&v))
+        .filter(|r| r.get("sys_id").is_some());
     if ty.starts_with("zen:event-type:") {
         zendesk(&v, ty)
+    } else if ty == "notification_event" {
+        intercom(&v)
+    } else if let Some(w) = v.get("freshdesk_webhook") {
+        freshdesk(w, received)
+    } else if let Some(r) = servicenow_record {
+        servicenow(r)
     } else if !ty.is_empty() && v.get("data").is_some() {
         flowgate(&v, ty)
     } else if let Some(w) = v.get("webhookEvent").and_then(Value::as_str) {
@@ -66,8 +87,9 @@ pub fn parse(body: &[u8]) -> Result<Inbound> {
         Err(invalid(
             "",
             "not a shape flowgate reads: expected flowgate's {\"type\", \"data\"}, a Zendesk event \
-             (type zen:event-type:…), a Jira webhook (webhookEvent) or a GitHub issues event \
-             (action, issue)",
+             (type zen:event-type:…), a Jira webhook (webhookEvent), a GitHub issues event \
+             (action, issue), a Freshdesk webhook (freshdesk_webhook), an Intercom notification \
+             (type notification_event) or a ServiceNow record (sys_id)",
         ))
     }
 }
@@ -99,14 +121,26 @@ fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 fn time(v: Option<&Value>) -> Option<jiff::Timestamp> {
     match v? {
         Value::Number(n) => jiff::Timestamp::from_millisecond(n.as_i64()?).ok(),
-        Value::String(s) => s.parse().ok().or_else(|| {
-            // 2023-11-14T10:00:00.000+0000 → …+00:00
-            let (head, off) = s.split_at(s.len().checked_sub(5)?);
-            (off.starts_with(['+', '-']) && off[1..].bytes().all(|b| b.is_ascii_digit()))
-                .then(|| format!("{head}{}:{}", &off[..3], &off[3..]))?
-                .parse()
-                .ok()
-        }),
+        Value::String(s) => s
+            .parse()
+            .ok()
+            .or_else(|| {
+                // ServiceNow: 2026-03-02 09:00:00 (no offset), in UTC through its REST API.
+                (s.len() == 19 && s.as_bytes()[10] == b' ')
+                    .then(|| s.parse::<jiff::civil::DateTime>().ok())??
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .ok()
+                    .map(|z| z.timestamp())
+            })
+            .or_else(|| {
+                // 2023-11-14T10:00:00.000+0000 → …+00:00
+                let cut = s.len().checked_sub(5)?;
+                let (head, off) = (s.get(..cut)?, s.get(cut..)?);
+                (off.starts_with(['+', '-']) && off[1..].bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| format!("{head}{}:{}", &off[..3], &off[3..]))?
+                    .parse()
+                    .ok()
+            }),
         _ => None,
     }
 }
@@ -509,6 +543,314 @@ fn github(v: &Value, action: &str) -> Result<Inbound> {
     Ok(out)
 }
 
+/// A time in Unix seconds (Intercom's), or any form [`time`] reads.
+fn seconds(v: Option<&Value>) -> Option<jiff::Timestamp> {
+    match v? {
+        Value::Number(n) => jiff::Timestamp::from_second(n.as_i64()?).ok(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            jiff::Timestamp::from_second(s.parse().ok()?).ok()
+        }
+        other => time(Some(other)),
+    }
+}
+
+/// The text of an HTML fragment (Intercom and Freshdesk send bodies as HTML): tags become
+/// spaces, the common entities their characters, runs of spaces one.
+fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Pushes `t` when it has text to decide on (a snapshot of an update may carry none).
+fn push_if_text(out: &mut Inbound, t: Ticket) -> Result<()> {
+    if !t.body.trim().is_empty() || t.subject.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+        check_ticket(&t)?;
+        out.tickets.push(t);
+    }
+    Ok(())
+}
+
+// ---- Freshdesk automation webhooks ---------------------------------------------------------
+
+/// Freshdesk's statuses (names or codes) in the canonical model.
+pub fn freshdesk_state(status: &str) -> Option<&'static str> {
+    Some(match status.trim().to_ascii_lowercase().as_str() {
+        "open" | "2" => "working",
+        "pending" | "3" | "waiting on customer" | "6" => "waiting_customer",
+        "waiting on third party" | "7" => "waiting_internal",
+        "resolved" | "4" => "resolved",
+        "closed" | "5" => "closed",
+        _ => return None,
+    })
+}
+
+/// `{"freshdesk_webhook": {"ticket_id", "ticket_subject", "ticket_description",
+/// "ticket_status", "ticket_priority", "ticket_source", "ticket_group_name",
+/// "ticket_agent_email", "ticket_requester_email", "triggered_event", …}}` — what an
+/// automation rule's "Trigger webhook" sends with the ticket placeholders selected.
+/// `triggered_event` (`{ticket_action:created}`, `{status:{from:Open,to:Pending}}`,
+/// `{group_id:…}`, `{responder_id:…}`) names the change; without it the delivery is a
+/// snapshot of the ticket.
+fn freshdesk(w: &Value, received: jiff::Timestamp) -> Result<Inbound> {
+    let f = |k: &str| text(w.get(k));
+    let id = f("ticket_id")
+        .ok_or_else(|| invalid("freshdesk_webhook.ticket_id", "expected the ticket's id"))?;
+    let t = time(w.get("ticket_updated_at"))
+        .or_else(|| time(w.get("ticket_updated_on")))
+        .unwrap_or(received);
+    let what = f("triggered_event").unwrap_or_else(|| "ticket".into());
+    let event_kind = what.to_ascii_lowercase();
+    let mut out = Inbound {
+        shape: Shape::Freshdesk,
+        what: what.clone(),
+        tickets: Vec::new(),
+        events: Vec::new(),
+    };
+    let ticket = Ticket {
+        id: id.clone(),
+        customer: f("ticket_requester_email")
+            .or_else(|| f("ticket_requester_id"))
+            .or_else(|| f("ticket_contact_email")),
+        subject: f("ticket_subject"),
+        body: f("ticket_description_text")
+            .or_else(|| f("ticket_description").map(|d| html_text(&d)))
+            .unwrap_or_default(),
+        channel: f("ticket_source").map(|c| c.to_ascii_lowercase()),
+        priority: f("ticket_priority").map(|p| p.to_ascii_lowercase()),
+        language: None,
+        created_at: time(w.get("ticket_created_at"))
+            .or_else(|| time(w.get("ticket_created_on")))
+            .map(rfc3339),
+        attributes: BTreeMap::new(),
+    };
+    let status = f("ticket_status");
+    let mut e = event(&id, "", t);
+    e.resource = f("ticket_triggered_by").or_else(|| f("performer"));
+    e.team = f("ticket_group_name").or_else(|| f("ticket_group_id"));
+    if let Some(a) = f("ticket_agent_email")
+        .or_else(|| f("ticket_agent_name"))
+        .or_else(|| f("ticket_responder_id"))
+    {
+        e.attributes.insert("assignee".into(), a);
+    }
+    e.state = status
+        .as_deref()
+        .and_then(freshdesk_state)
+        .map(str::to_owned);
+    if event_kind.contains("ticket_action:created") {
+        check_ticket(&ticket)?;
+        out.tickets.push(ticket);
+        e.activity = "Created".into();
+        e.state.get_or_insert_with(|| "new".into());
+    } else {
+        push_if_text(&mut out, ticket)?;
+        e.activity = if event_kind.contains("status") {
+            format!("Status: {}", status.as_deref().unwrap_or("?"))
+        } else if event_kind.contains("group") {
+            "Group change".into()
+        } else if event_kind.contains("responder") || event_kind.contains("agent") {
+            "Assignment".into()
+        } else {
+            "Updated".into()
+        };
+    }
+    out.events.push(e);
+    Ok(out)
+}
+
+// ---- Intercom notifications ----------------------------------------------------------------
+
+/// `{"type": "notification_event", "topic": "conversation.…", "created_at", "data": {"item":
+/// conversation}}`. States as the `intercom` preset reads them: open → working, snoozed →
+/// waiting_customer, closed → resolved; an assignment to a team is a team change.
+fn intercom(v: &Value) -> Result<Inbound> {
+    let topic = text(v.get("topic")).ok_or_else(|| invalid("topic", "expected the topic"))?;
+    let item = at(v, "data.item").ok_or_else(|| invalid("data.item", "expected the item"))?;
+    let mut out = Inbound {
+        shape: Shape::Intercom,
+        what: topic.clone(),
+        tickets: Vec::new(),
+        events: Vec::new(),
+    };
+    if !topic.starts_with("conversation.") {
+        // Contacts, companies, tickets' own topics…: nothing the gate or the flow reads.
+        return Ok(out);
+    }
+    let id = text(item.get("id")).ok_or_else(|| invalid("data.item.id", "expected its id"))?;
+    let t = seconds(v.get("created_at"))
+        .or_else(|| seconds(item.get("updated_at")))
+        .ok_or_else(|| invalid("created_at", "expected a time (Unix seconds)"))?;
+    let customer = text(at(item, "source.author.id")).or_else(|| {
+        at(item, "contacts.contacts")
+            .and_then(Value::as_array)
+            .and_then(|c| text(c.first()?.get("id")))
+    });
+    let ticket = Ticket {
+        id: id.clone(),
+        customer,
+        subject: text(at(item, "source.subject"))
+            .map(|s| html_text(&s))
+            .filter(|s| !s.is_empty()),
+        body: text(at(item, "source.body"))
+            .map(|b| html_text(&b))
+            .unwrap_or_default(),
+        channel: text(at(item, "source.delivered_as"))
+            .or_else(|| text(at(item, "source.type")))
+            .map(|c| c.to_ascii_lowercase()),
+        priority: text(item.get("priority")).map(|p| p.to_ascii_lowercase()),
+        language: None,
+        created_at: seconds(item.get("created_at")).map(rfc3339),
+        attributes: BTreeMap::new(),
+    };
+    let mut e = event(&id, "", t);
+    e.team = text(item.get("team_assignee_id"));
+    if let Some(a) = text(item.get("admin_assignee_id")).filter(|a| a != "0") {
+        e.attributes.insert("assignee".into(), a);
+    }
+    // The newest part names who acted, when the notification carries it.
+    e.resource = at(item, "conversation_parts.conversation_parts")
+        .and_then(Value::as_array)
+        .and_then(|p| text(at(p.last()?, "author.id")));
+    match topic.trim_start_matches("conversation.") {
+        "user.created" | "admin.single.created" => {
+            check_ticket(&ticket)?;
+            out.tickets.push(ticket);
+            e.activity = "Created".into();
+            e.state = Some("working".into());
+        }
+        "admin.closed" => {
+            e.activity = "Status: closed".into();
+            e.state = Some("resolved".into());
+        }
+        "admin.opened" | "admin.unsnoozed" | "user.unsnoozed" => {
+            e.activity = "Status: open".into();
+            e.state = Some("working".into());
+        }
+        "admin.snoozed" => {
+            e.activity = "Status: snoozed".into();
+            e.state = Some("waiting_customer".into());
+        }
+        "admin.assigned" => {
+            e.activity = if e.team.is_some() && !e.attributes.contains_key("assignee") {
+                "Group change"
+            } else {
+                "Assignment"
+            }
+            .into();
+        }
+        "user.replied" => e.activity = "Customer message".into(),
+        "admin.replied" | "admin.noted" => e.activity = "Reply".into(),
+        _ => return Ok(out),
+    }
+    out.events.push(e);
+    Ok(out)
+}
+
+// ---- ServiceNow records --------------------------------------------------------------------
+
+/// ServiceNow's incident states (codes or names) in the canonical model, as the
+/// `servicenow` preset reads them.
+pub fn servicenow_state(state: &str) -> Option<&'static str> {
+    Some(match state.trim().to_ascii_lowercase().as_str() {
+        "1" | "new" => "new",
+        "2" | "in progress" | "active" => "working",
+        "3" | "on hold" | "awaiting user info" => "waiting_customer",
+        "awaiting problem" | "awaiting vendor" | "awaiting evidence" | "awaiting change" => {
+            "waiting_internal"
+        }
+        "6" | "resolved" => "resolved",
+        "7" | "closed" | "8" | "canceled" | "cancelled" => "closed",
+        _ => return None,
+    })
+}
+
+/// A ServiceNow field: a string, or a reference `{"value", "display_value", "link"}` (its
+/// display value first).
+fn sn(v: &Value, key: &str) -> Option<String> {
+    let f = v.get(key)?;
+    text(Some(f))
+        .or_else(|| text(f.get("display_value")))
+        .or_else(|| text(f.get("value")))
+}
+
+/// An incident record as a REST message or business rule sends it (the Table API's fields,
+/// alone or as `{"result": …}`): a snapshot after an update. `sys_mod_count` 0 is the
+/// creation; otherwise the event carries the state, group and assignee as they now are, and
+/// the flow layer sees a change where they differ from the ticket's previous event.
+fn servicenow(r: &Value) -> Result<Inbound> {
+    let id = sn(r, "number")
+        .or_else(|| sn(r, "sys_id"))
+        .ok_or_else(|| invalid("number", "expected the record's number"))?;
+    let t = time(r.get("sys_updated_on"))
+        .or_else(|| time(r.get("sys_created_on")))
+        .ok_or_else(|| {
+            invalid(
+                "sys_updated_on",
+                "expected a time (YYYY-MM-DD HH:MM:SS in UTC, or RFC 3339)",
+            )
+        })?;
+    let created = sn(r, "sys_mod_count").is_some_and(|c| c.trim() == "0");
+    let mut out = Inbound {
+        shape: Shape::ServiceNow,
+        what: if created { "inserted" } else { "updated" }.into(),
+        tickets: Vec::new(),
+        events: Vec::new(),
+    };
+    let ticket = Ticket {
+        id: id.clone(),
+        customer: sn(r, "caller_id").or_else(|| sn(r, "opened_by")),
+        subject: sn(r, "short_description"),
+        body: sn(r, "description").unwrap_or_default(),
+        channel: sn(r, "contact_type").map(|c| c.to_ascii_lowercase()),
+        priority: sn(r, "priority").map(|p| p.to_ascii_lowercase()),
+        language: None,
+        created_at: time(r.get("sys_created_on")).map(rfc3339),
+        attributes: BTreeMap::new(),
+    };
+    let state = sn(r, "incident_state").or_else(|| sn(r, "state"));
+    let mut e = event(&id, "", t);
+    e.resource = sn(r, "sys_updated_by");
+    e.team = sn(r, "assignment_group");
+    if let Some(a) = sn(r, "assigned_to") {
+        e.attributes.insert("assignee".into(), a);
+    }
+    e.state = state
+        .as_deref()
+        .and_then(servicenow_state)
+        .map(str::to_owned);
+    if created {
+        check_ticket(&ticket)?;
+        out.tickets.push(ticket);
+        e.activity = "Created".into();
+        e.state.get_or_insert_with(|| "new".into());
+    } else {
+        // The same text again is the same decision (idempotent); changed text is decided anew.
+        push_if_text(&mut out, ticket)?;
+        e.activity = "Updated".into();
+    }
+    out.events.push(e);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,5 +870,169 @@ mod tests {
             {"type": "paragraph", "content": [{"type": "text", "text": "Refund"},
                                               {"type": "text", "text": "please"}]}]});
         assert_eq!(adf_text(Some(&v)), "Refund please");
+    }
+
+    fn at_noon() -> jiff::Timestamp {
+        "2026-03-02T12:00:00Z".parse().unwrap()
+    }
+
+    fn parsed(v: Value) -> Inbound {
+        parse(v.to_string().as_bytes(), at_noon()).unwrap()
+    }
+
+    #[test]
+    fn freshdesk_created_status_and_snapshot() {
+        let created = parsed(serde_json::json!({"freshdesk_webhook": {
+            "ticket_id": 41, "ticket_subject": "Card declined",
+            "ticket_description": "<div>My card was declined&nbsp;&amp; charged</div>",
+            "ticket_status": "Open", "ticket_priority": "Low", "ticket_source": "Email",
+            "ticket_group_name": "Billing", "ticket_agent_email": "sam@example.com",
+            "ticket_requester_email": "ana@example.com",
+            "triggered_event": "{ticket_action:created}"}}));
+        assert_eq!(created.shape, Shape::Freshdesk);
+        let t = &created.tickets[0];
+        assert_eq!(
+            (t.id.as_str(), t.body.as_str(), t.customer.as_deref()),
+            (
+                "41",
+                "My card was declined & charged",
+                Some("ana@example.com")
+            )
+        );
+        assert_eq!(
+            (t.channel.as_deref(), t.priority.as_deref()),
+            (Some("email"), Some("low"))
+        );
+        let e = &created.events[0];
+        // No time in the payload: the time flowgate received it.
+        assert_eq!(
+            (e.activity.as_str(), e.state.as_deref(), e.time.as_str()),
+            ("Created", Some("working"), "2026-03-02T12:00:00Z")
+        );
+        assert_eq!(e.team.as_deref(), Some("Billing"));
+        assert_eq!(e.attributes["assignee"], "sam@example.com");
+        let pending = parsed(serde_json::json!({"freshdesk_webhook": {
+            "ticket_id": "41", "ticket_status": "Waiting on Third Party",
+            "ticket_updated_at": "2026-03-02T10:30:00Z",
+            "triggered_event": "{status:{from:Open,to:Waiting on Third Party}}"}}));
+        assert!(pending.tickets.is_empty(), "no text: nothing to decide");
+        let e = &pending.events[0];
+        assert_eq!(
+            (e.activity.as_str(), e.state.as_deref(), e.time.as_str()),
+            (
+                "Status: Waiting on Third Party",
+                Some("waiting_internal"),
+                "2026-03-02T10:30:00Z"
+            )
+        );
+        let err = parse(
+            br#"{"freshdesk_webhook": {"ticket_subject": "x"}}"#,
+            at_noon(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("freshdesk_webhook.ticket_id"), "{err}");
+    }
+
+    #[test]
+    fn intercom_topics_become_tickets_and_states() {
+        let created = parsed(serde_json::json!({"type": "notification_event",
+            "topic": "conversation.user.created", "created_at": 1_772_452_800,
+            "data": {"item": {"type": "conversation", "id": "9001", "created_at": 1_772_452_790,
+                "source": {"delivered_as": "customer_initiated", "subject": "",
+                           "body": "<p>Where is my <b>parcel</b>?</p>",
+                           "author": {"type": "user", "id": "u-1"}}}}}));
+        assert_eq!(created.shape, Shape::Intercom);
+        let t = &created.tickets[0];
+        assert_eq!(
+            (t.body.as_str(), t.subject.as_deref(), t.customer.as_deref()),
+            ("Where is my parcel ?", None, Some("u-1"))
+        );
+        // Unix seconds: 1772452790 is 2026-03-02T11:59:50Z.
+        assert_eq!(t.created_at.as_deref(), Some("2026-03-02T11:59:50Z"));
+        let e = &created.events[0];
+        assert_eq!(
+            (e.activity.as_str(), e.state.as_deref(), e.time.as_str()),
+            ("Created", Some("working"), "2026-03-02T12:00:00Z")
+        );
+        let event = |topic: &str, item: Value| {
+            let mut item = item;
+            item["id"] = "9001".into();
+            parsed(
+                serde_json::json!({"type": "notification_event", "topic": topic,
+                "created_at": 1_772_456_400, "data": {"item": item}}),
+            )
+            .events
+        };
+        let snoozed = event("conversation.admin.snoozed", serde_json::json!({}));
+        assert_eq!(snoozed[0].state.as_deref(), Some("waiting_customer"));
+        let closed = event("conversation.admin.closed", serde_json::json!({}));
+        assert_eq!(
+            (closed[0].activity.as_str(), closed[0].state.as_deref()),
+            ("Status: closed", Some("resolved"))
+        );
+        let to_team = event(
+            "conversation.admin.assigned",
+            serde_json::json!({"team_assignee_id": "5017", "admin_assignee_id": null}),
+        );
+        assert_eq!(
+            (to_team[0].activity.as_str(), to_team[0].team.as_deref()),
+            ("Group change", Some("5017"))
+        );
+        assert!(event("conversation.admin.unknown_topic", serde_json::json!({})).is_empty());
+        let contact = parsed(serde_json::json!({"type": "notification_event",
+            "topic": "contact.user.created", "data": {"item": {"id": "c"}}}));
+        assert!(contact.events.is_empty() && contact.tickets.is_empty());
+    }
+
+    #[test]
+    fn servicenow_records_are_snapshots() {
+        let inserted = parsed(serde_json::json!({"result": {
+            "sys_id": "9d38", "number": "INC0010001", "sys_mod_count": "0", "state": "1",
+            "short_description": "VPN down", "description": "Cannot reach the VPN since 9",
+            "caller_id": {"value": "6816", "link": "https://x"},
+            "assignment_group": {"display_value": "Service Desk", "value": "d625"},
+            "sys_created_on": "2026-03-02 09:00:00", "sys_updated_on": "2026-03-02 09:00:00"}}));
+        assert_eq!(inserted.shape, Shape::ServiceNow);
+        assert_eq!(inserted.what, "inserted");
+        let t = &inserted.tickets[0];
+        assert_eq!(
+            (
+                t.id.as_str(),
+                t.customer.as_deref(),
+                t.created_at.as_deref()
+            ),
+            ("INC0010001", Some("6816"), Some("2026-03-02T09:00:00Z"))
+        );
+        let e = &inserted.events[0];
+        assert_eq!(
+            (e.activity.as_str(), e.state.as_deref(), e.team.as_deref()),
+            ("Created", Some("new"), Some("Service Desk"))
+        );
+        // An update without text: a snapshot event, nothing to decide.
+        let on_hold = parsed(serde_json::json!({"sys_id": "9d38", "number": "INC0010001",
+            "sys_mod_count": 3, "incident_state": "On Hold", "assigned_to": "beth",
+            "sys_updated_on": "2026-03-02 11:15:00"}));
+        assert!(on_hold.tickets.is_empty());
+        let e = &on_hold.events[0];
+        assert_eq!(
+            (e.activity.as_str(), e.state.as_deref(), e.time.as_str()),
+            ("Updated", Some("waiting_customer"), "2026-03-02T11:15:00Z")
+        );
+        assert_eq!(e.attributes["assignee"], "beth");
+        for (code, state) in [("2", "working"), ("6", "resolved"), ("8", "closed")] {
+            assert_eq!(servicenow_state(code), Some(state));
+        }
+        let err = parse(br#"{"sys_id": "x", "number": "INC1"}"#, at_noon())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sys_updated_on"), "{err}");
+    }
+
+    #[test]
+    fn times_never_panic_on_odd_text() {
+        for s in ["é€", "2026-03-02 09:00:0é", "+0000", "ééééé+0000"] {
+            let _ = time(Some(&Value::from(s)));
+        }
     }
 }

@@ -27,7 +27,7 @@ pub struct Posted {
 
 /// Days since the same customer's previous ticket (for repeat-contact rules), recording
 /// this one as a contact at its `created_at` (or `at` when the sender gave none).
-async fn days_since_previous(
+pub async fn days_since_previous(
     store: &Store,
     ticket: &Ticket,
     at: jiff::Timestamp,
@@ -60,8 +60,21 @@ pub async fn post_ticket(
 ) -> Result<Posted> {
     let days = days_since_previous(store, ticket, at).await?;
     let t = triage.triage(ticket, emb, days, at)?;
+    record(store, &triage.gate.policy, ticket, t, actor, shadow, at).await
+}
+
+/// Record a ticket's triage made under `policy` (the second half of [`post_ticket`], for a
+/// caller that triages elsewhere, e.g. on threads of its own).
+pub async fn record(
+    store: &Store,
+    policy: &flowgate_gate::Policy,
+    ticket: &Ticket,
+    t: crate::triage::Triaged,
+    actor: &str,
+    shadow: bool,
+    at: jiff::Timestamp,
+) -> Result<Posted> {
     let now_ms = at.as_millisecond();
-    let policy = &triage.gate.policy;
     let (_, review) = crate::review::sample_one(&t.record, 0, now_ms, policy, shadow, now_ms);
     let sampled = review.is_some();
     let change = crate::audit::policy_change_record(policy, actor, None);

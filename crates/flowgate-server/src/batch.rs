@@ -1,6 +1,9 @@
-//! Concurrent requests share the sentence encoder: a dedicated thread takes whatever texts
-//! are waiting (up to a batch) and embeds them together, which is where the throughput under
-//! load comes from.
+//! The CPU work of a decision runs on threads of its own, below the HTTP runtime's priority:
+//! concurrent requests share the sentence encoder (a dedicated thread takes whatever texts
+//! are waiting, up to a batch, and embeds them together, which is where the throughput under
+//! load comes from), and the rest of triage (classification head, out-of-scope scan,
+//! knowledge-base search) runs on a small pool. The runtime's threads are left to answer
+//! what only needs a moment: a webhook's acknowledgement, a read.
 
 use flowgate_demand::Encoder;
 use tokio::sync::{mpsc, oneshot};
@@ -8,9 +11,9 @@ use tokio::sync::{mpsc, oneshot};
 type Job = (String, oneshot::Sender<Result<Vec<f32>, String>>);
 
 /// Runs this thread (and the threads it starts: the encoder's per-batch threads inherit it)
-/// at nice 10, below the HTTP runtime: the encoder can keep both cores busy, and a request
-/// that only needs a moment (a webhook's acknowledgement, a read) should not wait behind it.
-/// The encoder still gets every cycle nothing else wants.
+/// at nice 10, below the HTTP runtime: the encoder and triage can keep both cores busy, and
+/// a request that only needs a moment (a webhook's acknowledgement, a read) should not wait
+/// behind them. They still get every cycle nothing else wants.
 #[allow(unsafe_code)]
 fn lower_priority() {
     #[cfg(target_os = "linux")]
@@ -73,5 +76,56 @@ impl Batcher {
             .await
             .map_err(|_| "the encoder stopped".to_owned())?;
         rx.await.map_err(|_| "the encoder stopped".to_owned())?
+    }
+}
+
+type Task = Box<dyn FnOnce() + Send>;
+
+/// A few threads at the encoder's priority that run CPU-bound closures for async callers.
+#[derive(Clone)]
+pub struct CpuPool {
+    tx: std::sync::mpsc::Sender<Task>,
+}
+
+impl CpuPool {
+    pub fn start(threads: usize) -> CpuPool {
+        let (tx, rx) = std::sync::mpsc::channel::<Task>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("flowgate-triage-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // The lock is held only while waiting for the next task.
+                        let task = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match task {
+                            Ok(t) => t(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("spawning a triage thread");
+        }
+        CpuPool { tx }
+    }
+
+    /// `f`'s result, computed on the pool.
+    pub async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R, String> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .map_err(|_| "the triage threads stopped".to_owned())?;
+        rx.await
+            .map_err(|_| "a triage thread stopped mid-task".to_owned())
     }
 }

@@ -94,7 +94,11 @@ pub async fn receive(
     let now = now_ms();
     let delivery = crate::webhook::verify(src, &headers, &body, now.div_euclid(1000))?;
     // Refuse what workers could never process, before storing it.
-    flowgate_app::inbound::parse(&body).map_err(|e| match e {
+    flowgate_app::inbound::parse(
+        &body,
+        jiff::Timestamp::from_millisecond(now).unwrap_or_else(|_| jiff::Timestamp::now()),
+    )
+    .map_err(|e| match e {
         flowgate_app::Error::Invalid(m) if m.starts_with("the body is not JSON") => {
             Problem::new(StatusCode::BAD_REQUEST, "malformed", m)
         }
@@ -194,7 +198,12 @@ async fn process(s: &AppState, d: &Delivery) {
 
 /// What the delivery asked for, done; or the error and whether trying again may help.
 async fn handle(s: &AppState, d: &Delivery, actor: &str) -> Result<String, (bool, String)> {
-    let inbound = flowgate_app::inbound::parse(&d.body).map_err(|e| (false, e.to_string()))?;
+    let inbound = flowgate_app::inbound::parse(
+        &d.body,
+        jiff::Timestamp::from_millisecond(d.received_at_ms)
+            .unwrap_or_else(|_| jiff::Timestamp::now()),
+    )
+    .map_err(|e| (false, e.to_string()))?;
     let mut decided = Vec::new();
     let calls_back = s
         .webhooks

@@ -31,7 +31,7 @@ use flowgate_store::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, Need, RateLimit};
-use crate::batch::Batcher;
+use crate::batch::{Batcher, CpuPool};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 
@@ -125,12 +125,14 @@ pub struct AppState {
     pub store: Store,
     /// The model, the gate and the knowledge base; the gate's policy is the file's with the
     /// database's kill switches on top, refreshed before every decision.
-    pub triage: tokio::sync::RwLock<Triage>,
+    pub triage: Arc<tokio::sync::RwLock<Triage>>,
     /// The policy imported into the database (kill switches not applied).
     pub base_policy: tokio::sync::RwLock<flowgate_gate::Policy>,
     /// The database's policy version (imports and kill switches) the gate was last refreshed at.
     pub switch_version: std::sync::atomic::AtomicI64,
     pub batcher: Batcher,
+    /// Where triage's CPU work runs (see [`batch`]).
+    pub cpu: CpuPool,
     pub limits: RateLimit,
     pub metrics: Metrics,
     pub shadow_reviews: bool,
@@ -200,15 +202,16 @@ pub async fn serve(
         flowgate_demand::Encoder::load(&flowgate_demand::model_files::default_model_dir()?)?;
     let state = Arc::new(AppState {
         store: store.clone(),
-        triage: tokio::sync::RwLock::new(Triage {
+        triage: Arc::new(tokio::sync::RwLock::new(Triage {
             model,
             gate,
             kb,
             stale_days: config.stale_days,
-        }),
+        })),
         base_policy: tokio::sync::RwLock::new(base_policy),
         switch_version: std::sync::atomic::AtomicI64::new(switch_version),
         batcher: Batcher::start(encoder, config.max_batch),
+        cpu: CpuPool::start(2),
         limits: RateLimit::new(config.rate_per_minute),
         metrics: Metrics::default(),
         shadow_reviews: config.shadow_reviews,
@@ -368,6 +371,9 @@ pub fn router(state: Shared, body_limit: usize) -> Router {
     .merge(web::router())
     .fallback(|| async { Problem::not_found("no such route") })
     .layer(DefaultBodyLimit::max(body_limit))
+    .layer(axum::middleware::from_fn(move |req, next| {
+        refuse_oversize(body_limit, req, next)
+    }))
     .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
     .with_state(state)
 }
@@ -402,6 +408,52 @@ async fn observe(State(s): State<Shared>, req: Request, next: Next) -> Response 
     h.insert("x-content-type-options", "nosniff".parse().expect("static"));
     h.insert("cache-control", "no-store".parse().expect("static"));
     r
+}
+
+/// How much of a body announced as too large is read and thrown away before the 413, so
+/// that a client still writing it reads the answer instead of a reset connection.
+const DRAIN_LIMIT: usize = 16 << 20;
+
+/// Answers 413 for a body whose `Content-Length` is over the limit before reading it. A
+/// client that asked `Expect: 100-continue` never sends it; one that did not gets its body
+/// read and discarded (up to [`DRAIN_LIMIT`]) first: closing a connection with unread bytes
+/// makes the kernel reset it, and the client would see a broken pipe, not the problem
+/// document. Bodies without a length still meet the extractors' limit.
+async fn refuse_oversize(limit: usize, req: Request, next: Next) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(len) = announced.filter(|&n| n > limit as u64) else {
+        return next.run(req).await;
+    };
+    let expects = req
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if !expects && len <= DRAIN_LIMIT as u64 {
+        drain(req.into_body()).await;
+    }
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!("the body is {len} bytes; the service accepts at most {limit}"),
+    )
+    .into_response()
+}
+
+/// Reads a body to its end (at most [`DRAIN_LIMIT`] bytes), keeping nothing.
+async fn drain(mut body: axum::body::Body) {
+    use axum::body::HttpBody;
+    let mut seen = 0usize;
+    while seen <= DRAIN_LIMIT {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len()),
+            _ => break,
+        }
+    }
 }
 
 /// The caller, when the request carries an active token whose role allows `need`.
@@ -1021,15 +1073,25 @@ pub(crate) async fn decide(
         .await
         .map_err(Problem::internal)?;
     refresh_policy(s).await?;
-    let triage = s.triage.read().await;
-    let posted = flowgate_app::live::post_ticket(
+    let at = jiff::Timestamp::now();
+    let days = flowgate_app::live::days_since_previous(&s.store, ticket, at).await?;
+    // Triage on the pool, under the policy it is then recorded with (the read lock is held
+    // from the triage to the commit, so a policy change waits for both).
+    let triage = s.triage.clone().read_owned().await;
+    let owned = ticket.clone();
+    let (triaged, triage) = s
+        .cpu
+        .run(move || (triage.triage(&owned, &emb, days, at), triage))
+        .await
+        .map_err(Problem::internal)?;
+    let posted = flowgate_app::live::record(
         &s.store,
-        &triage,
+        &triage.gate.policy,
         ticket,
-        &emb,
+        triaged?,
         actor,
         s.shadow_reviews,
-        jiff::Timestamp::now(),
+        at,
     )
     .await?;
     if posted.created {

@@ -69,6 +69,36 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// A POST that announces `len` bytes of JSON and asks `Expect: 100-continue` (as curl
+    /// does for large bodies), sending the body only if the service says continue. The
+    /// service's first answer: (status, body).
+    pub(crate) fn announce(&self, path: &str, token: &str, len: usize) -> (u16, String) {
+        use std::io::{Read, Write};
+        let host = self.base.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {len}\r\n\
+             Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {text:?}"));
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_owned();
+        (status, body)
+    }
+
     /// SIGTERM, then the exit status (within 20 s).
     #[allow(unsafe_code)]
     pub(crate) fn stop(mut self) -> std::process::ExitStatus {
@@ -327,6 +357,10 @@ fn one_backend(db: &str, demo: &Path) {
     );
     let huge = json!({"id": "X3", "body": "a".repeat(1_100_000)});
     assert_problem(&post_json(&t, Some(&ingest), &huge), 413, "too-large");
+    // A client that asks before sending gets the 413 without sending the body.
+    let (status, body) = server.announce("/v1/tickets", &ingest, 50 << 20);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("urn:flowgate:problem:too-large"), "{body}");
     assert_problem(&post_json(&t, None, &all[1]), 401, "unauthorized");
     assert_problem(
         &post_json(&t, Some("fg_nope"), &all[1]),

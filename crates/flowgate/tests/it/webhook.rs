@@ -51,6 +51,18 @@ secrets = ["{GH}"]
 [webhooks.desk]
 scheme = "standard-webhooks"
 secrets = ["{SW}"]
+
+[webhooks.fd]
+scheme = "standard-webhooks"
+secrets = ["{SW}"]
+
+[webhooks.ic]
+scheme = "standard-webhooks"
+secrets = ["{SW}"]
+
+[webhooks.sn]
+scheme = "standard-webhooks"
+secrets = ["{SW}"]
 "#
         ),
     )
@@ -312,7 +324,7 @@ fn one_backend(db: &str, demo: &Path, config: &str, receiver: &Receiver) {
     check_openapi(&server);
     let agent = ureq::AgentBuilder::new().build();
     let zd = server.url("/v1/webhooks/zendesk");
-    let ts = tickets(demo, 3);
+    let ts = tickets(demo, 6);
     let now = now_s();
 
     // Zendesk, signed with the old secret during a rotation: accepted into the inbox.
@@ -439,14 +451,51 @@ fn one_backend(db: &str, demo: &Path, config: &str, receiver: &Receiver) {
         202
     );
 
-    // The workers turn four stored deliveries into three decisions and three events.
-    wait_until_processed(&server, &viewer, 4, Duration::from_secs(120));
+    // Freshdesk, Intercom and ServiceNow shapes, each as its vendor sends a new ticket.
+    let fd = json!({"freshdesk_webhook": {"ticket_id": 41, "ticket_subject": ts[3]["subject"],
+        "ticket_description": format!("<div>{}</div>", ts[3]["body"].as_str().unwrap()),
+        "ticket_status": "Open", "ticket_priority": "Low", "ticket_source": "Email",
+        "ticket_group_name": "Billing", "ticket_requester_email": "ana@example.com",
+        "triggered_event": "{ticket_action:created}"}});
+    let ic = json!({"type": "notification_event", "topic": "conversation.user.created",
+        "created_at": now, "data": {"item": {"type": "conversation", "id": "ic-9",
+        "created_at": now, "state": "open",
+        "source": {"type": "conversation", "delivered_as": "customer_initiated",
+                   "subject": "", "body": format!("<p>{}</p>", ts[4]["body"].as_str().unwrap()),
+                   "author": {"type": "user", "id": "u-77"}}}}});
+    let sn_time = jiff::Timestamp::from_second(now)
+        .unwrap()
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let sn = json!({"result": {"sys_id": "9d385017c611228701d22104cc95c371",
+        "number": "INC0010001", "sys_mod_count": "0", "state": "1",
+        "short_description": ts[5]["subject"], "description": ts[5]["body"],
+        "caller_id": {"link": "https://x.service-now.com/api/now/table/sys_user/6816", "value": "6816"},
+        "assignment_group": {"display_value": "Service Desk", "value": "d625dccec0a8016700a222a0f7900d06"},
+        "sys_created_on": sn_time, "sys_updated_on": sn_time}});
+    for (source, id, body) in [
+        ("fd", "fd-1", &fd),
+        ("ic", "ic-1", &ic),
+        ("sn", "sn-1", &sn),
+    ] {
+        let bytes = body.to_string().into_bytes();
+        let h = signed("standard", SW, id, now, &bytes);
+        let url = server.url(&format!("/v1/webhooks/{source}"));
+        let r = deliver(&agent, &url, &h, "application/json", &bytes).unwrap();
+        assert_eq!(r.0, 202, "{source}: {r:?}");
+    }
+
+    // The workers turn seven stored deliveries into six decisions and six events.
+    wait_until_processed(&server, &viewer, 7, Duration::from_secs(120));
     let mut ids: Vec<String> = decisions(&server, &viewer)
         .into_iter()
         .map(|d| d.0)
         .collect();
     ids.sort();
-    assert_eq!(ids, ["SW-1", "ZD-1", "acme/help#7"]);
+    assert_eq!(
+        ids,
+        ["41", "INC0010001", "SW-1", "ZD-1", "acme/help#7", "ic-9"]
+    );
     let one = call(
         "GET",
         &server.url("/v1/decisions?limit=10"),
@@ -590,6 +639,9 @@ fn one_backend(db: &str, demo: &Path, config: &str, receiver: &Receiver) {
     };
     assert_eq!(events_of("zendesk"), Some(2), "{out}");
     assert_eq!(events_of("github"), Some(1), "{out}");
+    for source in ["fd", "ic", "sn"] {
+        assert_eq!(events_of(source), Some(1), "{source}: {out}");
+    }
     assert_eq!(events_of("live"), Some(3), "{out}");
     // The CLI reads the live source like any imported one.
     let o = flowgate(&[
