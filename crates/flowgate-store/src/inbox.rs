@@ -119,9 +119,13 @@ impl Store {
         body: &[u8],
         now_ms: i64,
     ) -> Result<Received> {
-        self.require_schema().await?;
+        use std::sync::atomic::Ordering;
+        if !self.intake_checked.load(Ordering::Relaxed) {
+            self.require_schema().await?;
+            self.intake_checked.store(true, Ordering::Relaxed);
+        }
         let sha = crate::audit::hex(&Sha256::digest(body));
-        let put: Option<(i64,)> = match &self.pool {
+        let put: Option<(i64,)> = match &self.intake {
             Pool::Sqlite(p) => {
                 sqlx::query_as(PUT)
                     .bind(source)
@@ -146,7 +150,7 @@ impl Store {
         if let Some((id,)) = put {
             return Ok(Received::New(id));
         }
-        let (id, stored): (i64, String) = match &self.pool {
+        let (id, stored): (i64, String) = match &self.intake {
             Pool::Sqlite(p) => {
                 sqlx::query_as(FIND)
                     .bind(source)

@@ -89,6 +89,12 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// Webhook intake's own connections (PostgreSQL: two, opened when first needed), so an
+    /// acknowledgement never queues behind the workers' transactions for a connection.
+    /// SQLite has one writer whatever the pool: the same pool.
+    intake: Pool,
+    /// Set once the intake has seen the schema it needs (checked on its first delivery).
+    intake_checked: std::sync::Arc<std::sync::atomic::AtomicBool>,
     url: String,
 }
 
@@ -180,13 +186,20 @@ impl Store {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(err)?
                 .disable_statement_logging();
-            Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(std::time::Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .map_err(err)?,
+            let intake = PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(std::time::Duration::from_secs(10))
+                .connect_lazy_with(opts.clone());
+            (
+                Pool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(std::time::Duration::from_secs(10))
+                        .connect_with(opts)
+                        .await
+                        .map_err(err)?,
+                ),
+                Some(Pool::Postgres(intake)),
             )
         } else {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -203,16 +216,22 @@ impl Store {
                 .pragma("mmap_size", "1073741824")
                 .pragma("temp_store", "memory")
                 .disable_statement_logging();
-            Pool::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(opts)
-                    .await
-                    .map_err(err)?,
+            (
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(opts)
+                        .await
+                        .map_err(err)?,
+                ),
+                None,
             )
         };
+        let (pool, intake) = pool;
         Ok(Store {
+            intake: intake.unwrap_or_else(|| pool.clone()),
             pool,
+            intake_checked: Default::default(),
             url: redact(url),
         })
     }
