@@ -128,19 +128,22 @@ pub const COLUMNS: [&str; 9] = [
 ];
 
 /// One update of a ticket, flattened.
+/// Short text kept inline (ids, times, statuses: up to 24 bytes without an allocation).
+pub type Text = compact_str::CompactString;
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Change {
-    pub ticket: String,
+    pub ticket: Text,
     /// As the vendor wrote it: RFC 3339, `YYYY-MM-DD HH:MM:SS`, or Unix seconds.
-    pub time: String,
+    pub time: Text,
     /// The vendor's update counter, for ties at one time (ServiceNow `record_checkpoint`).
-    pub seq: Option<String>,
-    pub activity: String,
-    pub author: Option<String>,
-    pub status: Option<String>,
-    pub group: Option<String>,
-    pub assignee: Option<String>,
-    pub priority: Option<String>,
+    pub seq: Option<Text>,
+    pub activity: Text,
+    pub author: Option<Text>,
+    pub status: Option<Text>,
+    pub group: Option<Text>,
+    pub assignee: Option<Text>,
+    pub priority: Option<Text>,
 }
 
 impl Change {
@@ -165,13 +168,16 @@ impl Change {
         self.activity = if created {
             "Created".into()
         } else if let Some(s) = &self.status {
-            format!("Status: {s}")
+            let mut a = Text::with_capacity(8 + s.len());
+            a.push_str("Status: ");
+            a.push_str(s);
+            a
         } else if self.group.is_some() {
             "Group change".into()
         } else if self.assignee.is_some() {
             "Assignment".into()
         } else {
-            String::new()
+            Text::default()
         };
     }
 }
@@ -222,6 +228,9 @@ struct Sink<'a> {
     /// Per-vendor state across records (tickets seen, last status…).
     state: vendors::State,
     path: String,
+    /// simd-json's reusable buffers and a copy of the line it may rewrite (JSON lines).
+    simd: simd_json::Buffers,
+    scratch: Vec<u8>,
 }
 
 impl Sink<'_> {
@@ -328,6 +337,8 @@ pub(crate) fn read(
             line: 1,
             state: vendors::State::new(&history, file),
             path: path.to_owned(),
+            simd: simd_json::Buffers::default(),
+            scratch: Vec::new(),
         })
     };
     let mut sink = new_sink()?;
@@ -663,30 +674,30 @@ fn typed<T: DeserializeOwned>(
 
 /// Any JSON scalar as text (ids are numbers in one API and strings in another); `null`,
 /// arrays and objects as none.
-pub(crate) fn any_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn any_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Text>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
-        type Value = Option<String>;
+        type Value = Option<Text>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a string, number or null")
         }
         fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.to_owned()))
+            Ok(Some(Text::from(v)))
         }
         fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Some(v))
+            Ok(Some(Text::from(v)))
         }
         fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
+            Ok(Some(compact_str::ToCompactString::to_compact_string(&v)))
         }
         fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
+            Ok(Some(compact_str::ToCompactString::to_compact_string(&v)))
         }
         fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
+            Ok(Some(compact_str::ToCompactString::to_compact_string(&v)))
         }
         fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
+            Ok(Some(compact_str::ToCompactString::to_compact_string(&v)))
         }
         fn visit_unit<E>(self) -> Result<Self::Value, E> {
             Ok(None)

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{Change, History, Sink, Vendor, any_text, typed};
+use super::{Change, History, Sink, Text, Vendor, any_text, typed};
 use crate::error::{IngestError, Result};
 
 /// What flattening needs across records.
@@ -72,11 +72,19 @@ pub(super) fn record_slice(
         bytes: &[u8],
         f: fn(R, &mut Sink<'_>),
     ) -> std::result::Result<(), serde_json::Error> {
-        // One UTF-8 check of the whole line (ASCII's fast path) instead of one per string.
-        let parsed = match std::str::from_utf8(bytes) {
-            Ok(text) => serde_json::from_str::<R>(text),
-            Err(_) => serde_json::from_slice::<R>(bytes),
-        };
+        // simd-json first, on a copy (it rewrites what it parses); whatever it refuses is read
+        // again by serde_json, whose verdict (a record, a record of another shape, not JSON)
+        // and message stand.
+        let mut scratch = std::mem::take(&mut sink.scratch);
+        scratch.clear();
+        scratch.extend_from_slice(bytes);
+        let fast = simd_json::serde::from_slice_with_buffers::<R>(&mut scratch, &mut sink.simd);
+        sink.scratch = scratch;
+        if let Ok(r) = fast {
+            f(r, sink);
+            return Ok(());
+        }
+        let parsed = serde_json::from_slice::<R>(bytes);
         match parsed {
             Ok(r) => {
                 f(r, sink);
@@ -110,17 +118,17 @@ pub(super) fn finish(sink: &mut Sink<'_>) {
 
 #[derive(Deserialize)]
 struct SnAudit {
-    documentkey: String,
-    fieldname: String,
+    documentkey: Text,
+    fieldname: Text,
     #[serde(default, deserialize_with = "any_text")]
-    oldvalue: Option<String>,
+    oldvalue: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    newvalue: Option<String>,
-    sys_created_on: String,
+    newvalue: Option<Text>,
+    sys_created_on: Text,
     #[serde(default, deserialize_with = "any_text")]
-    user: Option<String>,
+    user: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    record_checkpoint: Option<String>,
+    record_checkpoint: Option<Text>,
 }
 
 /// One `sys_audit` row is one field's change; the rows of one update (same document, time,
@@ -206,15 +214,15 @@ pub(super) fn servicenow_csv(
 #[derive(Deserialize)]
 struct ZdRecord {
     #[serde(deserialize_with = "any_text")]
-    ticket_id: Option<String>,
+    ticket_id: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    created_at: Option<String>,
+    created_at: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    timestamp: Option<String>,
+    timestamp: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    author_id: Option<String>,
+    author_id: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    updater_id: Option<String>,
+    updater_id: Option<Text>,
     #[serde(default)]
     events: Vec<ZdEvent>,
     #[serde(default)]
@@ -226,21 +234,21 @@ struct ZdRecord {
 #[derive(Deserialize)]
 struct ZdEvent {
     #[serde(default, rename = "type")]
-    kind: Option<String>,
+    kind: Option<Text>,
     #[serde(default)]
-    event_type: Option<String>,
+    event_type: Option<Text>,
     #[serde(default)]
-    field_name: Option<String>,
+    field_name: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    value: Option<String>,
+    value: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    status: Option<String>,
+    status: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    group_id: Option<String>,
+    group_id: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    assignee_id: Option<String>,
+    assignee_id: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    priority: Option<String>,
+    priority: Option<Text>,
 }
 
 fn zendesk(r: ZdRecord, sink: &mut Sink<'_>) {
@@ -260,7 +268,7 @@ fn zendesk(r: ZdRecord, sink: &mut Sink<'_>) {
         match kind.as_str() {
             "Create" | "Change" => {
                 created |= kind == "Create";
-                let mut set = |field: &str, value: Option<String>| match field {
+                let mut set = |field: &str, value: Option<Text>| match field {
                     "status" => c.status = value,
                     "group_id" => c.group = value,
                     "assignee_id" => c.assignee = value,
@@ -299,31 +307,31 @@ fn zendesk(r: ZdRecord, sink: &mut Sink<'_>) {
 #[derive(Deserialize, Default)]
 struct JiraUser {
     #[serde(default, rename = "accountId")]
-    account_id: Option<String>,
+    account_id: Option<Text>,
     #[serde(default)]
-    name: Option<String>,
+    name: Option<Text>,
     #[serde(default, rename = "displayName")]
-    display_name: Option<String>,
+    display_name: Option<Text>,
 }
 
 impl JiraUser {
-    fn id(self) -> Option<String> {
+    fn id(self) -> Option<Text> {
         self.account_id.or(self.name).or(self.display_name)
     }
 }
 
 #[derive(Deserialize)]
 struct JiraItem {
-    field: String,
+    field: Text,
     #[serde(default, rename = "fromString")]
-    from_string: Option<String>,
+    from_string: Option<Text>,
     #[serde(default, rename = "toString")]
-    to_string: Option<String>,
+    to_string: Option<Text>,
 }
 
 #[derive(Deserialize)]
 struct JiraHistory {
-    created: String,
+    created: Text,
     #[serde(default)]
     author: Option<JiraUser>,
     #[serde(default)]
@@ -332,13 +340,13 @@ struct JiraHistory {
 
 #[derive(Deserialize)]
 struct JiraNamed {
-    name: String,
+    name: Text,
 }
 
 #[derive(Deserialize, Default)]
 struct JiraFields {
     #[serde(default)]
-    created: Option<String>,
+    created: Option<Text>,
     #[serde(default)]
     status: Option<JiraNamed>,
     #[serde(default)]
@@ -357,13 +365,13 @@ struct JiraChangelog {
 #[derive(Deserialize)]
 struct JiraRecord {
     #[serde(default)]
-    key: Option<String>,
+    key: Option<Text>,
     #[serde(default)]
     fields: Option<JiraFields>,
     #[serde(default)]
     changelog: Option<JiraChangelog>,
     #[serde(default)]
-    created: Option<String>,
+    created: Option<Text>,
     #[serde(default)]
     author: Option<JiraUser>,
     #[serde(default)]
@@ -372,7 +380,7 @@ struct JiraRecord {
 
 fn jira_change(ticket: &str, h: JiraHistory, team_field: Option<&str>) -> Change {
     let mut c = Change {
-        ticket: ticket.to_owned(),
+        ticket: ticket.into(),
         time: h.created,
         author: h.author.and_then(JiraUser::id),
         ..Change::default()
@@ -456,13 +464,13 @@ fn jira(r: JiraRecord, sink: &mut Sink<'_>) {
 #[derive(Deserialize, Default)]
 struct FdActivity {
     #[serde(default, deserialize_with = "any_text")]
-    status: Option<String>,
+    status: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    group: Option<String>,
+    group: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    agent_id: Option<String>,
+    agent_id: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    priority: Option<String>,
+    priority: Option<Text>,
     #[serde(default)]
     new_ticket: Option<bool>,
     #[serde(default)]
@@ -473,11 +481,11 @@ struct FdActivity {
 #[derive(Deserialize)]
 struct FdRecord {
     #[serde(deserialize_with = "any_text")]
-    ticket_id: Option<String>,
+    ticket_id: Option<Text>,
     #[serde(deserialize_with = "any_text")]
-    performed_at: Option<String>,
+    performed_at: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    performer_id: Option<String>,
+    performer_id: Option<Text>,
     #[serde(default)]
     activity: FdActivity,
 }
@@ -510,9 +518,9 @@ fn freshdesk(r: FdRecord, sink: &mut Sink<'_>) {
 #[derive(Deserialize)]
 struct IcRef {
     #[serde(default, rename = "type")]
-    kind: Option<String>,
+    kind: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    id: Option<String>,
+    id: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -523,9 +531,9 @@ struct IcSource {
 
 #[derive(Deserialize)]
 struct IcPart {
-    part_type: String,
+    part_type: Text,
     #[serde(deserialize_with = "any_text")]
-    created_at: Option<String>,
+    created_at: Option<Text>,
     #[serde(default)]
     author: Option<IcRef>,
     #[serde(default)]
@@ -544,9 +552,9 @@ enum IcParts {
 #[derive(Deserialize)]
 struct IcConversation {
     #[serde(deserialize_with = "any_text")]
-    id: Option<String>,
+    id: Option<Text>,
     #[serde(default, deserialize_with = "any_text")]
-    created_at: Option<String>,
+    created_at: Option<Text>,
     #[serde(default)]
     source: Option<IcSource>,
     #[serde(default)]
@@ -616,27 +624,27 @@ fn intercom(r: IcConversation, sink: &mut Sink<'_>) {
 #[derive(Deserialize)]
 struct GhUser {
     #[serde(default)]
-    login: Option<String>,
+    login: Option<Text>,
 }
 
 #[derive(Deserialize)]
 struct GhLabel {
-    name: String,
+    name: Text,
 }
 
 #[derive(Deserialize)]
 struct GhIssue {
     #[serde(deserialize_with = "any_text")]
-    number: Option<String>,
+    number: Option<Text>,
 }
 
 /// An issue event (`/issues/events`, naming its issue) or a timeline item (the issue is
 /// named by the file).
 #[derive(Deserialize)]
 struct GhEvent {
-    event: String,
+    event: Text,
     #[serde(default, deserialize_with = "any_text")]
-    created_at: Option<String>,
+    created_at: Option<Text>,
     #[serde(default)]
     actor: Option<GhUser>,
     #[serde(default)]
@@ -653,7 +661,7 @@ fn github(r: GhEvent, sink: &mut Sink<'_>) {
     let ticket = r
         .issue
         .and_then(|i| i.number)
-        .unwrap_or_else(|| sink.state.file_case.clone());
+        .unwrap_or_else(|| sink.state.file_case.as_str().into());
     let mut c = Change {
         ticket,
         time: r.created_at.unwrap_or_default(),
@@ -673,7 +681,7 @@ fn github(r: GhEvent, sink: &mut Sink<'_>) {
             c.group = r.label.and_then(|l| {
                 l.name
                     .strip_prefix(sink.state.label_prefix.as_str())
-                    .map(str::to_owned)
+                    .map(Text::from)
             })
         }
         _ => {}
