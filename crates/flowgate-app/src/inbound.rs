@@ -1035,4 +1035,75 @@ mod tests {
             let _ = time(Some(&Value::from(s)));
         }
     }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[a-zA-Z0-9 :.+\\-<>&;é]{0,24}".prop_map(Value::from),
+            Just(Value::from("2026-03-02 09:00:00")),
+            Just(Value::from("2026-03-02T09:00:00.000+0100")),
+            Just(Value::from("{ticket_action:created}")),
+            Just(Value::from("conversation.admin.closed")),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            let keys = prop_oneof![
+                Just("id".to_owned()),
+                Just("ticket_id".to_owned()),
+                Just("ticket_description".to_owned()),
+                Just("ticket_status".to_owned()),
+                Just("triggered_event".to_owned()),
+                Just("item".to_owned()),
+                Just("source".to_owned()),
+                Just("body".to_owned()),
+                Just("created_at".to_owned()),
+                Just("number".to_owned()),
+                Just("sys_id".to_owned()),
+                Just("sys_mod_count".to_owned()),
+                Just("sys_updated_on".to_owned()),
+                Just("state".to_owned()),
+                Just("assignment_group".to_owned()),
+                "[a-z_]{1,8}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(keys, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever a sender puts under a shape's markers, parsing answers (never panics),
+        /// and what it accepts is something the service can store: tickets that pass the
+        /// ticket check, events with an RFC 3339 time.
+        #[test]
+        fn any_delivery_is_answered_and_what_is_accepted_is_whole(
+            inner in any_json(),
+            shape in 0usize..4,
+            topic in "(conversation\\.[a-z.]{0,20}|contact\\.x)",
+        ) {
+            let v = match shape {
+                0 => serde_json::json!({"freshdesk_webhook": inner}),
+                1 => serde_json::json!({"type": "notification_event", "topic": topic,
+                                        "created_at": 1_772_452_800, "data": {"item": inner}}),
+                2 => serde_json::json!({"result": inner}),
+                _ => inner,
+            };
+            if let Ok(got) = parse(v.to_string().as_bytes(), at_noon()) {
+                for t in &got.tickets {
+                    proptest::prop_assert!(check_ticket(t).is_ok(), "{t:?}");
+                }
+                for e in &got.events {
+                    proptest::prop_assert!(e.time.parse::<jiff::Timestamp>().is_ok(), "{e:?}");
+                    proptest::prop_assert!(!e.activity.is_empty(), "{e:?}");
+                }
+            }
+        }
+    }
 }
