@@ -127,10 +127,10 @@ pub const COLUMNS: [&str; 9] = [
     "ticket", "time", "seq", "activity", "author", "status", "group", "assignee", "priority",
 ];
 
-/// One update of a ticket, flattened.
 /// Short text kept inline (ids, times, statuses: up to 24 bytes without an allocation).
 pub type Text = compact_str::CompactString;
 
+/// One update of a ticket, flattened.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Change {
     pub ticket: Text,
@@ -694,7 +694,8 @@ pub(crate) fn any_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<
             Ok(Some(compact_str::ToCompactString::to_compact_string(&v)))
         }
         fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Some(compact_str::ToCompactString::to_compact_string(&v)))
+            // As `Display` writes it (1772442097.0 → "1772442097"), not ryu's "1772442097.0".
+            Ok(Some(compact_str::format_compact!("{v}")))
         }
         fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
             Ok(Some(compact_str::ToCompactString::to_compact_string(&v)))
@@ -775,4 +776,26 @@ pub fn add_jira_statuses(mapping: &mut Mapping, json: &[u8], origin: &str) -> Re
         added += 1;
     }
     Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(json: &str) -> Option<Text> {
+        any_text(&mut serde_json::Deserializer::from_str(json)).unwrap()
+    }
+
+    #[test]
+    fn scalars_read_as_their_text() {
+        assert_eq!(text_of("1772442097").as_deref(), Some("1772442097"));
+        assert_eq!(text_of("-3").as_deref(), Some("-3"));
+        // A float written with a zero fraction reads as the integer's digits.
+        assert_eq!(text_of("1772442097.0").as_deref(), Some("1772442097"));
+        assert_eq!(text_of("2.5").as_deref(), Some("2.5"));
+        assert_eq!(text_of("true").as_deref(), Some("true"));
+        assert_eq!(text_of("\"open\"").as_deref(), Some("open"));
+        assert_eq!(text_of("null"), None);
+        assert_eq!(text_of("{\"id\": 1}"), None);
+    }
 }
