@@ -580,6 +580,15 @@ fn html_text(html: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A new ticket: decided, and its `Created` event (state `new` unless the sender said).
+fn push_created(out: &mut Inbound, t: Ticket, e: &mut Event) -> Result<()> {
+    check_ticket(&t)?;
+    out.tickets.push(t);
+    e.activity = "Created".into();
+    e.state.get_or_insert_with(|| "new".into());
+    Ok(())
+}
+
 /// Pushes `t` when it has text to decide on (a snapshot of an update may carry none).
 fn push_if_text(out: &mut Inbound, t: Ticket) -> Result<()> {
     if !t.body.trim().is_empty() || t.subject.as_deref().is_some_and(|s| !s.trim().is_empty()) {
@@ -657,10 +666,7 @@ fn freshdesk(w: &Value, received: jiff::Timestamp) -> Result<Inbound> {
         .and_then(freshdesk_state)
         .map(str::to_owned);
     if event_kind.contains("ticket_action:created") {
-        check_ticket(&ticket)?;
-        out.tickets.push(ticket);
-        e.activity = "Created".into();
-        e.state.get_or_insert_with(|| "new".into());
+        push_created(&mut out, ticket, &mut e)?;
     } else {
         push_if_text(&mut out, ticket)?;
         e.activity = if event_kind.contains("status") {
@@ -732,10 +738,8 @@ fn intercom(v: &Value) -> Result<Inbound> {
         .and_then(|p| text(at(p.last()?, "author.id")));
     match topic.trim_start_matches("conversation.") {
         "user.created" | "admin.single.created" => {
-            check_ticket(&ticket)?;
-            out.tickets.push(ticket);
-            e.activity = "Created".into();
             e.state = Some("working".into());
+            push_created(&mut out, ticket, &mut e)?;
         }
         "admin.closed" => {
             e.activity = "Status: closed".into();
@@ -838,10 +842,7 @@ fn servicenow(r: &Value) -> Result<Inbound> {
         .and_then(servicenow_state)
         .map(str::to_owned);
     if created {
-        check_ticket(&ticket)?;
-        out.tickets.push(ticket);
-        e.activity = "Created".into();
-        e.state.get_or_insert_with(|| "new".into());
+        push_created(&mut out, ticket, &mut e)?;
     } else {
         // The same text again is the same decision (idempotent); changed text is decided anew.
         push_if_text(&mut out, ticket)?;

@@ -31,6 +31,14 @@ fn settings(dir: &Path, callback: Option<&str>) -> String {
     let cb = callback.map_or(String::new(), |u| {
         format!("callback_url = \"{u}\"\ncallback_secret = \"{CALLBACK}\"\n")
     });
+    // Standard Webhooks sources: flowgate's own payloads, and the Freshdesk, Intercom and
+    // ServiceNow shapes (their senders sign through a relay).
+    let standard: String = ["desk", "fd", "ic", "sn"]
+        .iter()
+        .map(|n| {
+            format!("\n[webhooks.{n}]\nscheme = \"standard-webhooks\"\nsecrets = [\"{SW}\"]\n")
+        })
+        .collect();
     std::fs::write(
         &p,
         format!(
@@ -48,22 +56,7 @@ secrets = ["{ZD_NEW}", "{ZD_OLD}"]
 scheme = "hub-signature-256"
 secrets = ["{GH}"]
 
-[webhooks.desk]
-scheme = "standard-webhooks"
-secrets = ["{SW}"]
-
-[webhooks.fd]
-scheme = "standard-webhooks"
-secrets = ["{SW}"]
-
-[webhooks.ic]
-scheme = "standard-webhooks"
-secrets = ["{SW}"]
-
-[webhooks.sn]
-scheme = "standard-webhooks"
-secrets = ["{SW}"]
-"#
+{standard}"#
         ),
     )
     .unwrap();
