@@ -20,6 +20,7 @@
 //! array) is parsed with a visitor that hands on each record of the records array as it
 //! ends, so memory grows with the events kept, not with the file.
 
+mod scan;
 mod vendors;
 
 use std::cell::Cell;
@@ -146,39 +147,51 @@ pub struct Change {
     pub priority: Option<Text>,
 }
 
+/// A flattened row as the mapper reads it: one text per column of [`COLUMNS`].
+type Row<'r> = [Option<&'r str>; 9];
+
 impl Change {
-    fn field(&self, col: usize) -> Option<&[u8]> {
-        let s = match col {
-            0 => Some(self.ticket.as_str()),
-            1 => Some(self.time.as_str()),
-            2 => self.seq.as_deref(),
-            3 => Some(self.activity.as_str()),
-            4 => self.author.as_deref(),
-            5 => self.status.as_deref(),
-            6 => self.group.as_deref(),
-            7 => self.assignee.as_deref(),
-            8 => self.priority.as_deref(),
-            _ => None,
-        };
-        s.map(str::as_bytes)
+    fn row(&self) -> Row<'_> {
+        [
+            Some(&self.ticket),
+            Some(&self.time),
+            self.seq.as_deref(),
+            Some(&self.activity),
+            self.author.as_deref(),
+            self.status.as_deref(),
+            self.group.as_deref(),
+            self.assignee.as_deref(),
+            self.priority.as_deref(),
+        ]
     }
 
-    /// Names the update by what it changed (see the module's documentation).
+    /// Names the update by what it changed.
     fn name(&mut self, created: bool) {
-        self.activity = if created {
-            "Created".into()
-        } else if let Some(s) = &self.status {
-            let mut a = Text::with_capacity(8 + s.len());
-            a.push_str("Status: ");
-            a.push_str(s);
-            a
-        } else if self.group.is_some() {
-            "Group change".into()
-        } else if self.assignee.is_some() {
-            "Assignment".into()
-        } else {
-            Text::default()
-        };
+        self.activity = activity(
+            created,
+            self.status.as_deref(),
+            self.group.is_some(),
+            self.assignee.is_some(),
+        );
+    }
+}
+
+/// An update's activity: `Created`, `Status: <status>`, `Group change`, `Assignment`, or
+/// none (see the module's documentation).
+fn activity(created: bool, status: Option<&str>, group: bool, assignee: bool) -> Text {
+    if created {
+        "Created".into()
+    } else if let Some(s) = status {
+        let mut a = Text::with_capacity(8 + s.len());
+        a.push_str("Status: ");
+        a.push_str(s);
+        a
+    } else if group {
+        "Group change".into()
+    } else if assignee {
+        "Assignment".into()
+    } else {
+        Text::default()
     }
 }
 
@@ -235,12 +248,17 @@ struct Sink<'a> {
 
 impl Sink<'_> {
     fn emit(&mut self, c: &Change) {
-        if c.activity.is_empty() {
+        self.emit_row(&c.row());
+    }
+
+    /// Maps a row; one without an activity is no event.
+    fn emit_row(&mut self, row: &Row<'_>) {
+        if row[3].is_none_or(str::is_empty) {
             return;
         }
         self.out.rows += 1;
         let r = self.mapper.map(
-            |col| c.field(col),
+            |col| row.get(col).copied().flatten().map(str::as_bytes),
             &self.table,
             self.line,
             &mut self.builder,
@@ -491,28 +509,18 @@ fn json_lines_until(
     stop: Option<u64>,
     first_line: u64,
 ) -> std::result::Result<u64, (u64, LinesError)> {
-    let mut buf = Vec::new();
     let mut line = first_line;
     let mut consumed = 0u64;
-    loop {
-        if stop.is_some_and(|s| consumed >= s) {
-            break;
-        }
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| (line, LinesError::Io(e)))?;
-        if n == 0 {
-            break;
-        }
-        consumed += n as u64;
-        line += 1;
+    // A line is read where it lies in the reader's buffer; only one that runs past the
+    // buffer's end is gathered in `carry`.
+    let mut carry = Vec::new();
+    let mut one = |text: &[u8], line: u64| -> std::result::Result<(), serde_json::Error> {
         sink.line = line;
-        let text = buf.trim_ascii();
+        let text = text.trim_ascii();
         if text.is_empty() {
-            continue;
+            return Ok(());
         }
-        let r = if records_per_line {
+        if records_per_line {
             vendors::record_slice(vendor, sink, text)
         } else {
             let mut de = serde_json::Deserializer::from_slice(text);
@@ -523,8 +531,40 @@ fn json_lines_until(
             }
             .deserialize(&mut de)
             .and_then(|()| de.end())
+        }
+    };
+    loop {
+        if carry.is_empty() && stop.is_some_and(|s| consumed >= s) {
+            break;
+        }
+        let buf = reader.fill_buf().map_err(|e| (line, LinesError::Io(e)))?;
+        if buf.is_empty() {
+            if !carry.is_empty() {
+                line += 1;
+                one(&carry, line).map_err(|e| (line, LinesError::Json(e)))?;
+            }
+            break;
+        }
+        let (used, end) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
         };
-        r.map_err(|e| (line, LinesError::Json(e)))?;
+        if end {
+            line += 1;
+            let r = if carry.is_empty() {
+                one(&buf[..used], line)
+            } else {
+                carry.extend_from_slice(&buf[..used]);
+                let r = one(&carry, line);
+                carry.clear();
+                r
+            };
+            r.map_err(|e| (line, LinesError::Json(e)))?;
+        } else {
+            carry.extend_from_slice(buf);
+        }
+        reader.consume(used);
+        consumed += used as u64;
     }
     Ok(line - first_line)
 }

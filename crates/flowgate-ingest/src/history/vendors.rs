@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::scan::{Defer, Scan, Scanned};
 use super::{Change, History, Sink, Text, Vendor, any_text, typed};
 use crate::error::{IngestError, Result};
 
@@ -66,23 +67,32 @@ pub(super) fn record_slice(
     sink: &mut Sink<'_>,
     bytes: &[u8],
 ) -> std::result::Result<(), serde_json::Error> {
+    /// A flattener that reads the line itself with the [`Scan`]ner.
+    type Scanner = fn(&[u8], &mut Sink<'_>) -> Scanned<()>;
     fn go<R: DeserializeOwned>(
         sink: &mut Sink<'_>,
         vendor: Vendor,
         bytes: &[u8],
         f: fn(R, &mut Sink<'_>),
+        scanner: Option<Scanner>,
     ) -> std::result::Result<(), serde_json::Error> {
-        // simd-json first, on a copy (it rewrites what it parses); whatever it refuses is read
-        // again by serde_json, whose verdict (a record, a record of another shape, not JSON)
-        // and message stand.
-        let mut scratch = std::mem::take(&mut sink.scratch);
-        scratch.clear();
-        scratch.extend_from_slice(bytes);
-        let fast = simd_json::serde::from_slice_with_buffers::<R>(&mut scratch, &mut sink.simd);
-        sink.scratch = scratch;
-        if let Ok(r) = fast {
-            f(r, sink);
-            return Ok(());
+        // The scanner where the shape has one, else simd-json on a copy (it rewrites what it
+        // parses); whatever either leaves is read again by serde_json, whose verdict (a
+        // record, a record of another shape, not JSON) and message stand.
+        if let Some(scan) = scanner {
+            if scan(bytes, sink).is_ok() {
+                return Ok(());
+            }
+        } else {
+            let mut scratch = std::mem::take(&mut sink.scratch);
+            scratch.clear();
+            scratch.extend_from_slice(bytes);
+            let fast = simd_json::serde::from_slice_with_buffers::<R>(&mut scratch, &mut sink.simd);
+            sink.scratch = scratch;
+            if let Ok(r) = fast {
+                f(r, sink);
+                return Ok(());
+            }
         }
         let parsed = serde_json::from_slice::<R>(bytes);
         match parsed {
@@ -98,12 +108,18 @@ pub(super) fn record_slice(
         }
     }
     match vendor {
-        Vendor::ServicenowAudit => go(sink, vendor, bytes, servicenow),
-        Vendor::Zendesk => go(sink, vendor, bytes, zendesk),
-        Vendor::Jira => go(sink, vendor, bytes, jira),
-        Vendor::Freshdesk => go(sink, vendor, bytes, freshdesk),
-        Vendor::Intercom => go(sink, vendor, bytes, intercom),
-        Vendor::Github => go(sink, vendor, bytes, github),
+        Vendor::ServicenowAudit => go(sink, vendor, bytes, servicenow, None),
+        Vendor::Zendesk => go(
+            sink,
+            vendor,
+            bytes,
+            zendesk,
+            Some(|b, sink| zendesk_scan(b).map(|r| r.emit(sink))),
+        ),
+        Vendor::Jira => go(sink, vendor, bytes, jira, None),
+        Vendor::Freshdesk => go(sink, vendor, bytes, freshdesk, None),
+        Vendor::Intercom => go(sink, vendor, bytes, intercom, None),
+        Vendor::Github => go(sink, vendor, bytes, github, None),
     }
 }
 
@@ -251,32 +267,60 @@ struct ZdEvent {
     priority: Option<Text>,
 }
 
-fn zendesk(r: ZdRecord, sink: &mut Sink<'_>) {
-    let Some(ticket) = r.ticket_id else {
-        sink.reject("ticket_id", "a ticket id", "null".into());
-        return;
-    };
-    let mut c = Change {
-        ticket,
-        time: r.created_at.or(r.timestamp).unwrap_or_default(),
-        author: r.author_id.or(r.updater_id),
-        ..Change::default()
-    };
-    let (mut created, mut comment) = (false, false);
-    for e in r.events.into_iter().chain(r.child_events) {
+impl ZdEvent {
+    fn as_ref(&self) -> ZdEventRef<'_> {
+        ZdEventRef {
+            kind: self.kind.as_deref(),
+            event_type: self.event_type.as_deref(),
+            field_name: self.field_name.as_deref(),
+            value: self.value.as_deref(),
+            status: self.status.as_deref(),
+            group_id: self.group_id.as_deref(),
+            assignee_id: self.assignee_id.as_deref(),
+            priority: self.priority.as_deref(),
+        }
+    }
+}
+
+/// A [`ZdEvent`]'s fields as text (serde's or the scanner's).
+#[derive(Default)]
+struct ZdEventRef<'a> {
+    kind: Option<&'a str>,
+    event_type: Option<&'a str>,
+    field_name: Option<&'a str>,
+    value: Option<&'a str>,
+    status: Option<&'a str>,
+    group_id: Option<&'a str>,
+    assignee_id: Option<&'a str>,
+    priority: Option<&'a str>,
+}
+
+/// What a Zendesk record's events change, gathered event by event.
+#[derive(Debug, Default, PartialEq)]
+struct ZdUpdate<'a> {
+    status: Option<&'a str>,
+    group: Option<&'a str>,
+    assignee: Option<&'a str>,
+    priority: Option<&'a str>,
+    created: bool,
+    comment: bool,
+}
+
+impl<'a> ZdUpdate<'a> {
+    fn event(&mut self, e: &ZdEventRef<'a>) {
         let kind = e.kind.or(e.event_type).unwrap_or_default();
-        match kind.as_str() {
+        match kind {
             "Create" | "Change" => {
-                created |= kind == "Create";
-                let mut set = |field: &str, value: Option<Text>| match field {
-                    "status" => c.status = value,
-                    "group_id" => c.group = value,
-                    "assignee_id" => c.assignee = value,
-                    "priority" => c.priority = value,
+                self.created |= kind == "Create";
+                let mut set = |field: &str, value: Option<&'a str>| match field {
+                    "status" => self.status = value,
+                    "group_id" => self.group = value,
+                    "assignee_id" => self.assignee = value,
+                    "priority" => self.priority = value,
                     _ => {}
                 };
                 match e.field_name {
-                    Some(f) => set(&f, e.value),
+                    Some(f) => set(f, e.value),
                     None => {
                         for (f, v) in [
                             ("status", e.status),
@@ -291,15 +335,154 @@ fn zendesk(r: ZdRecord, sink: &mut Sink<'_>) {
                     }
                 }
             }
-            "Comment" | "VoiceComment" => comment = true,
+            "Comment" | "VoiceComment" => self.comment = true,
             _ => {}
         }
     }
-    c.name(created);
-    if c.activity.is_empty() && comment {
-        c.activity = "Comment".into();
+}
+
+/// A Zendesk record as flattening reads it, its texts borrowed from the record (serde's) or
+/// the line (the scanner's).
+#[derive(Debug, PartialEq)]
+struct ZdFlat<'a> {
+    ticket: Option<&'a str>,
+    time: Option<&'a str>,
+    author: Option<&'a str>,
+    update: ZdUpdate<'a>,
+}
+
+impl<'a> ZdFlat<'a> {
+    fn of(r: &'a ZdRecord) -> ZdFlat<'a> {
+        let mut update = ZdUpdate::default();
+        for e in r.events.iter().chain(&r.child_events) {
+            update.event(&e.as_ref());
+        }
+        ZdFlat {
+            ticket: r.ticket_id.as_deref(),
+            time: r.created_at.as_deref().or(r.timestamp.as_deref()),
+            author: r.author_id.as_deref().or(r.updater_id.as_deref()),
+            update,
+        }
     }
-    sink.emit(&c);
+
+    fn emit(self, sink: &mut Sink<'_>) {
+        let Some(ticket) = self.ticket else {
+            sink.reject("ticket_id", "a ticket id", "null".into());
+            return;
+        };
+        let u = self.update;
+        let mut activity =
+            super::activity(u.created, u.status, u.group.is_some(), u.assignee.is_some());
+        if activity.is_empty() && u.comment {
+            activity = "Comment".into();
+        }
+        sink.emit_row(&[
+            Some(ticket),
+            Some(self.time.unwrap_or_default()),
+            None,
+            Some(&activity),
+            self.author,
+            u.status,
+            u.group,
+            u.assignee,
+            u.priority,
+        ]);
+    }
+}
+
+fn zendesk(r: ZdRecord, sink: &mut Sink<'_>) {
+    ZdFlat::of(&r).emit(sink);
+}
+
+/// A [`ZdRecord`] read by the scanner: the same fields with the same meaning. What serde
+/// would read differently or refuse (a duplicate field, both `events` and `child_events`,
+/// whose order serde fixes, a missing or null ticket) is deferred to it.
+fn zendesk_scan(bytes: &[u8]) -> Scanned<ZdFlat<'_>> {
+    let mut s = Scan::new(bytes)?;
+    let mut update = ZdUpdate::default();
+    let [
+        mut ticket,
+        mut created_at,
+        mut timestamp,
+        mut author_id,
+        mut updater_id,
+    ] = [None; 5];
+    let mut seen = 0u32;
+    s.object()?;
+    let mut first = true;
+    while let Some(key) = s.key(first)? {
+        first = false;
+        let (bit, slot) = match key {
+            "ticket_id" => (1, &mut ticket),
+            "created_at" => (2, &mut created_at),
+            "timestamp" => (4, &mut timestamp),
+            "author_id" => (8, &mut author_id),
+            "updater_id" => (16, &mut updater_id),
+            "events" | "child_events" => {
+                once(&mut seen, 32)?;
+                s.array()?;
+                let mut first = true;
+                while s.element(first)? {
+                    first = false;
+                    update.event(&zendesk_event_scan(&mut s)?);
+                }
+                continue;
+            }
+            _ => {
+                s.skip()?;
+                continue;
+            }
+        };
+        once(&mut seen, bit)?;
+        *slot = s.text()?;
+    }
+    s.end()?;
+    if ticket.is_none() {
+        return Err(Defer);
+    }
+    Ok(ZdFlat {
+        ticket,
+        time: created_at.or(timestamp),
+        author: author_id.or(updater_id),
+        update,
+    })
+}
+
+/// Marks a field read, deferring a second one (serde refuses duplicate fields).
+fn once(seen: &mut u32, bit: u32) -> Scanned<()> {
+    if *seen & bit != 0 {
+        return Err(Defer);
+    }
+    *seen |= bit;
+    Ok(())
+}
+
+fn zendesk_event_scan<'a>(s: &mut Scan<'a>) -> Scanned<ZdEventRef<'a>> {
+    let mut e = ZdEventRef::default();
+    let mut seen = 0u32;
+    s.object()?;
+    let mut first = true;
+    while let Some(key) = s.key(first)? {
+        first = false;
+        let (bit, slot) = match key {
+            "type" => (1, &mut e.kind),
+            "event_type" => (2, &mut e.event_type),
+            "field_name" => (4, &mut e.field_name),
+            "value" => (8, &mut e.value),
+            "status" => (16, &mut e.status),
+            "group_id" => (32, &mut e.group_id),
+            "assignee_id" => (64, &mut e.assignee_id),
+            "priority" => (128, &mut e.priority),
+            _ => {
+                s.skip()?;
+                continue;
+            }
+        };
+        once(&mut seen, bit)?;
+        // `type`, `event_type` and `field_name` are strings to serde; the rest any scalar.
+        *slot = if bit <= 4 { s.opt_string()? } else { s.text()? };
+    }
+    Ok(e)
 }
 
 // ---------------------------------------------------------------- Jira
@@ -691,4 +874,211 @@ fn github(r: GhEvent, sink: &mut Sink<'_>) {
         c.activity = "Comment".into();
     }
     sink.emit(&c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+
+    /// What serde reads from a line, flattened, if it reads it at all.
+    fn by_serde(line: &str) -> Option<ZdRecord> {
+        serde_json::from_str::<ZdRecord>(line).ok()
+    }
+
+    #[test]
+    fn the_scanner_reads_vendor_lines_as_serde_does() {
+        let lines = [
+            // Incremental ticket events (as the benchmark writes them).
+            r#"{"id":7,"ticket_id":1,"timestamp":1772442097,"updater_id":500,"via":"Web form","event_type":"Audit","child_events":[{"id":28,"via":"Web form","event_type":"Create","status":"new","previous_value":null},{"id":29,"via":"Web form","event_type":"Create","group_id":10,"previous_value":null}]}"#,
+            // A ticket audit, with a comment whose body has escapes and a non-ASCII character.
+            r#"{"id":35436,"ticket_id":"123","created_at":"2026-03-02T09:15:00Z","author_id":35436,"metadata":{"system":{"client":"Mozilla/5.0"}},"events":[{"id":1564245,"type":"Comment","body":"Thanks!\n\"Quoted\" caf\u00e9 ü","public":true},{"type":"Change","field_name":"status","value":"solved","previous_value":"open"}]}"#,
+            r#"{ "ticket_id" : 5 , "timestamp" : "2026-03-02 09:00:00" , "child_events" : [ ] }"#,
+        ];
+        for line in lines {
+            let fast = zendesk_scan(line.as_bytes()).unwrap_or_else(|_| panic!("deferred: {line}"));
+            let record = by_serde(line).expect("serde reads it");
+            assert_eq!(fast, ZdFlat::of(&record), "{line}");
+        }
+        let audit = zendesk_scan(lines[1].as_bytes()).expect("read");
+        assert_eq!(audit.ticket, Some("123"));
+        assert_eq!(audit.update.status, Some("solved"));
+        assert!(audit.update.comment);
+        // Left to serde: each of these it reads differently from a plain reading, or refuses.
+        for deferred in [
+            r#"{"ticket_id":1,"ticket_id":2}"#,
+            r#"{"ticket_id":1,"child_events":[],"events":[]}"#,
+            r#"{"ticket_id":null}"#,
+            r#"{"timestamp":1}"#,
+            r#"{"ticket_id":1.0}"#,
+            r#"{"ticket_id":"a\"b"}"#,
+            r#"{"ticket_\u0069d":1}"#,
+            r#"{"ticket_id":1,"child_events":[{"event_type":7}]}"#,
+            r#"[1,null,null,null,null,[],[]]"#,
+            "{\"ticket_id\":1,\t\"timestamp\":2}",
+        ] {
+            assert_eq!(zendesk_scan(deferred.as_bytes()), Err(Defer), "{deferred}");
+        }
+    }
+
+    fn scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| serde_json::to_string(&f).unwrap_or_default()),
+            "(-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,3})?)",
+            // Strings with escapes, surrogates, non-ASCII and raw controls.
+            "\"([a-z0-9 é😀]|\\\\[\"\\\\/bfnrt]|\\\\u[0-9a-fA-F]{4}|\\\\u[dD][89abAB][0-9a-f]{2}|[\\x00-\\x1f])*\"",
+            prop_oneof![
+                Just("open"),
+                Just("Create"),
+                Just("Change"),
+                Just("Comment"),
+                Just("status"),
+                Just("group_id"),
+            ]
+            .prop_map(|s| format!("\"{s}\"")),
+        ]
+    }
+
+    const KEYS: [&str; 19] = [
+        "ticket_id",
+        "timestamp",
+        "created_at",
+        "author_id",
+        "updater_id",
+        "events",
+        "child_events",
+        "type",
+        "event_type",
+        "field_name",
+        "value",
+        "status",
+        "group_id",
+        "assignee_id",
+        "priority",
+        "id",
+        "via",
+        "x",
+        "ticket_\\u0069d",
+    ];
+
+    /// JSON texts built by hand (so keys may repeat), nested, with spaces here and there.
+    fn value() -> impl Strategy<Value = String> {
+        scalar().prop_recursive(4, 48, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(
+                    (prop::sample::select(&KEYS[..]), inner, any::<bool>()),
+                    0..8
+                )
+                .prop_map(|fields| {
+                    let body: Vec<String> = fields
+                        .into_iter()
+                        .map(|(k, v, space)| {
+                            if space {
+                                format!(" \"{k}\" : {v} ")
+                            } else {
+                                format!("\"{k}\":{v}")
+                            }
+                        })
+                        .collect();
+                    format!("{{{}}}", body.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// A record-like object: a ticket, a time, an author and events as often as not.
+    fn record() -> impl Strategy<Value = String> {
+        let event = prop::collection::vec((prop::sample::select(&KEYS[7..]), value()), 0..6)
+            .prop_map(|f| {
+                let body: Vec<String> =
+                    f.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", body.join(","))
+            });
+        let events = prop::collection::vec(event, 0..4).prop_map(|e| format!("[{}]", e.join(",")));
+        let fields = prop::collection::vec(
+            (
+                prop::sample::select(&KEYS[..]),
+                prop_oneof![value(), events],
+            ),
+            0..9,
+        );
+        (prop::option::weighted(0.8, 1..100_000u32), fields).prop_map(|(ticket, fields)| {
+            let body: Vec<String> = ticket
+                .map(|t| format!("\"ticket_id\":{t}"))
+                .into_iter()
+                .chain(fields.into_iter().map(|(k, v)| format!("\"{k}\":{v}")))
+                .collect();
+            format!("{{{}}}", body.join(","))
+        })
+    }
+
+    /// Whatever the scanner accepts, serde accepts, with the same fields.
+    fn agrees(line: &[u8]) -> std::result::Result<(), TestCaseError> {
+        if let Ok(fast) = zendesk_scan(line) {
+            let record = serde_json::from_slice::<ZdRecord>(line);
+            prop_assert!(
+                record.is_ok(),
+                "serde refuses {:?}: {:?}",
+                String::from_utf8_lossy(line),
+                record.err()
+            );
+            let record = record.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(
+                fast,
+                ZdFlat::of(&record),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn what_the_scanner_accepts_serde_reads_alike() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut accepted, cases) = (0, 3000);
+        for _ in 0..cases {
+            let line = record().new_tree(&mut runner).expect("a case").current();
+            accepted += usize::from(zendesk_scan(line.as_bytes()).is_ok());
+            if let Err(e) = agrees(line.as_bytes()) {
+                panic!("{e}");
+            }
+        }
+        // The property is tested on the scanner's reading, not only on its deferrals.
+        assert!(
+            accepted * 10 >= cases,
+            "only {accepted} of {cases} lines read by the scanner"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn so_it_is_after_a_byte_is_changed(
+            line in record(),
+            at in any::<prop::sample::Index>(),
+            byte in prop::sample::select(&b"\"\\,:{}[] 0-.eEnul\x01\xc3\xff"[..]),
+            edit in 0..3u8,
+        ) {
+            let mut b = line.into_bytes();
+            if !b.is_empty() {
+                let i = at.index(b.len());
+                match edit {
+                    0 => { b.remove(i); }
+                    1 => b.insert(i, byte),
+                    _ => b[i] = byte,
+                }
+            }
+            agrees(&b)?;
+        }
+    }
 }
