@@ -477,9 +477,16 @@ pub(crate) fn read(
 }
 
 /// Why reading JSON lines stopped early.
+#[derive(Debug)]
 enum LinesError {
     Io(std::io::Error),
     Json(serde_json::Error),
+}
+
+impl From<serde_json::Error> for LinesError {
+    fn from(e: serde_json::Error) -> Self {
+        LinesError::Json(e)
+    }
 }
 
 impl LinesError {
@@ -509,12 +516,7 @@ fn json_lines_until(
     stop: Option<u64>,
     first_line: u64,
 ) -> std::result::Result<u64, (u64, LinesError)> {
-    let mut line = first_line;
-    let mut consumed = 0u64;
-    // A line is read where it lies in the reader's buffer; only one that runs past the
-    // buffer's end is gathered in `carry`.
-    let mut carry = Vec::new();
-    let mut one = |text: &[u8], line: u64| -> std::result::Result<(), serde_json::Error> {
+    let one = |text: &[u8], line: u64| -> std::result::Result<(), serde_json::Error> {
         sink.line = line;
         let text = text.trim_ascii();
         if text.is_empty() {
@@ -533,6 +535,26 @@ fn json_lines_until(
             .and_then(|()| de.end())
         }
     };
+    each_line(&mut reader, stop, first_line, one)
+}
+
+/// Hands each line of `reader` (without its newline; the last one may lack it) and its
+/// number, counted from `first_line + 1`, to `one`, until the end or until byte `stop`, a
+/// line start. A line is read where it lies in the reader's buffer; only one that runs past
+/// the buffer's end is gathered in a copy. Returns the lines read, or the line where it
+/// failed.
+fn each_line<E>(
+    reader: &mut impl std::io::BufRead,
+    stop: Option<u64>,
+    first_line: u64,
+    mut one: impl FnMut(&[u8], u64) -> std::result::Result<(), E>,
+) -> std::result::Result<u64, (u64, LinesError)>
+where
+    LinesError: From<E>,
+{
+    let mut line = first_line;
+    let mut consumed = 0u64;
+    let mut carry = Vec::new();
     loop {
         if carry.is_empty() && stop.is_some_and(|s| consumed >= s) {
             break;
@@ -541,7 +563,7 @@ fn json_lines_until(
         if buf.is_empty() {
             if !carry.is_empty() {
                 line += 1;
-                one(&carry, line).map_err(|e| (line, LinesError::Json(e)))?;
+                one(&carry, line).map_err(|e| (line, e.into()))?;
             }
             break;
         }
@@ -552,14 +574,14 @@ fn json_lines_until(
         if end {
             line += 1;
             let r = if carry.is_empty() {
-                one(&buf[..used], line)
+                one(&buf[..used - 1], line)
             } else {
-                carry.extend_from_slice(&buf[..used]);
+                carry.extend_from_slice(&buf[..used - 1]);
                 let r = one(&carry, line);
                 carry.clear();
                 r
             };
-            r.map_err(|e| (line, LinesError::Json(e)))?;
+            r.map_err(|e| (line, e.into()))?;
         } else {
             carry.extend_from_slice(buf);
         }
@@ -824,6 +846,44 @@ mod tests {
 
     fn text_of(json: &str) -> Option<Text> {
         any_text(&mut serde_json::Deserializer::from_str(json)).unwrap()
+    }
+
+    /// Lines as `each_line` hands them on, read through a buffer of `capacity` bytes.
+    fn lines_of(text: &str, capacity: usize, stop: Option<u64>) -> (Vec<(String, u64)>, u64) {
+        let mut reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+        let mut seen = Vec::new();
+        let n = each_line(&mut reader, stop, 10, |l, n| {
+            seen.push((String::from_utf8_lossy(l).into_owned(), n));
+            Ok::<(), serde_json::Error>(())
+        });
+        (seen, n.expect("read"))
+    }
+
+    #[test]
+    fn lines_are_whole_whatever_the_buffer() {
+        let text = "{\"a\":1}\n\n{\"b\":\"a longer line than the buffer\"}\nlast";
+        let want: Vec<(String, u64)> = [
+            "{\"a\":1}",
+            "",
+            "{\"b\":\"a longer line than the buffer\"}",
+            "last",
+        ]
+        .iter()
+        .zip(11..)
+        .map(|(l, n)| (l.to_string(), n))
+        .collect();
+        for capacity in [1, 3, 7, 8, 9, 64, 4096] {
+            assert_eq!(
+                lines_of(text, capacity, None),
+                (want.clone(), 4),
+                "capacity {capacity}"
+            );
+        }
+        // Stopping at a line start (byte 8, after the first line) reads that line only.
+        for capacity in [1, 5, 4096] {
+            assert_eq!(lines_of(text, capacity, Some(8)), (want[..1].to_vec(), 1));
+        }
+        assert_eq!(lines_of("", 8, None), (Vec::new(), 0));
     }
 
     #[test]
