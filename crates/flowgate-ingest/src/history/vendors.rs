@@ -967,7 +967,27 @@ mod tests {
         "ticket_\\u0069d",
     ];
 
-    /// JSON texts built by hand (so keys may repeat), nested, with spaces here and there.
+    /// An object's text from its fields, written by hand (so keys may repeat); `spaced`
+    /// fields have spaces around the key and the colon.
+    fn object(fields: impl IntoIterator<Item = (String, String, bool)>) -> String {
+        let body: Vec<String> = fields
+            .into_iter()
+            .map(|(k, v, spaced)| {
+                if spaced {
+                    format!(" \"{k}\" : {v} ")
+                } else {
+                    format!("\"{k}\":{v}")
+                }
+            })
+            .collect();
+        format!("{{{}}}", body.join(","))
+    }
+
+    fn plain(k: &str, v: String) -> (String, String, bool) {
+        (k.to_owned(), v, false)
+    }
+
+    /// JSON texts, nested, with spaces here and there.
     fn value() -> impl Strategy<Value = String> {
         scalar().prop_recursive(4, 48, 8, |inner| {
             prop_oneof![
@@ -977,19 +997,11 @@ mod tests {
                     (prop::sample::select(&KEYS[..]), inner, any::<bool>()),
                     0..8
                 )
-                .prop_map(|fields| {
-                    let body: Vec<String> = fields
-                        .into_iter()
-                        .map(|(k, v, space)| {
-                            if space {
-                                format!(" \"{k}\" : {v} ")
-                            } else {
-                                format!("\"{k}\":{v}")
-                            }
-                        })
-                        .collect();
-                    format!("{{{}}}", body.join(","))
-                }),
+                .prop_map(|f| object(f.into_iter().map(|(k, v, s)| (
+                    k.to_owned(),
+                    v,
+                    s
+                )))),
             ]
         })
     }
@@ -997,11 +1009,7 @@ mod tests {
     /// A record-like object: a ticket, a time, an author and events as often as not.
     fn record() -> impl Strategy<Value = String> {
         let event = prop::collection::vec((prop::sample::select(&KEYS[7..]), value()), 0..6)
-            .prop_map(|f| {
-                let body: Vec<String> =
-                    f.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-                format!("{{{}}}", body.join(","))
-            });
+            .prop_map(|f| object(f.into_iter().map(|(k, v)| plain(k, v))));
         let events = prop::collection::vec(event, 0..4).prop_map(|e| format!("[{}]", e.join(",")));
         let fields = prop::collection::vec(
             (
@@ -1011,12 +1019,12 @@ mod tests {
             0..9,
         );
         (prop::option::weighted(0.8, 1..100_000u32), fields).prop_map(|(ticket, fields)| {
-            let body: Vec<String> = ticket
-                .map(|t| format!("\"ticket_id\":{t}"))
-                .into_iter()
-                .chain(fields.into_iter().map(|(k, v)| format!("\"{k}\":{v}")))
-                .collect();
-            format!("{{{}}}", body.join(","))
+            let ticket = ticket.map(|t| plain("ticket_id", t.to_string()));
+            object(
+                ticket
+                    .into_iter()
+                    .chain(fields.into_iter().map(|(k, v)| plain(k, v))),
+            )
         })
     }
 
