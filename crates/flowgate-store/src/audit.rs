@@ -16,7 +16,8 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{Pool, Result, Store, StoreError};
+use crate::sql::on_pool;
+use crate::{Result, Store, StoreError};
 
 /// The `prev_sha256` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -216,9 +217,9 @@ fn check_field(what: &str, value: &str) -> Result<()> {
 /// Appends `records` inside the open transaction `$tx`, chained to the current last record:
 /// a `chain_version` record first when the chain so far is version 1. The recorded time is
 /// `$now`, or the last record's when that is later (times never go backwards). Evaluates to
-/// the entries written.
+/// the entries written. `$q`: the back-end's placeholder style (see [`crate::sql`]).
 macro_rules! append_in_tx {
-    ($tx:expr, $records:expr, $now:expr, $insert:expr) => {{
+    ($tx:expr, $q:expr, $records:expr, $now:expr) => {{
         const LAST: &str =
             "SELECT seq, sha256, version, recorded_at_ms FROM audit_log ORDER BY seq DESC LIMIT 1";
         let last: Option<(i64, String, i32, i64)> =
@@ -242,7 +243,7 @@ macro_rules! append_in_tx {
         for r in todo {
             seq += 1;
             let sha = $crate::audit::chain_hash_v2(seq, now, &r.kind, &r.actor, &prev, &r.record);
-            sqlx::query($insert)
+            sqlx::query(&$q($crate::audit::INSERT))
                 .bind(seq)
                 .bind(now)
                 .bind(&r.record)
@@ -267,12 +268,38 @@ macro_rules! append_in_tx {
         out
     }};
 }
-pub(crate) use append_in_tx;
-
-pub(crate) const INSERT_SQLITE: &str = "INSERT INTO audit_log (seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-pub(crate) const INSERT_PG: &str = "INSERT INTO audit_log (seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(crate) const INSERT: &str = "INSERT INTO audit_log (seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+/// The record of the chain's last entry of a kind.
+pub(crate) const LAST_OF_KIND: &str =
+    "SELECT record FROM audit_log WHERE kind = ? ORDER BY seq DESC LIMIT 1";
 /// The advisory lock that serialises PostgreSQL writers of the chain.
 pub(crate) const PG_CHAIN_LOCK: &str = "SELECT pg_advisory_xact_lock(7243001)";
+
+/// Runs `$body` in a write transaction that holds the chain's lock, as [`crate::sql::in_tx!`]
+/// does (`$tx` the transaction, `$q` the placeholder style; the body commits). The lock is
+/// where the back-ends differ: SQLite has one writer, so an immediate transaction is the
+/// lock; PostgreSQL takes a transaction-scoped advisory lock every process shares.
+macro_rules! in_chain_tx {
+    ($pool:expr, |$tx:ident, $q:ident| $body:expr) => {
+        match $pool {
+            $crate::Pool::Sqlite(p) => {
+                let mut $tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                let $q = $crate::sql::plain;
+                $body
+            }
+            $crate::Pool::Postgres(p) => {
+                let mut $tx = p.begin().await?;
+                sqlx::query($crate::audit::PG_CHAIN_LOCK)
+                    .execute(&mut *$tx)
+                    .await?;
+                let $q = $crate::sql::numbered;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use {append_in_tx, in_chain_tx};
 
 pub(crate) fn validate(records: &[NewRecord]) -> Result<()> {
     for r in records {
@@ -296,21 +323,11 @@ impl Store {
     ) -> Result<Vec<AuditEntry>> {
         self.require_schema().await?;
         validate(records)?;
-        let out = match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                let out = append_in_tx!(tx, records, now_ms, INSERT_SQLITE);
-                tx.commit().await?;
-                out
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                let out = append_in_tx!(tx, records, now_ms, INSERT_PG);
-                tx.commit().await?;
-                out
-            }
-        };
+        let out = in_chain_tx!(&self.pool, |tx, q| {
+            let out = append_in_tx!(tx, q, records, now_ms);
+            tx.commit().await?;
+            out
+        });
         Ok(out)
     }
 
@@ -319,10 +336,7 @@ impl Store {
         self.require_schema().await?;
         const Q: &str = "SELECT seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor FROM audit_log ORDER BY seq";
         type Row = (i64, i64, String, String, String, i32, String, String);
-        let rows: Vec<Row> = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(Q).fetch_all(p).await?,
-        };
+        let rows: Vec<Row> = on_pool!(&self.pool, query_as(Q).fetch_all)?;
         Ok(rows
             .into_iter()
             .map(
@@ -345,24 +359,8 @@ impl Store {
     /// The record of the last entry of `kind`, if any.
     pub async fn audit_last_of_kind(&self, kind: &str) -> Result<Option<String>> {
         self.require_schema().await?;
-        let r: Option<(String,)> = match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(
-                    "SELECT record FROM audit_log WHERE kind = ? ORDER BY seq DESC LIMIT 1",
-                )
-                .bind(kind)
-                .fetch_optional(p)
-                .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(
-                    "SELECT record FROM audit_log WHERE kind = $1 ORDER BY seq DESC LIMIT 1",
-                )
-                .bind(kind)
-                .fetch_optional(p)
-                .await?
-            }
-        };
+        let r: Option<(String,)> =
+            on_pool!(&self.pool, query_as(LAST_OF_KIND, kind).fetch_optional)?;
         Ok(r.map(|r| r.0))
     }
 }

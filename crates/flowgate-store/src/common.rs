@@ -1,27 +1,6 @@
 //! What SQLite and PostgreSQL imports and loads share, written once. The SQL is written with
-//! `?` placeholders; `numbered` turns them into PostgreSQL's `$1, $2, …`. The steps are
-//! macros because the two backends' transactions and pools are different types.
-
-/// `?` placeholders → `$1, $2, …`.
-pub(crate) fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// SQL unchanged (SQLite).
-pub(crate) fn plain(sql: &str) -> String {
-    sql.to_owned()
-}
+//! `?` placeholders; `$q` is `sql::plain` or `sql::numbered` (PostgreSQL's `$1, $2, …`). The
+//! steps are macros because the two backends' transactions and pools are different types.
 
 /// Opens the import inside `$tx`: the source row (locked with `$lock`), the source's
 /// dictionary and attribute names, the plan, the import row, new string blocks and attribute
@@ -167,10 +146,7 @@ macro_rules! import_epilogue {
             .fetch_one(&mut *$tx)
             .await?;
         if let Some(c) = &$req.cursor {
-            sqlx::query(&$q(
-                "INSERT INTO sync_cursors (source, vendor, cursor, updated_at_ms) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (source) DO UPDATE SET vendor = excluded.vendor, cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms",
-            ))
+            sqlx::query(&$q($crate::SET_CURSOR))
             .bind($req.source)
             .bind(c.vendor)
             .bind(c.value)
@@ -264,14 +240,3 @@ macro_rules! load_source {
 }
 
 pub(crate) use {import_epilogue, import_prologue, load_source};
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_are_numbered() {
-        assert_eq!(
-            super::numbered("a = ? AND b IN (?, ?)"),
-            "a = $1 AND b IN ($2, $3)"
-        );
-    }
-}

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::common::numbered;
+use crate::sql::{numbered, on_pool};
 use crate::{Pool, Result, Store};
 
 /// What [`Store::inbox_put`] did with a delivery.
@@ -125,47 +125,15 @@ impl Store {
             self.intake_checked.store(true, Ordering::Relaxed);
         }
         let sha = crate::audit::hex(&Sha256::digest(body));
-        let put: Option<(i64,)> = match &self.intake {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(PUT)
-                    .bind(source)
-                    .bind(delivery_id)
-                    .bind(&sha)
-                    .bind(body)
-                    .bind(now_ms)
-                    .fetch_optional(p)
-                    .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(&numbered(PUT))
-                    .bind(source)
-                    .bind(delivery_id)
-                    .bind(&sha)
-                    .bind(body)
-                    .bind(now_ms)
-                    .fetch_optional(p)
-                    .await?
-            }
-        };
+        let put: Option<(i64,)> = on_pool!(
+            &self.intake,
+            query_as(PUT, source, delivery_id, &sha, body, now_ms).fetch_optional
+        )?;
         if let Some((id,)) = put {
             return Ok(Received::New(id));
         }
-        let (id, stored): (i64, String) = match &self.intake {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(FIND)
-                    .bind(source)
-                    .bind(delivery_id)
-                    .fetch_one(p)
-                    .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(&numbered(FIND))
-                    .bind(source)
-                    .bind(delivery_id)
-                    .fetch_one(p)
-                    .await?
-            }
-        };
+        let (id, stored): (i64, String) =
+            on_pool!(&self.intake, query_as(FIND, source, delivery_id).fetch_one)?;
         Ok(if stored == sha {
             Received::Again(id)
         } else {
@@ -215,67 +183,32 @@ impl Store {
         if d.attempts >= max_attempts {
             return self.inbox_finish(d.id, FAILED, error, now_ms).await;
         }
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query(RETRY)
-                    .bind(error)
-                    .bind(now_ms + retry_after_ms)
-                    .bind(d.id)
-                    .execute(p)
-                    .await?;
-            }
-            Pool::Postgres(p) => {
-                sqlx::query(&numbered(RETRY))
-                    .bind(error)
-                    .bind(now_ms + retry_after_ms)
-                    .bind(d.id)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(
+            &self.pool,
+            query(RETRY, error, now_ms + retry_after_ms, d.id).execute
+        )?;
         Ok(())
     }
 
     async fn inbox_finish(&self, id: i64, state: &str, outcome: &str, now_ms: i64) -> Result<()> {
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query(FINISH)
-                    .bind(state)
-                    .bind(now_ms)
-                    .bind(outcome)
-                    .bind(id)
-                    .execute(p)
-                    .await?;
-            }
-            Pool::Postgres(p) => {
-                sqlx::query(&numbered(FINISH))
-                    .bind(state)
-                    .bind(now_ms)
-                    .bind(outcome)
-                    .bind(id)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(
+            &self.pool,
+            query(FINISH, state, now_ms, outcome, id).execute
+        )?;
         Ok(())
     }
 
     /// Every delivery, oldest first, without bodies.
     pub async fn inbox_rows(&self) -> Result<Vec<InboxRow>> {
         self.require_schema().await?;
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(ROWS).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(ROWS).fetch_all(p).await?,
-        })
+        Ok(on_pool!(&self.pool, query_as(ROWS).fetch_all)?)
     }
 
     /// Deliveries by state, and the oldest pending one's arrival.
     pub async fn inbox_stats(&self) -> Result<InboxStats> {
         self.require_schema().await?;
-        let rows: Vec<(String, i64, Option<i64>)> = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(STATS).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(STATS).fetch_all(p).await?,
-        };
+        let rows: Vec<(String, i64, Option<i64>)> =
+            on_pool!(&self.pool, query_as(STATS).fetch_all)?;
         let mut s = InboxStats::default();
         for (state, n, oldest) in rows {
             match state.as_str() {
@@ -325,24 +258,10 @@ const OUT_ROWS: &str = "SELECT id, source, audit_seq, state, attempts, sent_at_m
 impl Store {
     /// Queues decision `audit_seq` for `source` (once: queuing it again changes nothing).
     pub async fn outbox_put(&self, source: &str, audit_seq: i64, now_ms: i64) -> Result<()> {
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query(OUT_PUT)
-                    .bind(source)
-                    .bind(audit_seq)
-                    .bind(now_ms)
-                    .execute(p)
-                    .await?;
-            }
-            Pool::Postgres(p) => {
-                sqlx::query(&numbered(OUT_PUT))
-                    .bind(source)
-                    .bind(audit_seq)
-                    .bind(now_ms)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(
+            &self.pool,
+            query(OUT_PUT, source, audit_seq, now_ms).execute
+        )?;
         Ok(())
     }
 
@@ -369,22 +288,7 @@ impl Store {
 
     /// The receiver answered 2xx.
     pub async fn outbox_sent(&self, id: i64, now_ms: i64) -> Result<()> {
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query(OUT_SENT)
-                    .bind(now_ms)
-                    .bind(id)
-                    .execute(p)
-                    .await?;
-            }
-            Pool::Postgres(p) => {
-                sqlx::query(&numbered(OUT_SENT))
-                    .bind(now_ms)
-                    .bind(id)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(&self.pool, query(OUT_SENT, now_ms, id).execute)?;
         Ok(())
     }
 
@@ -402,35 +306,16 @@ impl Store {
         } else {
             "pending"
         };
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query(OUT_RETRY)
-                    .bind(state)
-                    .bind(error)
-                    .bind(next_ms)
-                    .bind(o.id)
-                    .execute(p)
-                    .await?;
-            }
-            Pool::Postgres(p) => {
-                sqlx::query(&numbered(OUT_RETRY))
-                    .bind(state)
-                    .bind(error)
-                    .bind(next_ms)
-                    .bind(o.id)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(
+            &self.pool,
+            query(OUT_RETRY, state, error, next_ms, o.id).execute
+        )?;
         Ok(())
     }
 
     /// Every queued decision, oldest first.
     pub async fn outbox_rows(&self) -> Result<Vec<OutboxRow>> {
         self.require_schema().await?;
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(OUT_ROWS).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(OUT_ROWS).fetch_all(p).await?,
-        })
+        Ok(on_pool!(&self.pool, query_as(OUT_ROWS).fetch_all)?)
     }
 }

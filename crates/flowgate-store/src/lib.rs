@@ -18,6 +18,7 @@ mod pg;
 mod plan;
 pub mod review;
 pub mod session;
+mod sql;
 mod sqlite;
 pub mod texts;
 
@@ -31,6 +32,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+
+use sql::on_pool;
 
 pub use compact::Compaction;
 pub use key::EventKeys;
@@ -258,10 +261,8 @@ impl Store {
     /// Versions recorded in the database (empty when it was never migrated).
     async fn applied(&self) -> Result<Vec<i64>> {
         let q = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
-        let rows: std::result::Result<Vec<(i64,)>, sqlx::Error> = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(q).fetch_all(p).await,
-            Pool::Postgres(p) => sqlx::query_as(q).fetch_all(p).await,
-        };
+        let rows: std::result::Result<Vec<(i64,)>, sqlx::Error> =
+            on_pool!(&self.pool, query_as(q).fetch_all);
         match rows {
             Ok(v) => Ok(v.into_iter().map(|r| r.0).collect()),
             // No migrations table yet.
@@ -329,10 +330,7 @@ impl Store {
                  (SELECT CAST(COALESCE(SUM(b.n_events), 0) AS BIGINT) FROM event_blocks b WHERE b.source_id = s.id), \
                  (SELECT COUNT(*) FROM imports i WHERE i.source_id = s.id) \
                  FROM sources s ORDER BY s.name";
-        let rows: Vec<(String, i64, i64)> = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(q).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(q).fetch_all(p).await?,
-        };
+        let rows: Vec<(String, i64, i64)> = on_pool!(&self.pool, query_as(q).fetch_all)?;
         Ok(rows
             .into_iter()
             .map(|(name, events, imports)| SourceInfo {
@@ -345,67 +343,23 @@ impl Store {
 
     /// The vendor and cursor `flowgate sync` committed last for `source`.
     pub async fn sync_cursor(&self, source: &str) -> Result<Option<(String, String)>> {
-        let q = "SELECT vendor, cursor FROM sync_cursors WHERE source = ";
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(&format!("{q}?"))
-                    .bind(source)
-                    .fetch_optional(p)
-                    .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(&format!("{q}$1"))
-                    .bind(source)
-                    .fetch_optional(p)
-                    .await?
-            }
-        })
+        const Q: &str = "SELECT vendor, cursor FROM sync_cursors WHERE source = ?";
+        Ok(on_pool!(&self.pool, query_as(Q, source).fetch_optional)?)
     }
 
     /// Moves `source`'s cursor without events (a page that held none).
     pub async fn set_sync_cursor(&self, source: &str, cursor: SyncCursor<'_>) -> Result<()> {
-        let sql = "INSERT INTO sync_cursors (source, vendor, cursor, updated_at_ms) VALUES (?, ?, ?, ?) \
-                   ON CONFLICT (source) DO UPDATE SET vendor = excluded.vendor, cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms";
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query(sql)
-                    .bind(source)
-                    .bind(cursor.vendor)
-                    .bind(cursor.value)
-                    .bind(now_ms())
-                    .execute(p)
-                    .await?;
-            }
-            Pool::Postgres(p) => {
-                sqlx::query(&common::numbered(sql))
-                    .bind(source)
-                    .bind(cursor.vendor)
-                    .bind(cursor.value)
-                    .bind(now_ms())
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(
+            &self.pool,
+            query(SET_CURSOR, source, cursor.vendor, cursor.value, now_ms()).execute
+        )?;
         Ok(())
     }
 
     /// The mapping (TOML) kept with a source, `None` when the store has no such source.
     pub async fn source_mapping(&self, name: &str) -> Result<Option<String>> {
-        let q = "SELECT mapping FROM sources WHERE name = ";
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_scalar(&format!("{q}?"))
-                    .bind(name)
-                    .fetch_optional(p)
-                    .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_scalar(&format!("{q}$1"))
-                    .bind(name)
-                    .fetch_optional(p)
-                    .await?
-            }
-        })
+        const Q: &str = "SELECT mapping FROM sources WHERE name = ?";
+        Ok(on_pool!(&self.pool, query_scalar(Q, name).fetch_optional)?)
     }
 
     /// Imports rows as one transaction. `progress(done, total)` is called as events go in.
@@ -434,7 +388,7 @@ impl Store {
     /// Joins source `source`'s neighbouring small event and string blocks into large ones, in
     /// one transaction (see [`compact`]). `None` when there is no such source.
     pub async fn compact(&self, source: &str) -> Result<Option<Compaction>> {
-        use crate::common::{numbered, plain};
+        use crate::sql::{numbered, plain};
         self.require_schema().await?;
         match &self.pool {
             Pool::Sqlite(p) => {
@@ -455,22 +409,15 @@ impl Store {
     /// Compacts every source with two or more blocks below full size; returns what changed.
     pub async fn compact_all(&self) -> Result<Vec<Compaction>> {
         self.require_schema().await?;
-        let names: Vec<String> = match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_scalar(compact::CANDIDATES)
-                    .bind(compact::EVENT_LIMIT)
-                    .bind(compact::STRING_LIMIT)
-                    .fetch_all(p)
-                    .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_scalar(&common::numbered(compact::CANDIDATES))
-                    .bind(compact::EVENT_LIMIT)
-                    .bind(compact::STRING_LIMIT)
-                    .fetch_all(p)
-                    .await?
-            }
-        };
+        let names: Vec<String> = on_pool!(
+            &self.pool,
+            query_scalar(
+                compact::CANDIDATES,
+                compact::EVENT_LIMIT,
+                compact::STRING_LIMIT
+            )
+            .fetch_all
+        )?;
         let mut out = Vec::new();
         for name in names {
             if let Some(c) = self.compact(&name).await?
@@ -489,6 +436,10 @@ impl Store {
         }
     }
 }
+
+/// Sets a source's sync cursor: (source, vendor, cursor, now).
+pub(crate) const SET_CURSOR: &str = "INSERT INTO sync_cursors (source, vendor, cursor, updated_at_ms) VALUES (?, ?, ?, ?) \
+    ON CONFLICT (source) DO UPDATE SET vendor = excluded.vendor, cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms";
 
 /// A database URL fit to print: any password (`user:password@`, or a `password=` query
 /// parameter) replaced by `***`. The one rule every command uses.

@@ -4,9 +4,10 @@
 use serde::Serialize;
 
 use crate::audit::{
-    AuditEntry, INSERT_PG, INSERT_SQLITE, NewRecord, PG_CHAIN_LOCK, append_in_tx, kind, validate,
+    AuditEntry, LAST_OF_KIND, NewRecord, append_in_tx, in_chain_tx, kind, validate,
 };
 use crate::review::QueueItem;
+use crate::sql::{numbered, on_pool};
 use crate::texts::DecisionText;
 use crate::{Pool, Result, Store, StoreError};
 
@@ -73,25 +74,6 @@ fn policy_of(record: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Runs the local macro `$go!(tx, …)` in a write transaction that holds the chain's lock
-/// (SQLite: an immediate transaction; PostgreSQL: the advisory lock), with the back-end's
-/// own arguments.
-macro_rules! in_chain_tx {
-    ($pool:expr, $go:ident, ($($sq:tt)*), ($($pg:tt)*)) => {
-        match $pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                $go!(tx, $($sq)*)
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                $go!(tx, $($pg)*)
-            }
-        }
-    };
-}
-
 impl Store {
     /// Records one decision — its chain entry, its texts, its ticket key and, when sampled,
     /// its review item — in one transaction under the chain's lock, unless the same ticket
@@ -102,106 +84,96 @@ impl Store {
         self.require_schema().await?;
         validate(std::slice::from_ref(&d.record))?;
         validate(std::slice::from_ref(&d.policy_change))?;
-        macro_rules! go {
-            ($tx:expr, $q:ident, $insert:expr) => {{
-                let known: Option<(i64,)> = sqlx::query_as($q.find)
-                    .bind(d.ticket)
-                    .bind(d.input_sha256)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-                if let Some((seq,)) = known {
-                    let e: EntryRow = sqlx::query_as($q.entry)
-                        .bind(seq)
-                        .fetch_one(&mut *$tx)
-                        .await?;
-                    $tx.commit().await?;
-                    return Ok(Decided {
-                        entry: entry(e),
-                        existing: true,
-                        written: Vec::new(),
-                    });
-                }
-                let last: Option<(String,)> = sqlx::query_as($q.last_policy)
-                    .bind(kind::POLICY_CHANGE)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-                let mut records = Vec::with_capacity(2);
-                if last.and_then(|(r,)| policy_of(&r)).as_deref() != Some(d.policy_hash) {
-                    records.push(d.policy_change.clone());
-                }
-                records.push(d.record.clone());
-                let written = append_in_tx!($tx, records, now_ms, $insert);
-                let e = written.last().expect("one record at least").clone();
-                let t = d.text;
-                sqlx::query($q.text)
-                    .bind(e.seq)
-                    .bind(&t.ticket)
-                    .bind(&t.customer)
-                    .bind(&t.text)
-                    .bind(&t.answer)
-                    .bind(&t.sources)
-                    .bind(&t.reasons)
-                    .bind(e.recorded_at_ms)
-                    .execute(&mut *$tx)
-                    .await?;
-                sqlx::query($q.key)
-                    .bind(d.ticket)
-                    .bind(d.input_sha256)
-                    .bind(e.seq)
-                    .execute(&mut *$tx)
-                    .await?;
-                if let Some(i) = &d.review {
-                    sqlx::query($q.review)
-                        .bind(e.seq)
-                        .bind(&i.ticket)
-                        .bind(&i.intent)
-                        .bind(&i.band)
-                        .bind(i.confidence)
-                        .bind(e.recorded_at_ms)
-                        .bind(e.recorded_at_ms)
-                        .bind(i.shadow)
-                        .execute(&mut *$tx)
-                        .await?;
-                }
-                $tx.commit().await?;
-                Decided {
-                    entry: e,
-                    existing: false,
-                    written,
-                }
-            }};
-        }
-        Ok(in_chain_tx!(
-            &self.pool,
-            go,
-            (SQLITE, INSERT_SQLITE),
-            (PG, INSERT_PG)
-        ))
+        Ok(in_chain_tx!(&self.pool, |tx, q| {
+            let known: Option<(i64,)> = sqlx::query_as(&q(FIND_DECISION))
+                .bind(d.ticket)
+                .bind(d.input_sha256)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some((seq,)) = known {
+                let e: EntryRow = sqlx::query_as(&q(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq = ?"
+                )))
+                .bind(seq)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(Decided {
+                    entry: entry(e),
+                    existing: true,
+                    written: Vec::new(),
+                });
+            }
+            let last: Option<(String,)> = sqlx::query_as(&q(LAST_OF_KIND))
+                .bind(kind::POLICY_CHANGE)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let mut records = Vec::with_capacity(2);
+            if last.and_then(|(r,)| policy_of(&r)).as_deref() != Some(d.policy_hash) {
+                records.push(d.policy_change.clone());
+            }
+            records.push(d.record.clone());
+            let written = append_in_tx!(tx, q, records, now_ms);
+            let e = written.last().expect("one record at least").clone();
+            let t = d.text;
+            sqlx::query(&q(crate::texts::INSERT))
+                .bind(e.seq)
+                .bind(&t.ticket)
+                .bind(&t.customer)
+                .bind(&t.text)
+                .bind(&t.answer)
+                .bind(&t.sources)
+                .bind(&t.reasons)
+                .bind(e.recorded_at_ms)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&q(
+                "INSERT INTO ticket_decisions (ticket, input_sha256, audit_seq) VALUES (?, ?, ?)",
+            ))
+            .bind(d.ticket)
+            .bind(d.input_sha256)
+            .bind(e.seq)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(i) = &d.review {
+                sqlx::query(&q(
+                    "INSERT INTO review_queue (audit_seq, ticket, intent, band, confidence, decided_at_ms, sampled_at_ms, shadow) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ))
+                .bind(e.seq)
+                .bind(&i.ticket)
+                .bind(&i.intent)
+                .bind(&i.band)
+                .bind(i.confidence)
+                .bind(e.recorded_at_ms)
+                .bind(e.recorded_at_ms)
+                .bind(i.shadow)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Decided {
+                entry: e,
+                existing: false,
+                written,
+            }
+        }))
     }
 
     /// Chain entries after `after_seq`, in order, at most `limit`.
     pub async fn audit_after(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
         self.require_schema().await?;
-        let rows: Vec<EntryRow> = match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(&format!(
+        let rows: Vec<EntryRow> = on_pool!(
+            &self.pool,
+            query_as(
+                &format!(
                     "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"
-                ))
-                .bind(after_seq)
-                .bind(limit)
-                .fetch_all(p)
-                .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(&format!(
-                    "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
-                ))
-                .bind(after_seq)
-                .bind(limit)
-                .fetch_all(p)
-                .await?
-            }
-        };
+                ),
+                after_seq,
+                limit
+            )
+            .fetch_all
+        )?;
         Ok(rows.into_iter().map(entry).collect())
     }
 
@@ -217,24 +189,14 @@ impl Store {
             Option<String>,
         );
         const COLS: &str = "ticket, customer, text, answer, sources, reasons";
-        let r: Option<Row> = match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(&format!(
-                    "SELECT {COLS} FROM decision_texts WHERE audit_seq = ?"
-                ))
-                .bind(audit_seq)
-                .fetch_optional(p)
-                .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(&format!(
-                    "SELECT {COLS} FROM decision_texts WHERE audit_seq = $1"
-                ))
-                .bind(audit_seq)
-                .fetch_optional(p)
-                .await?
-            }
-        };
+        let r: Option<Row> = on_pool!(
+            &self.pool,
+            query_as(
+                &format!("SELECT {COLS} FROM decision_texts WHERE audit_seq = ?"),
+                audit_seq
+            )
+            .fetch_optional
+        )?;
         Ok(r.map(|r| DecisionText {
             ticket: r.0,
             customer: r.1,
@@ -258,10 +220,7 @@ impl Store {
     pub async fn audit_len(&self) -> Result<i64> {
         self.require_schema().await?;
         const Q: &str = "SELECT COALESCE(MAX(seq), 0) FROM audit_log";
-        let (n,): (i64,) = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_one(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(Q).fetch_one(p).await?,
-        };
+        let (n,): (i64,) = on_pool!(&self.pool, query_as(Q).fetch_one)?;
         Ok(n)
     }
 
@@ -279,35 +238,30 @@ impl Store {
         let record = serde_json::json!({"kind": kind::TOKEN, "change": "create", "name": name, "role": role});
         let records = [NewRecord::new(kind::TOKEN, actor, record.to_string())];
         validate(&records)?;
-        macro_rules! go {
-            ($tx:expr, $q:ident, $insert:expr) => {{
-                let taken: Option<(String,)> = sqlx::query_as($q.token_named)
+        Ok(in_chain_tx!(&self.pool, |tx, q| {
+            let taken: Option<(String,)> =
+                sqlx::query_as(&q("SELECT name FROM api_tokens WHERE name = ?"))
                     .bind(name)
-                    .fetch_optional(&mut *$tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                if taken.is_some() {
-                    return Err(StoreError::Conflict(format!(
-                        "a token named {name:?} exists (revoked tokens keep their names)"
-                    )));
-                }
-                sqlx::query($q.token_insert)
-                    .bind(name)
-                    .bind(role)
-                    .bind(token_sha256)
-                    .bind(now_ms)
-                    .execute(&mut *$tx)
-                    .await?;
-                let out = append_in_tx!($tx, records, now_ms, $insert);
-                $tx.commit().await?;
-                out.into_iter().last().expect("one record")
-            }};
-        }
-        Ok(in_chain_tx!(
-            &self.pool,
-            go,
-            (SQLITE, INSERT_SQLITE),
-            (PG, INSERT_PG)
-        ))
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "a token named {name:?} exists (revoked tokens keep their names)"
+                )));
+            }
+            sqlx::query(&q(
+                "INSERT INTO api_tokens (name, role, token_sha256, created_at_ms) VALUES (?, ?, ?, ?)",
+            ))
+            .bind(name)
+            .bind(role)
+            .bind(token_sha256)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            let out = append_in_tx!(tx, q, records, now_ms);
+            tx.commit().await?;
+            out.into_iter().last().expect("one record")
+        }))
     }
 
     /// Revokes the token `name` and appends a `token` record, in one transaction.
@@ -316,48 +270,34 @@ impl Store {
         let record = serde_json::json!({"kind": kind::TOKEN, "change": "revoke", "name": name});
         let records = [NewRecord::new(kind::TOKEN, actor, record.to_string())];
         validate(&records)?;
-        macro_rules! go {
-            ($tx:expr, $q:ident, $insert:expr) => {{
-                let n = sqlx::query($q.token_revoke)
-                    .bind(now_ms)
-                    .bind(name)
-                    .execute(&mut *$tx)
-                    .await?
-                    .rows_affected();
-                if n == 0 {
-                    return Err(StoreError::NotFound(format!(
-                        "no active token named {name:?}"
-                    )));
-                }
-                let out = append_in_tx!($tx, records, now_ms, $insert);
-                $tx.commit().await?;
-                out.into_iter().last().expect("one record")
-            }};
-        }
-        Ok(in_chain_tx!(
-            &self.pool,
-            go,
-            (SQLITE, INSERT_SQLITE),
-            (PG, INSERT_PG)
-        ))
+        Ok(in_chain_tx!(&self.pool, |tx, q| {
+            let n = sqlx::query(&q(
+                "UPDATE api_tokens SET revoked_at_ms = ? WHERE name = ? AND revoked_at_ms IS NULL",
+            ))
+            .bind(now_ms)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "no active token named {name:?}"
+                )));
+            }
+            let out = append_in_tx!(tx, q, records, now_ms);
+            tx.commit().await?;
+            out.into_iter().last().expect("one record")
+        }))
     }
 
     /// The (name, role) of the active token with this hash.
     pub async fn token_lookup(&self, token_sha256: &str) -> Result<Option<(String, String)>> {
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(SQLITE.token_lookup)
-                    .bind(token_sha256)
-                    .fetch_optional(p)
-                    .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(PG.token_lookup)
-                    .bind(token_sha256)
-                    .fetch_optional(p)
-                    .await?
-            }
-        })
+        const Q: &str =
+            "SELECT name, role FROM api_tokens WHERE token_sha256 = ? AND revoked_at_ms IS NULL";
+        Ok(on_pool!(
+            &self.pool,
+            query_as(Q, token_sha256).fetch_optional
+        )?)
     }
 
     /// Every token (active and revoked), by name.
@@ -365,10 +305,8 @@ impl Store {
         self.require_schema().await?;
         const Q: &str =
             "SELECT name, role, created_at_ms, revoked_at_ms FROM api_tokens ORDER BY name";
-        let rows: Vec<(String, String, i64, Option<i64>)> = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(Q).fetch_all(p).await?,
-        };
+        let rows: Vec<(String, String, i64, Option<i64>)> =
+            on_pool!(&self.pool, query_as(Q).fetch_all)?;
         Ok(rows
             .into_iter()
             .map(|(name, role, created_at_ms, revoked_at_ms)| ApiToken {
@@ -391,17 +329,20 @@ impl Store {
     ) -> Result<Option<QueueItem>> {
         self.require_schema().await?;
         let until = now_ms + lease_ms;
+        // Where the back-ends differ: SQLite has one writer, so an immediate transaction
+        // keeps a second claimer out; PostgreSQL locks the picked row and lets a concurrent
+        // claimer skip it.
         let seq: Option<(i64,)> = match &self.pool {
             Pool::Sqlite(p) => {
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                let seq: Option<(i64,)> = sqlx::query_as(SQLITE.claim_pick)
+                let seq: Option<(i64,)> = sqlx::query_as(&claim_pick(""))
                     .bind(reviewer)
                     .bind(now_ms)
                     .bind(reviewer)
                     .fetch_optional(&mut *tx)
                     .await?;
                 if let Some((s,)) = seq {
-                    sqlx::query(SQLITE.claim_set)
+                    sqlx::query(CLAIM_SET)
                         .bind(reviewer)
                         .bind(until)
                         .bind(s)
@@ -413,13 +354,15 @@ impl Store {
             }
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                let seq: Option<(i64,)> = sqlx::query_as(PG.claim_pick)
-                    .bind(reviewer)
-                    .bind(now_ms)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let seq: Option<(i64,)> =
+                    sqlx::query_as(&numbered(&claim_pick(" FOR UPDATE SKIP LOCKED")))
+                        .bind(reviewer)
+                        .bind(now_ms)
+                        .bind(reviewer)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 if let Some((s,)) = seq {
-                    sqlx::query(PG.claim_set)
+                    sqlx::query(&numbered(CLAIM_SET))
                         .bind(reviewer)
                         .bind(until)
                         .bind(s)
@@ -443,24 +386,14 @@ impl Store {
     /// Who holds the item at `audit_seq` at `now_ms`, if anyone.
     pub async fn review_lease(&self, audit_seq: i64, now_ms: i64) -> Result<Option<String>> {
         self.require_schema().await?;
-        let r: Option<(Option<String>, Option<i64>)> = match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(
-                    "SELECT leased_by, lease_until_ms FROM review_queue WHERE audit_seq = ?",
-                )
-                .bind(audit_seq)
-                .fetch_optional(p)
-                .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(
-                    "SELECT leased_by, lease_until_ms FROM review_queue WHERE audit_seq = $1",
-                )
-                .bind(audit_seq)
-                .fetch_optional(p)
-                .await?
-            }
-        };
+        let r: Option<(Option<String>, Option<i64>)> = on_pool!(
+            &self.pool,
+            query_as(
+                "SELECT leased_by, lease_until_ms FROM review_queue WHERE audit_seq = ?",
+                audit_seq
+            )
+            .fetch_optional
+        )?;
         Ok(r.and_then(|(by, until)| by.filter(|_| until.is_some_and(|u| u > now_ms))))
     }
 }
@@ -491,44 +424,32 @@ impl Store {
         let records = [record];
         validate(&records)?;
         let actor = records[0].actor.clone();
-        macro_rules! go {
-            ($tx:expr, $insert:expr, $upsert:expr) => {{
-                let out = append_in_tx!($tx, records, now_ms, $insert);
-                let e = out.into_iter().last().expect("one record");
-                sqlx::query($upsert)
-                    .bind(scope)
-                    .bind(engaged)
-                    .bind(&actor)
-                    .bind(e.recorded_at_ms)
-                    .bind(e.seq)
-                    .execute(&mut *$tx)
-                    .await?;
-                $tx.commit().await?;
-                e
-            }};
-        }
-        Ok(in_chain_tx!(
-            &self.pool,
-            go,
-            (
-                INSERT_SQLITE,
-                "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq"
-            ),
-            (
-                INSERT_PG,
-                "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq"
-            )
-        ))
+        Ok(in_chain_tx!(&self.pool, |tx, q| {
+            let out = append_in_tx!(tx, q, records, now_ms);
+            let e = out.into_iter().last().expect("one record");
+            sqlx::query(&q(
+                "INSERT INTO kill_switches (scope, engaged, actor, changed_at_ms, audit_seq) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (scope) DO UPDATE SET engaged = excluded.engaged, actor = excluded.actor, \
+                 changed_at_ms = excluded.changed_at_ms, audit_seq = excluded.audit_seq",
+            ))
+            .bind(scope)
+            .bind(engaged)
+            .bind(&actor)
+            .bind(e.recorded_at_ms)
+            .bind(e.seq)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            e
+        }))
     }
 
     /// Every kill switch ever thrown, by scope.
     pub async fn kill_switches(&self) -> Result<Vec<KillSwitch>> {
         self.require_schema().await?;
         const Q: &str = "SELECT scope, engaged, actor, changed_at_ms, audit_seq FROM kill_switches ORDER BY scope";
-        let rows: Vec<(String, bool, String, i64, i64)> = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(Q).fetch_all(p).await?,
-        };
+        let rows: Vec<(String, bool, String, i64, i64)> =
+            on_pool!(&self.pool, query_as(Q).fetch_all)?;
         Ok(rows
             .into_iter()
             .map(
@@ -546,60 +467,25 @@ impl Store {
     /// A number that changes whenever a kill switch does (the last change's sequence).
     pub async fn kill_switch_version(&self) -> Result<i64> {
         const Q: &str = "SELECT COALESCE(MAX(audit_seq), 0) FROM kill_switches";
-        let (n,): (i64,) = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_one(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(Q).fetch_one(p).await?,
-        };
+        let (n,): (i64,) = on_pool!(&self.pool, query_as(Q).fetch_one)?;
         Ok(n)
     }
 }
 
-/// The statements that differ between the back-ends only in their placeholders (and, for
-/// claiming, PostgreSQL's row locks).
-struct Sql {
-    find: &'static str,
-    entry: &'static str,
-    last_policy: &'static str,
-    text: &'static str,
-    key: &'static str,
-    review: &'static str,
-    token_named: &'static str,
-    token_insert: &'static str,
-    token_revoke: &'static str,
-    token_lookup: &'static str,
-    claim_pick: &'static str,
-    claim_set: &'static str,
+/// The decision recorded for a (ticket, input hash).
+const FIND_DECISION: &str =
+    "SELECT audit_seq FROM ticket_decisions WHERE ticket = ? AND input_sha256 = ?";
+/// The item a reviewer holds, else the oldest nobody holds; its binds are (reviewer, now,
+/// reviewer). `lock`: PostgreSQL's row lock.
+fn claim_pick(lock: &str) -> String {
+    format!(
+        "SELECT audit_seq FROM review_queue WHERE verdict IS NULL \
+         AND (leased_by = ? OR leased_by IS NULL OR lease_until_ms <= ?) \
+         ORDER BY (leased_by IS NOT DISTINCT FROM ?) DESC, audit_seq LIMIT 1{lock}"
+    )
 }
-
-const SQLITE: Sql = Sql {
-    find: "SELECT audit_seq FROM ticket_decisions WHERE ticket = ? AND input_sha256 = ?",
-    entry: "SELECT seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor FROM audit_log WHERE seq = ?",
-    last_policy: "SELECT record FROM audit_log WHERE kind = ? ORDER BY seq DESC LIMIT 1",
-    text: "INSERT INTO decision_texts (audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    key: "INSERT INTO ticket_decisions (ticket, input_sha256, audit_seq) VALUES (?, ?, ?)",
-    review: "INSERT INTO review_queue (audit_seq, ticket, intent, band, confidence, decided_at_ms, sampled_at_ms, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    token_named: "SELECT name FROM api_tokens WHERE name = ?",
-    token_insert: "INSERT INTO api_tokens (name, role, token_sha256, created_at_ms) VALUES (?, ?, ?, ?)",
-    token_revoke: "UPDATE api_tokens SET revoked_at_ms = ? WHERE name = ? AND revoked_at_ms IS NULL",
-    token_lookup: "SELECT name, role FROM api_tokens WHERE token_sha256 = ? AND revoked_at_ms IS NULL",
-    claim_pick: "SELECT audit_seq FROM review_queue WHERE verdict IS NULL AND (leased_by = ? OR leased_by IS NULL OR lease_until_ms <= ?) ORDER BY (leased_by IS ?) DESC, audit_seq LIMIT 1",
-    claim_set: "UPDATE review_queue SET leased_by = ?, lease_until_ms = ? WHERE audit_seq = ?",
-};
-
-const PG: Sql = Sql {
-    find: "SELECT audit_seq FROM ticket_decisions WHERE ticket = $1 AND input_sha256 = $2",
-    entry: "SELECT seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor FROM audit_log WHERE seq = $1",
-    last_policy: "SELECT record FROM audit_log WHERE kind = $1 ORDER BY seq DESC LIMIT 1",
-    text: "INSERT INTO decision_texts (audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    key: "INSERT INTO ticket_decisions (ticket, input_sha256, audit_seq) VALUES ($1, $2, $3)",
-    review: "INSERT INTO review_queue (audit_seq, ticket, intent, band, confidence, decided_at_ms, sampled_at_ms, shadow) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    token_named: "SELECT name FROM api_tokens WHERE name = $1",
-    token_insert: "INSERT INTO api_tokens (name, role, token_sha256, created_at_ms) VALUES ($1, $2, $3, $4)",
-    token_revoke: "UPDATE api_tokens SET revoked_at_ms = $1 WHERE name = $2 AND revoked_at_ms IS NULL",
-    token_lookup: "SELECT name, role FROM api_tokens WHERE token_sha256 = $1 AND revoked_at_ms IS NULL",
-    claim_pick: "SELECT audit_seq FROM review_queue WHERE verdict IS NULL AND (leased_by = $1 OR leased_by IS NULL OR lease_until_ms <= $2) ORDER BY (leased_by IS NOT DISTINCT FROM $1) DESC, audit_seq LIMIT 1 FOR UPDATE SKIP LOCKED",
-    claim_set: "UPDATE review_queue SET leased_by = $1, lease_until_ms = $2 WHERE audit_seq = $3",
-};
+const CLAIM_SET: &str =
+    "UPDATE review_queue SET leased_by = ?, lease_until_ms = ? WHERE audit_seq = ?";
 
 /// A policy as imported into the database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -632,48 +518,38 @@ impl Store {
         let records = [record];
         validate(&records)?;
         let actor = records[0].actor.clone();
-        macro_rules! go {
-            ($tx:expr, $insert:expr, $q:expr) => {{
-                let current: Option<(String,)> =
-                    sqlx::query_as("SELECT hash FROM policies ORDER BY version DESC LIMIT 1")
-                        .fetch_optional(&mut *$tx)
-                        .await?;
-                if current.is_some_and(|(h,)| h == hash) {
-                    $tx.commit().await?;
-                    return Ok(None);
-                }
-                let out = append_in_tx!($tx, records, now_ms, $insert);
-                let e = out.into_iter().last().expect("one record");
-                sqlx::query($q)
-                    .bind(hash)
-                    .bind(toml)
-                    .bind(origin)
-                    .bind(&actor)
-                    .bind(e.recorded_at_ms)
-                    .bind(e.seq)
-                    .execute(&mut *$tx)
+        Ok(in_chain_tx!(&self.pool, |tx, q| {
+            let current: Option<(String,)> =
+                sqlx::query_as("SELECT hash FROM policies ORDER BY version DESC LIMIT 1")
+                    .fetch_optional(&mut *tx)
                     .await?;
-                $tx.commit().await?;
-                Some(e)
-            }};
-        }
-        const Q: &str = "INSERT INTO policies (hash, toml, origin, actor, imported_at_ms, audit_seq) VALUES (?, ?, ?, ?, ?, ?)";
-        Ok(in_chain_tx!(
-            &self.pool,
-            go,
-            (INSERT_SQLITE, Q),
-            (INSERT_PG, &crate::common::numbered(Q))
-        ))
+            if current.is_some_and(|(h,)| h == hash) {
+                tx.commit().await?;
+                return Ok(None);
+            }
+            let out = append_in_tx!(tx, q, records, now_ms);
+            let e = out.into_iter().last().expect("one record");
+            sqlx::query(&q(
+                "INSERT INTO policies (hash, toml, origin, actor, imported_at_ms, audit_seq) VALUES (?, ?, ?, ?, ?, ?)",
+            ))
+            .bind(hash)
+            .bind(toml)
+            .bind(origin)
+            .bind(&actor)
+            .bind(e.recorded_at_ms)
+            .bind(e.seq)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Some(e)
+        }))
     }
 
     /// The policy in force (the newest imported), if one was imported.
     pub async fn policy_current(&self) -> Result<Option<StoredPolicy>> {
         self.require_schema().await?;
         let q = format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY version DESC LIMIT 1");
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(&q).fetch_optional(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(&q).fetch_optional(p).await?,
-        })
+        Ok(on_pool!(&self.pool, query_as(&q).fetch_optional)?)
     }
 
     /// Grows whenever the policy in force changes (an import or a kill switch): a server
@@ -681,10 +557,7 @@ impl Store {
     pub async fn policy_version(&self) -> Result<i64> {
         const Q: &str = "SELECT COALESCE(MAX(audit_seq), 0) FROM \
             (SELECT audit_seq FROM kill_switches UNION ALL SELECT audit_seq FROM policies) AS v";
-        let (n,): (i64,) = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(Q).fetch_one(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(Q).fetch_one(p).await?,
-        };
+        let (n,): (i64,) = on_pool!(&self.pool, query_as(Q).fetch_one)?;
         Ok(n)
     }
 }
@@ -700,31 +573,11 @@ impl Store {
         const PREV: &str = "SELECT MAX(c.at_ms) FROM customer_contacts c \
             WHERE c.customer = ? AND c.ticket <> ? AND c.at_ms <= \
             (SELECT at_ms FROM customer_contacts WHERE customer = ? AND ticket = ?)";
-        macro_rules! go {
-            ($p:expr, $put:expr, $prev:expr) => {{
-                sqlx::query($put)
-                    .bind(customer)
-                    .bind(ticket)
-                    .bind(at_ms)
-                    .execute($p)
-                    .await?;
-                sqlx::query_as($prev)
-                    .bind(customer)
-                    .bind(ticket)
-                    .bind(customer)
-                    .bind(ticket)
-                    .fetch_one($p)
-                    .await?
-            }};
-        }
-        let (prev,): (Option<i64>,) = match &self.pool {
-            Pool::Sqlite(p) => go!(p, PUT, PREV),
-            Pool::Postgres(p) => go!(
-                p,
-                crate::common::numbered(PUT).as_str(),
-                crate::common::numbered(PREV).as_str()
-            ),
-        };
+        on_pool!(&self.pool, query(PUT, customer, ticket, at_ms).execute)?;
+        let (prev,): (Option<i64>,) = on_pool!(
+            &self.pool,
+            query_as(PREV, customer, ticket, customer, ticket).fetch_one
+        )?;
         Ok(prev)
     }
 }

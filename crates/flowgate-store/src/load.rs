@@ -5,7 +5,8 @@ use futures_util::TryStreamExt;
 use sqlx::{PgPool, SqlitePool};
 
 use crate::codec::{Decoded, decode_events, decode_strings};
-use crate::common::{load_source, numbered, plain};
+use crate::common::load_source;
+use crate::sql::{numbered, plain};
 use crate::{Loaded, Result, StoreError, unpack_attrs};
 
 /// Dictionary id → id in one of the builder's tables, assigned on first use.

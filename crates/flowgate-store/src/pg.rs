@@ -6,7 +6,8 @@ use std::fmt::Write;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnection;
 
-use crate::common::{import_epilogue, import_prologue, numbered};
+use crate::common::{import_epilogue, import_prologue};
+use crate::sql::numbered;
 use crate::{EventKeys, ImportRequest, ImportSummary, Result};
 
 const CHUNK_BYTES: usize = 1 << 20;

@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{
-    AuditEntry, INSERT_PG, INSERT_SQLITE, NewRecord, PG_CHAIN_LOCK, append_in_tx, kind, validate,
-};
-use crate::{Pool, Result, Store, StoreError};
+use crate::audit::{AuditEntry, NewRecord, append_in_tx, in_chain_tx, kind, validate};
+use crate::sql::{in_tx, on_pool};
+use crate::{Result, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueItem {
@@ -69,41 +68,27 @@ impl Store {
     pub async fn review_enqueue(&self, items: &[QueueItem]) -> Result<usize> {
         self.require_schema().await?;
         let mut added = 0;
-        macro_rules! insert {
-            ($tx:expr, $sql:expr) => {{
-                for i in items {
-                    let r = sqlx::query($sql)
-                        .bind(i.audit_seq)
-                        .bind(&i.ticket)
-                        .bind(&i.intent)
-                        .bind(&i.band)
-                        .bind(i.confidence)
-                        .bind(i.decided_at_ms)
-                        .bind(i.sampled_at_ms)
-                        .bind(i.shadow)
-                        .execute(&mut *$tx)
-                        .await?;
-                    added += r.rows_affected() as usize;
-                }
-                $tx.commit().await?;
-            }};
-        }
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin().await?;
-                insert!(
-                    tx,
-                    "INSERT INTO review_queue (audit_seq, ticket, intent, band, confidence, decided_at_ms, sampled_at_ms, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (audit_seq) DO NOTHING"
-                );
+        in_tx!(&self.pool, |tx, q| {
+            let sql = q(
+                "INSERT INTO review_queue (audit_seq, ticket, intent, band, confidence, decided_at_ms, sampled_at_ms, shadow) \
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (audit_seq) DO NOTHING",
+            );
+            for i in items {
+                let r = sqlx::query(&sql)
+                    .bind(i.audit_seq)
+                    .bind(&i.ticket)
+                    .bind(&i.intent)
+                    .bind(&i.band)
+                    .bind(i.confidence)
+                    .bind(i.decided_at_ms)
+                    .bind(i.sampled_at_ms)
+                    .bind(i.shadow)
+                    .execute(&mut *tx)
+                    .await?;
+                added += r.rows_affected() as usize;
             }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                insert!(
-                    tx,
-                    "INSERT INTO review_queue (audit_seq, ticket, intent, band, confidence, decided_at_ms, sampled_at_ms, shadow) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (audit_seq) DO NOTHING"
-                );
-            }
-        }
+            tx.commit().await?;
+        });
         Ok(added)
     }
 
@@ -111,10 +96,7 @@ impl Store {
     pub async fn review_items(&self) -> Result<Vec<QueueItem>> {
         self.require_schema().await?;
         let q = format!("SELECT {COLUMNS} FROM review_queue ORDER BY audit_seq");
-        let rows: Vec<Row> = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(&q).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(&q).fetch_all(p).await?,
-        };
+        let rows: Vec<Row> = on_pool!(&self.pool, query_as(&q).fetch_all)?;
         Ok(rows.into_iter().map(item).collect())
     }
 
@@ -150,48 +132,30 @@ impl Store {
             serde_json::to_string(&record).map_err(|e| StoreError::Audit(e.to_string()))?,
         )];
         validate(&records)?;
-        macro_rules! mark {
-            ($tx:expr, $update:expr, $insert:expr) => {{
-                let n = sqlx::query($update)
-                    .bind(verdict)
-                    .bind(category)
-                    .bind(reviewer)
-                    .bind(note)
-                    .bind(now_ms)
-                    .bind(audit_seq)
-                    .bind(reviewer)
-                    .bind(now_ms)
-                    .execute(&mut *$tx)
-                    .await?
-                    .rows_affected();
-                if n == 0 {
-                    None
-                } else {
-                    let out = append_in_tx!($tx, records, now_ms, $insert);
-                    $tx.commit().await?;
-                    out.into_iter().next()
-                }
-            }};
-        }
-        let written = match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                mark!(
-                    tx,
-                    "UPDATE review_queue SET verdict = ?, category = ?, reviewer = ?, note = ?, reviewed_at_ms = ? WHERE audit_seq = ? AND verdict IS NULL AND (leased_by IS NULL OR leased_by = ? OR lease_until_ms <= ?)",
-                    INSERT_SQLITE
-                )
+        let written = in_chain_tx!(&self.pool, |tx, q| {
+            let n = sqlx::query(&q(
+                "UPDATE review_queue SET verdict = ?, category = ?, reviewer = ?, note = ?, reviewed_at_ms = ? \
+                 WHERE audit_seq = ? AND verdict IS NULL AND (leased_by IS NULL OR leased_by = ? OR lease_until_ms <= ?)",
+            ))
+            .bind(verdict)
+            .bind(category)
+            .bind(reviewer)
+            .bind(note)
+            .bind(now_ms)
+            .bind(audit_seq)
+            .bind(reviewer)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                None
+            } else {
+                let out = append_in_tx!(tx, q, records, now_ms);
+                tx.commit().await?;
+                out.into_iter().next()
             }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                mark!(
-                    tx,
-                    "UPDATE review_queue SET verdict = $1, category = $2, reviewer = $3, note = $4, reviewed_at_ms = $5 WHERE audit_seq = $6 AND verdict IS NULL AND (leased_by IS NULL OR leased_by = $7 OR lease_until_ms <= $8)",
-                    INSERT_PG
-                )
-            }
-        };
+        });
         if let Some(e) = written {
             return Ok(e);
         }

@@ -2,8 +2,8 @@
 //! with the session's CSRF secret. The role is read from the token at every lookup, so a
 //! revoked token's sessions end with it.
 
-use crate::common::numbered;
-use crate::{Pool, Result, Store};
+use crate::sql::on_pool;
+use crate::{Result, Store};
 
 /// A live session: whose token, its role, and the CSRF secret its forms carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,44 +31,18 @@ impl Store {
         expires_at_ms: i64,
     ) -> Result<()> {
         self.require_schema().await?;
-        macro_rules! go {
-            ($p:expr, $q:expr) => {{
-                sqlx::query($q)
-                    .bind(id_sha256)
-                    .bind(token_name)
-                    .bind(csrf)
-                    .bind(now_ms)
-                    .bind(expires_at_ms)
-                    .execute($p)
-                    .await?;
-            }};
-        }
-        match &self.pool {
-            Pool::Sqlite(p) => go!(p, PUT),
-            Pool::Postgres(p) => go!(p, numbered(PUT).as_str()),
-        }
+        on_pool!(
+            &self.pool,
+            query(PUT, id_sha256, token_name, csrf, now_ms, expires_at_ms).execute
+        )?;
         Ok(())
     }
 
     /// The session with this id hash, unless it expired or its token was revoked.
     pub async fn session(&self, id_sha256: &str, now_ms: i64) -> Result<Option<Session>> {
         type Row = (String, String, String, i64);
-        let row: Option<Row> = match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query_as(GET)
-                    .bind(id_sha256)
-                    .bind(now_ms)
-                    .fetch_optional(p)
-                    .await?
-            }
-            Pool::Postgres(p) => {
-                sqlx::query_as(&numbered(GET))
-                    .bind(id_sha256)
-                    .bind(now_ms)
-                    .fetch_optional(p)
-                    .await?
-            }
-        };
+        let row: Option<Row> =
+            on_pool!(&self.pool, query_as(GET, id_sha256, now_ms).fetch_optional)?;
         Ok(row.map(|(token_name, role, csrf, expires_at_ms)| Session {
             token_name,
             role,
@@ -79,22 +53,7 @@ impl Store {
 
     /// Ends the session with this id hash (and forgets every expired one).
     pub async fn session_end(&self, id_sha256: &str, now_ms: i64) -> Result<()> {
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query(END)
-                    .bind(id_sha256)
-                    .bind(now_ms)
-                    .execute(p)
-                    .await?;
-            }
-            Pool::Postgres(p) => {
-                sqlx::query(&numbered(END))
-                    .bind(id_sha256)
-                    .bind(now_ms)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(&self.pool, query(END, id_sha256, now_ms).execute)?;
         Ok(())
     }
 }

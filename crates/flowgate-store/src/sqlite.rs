@@ -2,7 +2,8 @@
 
 use sqlx::SqlitePool;
 
-use crate::common::{import_epilogue, import_prologue, plain};
+use crate::common::{import_epilogue, import_prologue};
+use crate::sql::plain;
 use crate::{EventKeys, ImportRequest, ImportSummary, Result};
 
 /// Rows per multi-row insert (SQLite allows 32,766 bound parameters per statement).

@@ -6,10 +6,9 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::audit::{
-    AuditEntry, INSERT_PG, INSERT_SQLITE, NewRecord, PG_CHAIN_LOCK, append_in_tx, kind, validate,
-};
-use crate::{Pool, Result, Store};
+use crate::audit::{AuditEntry, NewRecord, append_in_tx, in_chain_tx, kind, validate};
+use crate::sql::on_pool;
+use crate::{Result, Store};
 
 /// A decision's texts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,6 +64,10 @@ type Row = (
 const COLUMNS: &str =
     "audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms, erased_at_ms";
 
+/// Stores one decision's texts.
+pub(crate) const INSERT: &str = "INSERT INTO decision_texts (audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms) \
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
 impl Store {
     /// Appends decision records and stores their texts in one transaction. `texts` pairs an
     /// index into `records` with that decision's texts. Returns the chain entries written.
@@ -76,58 +79,34 @@ impl Store {
     ) -> Result<Vec<AuditEntry>> {
         self.require_schema().await?;
         validate(records)?;
-        macro_rules! go {
-            ($tx:expr, $insert:expr, $text_sql:expr) => {{
-                let out = append_in_tx!($tx, records, now_ms, $insert);
-                // A chain_version record may come first: the records are the last entries.
-                let first = out.len() - records.len();
-                for (i, t) in texts {
-                    let e = &out[first + i];
-                    sqlx::query($text_sql)
-                        .bind(e.seq)
-                        .bind(&t.ticket)
-                        .bind(&t.customer)
-                        .bind(&t.text)
-                        .bind(&t.answer)
-                        .bind(&t.sources)
-                        .bind(&t.reasons)
-                        .bind(e.recorded_at_ms)
-                        .execute(&mut *$tx)
-                        .await?;
-                }
-                $tx.commit().await?;
-                out
-            }};
-        }
-        Ok(match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                go!(
-                    tx,
-                    INSERT_SQLITE,
-                    "INSERT INTO decision_texts (audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                )
+        Ok(in_chain_tx!(&self.pool, |tx, q| {
+            let out = append_in_tx!(tx, q, records, now_ms);
+            // A chain_version record may come first: the records are the last entries.
+            let first = out.len() - records.len();
+            for (i, t) in texts {
+                let e = &out[first + i];
+                sqlx::query(&q(INSERT))
+                    .bind(e.seq)
+                    .bind(&t.ticket)
+                    .bind(&t.customer)
+                    .bind(&t.text)
+                    .bind(&t.answer)
+                    .bind(&t.sources)
+                    .bind(&t.reasons)
+                    .bind(e.recorded_at_ms)
+                    .execute(&mut *tx)
+                    .await?;
             }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                go!(
-                    tx,
-                    INSERT_PG,
-                    "INSERT INTO decision_texts (audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                )
-            }
-        })
+            tx.commit().await?;
+            out
+        }))
     }
 
     /// Every stored decision text, in audit order.
     pub async fn decision_texts(&self) -> Result<Vec<StoredText>> {
         self.require_schema().await?;
         let q = format!("SELECT {COLUMNS} FROM decision_texts ORDER BY audit_seq");
-        let rows: Vec<Row> = match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as(&q).fetch_all(p).await?,
-            Pool::Postgres(p) => sqlx::query_as(&q).fetch_all(p).await?,
-        };
+        let rows: Vec<Row> = on_pool!(&self.pool, query_as(&q).fetch_all)?;
         Ok(rows
             .into_iter()
             .map(|r| StoredText {
@@ -174,63 +153,39 @@ impl Store {
         let records = [NewRecord::new(kind::ERASE, actor, record)];
         validate(&records)?;
         const SET: &str = "text = NULL, answer = NULL, sources = NULL, reasons = NULL";
-        macro_rules! go {
-            ($tx:expr, $insert:expr, $by_customer:expr, $by_time:expr) => {{
-                let n = match (customer, before_ms) {
-                    (Some(c), _) => {
-                        sqlx::query($by_customer)
-                            .bind(now_ms)
-                            .bind(c)
-                            .execute(&mut *$tx)
-                            .await?
-                    }
-                    (None, t) => {
-                        sqlx::query($by_time)
-                            .bind(now_ms)
-                            .bind(t.unwrap_or(i64::MIN))
-                            .execute(&mut *$tx)
-                            .await?
-                    }
-                }
-                .rows_affected() as usize;
-                if n == 0 && customer.is_none() {
-                    (0, Vec::new())
-                } else {
-                    let out = append_in_tx!($tx, records, now_ms, $insert);
-                    $tx.commit().await?;
-                    (n, out)
-                }
-            }};
-        }
-        let (texts, out) = match &self.pool {
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                go!(
-                    tx,
-                    INSERT_SQLITE,
-                    &format!(
-                        "UPDATE decision_texts SET {SET}, customer = NULL, erased_at_ms = ? WHERE customer = ? AND erased_at_ms IS NULL"
-                    ),
-                    &format!(
-                        "UPDATE decision_texts SET {SET}, customer = NULL, erased_at_ms = ? WHERE stored_at_ms < ? AND erased_at_ms IS NULL"
-                    )
-                )
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(PG_CHAIN_LOCK).execute(&mut *tx).await?;
-                go!(
-                    tx,
-                    INSERT_PG,
-                    &format!(
-                        "UPDATE decision_texts SET {SET}, customer = NULL, erased_at_ms = $1 WHERE customer = $2 AND erased_at_ms IS NULL"
-                    ),
-                    &format!(
-                        "UPDATE decision_texts SET {SET}, customer = NULL, erased_at_ms = $1 WHERE stored_at_ms < $2 AND erased_at_ms IS NULL"
-                    )
-                )
-            }
+        let erase = |which: &str| {
+            format!(
+                "UPDATE decision_texts SET {SET}, customer = NULL, erased_at_ms = ? \
+                 WHERE {which} AND erased_at_ms IS NULL"
+            )
         };
+        let (by_customer, by_time) = (erase("customer = ?"), erase("stored_at_ms < ?"));
+        let (texts, out) = in_chain_tx!(&self.pool, |tx, q| {
+            let n = match (customer, before_ms) {
+                (Some(c), _) => {
+                    sqlx::query(&q(&by_customer))
+                        .bind(now_ms)
+                        .bind(c)
+                        .execute(&mut *tx)
+                        .await?
+                }
+                (None, t) => {
+                    sqlx::query(&q(&by_time))
+                        .bind(now_ms)
+                        .bind(t.unwrap_or(i64::MIN))
+                        .execute(&mut *tx)
+                        .await?
+                }
+            }
+            .rows_affected() as usize;
+            if n == 0 && customer.is_none() {
+                (0, Vec::new())
+            } else {
+                let out = append_in_tx!(tx, q, records, now_ms);
+                tx.commit().await?;
+                (n, out)
+            }
+        });
         Ok(Erased {
             texts,
             record: out.into_iter().last(),
