@@ -5,73 +5,13 @@
 //! The caller says which intent each case carries (from labels or a model) and which cases
 //! were classified without confidence; everything else is read from the log.
 
-use serde::{Deserialize, Serialize};
-
 use crate::log::EventLog;
 use crate::metrics::{BaselineOptions, baseline};
 use crate::stats::Summary;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Bucket {
-    Repetitive,
-    Judgment,
-    Ambiguous,
-}
-
-impl Bucket {
-    pub const ALL: [Bucket; 3] = [Bucket::Repetitive, Bucket::Judgment, Bucket::Ambiguous];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Bucket::Repetitive => "repetitive",
-            Bucket::Judgment => "judgment",
-            Bucket::Ambiguous => "ambiguous",
-        }
-    }
-}
-
-/// Thresholds of the bucket rules (all configurable, `[demand]` in flowgate.toml).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BucketRules {
-    /// Below this share of tickets an intent is too small to automate.
-    pub min_share: f64,
-    /// Below this many tickets likewise.
-    pub min_tickets: u64,
-    /// Cycle-time p85/p50 above this: the work varies too much.
-    pub max_cycle_spread: f64,
-    /// Touch-time p85/p50 above this: the effort varies too much.
-    pub max_touch_spread: f64,
-    /// Handoffs per ticket above this.
-    pub max_handoffs: f64,
-    /// Reopened share of resolved tickets above this.
-    pub max_reopen: f64,
-    /// Escalated share of tickets above this.
-    pub max_escalation: f64,
-    /// Share of an intent's tickets classified without confidence (or out of scope) above
-    /// this: the intent itself is unclear.
-    pub max_unclear: f64,
-    /// Mean text similarity to the intent's centre below this (when known): the texts say
-    /// different things.
-    pub min_cohesion: f64,
-}
-
-impl Default for BucketRules {
-    fn default() -> Self {
-        Self {
-            min_share: 0.02,
-            min_tickets: 30,
-            max_cycle_spread: 4.0,
-            max_touch_spread: 2.5,
-            max_handoffs: 0.5,
-            max_reopen: 0.10,
-            max_escalation: 0.10,
-            max_unclear: 0.25,
-            min_cohesion: 0.35,
-        }
-    }
-}
+pub use crate::demand_types::{
+    Bucket, BucketFlow, BucketRules, Candidate, Demand, FlowFigures, IntentFlow,
+};
 
 /// What the caller knows of the tickets.
 pub struct DemandInput {
@@ -84,74 +24,6 @@ pub struct DemandInput {
     pub cohesion: Option<Vec<f64>>,
     /// Per intent: whether a current knowledge-base article covers it, when known.
     pub kb_covered: Option<Vec<bool>>,
-}
-
-/// Flow metrics of a set of tickets.
-#[derive(Clone, Debug, Serialize)]
-pub struct FlowFigures {
-    pub tickets: u64,
-    pub share: f64,
-    pub resolved: u64,
-    pub cycle_time_s: Summary,
-    /// Cycle-time p85 / p50.
-    pub cycle_spread: Option<f64>,
-    pub touch_time_s: Summary,
-    /// Touch-time p85 / p50.
-    pub touch_spread: Option<f64>,
-    pub handoffs_per_ticket: f64,
-    pub reopen_rate: Option<f64>,
-    pub escalation_rate: Option<f64>,
-    pub first_pass_rate: Option<f64>,
-    /// Sum of cycle times of the resolved tickets: the time this work holds.
-    pub cycle_time_total_s: f64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct IntentFlow {
-    pub intent: String,
-    pub bucket: Bucket,
-    /// The rule outcome in words, with its numbers.
-    pub explanation: String,
-    #[serde(flatten)]
-    pub flow: FlowFigures,
-    /// Share of this intent's tickets classified without confidence.
-    pub unclear_share: f64,
-    pub cohesion: Option<f64>,
-    pub kb_covered: Option<bool>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct BucketFlow {
-    pub bucket: Bucket,
-    pub intents: u64,
-    #[serde(flatten)]
-    pub flow: FlowFigures,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Candidate {
-    pub intent: String,
-    pub tickets: u64,
-    /// First-pass share × confidently classified share.
-    pub repetitiveness: f64,
-    /// tickets × repetitiveness.
-    pub score: f64,
-    pub cycle_time_p50_s: Option<f64>,
-    pub cycle_time_total_s: f64,
-    /// Share of all resolved tickets' cycle time.
-    pub cycle_time_share: f64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Demand {
-    pub rules: BucketRules,
-    /// Cases of the log that carry an intent.
-    pub tickets: u64,
-    /// Cases of the log without a matching ticket.
-    pub cases_without_ticket: u64,
-    pub buckets: Vec<BucketFlow>,
-    pub intents: Vec<IntentFlow>,
-    pub candidates: Vec<Candidate>,
 }
 
 fn ratio_of(s: &Summary) -> Option<f64> {

@@ -6,6 +6,7 @@
 pub mod business;
 pub mod cases;
 pub mod demand;
+mod demand_types;
 pub mod log;
 pub mod metrics;
 pub mod model;

@@ -273,7 +273,7 @@ pub struct Baseline {
     pub business: Option<BusinessFigures>,
     /// Demand joined to flow, when tickets with intents were given (see [`crate::demand`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub demand: Option<crate::demand::Demand>,
+    pub demand: Option<crate::demand_types::Demand>,
 }
 
 /// Cycle, touch and wait time and the SLA measured in business time: only the working

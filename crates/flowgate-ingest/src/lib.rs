@@ -15,6 +15,7 @@ pub mod mapping;
 mod rows;
 pub mod suggest;
 pub mod timestamp;
+mod vendor;
 mod xes_reader;
 
 use std::path::Path;
@@ -23,8 +24,7 @@ use flowgate_flow::{EventLog, EventLogBuilder};
 
 pub use error::{Diagnostic, IngestError, Result};
 pub use input::Format;
-pub use mapping::{Mapping, PRESETS};
-pub use xes_reader::xes_default_mapping;
+pub use mapping::{Mapping, PRESETS, xes_default_mapping};
 
 /// How many diagnostics are kept in full; the rest are only counted.
 pub const MAX_DIAGNOSTICS: usize = 100;

@@ -37,7 +37,7 @@ pub struct Mapping {
     /// The file is a help desk's history, flattened to change rows before mapping (the
     /// columns then name [`crate::history::COLUMNS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history: Option<crate::history::History>,
+    pub history: Option<crate::vendor::History>,
     pub columns: Columns,
     /// Column overrides when the input is XES.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,7 +270,7 @@ impl Mapping {
     /// (`case:…`), else the standard extensions (concept, time, org).
     pub fn columns_for(&self, xes: bool) -> &Columns {
         static STANDARD: std::sync::LazyLock<Columns> =
-            std::sync::LazyLock::new(|| crate::xes_default_mapping().columns);
+            std::sync::LazyLock::new(|| xes_default_mapping().columns);
         match (&self.xes, xes) {
             (Some(x), true) => x,
             (None, true) if !self.columns.case.starts_with("case:") => &STANDARD,
@@ -419,6 +419,22 @@ impl Mapping {
             s += &format!(" state={st:?}");
         }
         s
+    }
+}
+
+/// The XES standard extensions: concept, time, org.
+pub fn xes_default_mapping() -> Mapping {
+    Mapping {
+        name: Some("xes".into()),
+        columns: Columns {
+            case: "case:concept:name".into(),
+            activity: OneOrMany::One("concept:name".into()),
+            timestamp: "time:timestamp".into(),
+            resource: Some("org:resource".into()),
+            team: Some("org:group".into()),
+            ..Columns::default()
+        },
+        ..Mapping::default()
     }
 }
 

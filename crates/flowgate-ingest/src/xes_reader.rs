@@ -14,7 +14,7 @@ use quick_xml::events::{BytesStart, Event};
 
 use crate::error::{IngestError, Result};
 use crate::input::Input;
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, xes_default_mapping};
 use crate::rows::{ColumnTable, RowMapper};
 use crate::{Collector, ReadOptions};
 
@@ -289,21 +289,4 @@ fn key_value(e: &BytesStart<'_>) -> std::result::Result<(String, Option<String>)
         )
     })?;
     Ok((key, value))
-}
-
-/// The XES standard extensions: concept, time, org.
-pub fn xes_default_mapping() -> Mapping {
-    use crate::mapping::{Columns, OneOrMany};
-    Mapping {
-        name: Some("xes".into()),
-        columns: Columns {
-            case: "case:concept:name".into(),
-            activity: OneOrMany::One("concept:name".into()),
-            timestamp: "time:timestamp".into(),
-            resource: Some("org:resource".into()),
-            team: Some("org:group".into()),
-            ..Columns::default()
-        },
-        ..Mapping::default()
-    }
 }

@@ -5,7 +5,6 @@
 //! n × u16 attribute count, then every (u32 name id, u32 string id) pair in event order.
 //! String block: `FGS1`, u32 n, n × u32 length, then the UTF-8 bytes.
 
-use crate::plan::EventOut;
 use crate::{Result, StoreError};
 
 const EVENTS_MAGIC: &[u8; 4] = b"FGE1";
@@ -16,6 +15,19 @@ const NO_ID: u32 = u32::MAX;
 pub(crate) const BLOCK_EVENTS: usize = 32_768;
 /// Strings per string block.
 pub(crate) const BLOCK_STRINGS: usize = 65_536;
+
+/// One event as an event block stores it: strings as the source's dictionary ids.
+pub(crate) struct EventOut {
+    pub key: [u8; 16],
+    pub case_s: i64,
+    pub ts_ms: i64,
+    pub activity_s: i64,
+    pub resource_s: Option<i64>,
+    pub team_s: Option<i64>,
+    pub state: Option<i64>,
+    pub flags: i64,
+    pub attrs: Option<Vec<u8>>,
+}
 
 fn id32(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(NO_ID)

@@ -4,19 +4,8 @@
 use flowgate_flow::{EventLogBuilder, Interner, NONE};
 use rustc_hash::FxHashMap;
 
+use crate::codec::EventOut;
 use crate::pack_attrs;
-
-pub(crate) struct EventOut {
-    pub key: [u8; 16],
-    pub case_s: i64,
-    pub ts_ms: i64,
-    pub activity_s: i64,
-    pub resource_s: Option<i64>,
-    pub team_s: Option<i64>,
-    pub state: Option<i64>,
-    pub flags: i64,
-    pub attrs: Option<Vec<u8>>,
-}
 
 pub(crate) struct Plan<'a> {
     pub new_strings: Vec<(i64, &'a str)>,

@@ -28,8 +28,8 @@ use std::io::{BufRead, Read};
 use std::rc::Rc;
 
 use flowgate_flow::EventLogBuilder;
+use serde::Deserialize;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Diagnostic, IngestError, Result};
 use crate::input::{Format, Input};
@@ -37,46 +37,9 @@ use crate::mapping::Mapping;
 use crate::rows::{ColumnTable, RowMapper};
 use crate::{Collector, ReadOptions};
 
-/// The help desks whose history shapes are read directly; each is also a preset's name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Vendor {
-    /// ServiceNow `sys_audit` (one field change per row; CSV or the Table API's JSON).
-    ServicenowAudit,
-    /// Zendesk ticket audits or incremental ticket events.
-    Zendesk,
-    /// Jira issues with `expand=changelog`, or a paged `/issue/{key}/changelog`.
-    Jira,
-    /// Freshdesk ticket activities export.
-    Freshdesk,
-    /// Intercom conversations with their parts.
-    Intercom,
-    /// GitHub issue events or timelines.
-    Github,
-}
+pub use crate::vendor::{History, Vendor};
 
 impl Vendor {
-    pub const ALL: [Vendor; 6] = [
-        Vendor::ServicenowAudit,
-        Vendor::Zendesk,
-        Vendor::Jira,
-        Vendor::Freshdesk,
-        Vendor::Intercom,
-        Vendor::Github,
-    ];
-
-    /// The preset that reads this shape.
-    pub fn preset(self) -> &'static str {
-        match self {
-            Vendor::ServicenowAudit => "servicenow-audit",
-            Vendor::Zendesk => "zendesk",
-            Vendor::Jira => "jira",
-            Vendor::Freshdesk => "freshdesk",
-            Vendor::Intercom => "intercom",
-            Vendor::Github => "github",
-        }
-    }
-
     /// Keys whose array holds the records in a page document.
     fn page_keys(self) -> &'static [&'static str] {
         match self {
@@ -100,27 +63,6 @@ impl Vendor {
             Vendor::Github => &["\"event\""],
         }
     }
-}
-
-impl std::fmt::Display for Vendor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.preset())
-    }
-}
-
-/// A mapping's `[history]` section: the file is a help desk's history, flattened before
-/// mapping.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct History {
-    pub shape: Vendor,
-    /// Jira: the changelog field that names the team (e.g. `Team`, or a custom field's
-    /// name); none by default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team_field: Option<String>,
-    /// GitHub: labels that start with this prefix name the team (default `team:`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_prefix: Option<String>,
 }
 
 /// The columns every history is flattened to, in this order.
