@@ -64,6 +64,7 @@ pub fn policy_change_record(policy: &Policy, actor: &str, previous: Option<Strin
 
 /// What `audit verify` found.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verification {
     pub intact: bool,
     pub records: usize,

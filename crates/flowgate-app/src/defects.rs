@@ -61,6 +61,7 @@ pub struct FailureMode {
 
 /// The weekly defect review as data.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DefectReview {
     /// The ISO week (`2026-W48`).
     pub week: String,
@@ -71,9 +72,13 @@ pub struct DefectReview {
     pub correct: usize,
     pub defects: usize,
     /// Over every review of the week, weighted; `None` when nothing was reviewed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub precision: Option<Precision>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub intents: Vec<IntentReview>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub sticky: Option<Vec<StickyReview>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub failure_modes: Vec<FailureMode>,
 }
 

@@ -113,6 +113,7 @@ pub struct Control {
 
 /// The governance report as data (`--format json`); the Markdown is rendered from it.
 #[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Governance {
     pub audit_log: String,
     pub records: usize,
@@ -125,6 +126,7 @@ pub struct Governance {
     pub policy_changes: usize,
     /// The guarantee thresholds carry, stated once.
     pub threshold_guarantee: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub controls: Vec<Control>,
     pub decisions_by_action: BTreeMap<String, usize>,
     pub decided_by: BTreeMap<String, usize>,

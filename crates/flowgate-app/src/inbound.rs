@@ -59,7 +59,7 @@ pub struct Inbound {
 /// sender does not date (Freshdesk's placeholders carry no time unless the rule adds one).
 pub fn parse(body: &[u8], received: jiff::Timestamp) -> Result<Inbound> {
     let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::Invalid(format!("the body is not JSON: {e}")))?;
+        .map_err(|e| Error::Malformed(format!("the body is not JSON: {e}")))?;
     if !v.is_object() {
         return Err(invalid("", "expected a JSON object"));
     }

@@ -20,9 +20,11 @@ pub mod live;
 pub mod pilot;
 pub mod policy;
 pub mod review;
+pub mod service;
 pub mod sync;
 pub mod triage;
 pub mod whatif;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
+pub use service::Service;
 pub use triage::{Source, Triage, Triaged};

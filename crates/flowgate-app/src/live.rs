@@ -110,7 +110,7 @@ pub async fn record(
     }
     // The earlier decision, as recorded then.
     let record = DecisionRecord::parse(&d.entry.record).ok_or_else(|| {
-        Error::Invalid(format!(
+        Error::Internal(format!(
             "audit record {} is not a decision this version reads",
             d.entry.seq
         ))

@@ -92,3 +92,91 @@ pub async fn enqueue(
     let added = store.review_enqueue(&sampled.items).await?;
     Ok((sampled, added))
 }
+
+/// A reviewer's verdict, checked once wherever it comes from (the API, the review screen,
+/// the CLI): `correct`, or `defect` with a failure mode. A category may go with `correct`
+/// too (a note on what was nearly wrong); blank ones count as none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    defect: bool,
+    category: Option<String>,
+}
+
+impl Verdict {
+    /// The failure modes the review screen offers; others are accepted as written.
+    pub const CATEGORIES: [&str; 5] = ["wrong-intent", "wrong-answer", "tone", "policy", "other"];
+
+    pub fn parse(verdict: &str, category: Option<&str>) -> Result<Verdict> {
+        let category = category
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        let defect = match verdict.trim() {
+            "correct" => false,
+            "defect" => true,
+            other => {
+                return Err(crate::Error::Invalid(format!(
+                    "verdict {other:?}: expected correct or defect"
+                )));
+            }
+        };
+        if defect && category.is_none() {
+            return Err(crate::Error::Invalid(format!(
+                "category: a defect needs a failure mode ({}…)",
+                Verdict::CATEGORIES.join(", ")
+            )));
+        }
+        Ok(Verdict { defect, category })
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        if self.defect { "defect" } else { "correct" }
+    }
+
+    pub fn is_defect(&self) -> bool {
+        self.defect
+    }
+
+    pub fn category(&self) -> Option<&str> {
+        self.category.as_deref()
+    }
+}
+
+/// Records `verdict` on decision `seq` (audited; once per item).
+pub async fn mark(
+    store: &Store,
+    seq: i64,
+    verdict: &Verdict,
+    reviewer: Option<&str>,
+    note: Option<&str>,
+    now_ms: i64,
+) -> Result<AuditEntry> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    Ok(store
+        .review_mark(
+            seq,
+            verdict.as_str(),
+            verdict.category(),
+            reviewer,
+            note,
+            now_ms,
+        )
+        .await?)
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::Verdict;
+
+    #[test]
+    fn a_verdict_is_correct_or_a_defect_with_a_failure_mode() {
+        assert_eq!(Verdict::parse("correct", None).unwrap().as_str(), "correct");
+        let d = Verdict::parse("defect", Some(" tone ")).unwrap();
+        assert!(d.is_defect());
+        assert_eq!(d.category(), Some("tone"));
+        assert!(Verdict::parse("defect", Some("  ")).is_err());
+        assert!(Verdict::parse("defect", None).is_err());
+        assert!(Verdict::parse("maybe", None).is_err());
+        assert!(Verdict::parse("", None).is_err());
+    }
+}

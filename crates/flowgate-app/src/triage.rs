@@ -1,7 +1,7 @@
 //! Triage one ticket: the demand layer's prediction, the gate's decision, the knowledge
 //! base's proposal, and the audit record and reviewer's texts that go with them.
 
-use flowgate_demand::{Encoder, IntentModel, Prediction};
+use flowgate_demand::{Embed, IntentModel, Prediction};
 use flowgate_gate::{Action, Decision, DecisionRecord, Gate, Ticket, Verdict};
 use flowgate_kb::Kb;
 use flowgate_store::texts::DecisionText;
@@ -67,7 +67,7 @@ impl Triage {
     /// (empty: unknown for all); `at` is the decision time the records carry.
     pub fn triage_batch(
         &self,
-        encoder: &Encoder,
+        encoder: &dyn Embed,
         tickets: &[Ticket],
         days_since_previous: &[Option<f64>],
         at: jiff::Timestamp,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::encoder::Encoder;
+use crate::embed::Embed;
 use crate::error::{DemandError, Result};
 use crate::linear::{Linear, TrainParams};
 use crate::tfidf::{Sparse, Tfidf};
@@ -194,7 +194,7 @@ pub fn knn_vote(
 
 /// Embeds texts in chunks, reporting progress.
 pub fn embed_all(
-    encoder: &Encoder,
+    encoder: &dyn Embed,
     texts: &[&str],
     progress: &dyn Fn(&str, usize, usize),
 ) -> Result<Vec<Vec<f32>>> {
@@ -342,7 +342,7 @@ pub fn audit_labels(
 /// (index into the sorted labels, confidence, right).
 #[allow(clippy::too_many_arguments)]
 pub fn cross_fit(
-    encoder: &Encoder,
+    encoder: &dyn Embed,
     texts: &[&str],
     labels: &[&str],
     emb: &[Vec<f32>],
@@ -361,7 +361,7 @@ pub fn cross_fit(
 /// thresholds calibrated on the result see the data the model will meet, not a cleaned copy.
 #[allow(clippy::too_many_arguments)]
 pub fn cross_fit_masked(
-    encoder: &Encoder,
+    encoder: &dyn Embed,
     texts: &[&str],
     labels: &[&str],
     emb: &[Vec<f32>],
@@ -442,7 +442,7 @@ fn split(labels: &[usize], n_classes: usize) -> (Vec<usize>, Vec<usize>) {
 impl IntentModel {
     /// Trains on labelled texts. `progress(stage, done, total)`.
     pub fn train(
-        encoder: &Encoder,
+        encoder: &dyn Embed,
         texts: &[&str],
         labels: &[&str],
         params: TrainParams,
@@ -454,7 +454,7 @@ impl IntentModel {
 
     /// Like [`IntentModel::train`], with the texts already embedded by `encoder`.
     pub fn train_embedded(
-        encoder: &Encoder,
+        encoder: &dyn Embed,
         texts: &[&str],
         labels: &[&str],
         emb: &[Vec<f32>],
@@ -478,7 +478,7 @@ impl IntentModel {
     /// out-of-scope score). They are all trained on: the temperature is fitted on the
     /// intents' held-out tenth alone, over the intents' probabilities.
     pub fn train_with_oos(
-        encoder: &Encoder,
+        encoder: &dyn Embed,
         texts: &[&str],
         labels: &[&str],
         emb: &[Vec<f32>],
@@ -618,7 +618,7 @@ impl IntentModel {
             header: Header {
                 format_version: FORMAT_VERSION,
                 model_id: format!("intent-{}", &data_hash[9..21]),
-                encoder: encoder.dir().display().to_string(),
+                encoder: encoder.id(),
                 labels: names,
                 embed_weight: weight,
                 tfidf,
@@ -645,7 +645,7 @@ impl IntentModel {
         })
     }
 
-    pub fn predict(&self, encoder: &Encoder, texts: &[&str]) -> Result<Vec<Prediction>> {
+    pub fn predict(&self, encoder: &dyn Embed, texts: &[&str]) -> Result<Vec<Prediction>> {
         let emb = encoder.embed(texts)?;
         Ok(texts
             .iter()

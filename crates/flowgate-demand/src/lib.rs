@@ -8,6 +8,7 @@
 
 pub mod bert;
 pub mod discover;
+pub mod embed;
 pub mod encoder;
 pub mod error;
 pub mod evaluate;
@@ -17,6 +18,7 @@ pub mod model_files;
 pub mod texts;
 pub mod tfidf;
 
+pub use embed::{Embed, HashEmbedder};
 pub use encoder::{Encoder, Forward};
 pub use error::{DemandError, Result};
 pub use intent::{IntentBucket, IntentModel, Prediction, Suspect};

@@ -11,11 +11,17 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Ticket {
+    /// The help desk's id: 1 to 200 characters, not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// The text (with the subject, it must not be blank).
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
@@ -25,6 +31,7 @@ pub struct Ticket {
     pub language: Option<String>,
     /// When the customer opened it (RFC 3339), when the sender knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: Option<String>,
     /// Any other fields (tier, amount, product…): strings, numbers or booleans.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

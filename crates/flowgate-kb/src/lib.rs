@@ -121,7 +121,7 @@ pub struct Built {
 pub fn build(
     src: &Path,
     out: &Path,
-    encoder: &Encoder,
+    encoder: &dyn flowgate_demand::Embed,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Built> {
     let mut articles = Vec::new();
@@ -181,7 +181,7 @@ pub fn build(
     w.wait_merging_threads()?;
     let meta = Meta {
         version: KB_VERSION,
-        encoder: encoder.dir().display().to_string(),
+        encoder: encoder.id(),
         dim: encoder.dim(),
         articles,
         passages,

@@ -13,7 +13,6 @@ pub struct Metrics {
 struct Inner {
     /// (method, route, status) → (count, seconds summed).
     requests: BTreeMap<(String, String, u16), (u64, f64)>,
-    decisions: BTreeMap<&'static str, u64>,
 }
 
 impl Metrics {
@@ -27,14 +26,10 @@ impl Metrics {
         e.1 += secs;
     }
 
-    pub fn decision(&self, action: &'static str) {
-        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *m.decisions.entry(action).or_default() += 1;
-    }
-
     /// The exposition text; `chain_length` is read from the store at scrape time.
     pub fn render(
         &self,
+        decisions: &[(&'static str, u64)],
         chain_length: i64,
         review_pending: usize,
         inbox: &flowgate_store::inbox::InboxStats,
@@ -57,7 +52,7 @@ impl Metrics {
             );
         }
         s.push_str("# HELP flowgate_decisions_total Gate decisions made by this process, by action.\n# TYPE flowgate_decisions_total counter\n");
-        for (a, n) in &m.decisions {
+        for (a, n) in decisions {
             let _ = writeln!(s, "flowgate_decisions_total{{action=\"{a}\"}} {n}");
         }
         let _ = writeln!(

@@ -39,7 +39,7 @@ struct Body<'a> {
 }
 
 /// Every problem type the service answers with: (slug, status, title).
-pub const TYPES: [(&str, u16, &str); 15] = [
+pub const TYPES: [(&str, u16, &str); 16] = [
     ("malformed", 400, "The request body is not valid JSON"),
     ("bad-query", 400, "A query parameter is not valid"),
     ("unauthorized", 401, "A valid bearer token is needed"),
@@ -55,6 +55,11 @@ pub const TYPES: [(&str, u16, &str); 15] = [
     ),
     ("forbidden", 403, "The token's role may not do this"),
     ("not-found", 404, "No such resource"),
+    (
+        "method-not-allowed",
+        405,
+        "The route does not take this method",
+    ),
     ("conflict", 409, "The request conflicts with what is stored"),
     ("too-large", 413, "The request body is too large"),
     (
@@ -95,6 +100,9 @@ impl Problem {
     pub fn not_found(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, "not-found", detail)
     }
+    pub fn bad_query(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, "bad-query", detail)
+    }
     pub fn conflict(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::CONFLICT, "conflict", detail)
     }
@@ -129,6 +137,12 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::UNAUTHORIZED && self.slug == "unauthorized" {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"flowgate\""),
+            );
+        }
         if let Some(s) = self.retry_after {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
@@ -168,26 +182,33 @@ impl From<QueryRejection> for Problem {
 
 impl From<flowgate_store::StoreError> for Problem {
     fn from(e: flowgate_store::StoreError) -> Problem {
-        use flowgate_store::StoreError as E;
-        match e {
-            E::Conflict(m) => Problem::conflict(m),
-            E::NotFound(m) => Problem::not_found(m),
-            e @ E::UnknownSource { .. } => Problem::not_found(e.to_string()),
-            E::Review(m) if m.contains("not in the review queue") => Problem::not_found(m),
-            E::Review(m) if m.contains("already reviewed") => Problem::conflict(m),
-            E::Review(m) => Problem::invalid(m),
-            other => Problem::internal(other),
-        }
+        flowgate_app::Error::Store(e).into()
     }
 }
 
+/// The one place an application error becomes an HTTP status: by its kind, never by its
+/// message. Internal failures are logged and answered without internals.
 impl From<flowgate_app::Error> for Problem {
     fn from(e: flowgate_app::Error) -> Problem {
-        match e {
-            flowgate_app::Error::Store(s) => s.into(),
-            flowgate_app::Error::Ticket(t) => Problem::invalid(t.to_string()),
-            flowgate_app::Error::Invalid(m) => Problem::invalid(m),
-            other => Problem::internal(other),
-        }
+        use flowgate_app::ErrorKind as K;
+        let status = match e.kind() {
+            K::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            K::Malformed | K::BadQuery => StatusCode::BAD_REQUEST,
+            K::NotFound => StatusCode::NOT_FOUND,
+            K::Conflict => StatusCode::CONFLICT,
+            K::Unavailable => {
+                tracing::warn!(error = %e, "a dependency is not ready");
+                if matches!(e, flowgate_app::Error::Store(_)) {
+                    return Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the database did not answer; the request was not completed (try again)",
+                    );
+                }
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            K::Internal => return Problem::internal(e),
+        };
+        Problem::new(status, e.code(), e.to_string())
     }
 }

@@ -57,13 +57,7 @@ pub struct WebhookSource {
     pub callback: Option<Callback>,
 }
 
-/// A source's outbound callback: each decision made for one of its deliveries is POSTed
-/// there, signed as a Standard Webhook with `secret` (`whsec_` + base64).
-#[derive(Clone, Debug)]
-pub struct Callback {
-    pub url: String,
-    pub secret: String,
-}
+pub use flowgate_app::service::callback::{Callback, is_standard_secret, standard_signature};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -202,22 +196,6 @@ pub fn verify(
             Ok(id.to_owned())
         }
     }
-}
-
-/// Whether `secret` is a Standard Webhooks secret (`whsec_` and base64).
-pub fn is_standard_secret(secret: &str) -> bool {
-    secret
-        .strip_prefix("whsec_")
-        .is_some_and(|b| B64.decode(b).is_ok_and(|k| k.len() >= 16))
-}
-
-/// Signs `body` as a Standard Webhook (the `webhook-signature` header's value).
-pub fn standard_signature(secret: &str, id: &str, ts: i64, body: &[u8]) -> Option<String> {
-    let k = key(Scheme::StandardWebhooks, secret)?;
-    let mut mac = HmacSha256::new_from_slice(&k).ok()?;
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    Some(format!("v1,{}", B64.encode(mac.finalize().into_bytes())))
 }
 
 #[cfg(test)]

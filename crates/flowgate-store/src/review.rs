@@ -171,13 +171,15 @@ impl Store {
                 "decision {audit_seq} is being reviewed by {holder}"
             )));
         }
-        Err(StoreError::Review(match known {
-            None => format!("decision {audit_seq} is not in the review queue"),
-            Some(i) => format!(
+        Err(match known {
+            None => {
+                StoreError::NotFound(format!("decision {audit_seq} is not in the review queue"))
+            }
+            Some(i) => StoreError::Conflict(format!(
                 "decision {audit_seq} was already reviewed ({})",
                 i.verdict.unwrap_or_default()
-            ),
-        }))
+            )),
+        })
     }
 }
 

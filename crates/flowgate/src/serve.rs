@@ -164,6 +164,7 @@ pub fn serve(args: ServeArgs, settings: &Settings) -> Result<()> {
     // Imported into the database when given; else the policy last imported is in force.
     let policy = args.policy.or_else(|| s.policy.clone());
     let mut config = flowgate_server::Config::new(db, model, policy);
+    config.version = env!("CARGO_PKG_VERSION");
     if let Some(b) = args.bind.or(s.bind) {
         config.bind = b;
     }

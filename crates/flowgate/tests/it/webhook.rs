@@ -783,6 +783,8 @@ fn check_openapi(server: &Server) {
         "{}",
         doc["openapi"]
     );
+    // The document's version is the binary's.
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
     // The routes as the README's table lists them.
     let expected = [
         ("get", "/healthz"),

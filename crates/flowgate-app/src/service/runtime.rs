@@ -5,7 +5,9 @@
 //! knowledge-base search) runs on a small pool. The runtime's threads are left to answer
 //! what only needs a moment: a webhook's acknowledgement, a read.
 
-use flowgate_demand::Encoder;
+use std::sync::Arc;
+
+use flowgate_demand::Embed;
 use tokio::sync::{mpsc, oneshot};
 
 type Job = (String, oneshot::Sender<Result<Vec<f32>, String>>);
@@ -34,7 +36,7 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    pub fn start(encoder: Encoder, max_batch: usize) -> Batcher {
+    pub fn start(encoder: Arc<dyn Embed>, max_batch: usize) -> Batcher {
         let (tx, mut rx) = mpsc::channel::<Job>(4096);
         std::thread::Builder::new()
             .name("flowgate-encoder".into())
