@@ -206,6 +206,16 @@ pub fn check_ticket(t: &Ticket) -> Result<()> {
     if t.id.trim().is_empty() || t.id.len() > MAX_ID {
         return Err(invalid("id", &format!("expected 1 to {MAX_ID} characters")));
     }
+    if let Some(s) = &t.source
+        && !flowgate_gate::ticket::valid_source(s)
+    {
+        return Err(invalid(
+            "source",
+            &format!(
+                "{s:?}: expected 1 to 100 letters, digits, `_`, `.` or `-`, starting with a letter or a digit"
+            ),
+        ));
+    }
     if t.text().trim().is_empty() {
         return Err(invalid("body", "expected the ticket's text"));
     }
@@ -304,6 +314,7 @@ fn zendesk(v: &Value, ty: &str) -> Result<Inbound> {
 
 fn zendesk_ticket(d: &Value, id: &str) -> Result<Ticket> {
     let t = Ticket {
+        source: None,
         id: id.to_owned(),
         customer: text(d.get("requester_id")),
         subject: text(d.get("subject")),
@@ -384,6 +395,7 @@ fn jira(v: &Value, w: &str) -> Result<Inbound> {
     };
     let ticket = || -> Result<Ticket> {
         let t = Ticket {
+            source: None,
             id: key.clone(),
             customer: person(f.get("reporter")),
             subject: text(f.get("summary")),
@@ -495,6 +507,7 @@ fn github(v: &Value, action: &str) -> Result<Inbound> {
     };
     let ticket = || -> Result<Ticket> {
         let t = Ticket {
+            source: None,
             id: id.clone(),
             customer: text(at(issue, "user.login")),
             subject: text(issue.get("title")),
@@ -635,6 +648,7 @@ fn freshdesk(w: &Value, received: jiff::Timestamp) -> Result<Inbound> {
         events: Vec::new(),
     };
     let ticket = Ticket {
+        source: None,
         id: id.clone(),
         customer: f("ticket_requester_email")
             .or_else(|| f("ticket_requester_id"))
@@ -711,6 +725,7 @@ fn intercom(v: &Value) -> Result<Inbound> {
             .and_then(|c| text(c.first()?.get("id")))
     });
     let ticket = Ticket {
+        source: None,
         id: id.clone(),
         customer,
         subject: text(at(item, "source.subject"))
@@ -820,6 +835,7 @@ fn servicenow(r: &Value) -> Result<Inbound> {
         events: Vec::new(),
     };
     let ticket = Ticket {
+        source: None,
         id: id.clone(),
         customer: sn(r, "caller_id").or_else(|| sn(r, "opened_by")),
         subject: sn(r, "short_description"),

@@ -41,7 +41,9 @@ pub async fn days_since_previous(
         .and_then(|c| c.parse::<jiff::Timestamp>().ok())
         .unwrap_or(at)
         .as_millisecond();
-    let previous = store.contact(customer.trim(), &ticket.id, opened).await?;
+    let previous = store
+        .contact(customer.trim(), ticket.source_name(), &ticket.id, opened)
+        .await?;
     Ok(previous.map(|p| (opened - p) as f64 / 86_400_000.0))
 }
 
@@ -81,6 +83,7 @@ pub async fn record(
     let d = store
         .decide_once(
             NewDecision {
+                source: ticket.source_name(),
                 ticket: &ticket.id,
                 input_sha256: &t.record.input,
                 policy_hash: &policy.hash,

@@ -40,7 +40,8 @@ pub fn sample_one(
         return (false, None);
     }
     let conf = r.confidence as f64;
-    let take = sample_key(policy.sampling.seed, &r.ticket) < policy.sample_rate(&r.intent, conf);
+    let take =
+        sample_key(policy.sampling.seed, &r.ticket_key()) < policy.sample_rate(&r.intent, conf);
     let item = take.then(|| QueueItem {
         audit_seq: seq,
         ticket: r.ticket.clone(),

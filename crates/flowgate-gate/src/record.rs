@@ -17,6 +17,10 @@ pub struct DecisionRecord {
     /// When the gate decided (RFC 3339, UTC).
     pub time: String,
     pub ticket: String,
+    /// Where the ticket comes from (records since the ticket's source was kept; earlier
+    /// records read `None`): a ticket is (source, id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The intent model's id.
     pub model: String,
     /// The policy's content hash.
@@ -36,6 +40,15 @@ pub struct DecisionRecord {
 }
 
 impl DecisionRecord {
+    /// The ticket as one key: `source/id`, or the bare id for a record without a source.
+    /// A source name holds no `/`, so two tickets never share a key.
+    pub fn ticket_key(&self) -> String {
+        match &self.source {
+            Some(s) => format!("{s}/{}", self.ticket),
+            None => self.ticket.clone(),
+        }
+    }
+
     /// The record's JSON, as it is chained.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a decision record always serialises")

@@ -11,6 +11,18 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Ticket {
+    /// Where the ticket comes from (a help desk's source name; `api` when not given): a
+    /// ticket is (source, id), so the same id from two sources is two tickets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+        )
+    )]
+    pub source: Option<String>,
     /// The help desk's id: 1 to 200 characters, not blank.
     #[cfg_attr(
         feature = "openapi",
@@ -58,7 +70,25 @@ impl Attribute {
     }
 }
 
+/// The source of a ticket that names none.
+pub const DEFAULT_SOURCE: &str = "api";
+
+/// Whether `name` can name a ticket's source: 1 to 100 letters, digits, `_`, `.` or `-`,
+/// starting with a letter or a digit.
+pub fn valid_source(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 impl Ticket {
+    /// Where the ticket comes from ([`DEFAULT_SOURCE`] when it does not say).
+    pub fn source_name(&self) -> &str {
+        self.source.as_deref().unwrap_or(DEFAULT_SOURCE)
+    }
+
     /// The text the classifier reads: the subject and the body joined as training texts are
     /// (a full stop and a space between them, unless the subject ends in `.`, `!`, `?` or
     /// `:`); the body alone without a subject.

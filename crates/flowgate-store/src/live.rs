@@ -13,6 +13,8 @@ use crate::{Pool, Result, Store, StoreError};
 
 /// One decision to record, unless the same ticket with the same content was decided before.
 pub struct NewDecision<'a> {
+    /// Where the ticket comes from: a ticket is (source, id).
+    pub source: &'a str,
     pub ticket: &'a str,
     /// SHA-256 of what the gate saw (text and fields).
     pub input_sha256: &'a str,
@@ -86,6 +88,7 @@ impl Store {
         validate(std::slice::from_ref(&d.policy_change))?;
         Ok(in_chain_tx!(&self.pool, |tx, q| {
             let known: Option<(i64,)> = sqlx::query_as(&q(FIND_DECISION))
+                .bind(d.source)
                 .bind(d.ticket)
                 .bind(d.input_sha256)
                 .fetch_optional(&mut *tx)
@@ -128,8 +131,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(&q(
-                "INSERT INTO ticket_decisions (ticket, input_sha256, audit_seq) VALUES (?, ?, ?)",
+                "INSERT INTO ticket_decisions (source, ticket, input_sha256, audit_seq) VALUES (?, ?, ?, ?)",
             ))
+            .bind(d.source)
             .bind(d.ticket)
             .bind(d.input_sha256)
             .bind(e.seq)
@@ -474,7 +478,7 @@ impl Store {
 
 /// The decision recorded for a (ticket, input hash).
 const FIND_DECISION: &str =
-    "SELECT audit_seq FROM ticket_decisions WHERE ticket = ? AND input_sha256 = ?";
+    "SELECT audit_seq FROM ticket_decisions WHERE source = ? AND ticket = ? AND input_sha256 = ?";
 /// The item a reviewer holds, else the oldest nobody holds; its binds are (reviewer, now,
 /// reviewer). `lock`: PostgreSQL's row lock.
 fn claim_pick(lock: &str) -> String {
@@ -566,17 +570,26 @@ impl Store {
     /// Records that `customer` contacted about `ticket` at `at_ms` (the first time seen is
     /// kept: an update of the ticket is not a new contact) and returns the time of the same
     /// customer's latest earlier contact about another ticket, if any.
-    pub async fn contact(&self, customer: &str, ticket: &str, at_ms: i64) -> Result<Option<i64>> {
+    pub async fn contact(
+        &self,
+        customer: &str,
+        source: &str,
+        ticket: &str,
+        at_ms: i64,
+    ) -> Result<Option<i64>> {
         self.require_schema().await?;
-        const PUT: &str = "INSERT INTO customer_contacts (customer, ticket, at_ms) VALUES (?, ?, ?) \
-            ON CONFLICT (customer, ticket) DO NOTHING";
+        const PUT: &str = "INSERT INTO customer_contacts (customer, source, ticket, at_ms) \
+            VALUES (?, ?, ?, ?) ON CONFLICT (customer, source, ticket) DO NOTHING";
         const PREV: &str = "SELECT MAX(c.at_ms) FROM customer_contacts c \
-            WHERE c.customer = ? AND c.ticket <> ? AND c.at_ms <= \
-            (SELECT at_ms FROM customer_contacts WHERE customer = ? AND ticket = ?)";
-        on_pool!(&self.pool, query(PUT, customer, ticket, at_ms).execute)?;
+            WHERE c.customer = ? AND (c.source <> ? OR c.ticket <> ?) AND c.at_ms <= \
+            (SELECT at_ms FROM customer_contacts WHERE customer = ? AND source = ? AND ticket = ?)";
+        on_pool!(
+            &self.pool,
+            query(PUT, customer, source, ticket, at_ms).execute
+        )?;
         let (prev,): (Option<i64>,) = on_pool!(
             &self.pool,
-            query_as(PREV, customer, ticket, customer, ticket).fetch_one
+            query_as(PREV, customer, source, ticket, customer, source, ticket).fetch_one
         )?;
         Ok(prev)
     }

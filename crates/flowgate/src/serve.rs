@@ -62,12 +62,10 @@ pub fn webhook_sources(
     use flowgate_server::webhook::{Scheme, WebhookSource};
     let mut out = std::collections::BTreeMap::new();
     for (name, w) in &settings.webhooks {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            bail!("[webhooks.{name}]: a source's name is letters, digits, - and _");
+        if !flowgate_gate::ticket::valid_source(name) || name.contains('.') {
+            bail!(
+                "[webhooks.{name}]: a source's name is 1 to 100 letters, digits, - and _, starting with a letter or a digit"
+            );
         }
         let scheme: Scheme = serde_json::from_value(serde_json::Value::from(w.scheme.as_str()))
             .map_err(|_| {

@@ -105,7 +105,10 @@ impl Service {
         let mut decided = Vec::new();
         let calls_back = self.opts.callbacks.contains_key(&d.source);
         for t in &inbound.tickets {
-            let p = self.decide(t, actor).await?;
+            // A delivery's tickets are its source's, whatever the payload says.
+            let mut t = t.clone();
+            t.source = Some(d.source.clone());
+            let p = self.decide(&t, actor).await?;
             if calls_back {
                 // Queued once however often the delivery is processed.
                 self.store.outbox_put(&d.source, p.seq, now_ms()).await?;

@@ -350,8 +350,15 @@ impl Service {
 
     /// Triage one ticket and record its decision once (the live path every surface takes:
     /// the API, and the inbox's workers).
+    /// A ticket that names no source is the API's ([`flowgate_gate::ticket::DEFAULT_SOURCE`]);
+    /// its decision records the source either way.
     pub async fn decide(&self, ticket: &Ticket, actor: &str) -> Result<Posted> {
         crate::inbound::check_ticket(ticket)?;
+        let mut ticket = ticket.clone();
+        ticket
+            .source
+            .get_or_insert_with(|| flowgate_gate::ticket::DEFAULT_SOURCE.to_owned());
+        let ticket = &ticket;
         let emb = self
             .batcher
             .embed(ticket.text())
@@ -392,6 +399,7 @@ impl Service {
         Ok((
             p.created,
             TicketDecided {
+                source: p.record.source.clone().unwrap_or_default(),
                 ticket_id: ticket.id.clone(),
                 decision: DecisionView::of(&p.record, Some(p.bucket), p.answer, p.sources),
                 audit: AuditRef {
@@ -806,6 +814,12 @@ pub struct DecisionQuery {
     pub limit: Option<i64>,
     pub intent: Option<String>,
     pub action: Option<Action>,
+    /// Decisions on tickets from this source only.
+    #[cfg_attr(feature = "openapi", param(min_length = 1))]
+    pub source: Option<String>,
+    /// Decisions on this ticket id only.
+    #[cfg_attr(feature = "openapi", param(min_length = 1))]
+    pub ticket: Option<String>,
     /// RFC 3339 bounds on the decision time: `since` ≤ time < `until`.
     #[cfg_attr(feature = "openapi", param(format = DateTime))]
     pub since: Option<String>,
@@ -825,6 +839,8 @@ pub struct DecisionFilter {
     pub limit: usize,
     pub intent: Option<String>,
     pub action: Option<Action>,
+    pub source: Option<String>,
+    pub ticket: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub min_confidence: Option<f64>,
@@ -864,11 +880,18 @@ impl DecisionQuery {
                 return bad(format!("{name}={c}: expected 0 to 1"));
             }
         }
+        for (name, v) in [("source", &self.source), ("ticket", &self.ticket)] {
+            if v.as_ref().is_some_and(|v| v.trim().is_empty()) {
+                return bad(format!("{name}: expected a value (leave it out for any)"));
+            }
+        }
         Ok(DecisionFilter {
             after_seq,
             limit: limit as usize,
             intent: self.intent.clone().filter(|i| !i.is_empty()),
             action: self.action,
+            source: self.source.clone(),
+            ticket: self.ticket.clone(),
             since: query_time("since", &self.since)?,
             until: query_time("until", &self.until)?,
             min_confidence: self.min_confidence,
@@ -881,6 +904,11 @@ impl DecisionFilter {
     fn keeps(&self, r: &DecisionRecord, recorded_at_ms: i64) -> bool {
         let c = f64::from(r.confidence);
         self.intent.as_ref().is_none_or(|i| *i == r.intent)
+            && self
+                .source
+                .as_ref()
+                .is_none_or(|s| r.source.as_ref() == Some(s))
+            && self.ticket.as_ref().is_none_or(|t| *t == r.ticket)
             && self.action.is_none_or(|a| a == r.decision)
             && self.min_confidence.is_none_or(|m| c >= m)
             && self.max_confidence.is_none_or(|m| c < m)

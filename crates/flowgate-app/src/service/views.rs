@@ -77,6 +77,8 @@ impl AuditRef {
 #[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketDecided {
+    /// Where the ticket comes from: a ticket is (source, id).
+    pub source: String,
     pub ticket_id: String,
     pub decision: DecisionView,
     pub audit: AuditRef,
@@ -92,6 +94,8 @@ pub struct DecisionRow {
     pub hash: String,
     pub recorded_at: String,
     pub actor: String,
+    /// Where the ticket comes from (null for decisions recorded before sources were kept).
+    pub source: Option<String>,
     pub ticket_id: String,
     #[serde(flatten)]
     pub decision: DecisionView,
@@ -111,6 +115,7 @@ impl DecisionRow {
             hash: e.sha256.clone(),
             recorded_at: rfc3339(e.recorded_at_ms),
             actor: e.actor.clone(),
+            source: r.source.clone(),
             ticket_id: r.ticket.clone(),
             policy: r.policy.clone(),
             model: r.model.clone(),

@@ -17,6 +17,19 @@ fn decision_records_read_back_old_and_new() {
     let again = DecisionRecord::parse(&r.to_json()).unwrap();
     assert_eq!(again, r);
     assert!(r.to_json().starts_with(r#"{"kind":"decision","time":"#));
+    // A record without a source is keyed by its bare id; one with a source by both, and the
+    // source is written right after the ticket (old records' bytes are unchanged).
+    assert_eq!((r.source.as_deref(), r.ticket_key().as_str()), (None, "T1"));
+    assert!(!r.to_json().contains("source"));
+    let mut sourced = r.clone();
+    sourced.source = Some("zendesk".into());
+    assert_eq!(sourced.ticket_key(), "zendesk/T1");
+    assert!(
+        sourced
+            .to_json()
+            .contains(r#""ticket":"T1","source":"zendesk","model""#)
+    );
+    assert_eq!(DecisionRecord::parse(&sourced.to_json()).unwrap(), sourced);
     let review = r#"{"kind":"review","ticket":"T1","verdict":"correct"}"#;
     assert!(DecisionRecord::parse(review).is_none());
     assert!(DecisionRecord::parse("not json").is_none());
@@ -42,6 +55,14 @@ fn tickets_parse_strictly_and_expose_their_fields() {
         .to_string();
     assert!(e.contains("prioriy"), "{e}");
     assert!(serde_json::from_str::<Ticket>(r#"{"id":"Z-3"}"#).is_err());
+    // A ticket names its source or is the API's.
+    assert_eq!(t.source_name(), "api");
+    let z: Ticket = serde_json::from_str(r#"{"id":"Z-4","body":"x","source":"zendesk"}"#).unwrap();
+    assert_eq!(z.source_name(), "zendesk");
+    assert!(flowgate_gate::ticket::valid_source("zendesk-eu_2.prod"));
+    for bad in ["", "a/b", "-x", "has space", &"x".repeat(101)] {
+        assert!(!flowgate_gate::ticket::valid_source(bad), "{bad:?}");
+    }
     // The same content hashes the same; any field changes the hash.
     let mut u = t.clone();
     assert_eq!(u.input_hash(), t.input_hash());

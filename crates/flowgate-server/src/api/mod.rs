@@ -30,6 +30,11 @@ use crate::{AppState, Shared, now_ms};
         description = "The live loop: tickets in from help desks, gated decisions out, every one audited.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
+    components(schemas(
+        reviews::Format,
+        flowgate_app::service::ReviewState,
+        flowgate_gate::Action
+    )),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -8,6 +8,7 @@ use super::*;
 
 #[derive(Deserialize)]
 pub(super) struct DecisionFilter {
+    source: Option<String>,
     intent: Option<String>,
     action: Option<String>,
     after_seq: Option<i64>,
@@ -57,6 +58,8 @@ pub(super) async fn decisions(
     let q = flowgate_app::service::DecisionQuery {
         after_seq: f.after_seq,
         limit: Some(50),
+        source: nonempty(&f.source),
+        ticket: None,
         intent: nonempty(&f.intent),
         action: nonempty(&f.action)
             .map(|a| {
@@ -77,6 +80,7 @@ pub(super) async fn decisions(
     let rows = &page.decisions;
     let body = html! {
         form.filters method="get" action="/ui/decisions" {
+            label { "Source " input name="source" value=[q.source.as_deref()] size="10"; }
             label { "Intent " input name="intent" value=[q.intent.as_deref()]; }
             label { "Action "
                 select name="action" {
@@ -102,7 +106,7 @@ pub(super) async fn decisions(
             caption { (rows.len()) " decisions" }
             thead { tr { th scope="col" { "Seq" } th scope="col" { "Ticket" } th scope="col" { "Intent" }
                 th scope="col" { "Confidence" } th scope="col" { "Action" } th scope="col" { "Rule" }
-                th scope="col" { "Decided" } } }
+                th scope="col" { "Decided" } th scope="col" { "Source" } } }
             tbody { @for r in rows {
                 tr {
                     td { a href=(format!("/ui/decisions/{}", r.seq)) { (r.seq) } }
@@ -112,11 +116,13 @@ pub(super) async fn decisions(
                     td { (action_badge(r.decision.action.as_str())) }
                     td { (r.decision.rule) }
                     td { (r.recorded_at) }
+                    td { (r.source.as_deref().unwrap_or("–")) }
                 }
             } }
         }
         @if let Some(next) = page.next_after_seq {
             @let keep = [("after_seq", next.to_string()),
+                ("source", q.source.clone().unwrap_or_default()),
                 ("intent", q.intent.clone().unwrap_or_default()),
                 ("action", q.action.map(|a| a.as_str().to_owned()).unwrap_or_default()),
                 ("band", f.band.clone().unwrap_or_default()),
@@ -133,6 +139,7 @@ pub(super) fn decision_body(d: &DecisionDetail) -> Markup {
     html! {
         dl.figures {
             dt { "Ticket" } dd #ticket-id { (d.row.ticket_id) }
+            dt { "Source" } dd #ticket-source { (d.row.source.as_deref().unwrap_or("–")) }
             dt { "Action" } dd #action { (action_badge(v.action.as_str())) }
             dt { "Intent" } dd { (v.intent) " (confidence "
                 (fnum(Some(f64::from(v.confidence)), 3)) ", out-of-scope score " (fnum(Some(f64::from(v.oos_score)), 3)) ")" }

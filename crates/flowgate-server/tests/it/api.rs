@@ -149,6 +149,43 @@ fn decisions_are_recorded_once(app: &TestApp) {
             .unwrap()
             .contains("chargeback")
     );
+    // The decisions as a cursor: pages of 10 cover all 42, each once, in order.
+    let (mut after, mut seen) = (0, Vec::new());
+    loop {
+        let p = app.call(
+            "GET",
+            &format!("/v1/decisions?after_seq={after}&limit=10"),
+            Some("viewer"),
+            None,
+        );
+        assert_eq!(p.status, 200, "{}", p.text);
+        seen.extend(
+            p.json["decisions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["seq"].as_i64().unwrap()),
+        );
+        match p.json["next_after_seq"].as_i64() {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 42);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    // Decisions by action are counted in the metrics.
+    let m = app.call("GET", "/metrics", Some("viewer"), None);
+    assert!(
+        m.text
+            .contains("flowgate_decisions_total{action=\"escalate\"} 1"),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text.contains("flowgate_audit_chain_length "),
+        "{}",
+        m.text
+    );
     // Filters.
     let only = app.call("GET", "/v1/decisions?action=escalate", Some("viewer"), None);
     assert!(
@@ -292,6 +329,39 @@ fn reviews_and_switches(app: &TestApp) {
     assert_eq!(r["decision_seq"], seq);
     assert_eq!(r["category"], "wrong-answer");
     assert_eq!(r["note"], "the wrong article");
+    // An intent's switch routes its tickets to a person; released, they are decided as
+    // before.
+    let sample = fx.fresh.iter().find(|f| f.3 == "order_status").unwrap();
+    let post = |id: &str| {
+        let t = json!({"id": id, "subject": sample.1, "body": sample.2});
+        let d = app.call("POST", "/v1/tickets", Some("admin"), Some(&t));
+        assert_eq!(d.status, 201, "{}", d.text);
+        d.json["decision"].clone()
+    };
+    let plain = post("K-0");
+    let on = app.call(
+        "PUT",
+        "/v1/policy/kill-switch",
+        Some("admin"),
+        Some(&json!({"scope": plain["intent"], "engaged": true})),
+    );
+    assert_eq!(on.status, 200, "{}", on.text);
+    let killed = post("K-1");
+    assert_eq!(
+        (killed["rule"].as_str(), killed["action"].as_str()),
+        (Some("intent-kill-switch"), Some("route")),
+        "{killed}"
+    );
+    let pol = app.call("GET", "/v1/policy", Some("viewer"), None).json;
+    assert_eq!(pol["kill_switches"][0]["actor"], "admin-1", "{pol}");
+    let off = app.call(
+        "PUT",
+        "/v1/policy/kill-switch",
+        Some("admin"),
+        Some(&json!({"scope": plain["intent"], "engaged": false})),
+    );
+    assert_eq!(off.status, 200, "{}", off.text);
+    assert_eq!(post("K-2")["rule"], plain["rule"]);
     // The global switch: every decision after it is kept from acting.
     let off = app.call(
         "PUT",
@@ -323,6 +393,11 @@ fn reviews_and_switches(app: &TestApp) {
     assert!(set(0.97).json["audit"].is_null());
     let verify = app.call("GET", "/v1/audit/verify", Some("viewer"), None);
     assert_eq!(verify.json["intact"], true, "{}", verify.text);
+    assert_eq!(verify.json["reviews_matched"], 1, "{}", verify.text);
+    // A revoked token is refused at once.
+    app.revoke("viewer-1");
+    app.call("GET", "/v1/decisions", Some("viewer"), None)
+        .problem(401, "unauthorized");
 }
 
 fn on_both(f: impl Fn(&TestApp)) {
@@ -361,4 +436,79 @@ fn liveness_and_readiness() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["status"], "ready");
     assert!(r.json["model"].as_str().unwrap().starts_with("intent-"));
+}
+
+/// A ticket is (source, id): ticket 42 from the API, from a CRM and from the Zendesk webhook
+/// are three tickets with a decision each; the same one again from its source is the same.
+fn tickets_know_their_source(app: &TestApp) {
+    let t = |source: Option<&str>| {
+        let mut v = ticket("42", "Where is my order", "It has not arrived yet");
+        if let Some(s) = source {
+            v["source"] = json!(s);
+        }
+        v
+    };
+    let api = app.call("POST", "/v1/tickets", Some("ingest"), Some(&t(None)));
+    assert_eq!(
+        (api.status, api.json["source"].as_str()),
+        (201, Some("api")),
+        "{}",
+        api.text
+    );
+    let crm = app.call("POST", "/v1/tickets", Some("ingest"), Some(&t(Some("crm"))));
+    assert_eq!(
+        (crm.status, crm.json["source"].as_str()),
+        (201, Some("crm")),
+        "{}",
+        crm.text
+    );
+    assert_ne!(api.json["audit"]["seq"], crm.json["audit"]["seq"]);
+    for (body, first) in [
+        (t(None), &api),
+        (t(Some("api")), &api),
+        (t(Some("crm")), &crm),
+    ] {
+        let again = app.call("POST", "/v1/tickets", Some("ingest"), Some(&body));
+        assert_eq!(again.status, 200, "{}", again.text);
+        assert_eq!(again.json["audit"], first.json["audit"]);
+    }
+    app.call("POST", "/v1/tickets", Some("ingest"), Some(&t(Some("a/b"))))
+        .problem(422, "invalid");
+    // The same ticket by webhook: the delivery's source is the ticket's, whatever it says.
+    let mut data = t(Some("crm"));
+    data.as_object_mut().unwrap().remove("customer");
+    let hook = json!({"type": "ticket.created", "data": data});
+    for _ in 0..2 {
+        let a = app.deliver("msg-42", &hook);
+        assert!(a.status == 202 || a.status == 200, "{}", a.text);
+    }
+    let t0 = std::time::Instant::now();
+    let zendesk = loop {
+        let page = app.call("GET", "/v1/decisions?source=zendesk", Some("viewer"), None);
+        let rows = page.json["decisions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !rows.is_empty() || t0.elapsed() > std::time::Duration::from_secs(30) {
+            break rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(zendesk.len(), 1, "{zendesk:?}");
+    assert_eq!(zendesk[0]["ticket_id"], "42");
+    assert_eq!(zendesk[0]["actor"], "webhook:zendesk");
+    let all = app.call("GET", "/v1/decisions?ticket=42", Some("viewer"), None);
+    let mut sources: Vec<String> = all.json["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["source"].as_str().unwrap().to_owned())
+        .collect();
+    sources.sort();
+    assert_eq!(sources, ["api", "crm", "zendesk"]);
+}
+
+#[test]
+fn a_ticket_is_known_by_its_source_and_id() {
+    on_both(tickets_know_their_source);
 }

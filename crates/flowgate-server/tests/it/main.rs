@@ -58,6 +58,9 @@ pub fn spawn_app(backend: Backend) -> TestApp {
     )
 }
 
+/// A standard-webhooks source every test app has, named `zendesk`, with this secret.
+pub const HOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 pub fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     let n = N.fetch_add(1, Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("flowgate-server-it-{}-{n}", std::process::id()));
@@ -129,6 +132,14 @@ pub fn spawn_app_with(backend: Backend, opts: Options) -> TestApp {
     let mut config = flowgate_server::Config::new(db_url.clone(), "unused".into(), None);
     config.workers = 1;
     config.compact_every = None;
+    config.webhooks.insert(
+        "zendesk".into(),
+        flowgate_server::webhook::WebhookSource {
+            scheme: flowgate_server::webhook::Scheme::StandardWebhooks,
+            secrets: vec![HOOK_SECRET.into()],
+            callback: None,
+        },
+    );
     rt.spawn(async move {
         let service = Service::start(parts, opts).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -250,10 +261,41 @@ impl TestApp {
         )
     }
 
+    /// Delivers `body` to `/v1/webhooks/zendesk`, signed as a Standard Webhook.
+    pub fn deliver(&self, id: &str, body: &Value) -> Answer {
+        let body = body.to_string();
+        let ts = jiff::Timestamp::now().as_second();
+        let sig =
+            flowgate_server::webhook::standard_signature(HOOK_SECRET, id, ts, body.as_bytes())
+                .unwrap();
+        self.send(
+            "POST",
+            "/v1/webhooks/zendesk",
+            &[
+                ("webhook-id", id.to_owned()),
+                ("webhook-timestamp", ts.to_string()),
+                ("webhook-signature", sig),
+            ],
+            None,
+            Some(("application/json", body)),
+        )
+    }
+
     pub fn raw(
         &self,
         method: &str,
         path: &str,
+        token: Option<String>,
+        body: Option<(&str, String)>,
+    ) -> Answer {
+        self.send(method, path, &[], token, body)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
         token: Option<String>,
         body: Option<(&str, String)>,
     ) -> Answer {
@@ -263,6 +305,9 @@ impl TestApp {
         let mut req = agent.request(method, &self.url(path));
         if let Some(t) = token {
             req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.set(k, v);
         }
         let r = match body {
             Some((ct, b)) => req.set("Content-Type", ct).send_string(&b),
@@ -293,5 +338,16 @@ impl TestApp {
 
     pub fn db_url(&self) -> &str {
         &self.db_url
+    }
+
+    /// Revokes token `name` in the app's database.
+    pub fn revoke(&self, name: &str) {
+        let url = self.db_url.clone();
+        let name = name.to_owned();
+        self.rt.as_ref().unwrap().block_on(async move {
+            let store = Store::open(&url).await.unwrap();
+            store.token_revoke(&name, "test", 1).await.unwrap();
+            store.close().await;
+        });
     }
 }

@@ -70,9 +70,32 @@ fn concrete(path: &str) -> String {
     path.replace("{seq}", "1").replace("{source}", "nowhere")
 }
 
+/// Every `$ref` in `v`.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
 fn the_document_matches(app: &TestApp) {
     let doc = app.call("GET", "/openapi.json", None, None).json;
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(&r);
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} does not resolve"
+        );
+    }
     let ops = operations(&doc);
     assert!(ops.len() >= 20, "{} operations", ops.len());
     for (method, path, op) in &ops {

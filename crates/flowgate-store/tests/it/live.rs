@@ -28,6 +28,7 @@ fn decision<'a>(
     review: bool,
 ) -> NewDecision<'a> {
     NewDecision {
+        source: "api",
         ticket,
         input_sha256: input,
         policy_hash: "p1",
@@ -113,6 +114,24 @@ async fn a_ticket_is_decided_once_however_often_it_is_posted() {
         assert_eq!(verify(&e, None), Ok(8));
         let after = store.audit_after(3, 2).await.unwrap();
         assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+        // A ticket is (source, id): T1 with the same content from another source is another
+        // ticket, decided once there too.
+        let other = |at| {
+            let mut d = decision("T1", "h1", &t, false);
+            d.source = "zendesk";
+            store.decide_once(d, at)
+        };
+        let z = other(5_000).await.unwrap();
+        assert!(!z.existing);
+        assert_ne!(z.entry.seq, first.entry.seq);
+        assert!(other(6_000).await.unwrap().existing);
+        // Contacts too: ticket 7 from the API and from Zendesk are two contacts.
+        assert_eq!(store.contact("cust", "api", "7", 100).await.unwrap(), None);
+        assert_eq!(store.contact("cust", "api", "7", 150).await.unwrap(), None);
+        assert_eq!(
+            store.contact("cust", "zendesk", "7", 200).await.unwrap(),
+            Some(100)
+        );
         store.close().await;
     }
 }
@@ -343,5 +362,81 @@ async fn the_inbox_stores_once_and_hands_each_delivery_to_one_worker() {
         let row = store.inbox_rows().await.unwrap();
         assert_eq!(row[0].outcome.as_deref(), Some("ok"));
         store.close().await;
+    }
+}
+
+/// Schema 10 keys every ticket by (source, id): decisions and contacts stored before it get
+/// the source their decision's actor names (`webhook:NAME`), else `api`, and are still
+/// found — the same ticket and content from the same source is not decided again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_stored_before_sources_keep_their_decisions() {
+    use sqlx::Connection;
+    for db in both("live_v9").await {
+        let pg = db.url.starts_with("postgres");
+        let dir = std::env::temp_dir().join(format!(
+            "flowgate-v9-migrations-{}-{}",
+            std::process::id(),
+            pg
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(if pg { "postgres" } else { "sqlite" });
+        for e in std::fs::read_dir(&src).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.as_str() < "0010" {
+                std::fs::copy(&p, dir.join(&name)).unwrap();
+            }
+        }
+        let v9 = sqlx::migrate::Migrator::new(dir.as_path()).await.unwrap();
+        // The database as flowgate wrote it before sources: two decided tickets (one from a
+        // webhook), their contacts.
+        let legacy = [
+            "INSERT INTO audit_log (seq, recorded_at_ms, record, prev_sha256, sha256, version, kind, actor) \
+             VALUES (1, 1, '{}', '', 'a', 2, 'decision', 'webhook:zendesk'), \
+                    (2, 2, '{}', 'a', 'b', 2, 'decision', 'ingest-1')",
+            "INSERT INTO ticket_decisions (ticket, input_sha256, audit_seq) VALUES ('T1', 'h1', 1), ('T2', 'h2', 2)",
+            "INSERT INTO customer_contacts (customer, ticket, at_ms) VALUES ('c', 'T1', 10), ('c', 'T2', 20)",
+        ];
+        if pg {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            v9.run(&mut c).await.unwrap();
+            for q in legacy {
+                sqlx::query(q).execute(&mut c).await.unwrap();
+            }
+            c.close().await.unwrap();
+        } else {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db.url)
+                .create_if_missing(true);
+            let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+            v9.run(&mut c).await.unwrap();
+            for q in legacy {
+                sqlx::query(q).execute(&mut c).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+        let store = Store::open(&db.url).await.unwrap();
+        assert_eq!(store.migrate().await.unwrap(), vec![10]);
+        let t = text("T1");
+        let again = |source: &'static str, ticket: &'static str, input: &'static str| {
+            let mut d = decision(ticket, input, &t, false);
+            d.source = source;
+            store.decide_once(d, 100)
+        };
+        // T1 came by the zendesk webhook, T2 by the API: each is found under its source.
+        let z = again("zendesk", "T1", "h1").await.unwrap();
+        assert!(z.existing && z.entry.seq == 1, "{z:?}");
+        let a = again("api", "T2", "h2").await.unwrap();
+        assert!(a.existing && a.entry.seq == 2, "{a:?}");
+        // …and nowhere else.
+        assert!(!again("api", "T1", "h1").await.unwrap().existing);
+        // Contacts: T1's is zendesk's, T2's the API's.
+        assert_eq!(store.contact("c", "zendesk", "T1", 99).await.unwrap(), None);
+        assert_eq!(store.contact("c", "api", "T2", 99).await.unwrap(), Some(10));
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

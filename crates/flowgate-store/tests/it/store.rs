@@ -99,7 +99,7 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
         ));
         assert_eq!(
             store.migrate().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
         );
         assert!(store.migrate().await.unwrap().is_empty());
         let e = store.load("nope").await.err().unwrap().to_string();

@@ -309,86 +309,17 @@ fn one_backend(db: &str, demo: &Path) {
     let c = post_json(&u("/v1/tickets"), Some(&ingest), &changed);
     assert_eq!(c.0, 201, "{c:?}");
     assert!(c.2["audit"]["seq"].as_i64().unwrap() > seq);
-    // Bad input: a problem document each, nothing stored.
-    let len_before =
-        call("GET", &u("/v1/decisions?limit=1000"), Some(&viewer), None).2["decisions"]
-            .as_array()
-            .unwrap()
-            .len();
+    // What needs the process: a body over the limit answered before it is read (the
+    // service's API behaviour — bad input, the role matrix, reviews, switches, the cursor —
+    // is tested in process, in flowgate-server's tests).
     let t = u("/v1/tickets");
-    assert_problem(
-        &call(
-            "POST",
-            &t,
-            Some(&ingest),
-            Some(("application/json", b"{\"id\": ".to_vec())),
-        ),
-        400,
-        "malformed",
-    );
-    assert_problem(
-        &post_json(
-            &t,
-            Some(&ingest),
-            &json!({"id": "X1", "body": "hi", "prio": "high"}),
-        ),
-        422,
-        "invalid",
-    );
-    assert_problem(
-        &post_json(&t, Some(&ingest), &json!({"id": "X2", "body": "   "})),
-        422,
-        "invalid",
-    );
-    assert_problem(
-        &post_json(&t, Some(&ingest), &json!({"id": "", "body": "my card"})),
-        422,
-        "invalid",
-    );
-    assert_problem(
-        &call(
-            "POST",
-            &t,
-            Some(&ingest),
-            Some(("text/plain", b"{}".to_vec())),
-        ),
-        415,
-        "unsupported-media-type",
-    );
     let huge = json!({"id": "X3", "body": "a".repeat(1_100_000)});
     assert_problem(&post_json(&t, Some(&ingest), &huge), 413, "too-large");
     // A client that asks before sending gets the 413 without sending the body.
     let (status, body) = server.announce("/v1/tickets", &ingest, 50 << 20);
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("urn:flowgate:problem:too-large"), "{body}");
-    assert_problem(&post_json(&t, None, &all[1]), 401, "unauthorized");
-    assert_problem(
-        &post_json(&t, Some("fg_nope"), &all[1]),
-        401,
-        "unauthorized",
-    );
-    assert_problem(&post_json(&t, Some(&viewer), &all[1]), 403, "forbidden");
-    assert_problem(
-        &call("GET", &u("/v1/nothing"), Some(&viewer), None),
-        404,
-        "not-found",
-    );
-    assert_problem(
-        &call(
-            "GET",
-            &u("/v1/decisions?action=explode"),
-            Some(&viewer),
-            None,
-        ),
-        400,
-        "bad-query",
-    );
-    let len_after = call("GET", &u("/v1/decisions?limit=1000"), Some(&viewer), None).2["decisions"]
-        .as_array()
-        .unwrap()
-        .len();
-    assert_eq!(len_before, len_after, "bad input stored nothing");
-    // More tickets, concurrently (8 clients).
+    // More tickets through the real encoder, concurrently (8 clients); sampled for review.
     std::thread::scope(|scope| {
         for c in 0..8 {
             let (all, ingest, t) = (&all, &ingest, &t);
@@ -400,252 +331,32 @@ fn one_backend(db: &str, demo: &Path) {
             });
         }
     });
-    // The decisions as a cursor: pages of 10 cover all 41, each once, in order.
-    let mut after = 0;
-    let mut seen = Vec::new();
-    loop {
-        let p = call(
-            "GET",
-            &u(&format!("/v1/decisions?after_seq={after}&limit=10")),
-            Some(&viewer),
-            None,
-        );
-        assert_eq!(p.0, 200, "{p:?}");
-        for r in p.2["decisions"].as_array().unwrap() {
-            seen.push(r["seq"].as_i64().unwrap());
-        }
-        match p.2["next_after_seq"].as_i64() {
-            Some(n) => after = n,
-            None => break,
-        }
-    }
-    assert_eq!(seen.len(), 41);
-    assert!(seen.windows(2).all(|w| w[0] < w[1]));
-    // Filtered by action; one decision in full, with its ticket's text.
-    let acts = call(
-        "GET",
-        &u("/v1/decisions?action=act&limit=1000"),
-        Some(&viewer),
-        None,
-    );
-    assert!(
-        acts.2["decisions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["action"] == "act")
-    );
-    let one = call(
-        "GET",
-        &u(&format!("/v1/decisions/{seq}")),
-        Some(&viewer),
-        None,
-    );
-    assert_eq!(one.0, 200, "{one:?}");
-    assert_eq!(one.2["ticket_id"], all[0]["id"]);
-    assert!(
-        one.2["ticket_text"]
-            .as_str()
-            .unwrap()
-            .contains(all[0]["body"].as_str().unwrap())
-    );
-    // Reviews: the queue holds sampled decisions; a viewer may look but not claim.
     let queue = call("GET", &u("/v1/reviews"), Some(&viewer), None);
-    let pending = queue.2["reviews"].as_array().unwrap().len();
-    assert!(pending > 0, "{queue:?}");
-    assert_problem(
-        &call("POST", &u("/v1/reviews/claim"), Some(&viewer), None),
-        403,
-        "forbidden",
+    assert!(
+        !queue.2["reviews"].as_array().unwrap().is_empty(),
+        "{queue:?}"
     );
     let claimed = call("POST", &u("/v1/reviews/claim"), Some(&reviewer), None);
     assert_eq!(claimed.0, 200, "{claimed:?}");
     let item = claimed.2["decision_seq"].as_i64().unwrap();
-    assert!(claimed.2["ticket_text"].as_str().is_some());
-    // The admin (another reviewer) may not take it while it is leased.
-    let other = post_json(
-        &u(&format!("/v1/reviews/{item}")),
-        Some(&admin),
-        &json!({"verdict": "correct"}),
-    );
-    assert_problem(&other, 409, "conflict");
-    assert_problem(
-        &post_json(
-            &u(&format!("/v1/reviews/{item}")),
-            Some(&reviewer),
-            &json!({"verdict": "defect"}),
-        ),
-        422,
-        "invalid",
-    );
     let done = post_json(
         &u(&format!("/v1/reviews/{item}")),
         Some(&reviewer),
         &json!({"verdict": "defect", "category": "wrong-answer", "note": "asked for the parcel"}),
     );
     assert_eq!(done.0, 200, "{done:?}");
-    assert_problem(
-        &post_json(
-            &u(&format!("/v1/reviews/{item}")),
-            Some(&reviewer),
-            &json!({"verdict": "correct"}),
-        ),
-        409,
-        "conflict",
+    let k = call(
+        "PUT",
+        &u("/v1/policy/kill-switch"),
+        Some(&admin),
+        Some((
+            "application/json",
+            json!({"scope": "*", "engaged": false})
+                .to_string()
+                .into_bytes(),
+        )),
     );
-    // Kill switches: only an admin throws one; it holds for the next ticket and is audited.
-    let ks = u("/v1/policy/kill-switch");
-    let put = |tok: &str, v: Value| {
-        call(
-            "PUT",
-            &ks,
-            Some(tok),
-            Some(("application/json", v.to_string().into_bytes())),
-        )
-    };
-    assert_problem(
-        &put(&reviewer, json!({"scope": "*", "engaged": true})),
-        403,
-        "forbidden",
-    );
-    assert_problem(
-        &put(&admin, json!({"scope": "no_such_intent", "engaged": true})),
-        422,
-        "invalid",
-    );
-    // A decided ticket no escalation rule caught, and no confidence check stopped.
-    let listed = call("GET", &u("/v1/decisions?limit=1000"), Some(&viewer), None);
-    let plain = listed.2["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| {
-            [
-                "threshold",
-                "below-threshold",
-                "no-threshold",
-                "mode-assist",
-                "mode-human",
-                "no-kb-article",
-            ]
-            .contains(&r["rule"].as_str().unwrap())
-        })
-        .expect("a decision that reached the intent's mode")
-        .clone();
-    let intent = plain["intent"].as_str().unwrap().to_owned();
-    let source = all
-        .iter()
-        .find(|t| t["id"] == plain["ticket_id"])
-        .expect("the decided ticket")
-        .clone();
-    let repost = |id: &str| {
-        let mut t = source.clone();
-        t["id"] = json!(id);
-        let r = post_json(&u("/v1/tickets"), Some(&ingest), &t);
-        assert_eq!(r.0, 201, "{r:?}");
-        r.2["decision"].clone()
-    };
-    let before = call("GET", &u("/v1/policy"), Some(&viewer), None).2["policy"].clone();
-    let k = put(&admin, json!({"scope": intent, "engaged": true}));
     assert_eq!(k.0, 200, "{k:?}");
-    assert_ne!(
-        k.2["policy"], before,
-        "the policy in force names its switches"
-    );
-    let killed = repost("K-1");
-    assert_eq!(
-        (killed["rule"].as_str(), killed["action"].as_str()),
-        (Some("intent-kill-switch"), Some("route")),
-        "{killed}"
-    );
-    let pol = call("GET", &u("/v1/policy"), Some(&viewer), None).2;
-    let sw = &pol["kill_switches"][0];
-    assert_eq!(
-        (
-            sw["scope"].as_str(),
-            sw["engaged"].as_bool(),
-            sw["actor"].as_str()
-        ),
-        (Some(intent.as_str()), Some(true), Some("admin-1")),
-        "{pol}"
-    );
-    let row = pol["intents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["intent"] == intent.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(row["kill_switch"], true);
-    assert_eq!(
-        put(&admin, json!({"scope": intent, "engaged": false})).0,
-        200
-    );
-    let released = repost("K-2");
-    assert_eq!(released["rule"], plain["rule"], "{released}");
-    assert_eq!(
-        call("GET", &u("/v1/policy"), Some(&viewer), None).2["policy"],
-        before
-    );
-    assert_eq!(put(&admin, json!({"scope": "*", "engaged": true})).0, 200);
-    assert_eq!(repost("K-3")["rule"], "kill-switch");
-    assert_eq!(put(&admin, json!({"scope": "*", "engaged": false})).0, 200);
-    // The role matrix: 401 without a token, 403 with a role too weak, else through.
-    let routes: [(&str, &str, &str); 10] = [
-        ("GET", "/v1/policy", "viewer"),
-        ("PUT", "/v1/policy/kill-switch", "admin"),
-        ("GET", "/v1/decisions", "viewer"),
-        ("GET", "/v1/reviews", "viewer"),
-        ("GET", "/v1/audit/verify", "viewer"),
-        ("GET", "/metrics", "viewer"),
-        ("GET", "/v1/decisions/1", "viewer"),
-        ("POST", "/v1/reviews/claim", "reviewer"),
-        ("POST", "/v1/reviews/999999", "reviewer"),
-        ("POST", "/v1/tickets", "ingest"),
-    ];
-    let tokens = [
-        ("ingest", &ingest),
-        ("viewer", &viewer),
-        ("reviewer", &reviewer),
-        ("admin", &admin),
-    ];
-    for (method, path, need) in routes {
-        let body = (method == "POST").then(|| {
-            (
-                "application/json",
-                json!({"id": "M1", "body": "where is my card", "verdict": "correct"})
-                    .to_string()
-                    .into_bytes(),
-            )
-        });
-        let body_for = |path: &str| match path {
-            "/v1/tickets" => Some(("application/json", all[1].to_string().into_bytes())),
-            "/v1/reviews/999999" => Some((
-                "application/json",
-                json!({"verdict": "correct"}).to_string().into_bytes(),
-            )),
-            _ => body.clone(),
-        };
-        assert_problem(
-            &call(method, &u(path), None, body_for(path)),
-            401,
-            "unauthorized",
-        );
-        for (role, tok) in tokens {
-            let allowed = match need {
-                "viewer" => role != "ingest",
-                "reviewer" => role == "reviewer" || role == "admin",
-                "admin" => role == "admin",
-                _ => role == "ingest" || role == "admin",
-            };
-            let r = call(method, &u(path), Some(tok), body_for(path));
-            if allowed {
-                assert!(r.0 != 401 && r.0 != 403, "{role} {method} {path}: {r:?}");
-            } else {
-                assert_problem(&r, 403, "forbidden");
-            }
-        }
-    }
     // The chain holds: through the API and through the CLI after a clean stop.
     let v = call("GET", &u("/v1/audit/verify"), Some(&viewer), None);
     assert_eq!(v.2["intact"], true, "{v:?}");
