@@ -206,16 +206,6 @@ pub fn check_ticket(t: &Ticket) -> Result<()> {
     if t.id.trim().is_empty() || t.id.len() > MAX_ID {
         return Err(invalid("id", &format!("expected 1 to {MAX_ID} characters")));
     }
-    if let Some(s) = &t.source
-        && !flowgate_gate::ticket::valid_source(s)
-    {
-        return Err(invalid(
-            "source",
-            &format!(
-                "{s:?}: expected 1 to 100 letters, digits, `_`, `.` or `-`, starting with a letter or a digit"
-            ),
-        ));
-    }
     if t.text().trim().is_empty() {
         return Err(invalid("body", "expected the ticket's text"));
     }

@@ -135,7 +135,7 @@ impl Triage {
             kind: flowgate_gate::record::DECISION.to_owned(),
             time: at.to_string(),
             ticket: ticket.id.clone(),
-            source: ticket.source.clone(),
+            source: ticket.source.clone().map(String::from),
             model: self.model.header.model_id.clone(),
             policy: self.gate.policy.hash.clone(),
             input: ticket.input_hash(),

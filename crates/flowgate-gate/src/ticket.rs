@@ -17,12 +17,13 @@ pub struct Ticket {
     #[cfg_attr(
         feature = "openapi",
         schema(
+            value_type = Option<String>,
             min_length = 1,
             max_length = 100,
             pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
         )
     )]
-    pub source: Option<String>,
+    pub source: Option<SourceName>,
     /// The help desk's id: 1 to 200 characters, not blank.
     #[cfg_attr(
         feature = "openapi",
@@ -73,6 +74,50 @@ impl Attribute {
 /// The source of a ticket that names none.
 pub const DEFAULT_SOURCE: &str = "api";
 
+/// A ticket source's name, checked once where it is read ([`valid_source`]): a value of
+/// this type is always one.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SourceName(String);
+
+impl SourceName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SourceName {
+    type Error = String;
+    fn try_from(s: String) -> Result<SourceName, String> {
+        if valid_source(&s) {
+            Ok(SourceName(s))
+        } else {
+            Err(format!(
+                "source {s:?}: expected 1 to 100 letters, digits, `_`, `.` or `-`, starting with a letter or a digit"
+            ))
+        }
+    }
+}
+
+impl From<SourceName> for String {
+    fn from(s: SourceName) -> String {
+        s.0
+    }
+}
+
+impl std::str::FromStr for SourceName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SourceName, String> {
+        SourceName::try_from(s.to_owned())
+    }
+}
+
+impl std::fmt::Display for SourceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Whether `name` can name a ticket's source: 1 to 100 letters, digits, `_`, `.` or `-`,
 /// starting with a letter or a digit.
 pub fn valid_source(name: &str) -> bool {
@@ -86,7 +131,9 @@ pub fn valid_source(name: &str) -> bool {
 impl Ticket {
     /// Where the ticket comes from ([`DEFAULT_SOURCE`] when it does not say).
     pub fn source_name(&self) -> &str {
-        self.source.as_deref().unwrap_or(DEFAULT_SOURCE)
+        self.source
+            .as_ref()
+            .map_or(DEFAULT_SOURCE, SourceName::as_str)
     }
 
     /// The text the classifier reads: the subject and the body joined as training texts are

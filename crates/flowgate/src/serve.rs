@@ -62,7 +62,7 @@ pub fn webhook_sources(
     use flowgate_server::webhook::{Scheme, WebhookSource};
     let mut out = std::collections::BTreeMap::new();
     for (name, w) in &settings.webhooks {
-        if !flowgate_gate::ticket::valid_source(name) || name.contains('.') {
+        if name.parse::<flowgate_gate::ticket::SourceName>().is_err() || name.contains('.') {
             bail!(
                 "[webhooks.{name}]: a source's name is 1 to 100 letters, digits, - and _, starting with a letter or a digit"
             );

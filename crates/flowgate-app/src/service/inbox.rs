@@ -107,7 +107,7 @@ impl Service {
         for t in &inbound.tickets {
             // A delivery's tickets are its source's, whatever the payload says.
             let mut t = t.clone();
-            t.source = Some(d.source.clone());
+            t.source = Some(d.source.parse().map_err(Error::Invalid)?);
             let p = self.decide(&t, actor).await?;
             if calls_back {
                 // Queued once however often the delivery is processed.

@@ -355,9 +355,9 @@ impl Service {
     pub async fn decide(&self, ticket: &Ticket, actor: &str) -> Result<Posted> {
         crate::inbound::check_ticket(ticket)?;
         let mut ticket = ticket.clone();
-        ticket
-            .source
-            .get_or_insert_with(|| flowgate_gate::ticket::DEFAULT_SOURCE.to_owned());
+        if ticket.source.is_none() {
+            ticket.source = flowgate_gate::ticket::DEFAULT_SOURCE.parse().ok();
+        }
         let ticket = &ticket;
         let emb = self
             .batcher

@@ -60,6 +60,11 @@ fn tickets_parse_strictly_and_expose_their_fields() {
     let z: Ticket = serde_json::from_str(r#"{"id":"Z-4","body":"x","source":"zendesk"}"#).unwrap();
     assert_eq!(z.source_name(), "zendesk");
     assert!(flowgate_gate::ticket::valid_source("zendesk-eu_2.prod"));
+    // A bad source name is refused where the ticket is read.
+    let e = serde_json::from_str::<Ticket>(r#"{"id":"Z-5","body":"x","source":"a/b"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("source"), "{e}");
     for bad in ["", "a/b", "-x", "has space", &"x".repeat(101)] {
         assert!(!flowgate_gate::ticket::valid_source(bad), "{bad:?}");
     }

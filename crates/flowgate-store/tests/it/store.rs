@@ -123,7 +123,7 @@ async fn refuses_a_schema_newer_than_it_knows_and_unknown_sources() {
         }
         let e = store.migrate().await.err().unwrap();
         assert!(
-            matches!(e, StoreError::SchemaTooNew { db: 999, known: 9 }),
+            matches!(e, StoreError::SchemaTooNew { db: 999, known: 10 }),
             "{e}"
         );
         assert!(e.to_string().contains("newer"));
