@@ -119,17 +119,7 @@ impl Store {
             let written = append_in_tx!(tx, q, records, now_ms);
             let e = written.last().expect("one record at least").clone();
             let t = d.text;
-            sqlx::query(&q(crate::texts::INSERT))
-                .bind(e.seq)
-                .bind(&t.ticket)
-                .bind(&t.customer)
-                .bind(&t.text)
-                .bind(&t.answer)
-                .bind(&t.sources)
-                .bind(&t.reasons)
-                .bind(e.recorded_at_ms)
-                .execute(&mut *tx)
-                .await?;
+            crate::texts::insert_text!(tx, q, e, t);
             sqlx::query(&q(
                 "INSERT INTO ticket_decisions (source, ticket, input_sha256, audit_seq) VALUES (?, ?, ?, ?)",
             ))

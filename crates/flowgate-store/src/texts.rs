@@ -68,6 +68,24 @@ const COLUMNS: &str =
 pub(crate) const INSERT: &str = "INSERT INTO decision_texts (audit_seq, ticket, customer, text, answer, sources, reasons, stored_at_ms) \
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
+/// Writes decision `$e`'s texts `$t` in the open transaction `$tx` (`$q`: its placeholders).
+macro_rules! insert_text {
+    ($tx:ident, $q:ident, $e:expr, $t:expr) => {
+        sqlx::query(&$q($crate::texts::INSERT))
+            .bind($e.seq)
+            .bind(&$t.ticket)
+            .bind(&$t.customer)
+            .bind(&$t.text)
+            .bind(&$t.answer)
+            .bind(&$t.sources)
+            .bind(&$t.reasons)
+            .bind($e.recorded_at_ms)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+pub(crate) use insert_text;
+
 impl Store {
     /// Appends decision records and stores their texts in one transaction. `texts` pairs an
     /// index into `records` with that decision's texts. Returns the chain entries written.
@@ -85,17 +103,7 @@ impl Store {
             let first = out.len() - records.len();
             for (i, t) in texts {
                 let e = &out[first + i];
-                sqlx::query(&q(INSERT))
-                    .bind(e.seq)
-                    .bind(&t.ticket)
-                    .bind(&t.customer)
-                    .bind(&t.text)
-                    .bind(&t.answer)
-                    .bind(&t.sources)
-                    .bind(&t.reasons)
-                    .bind(e.recorded_at_ms)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_text!(tx, q, e, t);
             }
             tx.commit().await?;
             out
