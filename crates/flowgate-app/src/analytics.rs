@@ -2,8 +2,10 @@
 //! scorecard as the service answers them (the CLI reads files or the store the same way).
 
 use flowgate_flow::cases::CaseRecord;
+pub use flowgate_flow::demand::BucketRules;
 use flowgate_flow::{Baseline, BaselineOptions, EventLog};
 use flowgate_ingest::Mapping;
+pub use flowgate_ingest::calendar::Calendar;
 use flowgate_store::Store;
 use flowgate_value::scorecard::{ReviewedDefect, Scorecard, ScorecardOptions};
 
@@ -54,15 +56,37 @@ pub async fn load(store: &Store, source: Option<&str>) -> Result<SourceLog> {
     })
 }
 
-/// The mapping's SLA targets and business calendar (a stored mapping was checked when it
-/// was imported; a calendar that no longer resolves is left out).
-fn options(l: &SourceLog) -> BaselineOptions {
+/// Puts the settings' `[calendar]` in force over the mapping's own: the one settings path
+/// for business hours, whichever surface (CLI or service) reads the source.
+pub fn apply_calendar(mapping: &mut Mapping, settings: Option<&Calendar>) {
+    if let Some(c) = settings {
+        mapping.calendar = Some(c.clone());
+    }
+}
+
+/// The baseline's options for a source: the mapping's SLA targets and business calendar
+/// (after [`apply_calendar`]). A calendar that does not resolve over the log's span is an
+/// error here (the CLI shows it).
+pub fn baseline_options(l: &SourceLog) -> Result<BaselineOptions> {
     let mut opts = BaselineOptions::new();
     opts.sla = l.mapping.sla_config();
     if let (Some(cal), Some((lo, hi))) = (&l.mapping.calendar, l.log.span()) {
-        opts.business = cal.business_time(lo, hi).ok();
+        opts.business = Some(
+            cal.business_time(lo, hi)
+                .map_err(|e| Error::Invalid(format!("calendar: {e}")))?,
+        );
     }
-    opts
+    Ok(opts)
+}
+
+/// [`baseline_options`], leaving out a calendar that no longer resolves (a stored mapping
+/// was checked when it was imported, the settings when they were read).
+fn options(l: &SourceLog) -> BaselineOptions {
+    baseline_options(l).unwrap_or_else(|_| {
+        let mut opts = BaselineOptions::new();
+        opts.sla = l.mapping.sla_config();
+        opts
+    })
 }
 
 /// The process baseline, with the mapping's SLA targets and business calendar.

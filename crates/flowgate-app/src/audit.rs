@@ -4,7 +4,7 @@ use flowgate_gate::Policy;
 use flowgate_store::Store;
 use flowgate_store::audit::{AuditEntry, NewRecord, kind};
 
-use crate::{Result, Triaged};
+use crate::{Error, Result, Triaged};
 
 /// Appends the decisions of `triaged` (each with its texts, in the same transaction),
 /// preceded by a `policy_change` record when the policy in force differs from the one the
@@ -144,4 +144,106 @@ pub async fn verify_store(store: &Store) -> Result<Verification> {
     let entries = store.audit_entries().await?;
     let items = store.review_items().await?;
     Ok(verify(&entries, Some(&items), None))
+}
+
+/// One line of an audit export (JSON lines): every stored field of a chain entry, so the
+/// export verifies on its own (`flowgate audit verify --file`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExportLine {
+    seq: i64,
+    recorded_at: String,
+    recorded_at_ms: i64,
+    /// The record exactly as stored (the hash covers these bytes).
+    record: String,
+    prev_sha256: String,
+    sha256: String,
+    /// Chain version (1 in exports of older flowgate, which lacked the three fields below).
+    #[serde(default = "version_one")]
+    version: i32,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    actor: String,
+}
+
+fn version_one() -> i32 {
+    1
+}
+
+/// The chain as an export: one JSON line per entry.
+pub fn export_jsonl(entries: &[AuditEntry]) -> String {
+    let mut text = String::new();
+    for e in entries {
+        let line = ExportLine {
+            seq: e.seq,
+            recorded_at: flowgate_flow::time::format_utc_ms(e.recorded_at_ms),
+            recorded_at_ms: e.recorded_at_ms,
+            record: e.record.clone(),
+            prev_sha256: e.prev_sha256.clone(),
+            sha256: e.sha256.clone(),
+            version: e.version,
+            kind: e.kind.clone(),
+            actor: e.actor.clone(),
+        };
+        text.push_str(&serde_json::to_string(&line).expect("an export line always serialises"));
+        text.push('\n');
+    }
+    text
+}
+
+/// Reads an export back (`origin` names it in errors, with the line).
+pub fn parse_export(text: &str, origin: &str) -> Result<Vec<AuditEntry>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let x: ExportLine = serde_json::from_str(l).map_err(|e| {
+                Error::Malformed(format!(
+                    "{origin}:{}: expected an audit export line (seq, recorded_at_ms, record, prev_sha256, sha256): {e}",
+                    i + 1
+                ))
+            })?;
+            Ok(AuditEntry {
+                seq: x.seq,
+                recorded_at_ms: x.recorded_at_ms,
+                record: x.record,
+                prev_sha256: x.prev_sha256,
+                sha256: x.sha256,
+                version: x.version,
+                kind: x.kind,
+                actor: x.actor,
+            })
+        })
+        .collect()
+}
+
+/// Records to append from JSON lines, one object per line (its `kind`, when it has one, a
+/// non-empty one-line string; else a `note`), all or none: the first bad line is an error
+/// naming `origin` and the line.
+pub fn parse_records(text: &str, origin: &str, actor: &str) -> Result<Vec<NewRecord>> {
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = |what: String| Error::Malformed(format!("{origin}:{}: {what}", i + 1));
+        let v = serde_json::from_str::<serde_json::Value>(line)
+            .map_err(|e| at(format!("not JSON: {e}")))?;
+        if !v.is_object() {
+            return Err(at("expected a JSON object".into()));
+        }
+        let kind = match v.get("kind") {
+            None => kind::NOTE.to_owned(),
+            Some(serde_json::Value::String(k)) if !k.is_empty() && !k.contains(['\n', '\r']) => {
+                k.clone()
+            }
+            Some(_) => {
+                return Err(at(
+                    "field \"kind\": expected a non-empty string on one line".into(),
+                ));
+            }
+        };
+        records.push(NewRecord::new(&kind, actor, line.trim().to_owned()));
+    }
+    Ok(records)
 }

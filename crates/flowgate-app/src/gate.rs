@@ -36,3 +36,79 @@ pub fn resolve(
         labels,
     ))
 }
+
+/// One intent's standing under the gate in force: its evidence, the threshold it earns, the
+/// mode in effect and what would open its gate (`flowgate gate status`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IntentStatus {
+    pub intent: String,
+    /// The mode the policy gives it.
+    pub policy_mode: &'static str,
+    /// The mode in effect (after thresholds and kill switches).
+    pub mode: &'static str,
+    pub held_out: u64,
+    pub production: u64,
+    pub evidence: flowgate_gate::Evidence,
+    pub target: f64,
+    /// The threshold its evidence earns (whatever its mode).
+    pub threshold: Option<f64>,
+    pub n: u64,
+    pub right: u64,
+    pub lower_bound: Option<f64>,
+    /// Further agreeing decisions in a row that would open the gate (0: open).
+    pub more_needed: Option<u64>,
+    pub note: String,
+}
+
+/// Every intent's standing under `policy`, resolved as the service resolves it
+/// ([`resolve`]: the model's held-out predictions and the `production` evidence).
+pub fn status(
+    model: &IntentModel,
+    policy: Policy,
+    production: &[(String, f64, bool)],
+) -> Result<(Gate, Vec<IntentStatus>)> {
+    let gate = resolve(model, policy, production)?;
+    let held = model.held_out_items();
+    let count =
+        |items: &[(String, f64, bool)], l: &str| items.iter().filter(|i| i.0 == *l).count() as u64;
+    let rows = model
+        .header
+        .labels
+        .iter()
+        .map(|l| {
+            let p = gate.policy.intent(l);
+            let c = &gate.calibration[l];
+            let mode = gate.effective_mode(l);
+            let note = match (p.mode, c.threshold, mode) {
+                (_, _, "off") => "a kill switch is on".to_owned(),
+                (Mode::Human, _, _) => "people only, by policy".to_owned(),
+                (Mode::Assist, Some(t), _) => format!(
+                    "its evidence earns a threshold ({t:.3}): an admin may switch it to auto (a policy change)"
+                ),
+                (_, None, _) => match c.more_needed {
+                    Some(k) => format!("{k} more agreeing decisions in a row would open its gate"),
+                    None => {
+                        "no run of agreeing decisions would open its gate at this target".to_owned()
+                    }
+                },
+                (_, Some(_), _) => "acting".to_owned(),
+            };
+            IntentStatus {
+                intent: l.clone(),
+                policy_mode: p.mode.as_str(),
+                mode,
+                held_out: count(&held, l),
+                production: count(production, l),
+                evidence: c.evidence,
+                target: p.target_precision,
+                threshold: c.threshold,
+                n: c.kept,
+                right: c.right,
+                lower_bound: c.lower_bound,
+                more_needed: c.more_needed,
+                note,
+            }
+        })
+        .collect();
+    Ok((gate, rows))
+}

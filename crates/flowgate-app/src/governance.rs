@@ -137,6 +137,27 @@ fn short(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
+impl Counts {
+    /// The number of logged decisions whose action was `k`.
+    fn action(&self, k: &str) -> usize {
+        self.by_action.get(k).copied().unwrap_or(0)
+    }
+
+    /// The number of logged decisions decided by the rule or check `k`.
+    fn rule(&self, k: &str) -> usize {
+        self.by_rule.get(k).copied().unwrap_or(0)
+    }
+
+    /// The number of logged decisions that went to a person.
+    fn people(&self) -> usize {
+        self.action("assist")
+            + self.action("route")
+            + self.action("clarify")
+            + self.action("escalate")
+    }
+}
+
+/// The governance report from the counted audit log, the chain and review checks and the queue.
 fn governance(
     c: &Counts,
     policy: Option<&Policy>,
@@ -146,24 +167,48 @@ fn governance(
     url: &str,
     reviews: &[flowgate_store::review::QueueItem],
 ) -> Governance {
-    let n = c.decisions;
-    let get = |k: &str| c.by_action.get(k).copied().unwrap_or(0);
-    let rule = |k: &str| c.by_rule.get(k).copied().unwrap_or(0);
-    let people = get("assist") + get("route") + get("clarify") + get("escalate");
-    let rules_fired: Vec<(String, usize)> = c
-        .by_rule
-        .iter()
-        .filter(|(k, _)| !BUILT_IN.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
+    let threshold_guarantee = threshold_guarantee(policy);
+    let reviewed = reviewed_acts(reviews);
+    let controls = vec![
+        thresholds_control(c, policy),
+        monitoring_control(c, chain, reviews_check),
+        oversight_control(c),
+        kill_switch_control(c, policy),
+        defect_tracking_control(reviews, &reviewed),
+        periodic_review_control(&reviewed),
+    ];
+    Governance {
+        audit_log: flowgate_store::redact_url(url),
+        records,
+        decisions: c.decisions,
+        other_records: c.other_records,
+        first: c.first.clone(),
+        last: c.last.clone(),
+        policies: c.policies.clone(),
+        models: c.models.clone(),
+        policy_changes: c.policy_changes,
+        threshold_guarantee,
+        controls,
+        decisions_by_action: ["act", "assist", "route", "clarify", "escalate"]
+            .iter()
+            .map(|k| (k.to_string(), c.action(k)))
+            .collect(),
+        decided_by: c.by_rule.clone(),
+    }
+}
+
+/// The guarantee calibrated thresholds carry under `policy`'s method, stated once.
+fn threshold_guarantee(policy: Option<&Policy>) -> String {
     let method = policy.map_or(flowgate_gate::Method::ClopperPearson, |p| p.method);
-    let threshold_guarantee = format!(
+    format!(
         "an intent acts only at a threshold where the {} {} lower confidence bound of its own precision meets its target (so the chance it acts where its true precision is below target is at most 5%)",
         flowgate_gate::calibrate::LEVEL,
         method.as_str()
-    );
-    let mut controls = Vec::new();
-    // Risk tolerance as thresholds.
+    )
+}
+
+/// The control "risk tolerance as calibrated thresholds": the auto intents' targets in force.
+fn thresholds_control(c: &Counts, policy: Option<&Policy>) -> Control {
     let (in_force, evidence) = match policy {
         Some(p) => {
             let mut targets: Vec<String> = std::iter::once(&p.defaults)
@@ -176,8 +221,8 @@ fn governance(
             let counts = format!(
                 "{} decisions carry their threshold, {} acted at or above it, {} held back below it",
                 c.with_threshold,
-                rule("threshold"),
-                rule("below-threshold")
+                c.rule("threshold"),
+                c.rule("below-threshold")
             );
             let head = format!("policy {} ({})", short(&p.hash, 19), p.name);
             if targets.is_empty() {
@@ -211,12 +256,21 @@ fn governance(
             ),
         ),
     };
-    controls.push(Control {
+    Control {
         control: "Risk tolerance as calibrated thresholds",
         nist: "GOVERN 1.3",
         in_force,
         evidence,
-    });
+    }
+}
+
+/// The control "production monitoring": every decision logged, the chain and reviews intact.
+fn monitoring_control(
+    c: &Counts,
+    chain: &Result<usize, flowgate_store::audit::ChainBreak>,
+    reviews_check: &Result<(usize, usize), flowgate_store::review::ReviewMismatch>,
+) -> Control {
+    let n = c.decisions;
     let chain_text = match chain {
         Ok(k) => format!("hash chain verified intact over {k} records"),
         Err(b) => format!(
@@ -228,7 +282,7 @@ fn governance(
         Ok((k, _)) => format!("{k} review verdicts match the chain"),
         Err(m) => format!("**review queue and chain disagree: {}**", m.problem),
     };
-    controls.push(Control {
+    Control {
         control: "Production monitoring: every decision logged",
         nist: "MEASURE 2.4",
         in_force: n > 0 && chain.is_ok() && reviews_check.is_ok(),
@@ -239,7 +293,19 @@ fn governance(
                 "{n} decisions with time, ticket, model, policy hash, input hash, scores, rule and decision; {chain_text}; {reviews_text}"
             )
         },
-    });
+    }
+}
+
+/// The control "human oversight": decisions that went to a person, and the rules that sent them.
+fn oversight_control(c: &Counts) -> Control {
+    let n = c.decisions;
+    let people = c.people();
+    let rules_fired: Vec<(String, usize)> = c
+        .by_rule
+        .iter()
+        .filter(|(k, _)| !BUILT_IN.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
     let fired = if rules_fired.is_empty() {
         "no escalation rule fired".to_owned()
     } else {
@@ -249,7 +315,7 @@ fn governance(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    controls.push(Control {
+    Control {
         control: "Human oversight: people decide what the AI may not",
         nist: "MAP 3.5, MANAGE 4.1",
         in_force: people > 0,
@@ -259,20 +325,24 @@ fn governance(
             format!(
                 "{people} of {n} decisions ({}) went to a person (assist {}, route {}, clarify {}, escalate {}); escalation rules fired: {fired}; out of scope {}, low confidence {}, people-only intents {}",
                 pct(people, n),
-                get("assist"),
-                get("route"),
-                get("clarify"),
-                get("escalate"),
-                rule("out-of-scope"),
-                rule("low-confidence"),
-                rule("mode-human")
+                c.action("assist"),
+                c.action("route"),
+                c.action("clarify"),
+                c.action("escalate"),
+                c.rule("out-of-scope"),
+                c.rule("low-confidence"),
+                c.rule("mode-human")
             )
         },
-    });
+    }
+}
+
+/// The control "disengagement via kill switches": the switches' state and what they stopped.
+fn kill_switch_control(c: &Counts, policy: Option<&Policy>) -> Control {
     let stopped = format!(
         "decisions stopped by the global switch {}, by an intent's switch {}; policy changes on the chain {}",
-        rule("kill-switch"),
-        rule("intent-kill-switch"),
+        c.rule("kill-switch"),
+        c.rule("intent-kill-switch"),
         c.policy_changes
     );
     let (in_force, evidence) = match policy {
@@ -301,22 +371,30 @@ fn governance(
             format!("no policy given (--policy): the switches' state cannot be shown; {stopped}"),
         ),
     };
-    controls.push(Control {
+    Control {
         control: "Disengagement via kill switches",
         nist: "MANAGE 2.4",
         in_force,
         evidence,
-    });
-    let acts_queued = reviews.iter().filter(|r| !r.shadow).count();
-    let reviewed: Vec<&flowgate_store::review::QueueItem> = reviews
+    }
+}
+
+/// The act decisions (not shadow) in the review queue that carry a verdict.
+fn reviewed_acts(reviews: &[QueueItem]) -> Vec<&QueueItem> {
+    reviews
         .iter()
         .filter(|r| !r.shadow && r.verdict.is_some())
-        .collect();
+        .collect()
+}
+
+/// The control "defect tracking": act decisions sampled, reviewed and found defective.
+fn defect_tracking_control(reviews: &[QueueItem], reviewed: &[&QueueItem]) -> Control {
+    let acts_queued = reviews.iter().filter(|r| !r.shadow).count();
     let defects = reviewed
         .iter()
         .filter(|r| r.verdict.as_deref() == Some("defect"))
         .count();
-    controls.push(Control {
+    Control {
         control: "Defect tracking: reviewed samples of act decisions",
         nist: "MANAGE 4.3",
         in_force: !reviewed.is_empty(),
@@ -333,7 +411,11 @@ fn governance(
                 )
             }
         ),
-    });
+    }
+}
+
+/// The control "periodic review": the ISO weeks in which reviews were recorded.
+fn periodic_review_control(reviewed: &[&QueueItem]) -> Control {
     let mut weeks: Vec<String> = reviewed
         .iter()
         .filter_map(|r| r.reviewed_at_ms)
@@ -341,7 +423,7 @@ fn governance(
         .collect();
     weeks.sort();
     weeks.dedup();
-    controls.push(Control {
+    Control {
         control: "Periodic review: the weekly defect review",
         nist: "GOVERN 1.5",
         in_force: !weeks.is_empty(),
@@ -354,24 +436,6 @@ fn governance(
                 weeks.join(", ")
             )
         },
-    });
-    Governance {
-        audit_log: flowgate_store::redact_url(url),
-        records,
-        decisions: n,
-        other_records: c.other_records,
-        first: c.first.clone(),
-        last: c.last.clone(),
-        policies: c.policies.clone(),
-        models: c.models.clone(),
-        policy_changes: c.policy_changes,
-        threshold_guarantee,
-        controls,
-        decisions_by_action: ["act", "assist", "route", "clarify", "escalate"]
-            .iter()
-            .map(|k| (k.to_string(), get(k)))
-            .collect(),
-        decided_by: c.by_rule.clone(),
     }
 }
 

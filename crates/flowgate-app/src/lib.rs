@@ -8,6 +8,7 @@
 //! per decision, the texts beside it) → review.
 
 pub mod analytics;
+pub mod assist;
 pub mod audit;
 pub mod defects;
 pub mod error;
@@ -15,13 +16,18 @@ pub mod events;
 pub mod gate;
 pub mod gate_week;
 pub mod governance;
+pub mod import;
 pub mod inbound;
 pub mod live;
 pub mod pilot;
 pub mod policy;
+pub mod replay;
+pub mod retention;
 pub mod review;
 pub mod service;
 pub mod sync;
+pub mod tickets;
+pub mod train;
 pub mod triage;
 pub mod whatif;
 

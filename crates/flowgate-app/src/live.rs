@@ -6,7 +6,7 @@ use flowgate_store::Store;
 use flowgate_store::live::NewDecision;
 use flowgate_store::review::QueueItem;
 
-use crate::triage::{Source, Triage};
+use crate::triage::Source;
 use crate::{Error, Result};
 
 /// A ticket's decision as the service answers it.
@@ -47,37 +47,37 @@ pub async fn days_since_previous(
     Ok(previous.map(|p| (opened - p) as f64 / 86_400_000.0))
 }
 
-/// Triage `ticket` (its text embedded as `emb`) and record the decision: one transaction
-/// writes the chain entry (after a `policy_change` when the policy in force is new to the
-/// chain), the texts, the idempotency key and, when sampled, the review item. With `shadow`,
-/// decisions the gate kept from acting are sampled too.
-pub async fn post_ticket(
-    store: &Store,
-    triage: &Triage,
-    ticket: &Ticket,
-    emb: &[f32],
-    actor: &str,
-    shadow: bool,
-    at: jiff::Timestamp,
-) -> Result<Posted> {
-    let days = days_since_previous(store, ticket, at).await?;
-    let t = triage.triage(ticket, emb, days, at)?;
-    record(store, &triage.gate.policy, ticket, t, actor, shadow, at).await
+/// When a decision is sampled for review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sampling {
+    /// As it is recorded (the service): acts by the policy's rates; with `shadow`, the
+    /// decisions the gate kept from acting too.
+    Now { shadow: bool },
+    /// Later, by `flowgate review queue` over the chain (reproducible by the policy's seed).
+    Later,
 }
 
-/// Record a ticket's triage made under `policy` (the second half of [`post_ticket`], for a
-/// caller that triages elsewhere, e.g. on threads of its own).
+/// Records a ticket's triage made under `policy`, exactly once for the same ticket (source
+/// and id) and content: one transaction writes the chain entry (after a `policy_change` when
+/// the policy in force is new to the chain), the texts, the idempotency key and, when
+/// sampled, the review item. A ticket decided before keeps that decision (returned, with
+/// `created` false).
 pub async fn record(
     store: &Store,
     policy: &flowgate_gate::Policy,
     ticket: &Ticket,
     t: crate::triage::Triaged,
     actor: &str,
-    shadow: bool,
+    sampling: Sampling,
     at: jiff::Timestamp,
 ) -> Result<Posted> {
     let now_ms = at.as_millisecond();
-    let (_, review) = crate::review::sample_one(&t.record, 0, now_ms, policy, shadow, now_ms);
+    let review = match sampling {
+        Sampling::Now { shadow } => {
+            crate::review::sample_one(&t.record, 0, now_ms, policy, shadow, now_ms).1
+        }
+        Sampling::Later => None,
+    };
     let sampled = review.is_some();
     let change = crate::audit::policy_change_record(policy, actor, None);
     let d = store
@@ -135,4 +135,39 @@ pub async fn record(
         sources,
         sampled: queued,
     })
+}
+
+/// What recording a batch of triaged tickets did.
+#[derive(Clone, Debug, Default)]
+pub struct BatchRecorded {
+    /// Decisions written now.
+    pub created: usize,
+    /// Tickets (same source, id and content) decided before: nothing was written for them.
+    pub existing: usize,
+    /// The hash of the last decision written or found.
+    pub head: Option<String>,
+}
+
+/// Records each ticket's triage made under `policy` through [`record`], the service's
+/// once-only path: a ticket decided before with the same content keeps its decision, so a
+/// rerun over the same file writes nothing new.
+pub async fn record_batch(
+    store: &Store,
+    policy: &flowgate_gate::Policy,
+    decided: Vec<(Ticket, crate::triage::Triaged)>,
+    actor: &str,
+    sampling: Sampling,
+    at: jiff::Timestamp,
+) -> Result<BatchRecorded> {
+    let mut out = BatchRecorded::default();
+    for (ticket, t) in decided {
+        let p = record(store, policy, &ticket, t, actor, sampling, at).await?;
+        if p.created {
+            out.created += 1;
+        } else {
+            out.existing += 1;
+        }
+        out.head = Some(p.hash);
+    }
+    Ok(out)
 }

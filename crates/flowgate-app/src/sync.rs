@@ -224,7 +224,7 @@ fn get(o: &SyncOptions, url: &str, retries: &mut u64) -> Result<Vec<u8>> {
             }
             Err(ureq::Error::Status(code @ (401 | 403), _)) => {
                 return Err(Error::Invalid(format!(
-                    "{}: {code} — the credentials were refused (see the README's sync section for the environment variables)",
+                    "{}: {code} — the credentials were refused (see docs/03-help-desks.md for the environment variables)",
                     redact(url)
                 )));
             }

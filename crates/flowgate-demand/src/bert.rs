@@ -13,7 +13,35 @@
 
 use candle_core::{CpuStorage, CustomOp1, D, DType, Layout, Module, Result, Shape, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, embedding, layer_norm, linear};
-use candle_transformers::models::bert::{Config, HiddenAct};
+
+/// The activation between a layer's two feed-forward matrices (`hidden_act`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HiddenAct {
+    Gelu,
+    GeluApproximate,
+    Relu,
+}
+
+/// What of a BERT `config.json` the forward pass reads (the names and meaning of
+/// candle-transformers' `bert::Config`; other keys are ignored). Reading it here keeps
+/// candle-transformers out of the product's build: only the reference forward pass, a
+/// feature, uses it.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Config {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub hidden_act: HiddenAct,
+    pub max_position_embeddings: usize,
+    pub type_vocab_size: usize,
+    pub layer_norm_eps: f64,
+    /// The prefix of the weights' names in some exports (`{model_type}.embeddings…`).
+    #[serde(default)]
+    pub model_type: Option<String>,
+}
 
 /// `erf(x)` for `f32`: odd rational polynomial on [-4, 4] (±1 beyond, where `f32` rounds to
 /// it anyway). Branch-free, so a loop over it vectorises.

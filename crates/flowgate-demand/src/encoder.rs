@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::bert::Bert;
+use crate::bert::{Bert, Config};
 use crate::error::{DemandError, Result};
 
 /// Texts per forward pass.
@@ -25,14 +24,16 @@ pub enum Forward {
     /// [`crate::bert::Bert`]: vectorised GELU and fused softmax (the default).
     #[default]
     Fast,
-    /// candle-transformers' `BertModel`, kept to check and to measure the fast one against
-    /// (`FLOWGATE_ENCODER=reference`).
+    /// candle-transformers' `BertModel`, kept to measure the fast one against
+    /// (`FLOWGATE_ENCODER=reference`; a build with the `reference-bert` feature, as the
+    /// benchmark harness's).
     Reference,
 }
 
 enum Model {
     Fast(Bert),
-    Reference(BertModel),
+    #[cfg(feature = "reference-bert")]
+    Reference(candle_transformers::models::bert::BertModel),
 }
 
 /// A loaded sentence encoder.
@@ -102,7 +103,20 @@ impl Encoder {
             .map_err(|e| bad(&weights_path, format!("not a safetensors file: {e}")))?;
         let model = match forward {
             Forward::Fast => Bert::load(vb, &config).map(Model::Fast),
-            Forward::Reference => BertModel::load(vb, &config).map(Model::Reference),
+            #[cfg(feature = "reference-bert")]
+            Forward::Reference => {
+                let config: candle_transformers::models::bert::Config = serde_json::from_str(&text)
+                    .map_err(|e| bad(&config_path, format!("not a BERT config: {e}")))?;
+                candle_transformers::models::bert::BertModel::load(vb, &config)
+                    .map(Model::Reference)
+            }
+            #[cfg(not(feature = "reference-bert"))]
+            Forward::Reference => {
+                return Err(bad(
+                    &config_path,
+                    "the reference forward pass is in builds with the reference-bert feature only (the benchmark harness's)".into(),
+                ));
+            }
         }
         .map_err(|e| {
             bad(
@@ -249,6 +263,7 @@ impl Encoder {
         let mask = t(mask)?;
         let hidden = match &self.model {
             Model::Fast(m) => m.forward(&ids, &types, &mask)?,
+            #[cfg(feature = "reference-bert")]
             Model::Reference(m) => m.forward(&ids, &types, Some(&mask))?,
         }; // (n, len, dim)
         let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)

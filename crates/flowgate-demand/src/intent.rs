@@ -439,6 +439,153 @@ fn split(labels: &[usize], n_classes: usize) -> (Vec<usize>, Vec<usize>) {
     (train, cal)
 }
 
+/// The TF-IDF fitted on rows `tr` and the out-of-scope examples, their features and classes.
+fn training_set(
+    texts: &[&str],
+    emb: &[Vec<f32>],
+    y: &[usize],
+    tr: &[usize],
+    oos: OosExamples,
+    weight: f32,
+    k: usize,
+) -> (Tfidf, Vec<Sparse>, Vec<usize>) {
+    let train_texts: Vec<&str> = tr
+        .iter()
+        .map(|&i| texts[i])
+        .chain(oos.texts.iter().copied())
+        .collect();
+    let tfidf = Tfidf::fit(&train_texts);
+    let x = |i: usize| features(&emb[i], &tfidf, texts[i], weight);
+    let xo = |j: usize| features(&oos.emb[j], &tfidf, oos.texts[j], weight);
+    let mut xs: Vec<Sparse> = tr.iter().map(|&i| x(i)).collect();
+    let mut ys: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
+    xs.extend((0..oos.texts.len()).map(xo));
+    ys.extend(oos.texts.iter().map(|_| k));
+    (tfidf, xs, ys)
+}
+
+/// The held-out tenth: its features, labels, nearest training texts and their vote.
+struct CalSet {
+    x: Vec<Sparse>,
+    y: Vec<usize>,
+    near: Vec<Vec<(f32, usize)>>,
+    vote: Vec<Vec<f32>>,
+}
+
+/// The held-out tenth's scores under the fitted model and blend.
+struct CalScores {
+    /// The second temperature, fitted on the blend (1 without a vote).
+    blend_temperature: f32,
+    /// Per text: the best intent's confidence times the in-scope share.
+    raw: Vec<f32>,
+    /// Per text: the best intent's confidence.
+    conf: Vec<f64>,
+    /// Per text: whether the best intent is right.
+    ok: Vec<bool>,
+}
+
+impl CalSet {
+    /// The linear model's temperature, fitted on the intents' logits blended with the vote.
+    fn fit_temperature(&self, linear: &Linear, k: usize, knn_weight: f32) -> f32 {
+        // The confidence reported is over the intents alone, blended with the vote: fit
+        // the temperature there.
+        let cal_logits: Vec<Vec<f32>> = self
+            .x
+            .iter()
+            .map(|x| {
+                let mut z = linear.logits(x);
+                z.truncate(k);
+                z
+            })
+            .collect();
+        crate::linear::fit_temperature(&cal_logits, &self.y, &self.vote, knn_weight)
+    }
+
+    /// The blend's temperature and the confidences the thresholds are chosen from.
+    fn scores(&self, linear: &Linear, k: usize, knn_weight: f32) -> CalScores {
+        // The blend on the held-out tenth, computed once: it fits the second temperature,
+        // then gives the confidences the thresholds are chosen from.
+        let cal_mixed: Vec<(Vec<f32>, f32)> = self
+            .x
+            .iter()
+            .zip(&self.vote)
+            .map(|(x, q)| {
+                let (mut p, in_scope) = linear.proba_among(x, k);
+                blend(&mut p, q, knn_weight);
+                (p, in_scope)
+            })
+            .collect();
+        let blend_temperature = if knn_weight > 0.0 {
+            let logp: Vec<Vec<f32>> = cal_mixed
+                .iter()
+                .map(|(p, _)| p.iter().map(|v| v.max(1e-30).ln()).collect())
+                .collect();
+            crate::linear::fit_temperature(&logp, &self.y, &[], 0.0)
+        } else {
+            1.0
+        };
+        let mut raw: Vec<f32> = Vec::with_capacity(self.x.len());
+        let (conf, ok): (Vec<f64>, Vec<bool>) = cal_mixed
+            .into_iter()
+            .zip(&self.y)
+            .map(|((mut p, in_scope), &y)| {
+                sharpen(&mut p, blend_temperature);
+                let best = (0..k).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+                let c = p[best.unwrap_or(0)];
+                raw.push(c * in_scope);
+                (c as f64, best == Some(y))
+            })
+            .unzip();
+        CalScores {
+            blend_temperature,
+            raw,
+            conf,
+            ok,
+        }
+    }
+}
+
+/// The confidence below which a prediction is ambiguous, from held-out confidences.
+fn confidence_threshold(conf: &[f64], ok: &[bool], min_confidence: f32) -> f32 {
+    // Calibrated, a confidence is the chance of being right: below `min_confidence` a
+    // prediction is more guess than answer. Raised when held-out precision needs it.
+    if conf.is_empty() {
+        min_confidence
+    } else {
+        let c = crate::evaluate::coverage_at_precision(conf, ok, &[AMBIGUOUS_PRECISION])[0]
+            .threshold as f32;
+        c.max(min_confidence)
+    }
+}
+
+/// The out-of-scope threshold: the 99th percentile of held-out in-scope texts' scores.
+fn oos_threshold(near: &[Vec<(f32, usize)>], raw: &[f32]) -> f32 {
+    let mut cal_scores: Vec<f32> = near
+        .iter()
+        .zip(raw)
+        .map(|(n, &c)| knn_distance(n) + OOS_CONFIDENCE_WEIGHT * (1.0 - c))
+        .collect();
+    cal_scores.sort_by(|a, b| a.total_cmp(b));
+    // Flag as out of scope what is stranger than 99% of held-out in-scope texts.
+    cal_scores
+        .get(((cal_scores.len() as f64) * 0.99) as usize)
+        .or(cal_scores.last())
+        .copied()
+        .unwrap_or(1.0)
+}
+
+/// The training data's hash (xxh3-128 over texts and labels), as `xxh3-128:<hex>`.
+fn data_hash(texts: &[&str], labels: &[&str]) -> String {
+    let mut hash = xxhash_rust::xxh3::Xxh3::new();
+    for (t, l) in texts.iter().zip(labels) {
+        hash.update(t.as_bytes());
+        hash.update(&[0]);
+        hash.update(l.as_bytes());
+        hash.update(&[1]);
+    }
+    format!("xxh3-128:{:032x}", hash.digest128())
+}
+
 impl IntentModel {
     /// Trains on labelled texts. `progress(stage, done, total)`.
     pub fn train(
@@ -495,19 +642,9 @@ impl IntentModel {
         let k = names.len();
         let n_out = k + usize::from(!oos.texts.is_empty());
         let (tr, cal) = split(&y, k);
-        let train_texts: Vec<&str> = tr
-            .iter()
-            .map(|&i| texts[i])
-            .chain(oos.texts.iter().copied())
-            .collect();
-        let tfidf = Tfidf::fit(&train_texts);
         let weight = params.embed_weight;
+        let (tfidf, xs, ys) = training_set(texts, emb, &y, &tr, oos, weight, k);
         let x = |i: usize| features(&emb[i], &tfidf, texts[i], weight);
-        let xo = |j: usize| features(&oos.emb[j], &tfidf, oos.texts[j], weight);
-        let mut xs: Vec<Sparse> = tr.iter().map(|&i| x(i)).collect();
-        let mut ys: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
-        xs.extend((0..oos.texts.len()).map(xo));
-        ys.extend(oos.texts.iter().map(|_| k));
         let n_features = encoder.dim() + tfidf.dim();
         let mut linear = Linear::train(&xs, &ys, n_features, n_out, params, &|e| {
             progress("training", e, params.epochs)
@@ -517,76 +654,28 @@ impl IntentModel {
         let train_emb: Vec<f32> = tr.iter().flat_map(|&i| emb[i].iter().copied()).collect();
         let train_labels: Vec<u32> = tr.iter().map(|&i| y[i] as u32).collect();
         let knn_weight = params.knn_weight.clamp(0.0, 1.0);
-        let cal_x: Vec<Sparse> = cal.iter().map(|&i| x(i)).collect();
-        let cal_y: Vec<usize> = cal.iter().map(|&i| y[i]).collect();
-        let cal_near: Vec<Vec<(f32, usize)>> = cal
+        let near: Vec<Vec<(f32, usize)>> = cal
             .iter()
             .map(|&i| nearest(&emb[i], &train_emb, dim, KNN.max(VOTE_K)))
             .collect();
-        let cal_vote: Vec<Vec<f32>> = cal_near
-            .iter()
-            .map(|n| knn_vote(n, &train_labels, k, VOTE_K, VOTE_TAU))
-            .collect();
-        // The confidence reported is over the intents alone, blended with the vote: fit
-        // the temperature there.
-        let cal_logits: Vec<Vec<f32>> = cal_x
-            .iter()
-            .map(|x| {
-                let mut z = linear.logits(x);
-                z.truncate(k);
-                z
-            })
-            .collect();
-        linear.temperature =
-            crate::linear::fit_temperature(&cal_logits, &cal_y, &cal_vote, knn_weight);
-        // The blend on the held-out tenth, computed once: it fits the second temperature,
-        // then gives the confidences the thresholds are chosen from.
-        let cal_mixed: Vec<(Vec<f32>, f32)> = cal_x
-            .iter()
-            .zip(&cal_vote)
-            .map(|(x, q)| {
-                let (mut p, in_scope) = linear.proba_among(x, k);
-                blend(&mut p, q, knn_weight);
-                (p, in_scope)
-            })
-            .collect();
-        let blend_temperature = if knn_weight > 0.0 {
-            let logp: Vec<Vec<f32>> = cal_mixed
+        let held = CalSet {
+            x: cal.iter().map(|&i| x(i)).collect(),
+            y: cal.iter().map(|&i| y[i]).collect(),
+            vote: near
                 .iter()
-                .map(|(p, _)| p.iter().map(|v| v.max(1e-30).ln()).collect())
-                .collect();
-            crate::linear::fit_temperature(&logp, &cal_y, &[], 0.0)
-        } else {
-            1.0
+                .map(|n| knn_vote(n, &train_labels, k, VOTE_K, VOTE_TAU))
+                .collect(),
+            near,
         };
-        let mut cal_raw: Vec<f32> = Vec::with_capacity(cal.len());
-        let (cal_conf, cal_ok): (Vec<f64>, Vec<bool>) = cal_mixed
-            .into_iter()
-            .zip(&cal_y)
-            .map(|((mut p, in_scope), &y)| {
-                sharpen(&mut p, blend_temperature);
-                let best = (0..k).max_by(|&a, &b| p[a].total_cmp(&p[b]));
-                let c = p[best.unwrap_or(0)];
-                cal_raw.push(c * in_scope);
-                (c as f64, best == Some(y))
-            })
-            .unzip();
-        // Calibrated, a confidence is the chance of being right: below `min_confidence` a
-        // prediction is more guess than answer. Raised when held-out precision needs it.
-        let confidence_threshold = if cal_conf.is_empty() {
-            params.min_confidence
-        } else {
-            let c =
-                crate::evaluate::coverage_at_precision(&cal_conf, &cal_ok, &[AMBIGUOUS_PRECISION])
-                    [0]
-                .threshold as f32;
-            c.max(params.min_confidence)
-        };
+        linear.temperature = held.fit_temperature(&linear, k, knn_weight);
+        let scores = held.scores(&linear, k, knn_weight);
+        let confidence_threshold =
+            confidence_threshold(&scores.conf, &scores.ok, params.min_confidence);
         // The temperature is fitted; now learn from every labelled text with it.
         if params.refit_all {
             let mut all_x = xs;
-            all_x.extend(cal_x.iter().cloned());
-            let all_y: Vec<usize> = ys.iter().chain(&cal_y).copied().collect();
+            all_x.extend(held.x.iter().cloned());
+            let all_y: Vec<usize> = ys.iter().chain(&held.y).copied().collect();
             let t = linear.temperature;
             linear = Linear::train(&all_x, &all_y, n_features, n_out, params, &|e| {
                 progress("refitting on all texts", e, params.epochs)
@@ -594,26 +683,8 @@ impl IntentModel {
             linear.temperature = t;
         }
         let cohesion = cohesion(emb, &y, names.len(), dim);
-        let mut cal_scores: Vec<f32> = cal_near
-            .iter()
-            .zip(&cal_raw)
-            .map(|(n, &c)| knn_distance(n) + OOS_CONFIDENCE_WEIGHT * (1.0 - c))
-            .collect();
-        cal_scores.sort_by(|a, b| a.total_cmp(b));
-        // Flag as out of scope what is stranger than 99% of held-out in-scope texts.
-        let oos_threshold = cal_scores
-            .get(((cal_scores.len() as f64) * 0.99) as usize)
-            .or(cal_scores.last())
-            .copied()
-            .unwrap_or(1.0);
-        let mut hash = xxhash_rust::xxh3::Xxh3::new();
-        for (t, l) in texts.iter().zip(labels) {
-            hash.update(t.as_bytes());
-            hash.update(&[0]);
-            hash.update(l.as_bytes());
-            hash.update(&[1]);
-        }
-        let data_hash = format!("xxh3-128:{:032x}", hash.digest128());
+        let oos_threshold = oos_threshold(&held.near, &scores.raw);
+        let data_hash = data_hash(texts, labels);
         Ok(IntentModel {
             header: Header {
                 format_version: FORMAT_VERSION,
@@ -637,7 +708,7 @@ impl IntentModel {
                 knn_weight,
                 knn_vote: VOTE_K,
                 knn_tau: VOTE_TAU,
-                blend_temperature,
+                blend_temperature: scores.blend_temperature,
                 train_labels,
             },
             linear,

@@ -2,6 +2,7 @@
 //! metric family over an [`EventLog`].
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -311,253 +312,448 @@ struct PairAcc {
     waits: Vec<i64>,
 }
 
-/// Computes the whole baseline. Linear in events (plus sorting the per-case cycle times).
-pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
-    let n_cases = log.n_cases();
+/// Case counts of the headline rates, summed over all cases.
+#[derive(Default)]
+struct CaseCounts {
+    reopened: u64,
+    first_pass: u64,
+    handoff_total: u64,
+    cases_with_handoff: u64,
+    three_plus: u64,
+    ping_pong: u64,
+    escalated: u64,
+    rework: u64,
+    repeat_activity: u64,
+}
+
+/// Per-team tallies, indexed by team id.
+struct TeamTally {
+    /// The last case (its index) that counted the team, to count each case once.
+    stamp: Vec<u32>,
+    events: Vec<u64>,
+    cases: Vec<u64>,
+    /// Owned time of resolved cases: total, touch, wait.
+    ms: Vec<[i128; 3]>,
+    handoffs_in: Vec<u64>,
+    handoffs_out: Vec<u64>,
+}
+
+impl TeamTally {
+    /// Empty tallies for `n` teams.
+    fn new(n: usize) -> Self {
+        Self {
+            stamp: vec![u32::MAX; n],
+            events: vec![0; n],
+            cases: vec![0; n],
+            ms: vec![[0; 3]; n],
+            handoffs_in: vec![0; n],
+            handoffs_out: vec![0; n],
+        }
+    }
+}
+
+/// Per-activity tallies, indexed by activity id.
+struct ActivityTally {
+    /// The last case (its index) that counted the activity, to count each case once.
+    stamp: Vec<u32>,
+    events: Vec<u64>,
+    cases: Vec<u64>,
+    /// Sum over cases of the 0-based position of the activity's first occurrence.
+    pos: Vec<u64>,
+    /// The state of the activity's first event that has one.
+    state: Vec<Option<State>>,
+    start_counts: Vec<u64>,
+    end_counts: Vec<u64>,
+}
+
+impl ActivityTally {
+    /// Empty tallies for `n` activities.
+    fn new(n: usize) -> Self {
+        Self {
+            stamp: vec![u32::MAX; n],
+            events: vec![0; n],
+            cases: vec![0; n],
+            pos: vec![0; n],
+            state: vec![None; n],
+            start_counts: vec![0; n],
+            end_counts: vec![0; n],
+        }
+    }
+
+    /// Counts one event of activity `a` at `pos` in case `stamp`; true if the case already
+    /// had the activity (a repeat).
+    fn visit(&mut self, a: usize, stamp: u32, pos: usize) -> bool {
+        self.events[a] += 1;
+        if self.stamp[a] == stamp {
+            return true;
+        }
+        self.stamp[a] = stamp;
+        self.cases[a] += 1;
+        self.pos[a] += pos as u64;
+        false
+    }
+}
+
+/// Directly-follows edges (activity pairs) with the waits observed on each.
+#[derive(Default)]
+struct EdgeTally {
+    index: FxHashMap<u64, u32>,
+    edges: Vec<EdgeAcc>,
+}
+
+impl EdgeTally {
+    /// Records one wait on the edge `from → to`.
+    fn push(&mut self, from: u32, to: u32, wait: i64) {
+        let key = (from as u64) << 32 | to as u64;
+        let edges = &mut self.edges;
+        let idx = *self.index.entry(key).or_insert_with(|| {
+            edges.push(EdgeAcc {
+                from,
+                to,
+                waits: Vec::new(),
+            });
+            (edges.len() - 1) as u32
+        });
+        edges[idx as usize].waits.push(wait);
+    }
+}
+
+/// Handoffs between team pairs with the waits until the case was worked again.
+#[derive(Default)]
+struct PairTally {
+    index: FxHashMap<u64, u32>,
+    pairs: Vec<(u32, u32, PairAcc)>,
+}
+
+impl PairTally {
+    /// The index of the pair `from → to`, added on first sight.
+    fn index_of(&mut self, from: u32, to: u32) -> u32 {
+        let key = (from as u64) << 32 | to as u64;
+        let pairs = &mut self.pairs;
+        *self.index.entry(key).or_insert_with(|| {
+            pairs.push((
+                from,
+                to,
+                PairAcc {
+                    count: 0,
+                    waits: Vec::new(),
+                },
+            ));
+            (pairs.len() - 1) as u32
+        })
+    }
+
+    /// The accumulator of pair `p`.
+    fn acc(&mut self, p: u32) -> &mut PairAcc {
+        &mut self.pairs[p as usize].2
+    }
+}
+
+/// One case's running state while its events are walked (see [`Scan::add_case`]).
+struct CaseWalk {
+    handoffs: u32,
+    distinct_teams: u32,
+    pinged: bool,
+    esc: bool,
+    repeat: bool,
+    cur_state: Option<State>,
+    cur_team: u32,
+    /// A handoff (pair index, since) waiting for the case to be worked again.
+    pending_pair: Option<(u32, i64)>,
+    state_seen: [bool; 6],
+    touch_ms: i64,
+}
+
+impl CaseWalk {
+    /// The state before a case's first event.
+    fn new() -> Self {
+        Self {
+            handoffs: 0,
+            distinct_teams: 0,
+            pinged: false,
+            esc: false,
+            repeat: false,
+            cur_state: None,
+            cur_team: NONE,
+            pending_pair: None,
+            state_seen: [false; 6],
+            touch_ms: 0,
+        }
+    }
+}
+
+/// When a case was resolved (`None` if open) and how often it was reopened.
+fn resolution(log: &EventLog, r: Range<usize>) -> (Option<i64>, u32) {
     let ts = log.ts();
-    let act = log.activity();
-    let team = log.team();
-    let states_mapped = log.states_mapped();
-
-    let mut facts = Vec::with_capacity(n_cases);
-    let mut cycle_ms = Vec::with_capacity(n_cases);
-    let mut touch_case_ms: Vec<i64> = Vec::with_capacity(n_cases);
-    let mut state_ms = [0i128; 6];
-    let mut state_cases = [0u64; 6];
-    let mut reopened = 0u64;
-    let mut first_pass = 0u64;
-    let mut handoff_total = 0u64;
-    let mut cases_with_handoff = 0u64;
-    let mut three_plus = 0u64;
-    let mut ping_pong = 0u64;
-    let mut escalated = 0u64;
-    let mut rework = 0u64;
-    let mut repeat_activity = 0u64;
-
-    let n_teams = log.teams.len();
-    let mut team_stamp = vec![u32::MAX; n_teams];
-    let mut team_events = vec![0u64; n_teams];
-    let mut team_cases = vec![0u64; n_teams];
-    let mut team_ms = vec![[0i128; 3]; n_teams]; // total, touch, wait
-    let mut team_in = vec![0u64; n_teams];
-    let mut team_out = vec![0u64; n_teams];
-    let n_act = log.activities.len();
-    let mut act_stamp = vec![u32::MAX; n_act];
-    let mut act_events = vec![0u64; n_act];
-    let mut act_cases = vec![0u64; n_act];
-    let mut act_pos = vec![0u64; n_act];
-    let mut act_state: Vec<Option<State>> = vec![None; n_act];
-    let mut start_counts = vec![0u64; n_act];
-    let mut end_counts = vec![0u64; n_act];
-
-    let mut edge_index: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut edges: Vec<EdgeAcc> = Vec::new();
-    let mut pair_index: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut pairs: Vec<(u32, u32, PairAcc)> = Vec::new();
-    let mut variants: FxHashMap<&[u32], (u64, Vec<i64>)> = FxHashMap::default();
-
-    for c in 0..n_cases {
-        let r = log.case_events(c);
-        let stamp = c as u32;
-        let created = ts[r.start];
-
-        // Pass 1: states → resolved at, reopens.
-        let mut cur: Option<State> = None;
-        let mut resolved_at = None;
-        let mut reopens = 0u32;
-        for e in r.clone() {
-            if let Some(s) = log.state(e)
-                && Some(s) != cur
-            {
-                let was_terminal = cur.is_some_and(State::is_terminal);
-                if s.is_terminal() && !was_terminal {
-                    resolved_at = Some(ts[e]);
-                }
-                if was_terminal && !s.is_terminal() {
-                    reopens += 1;
-                }
-                cur = Some(s);
+    let mut cur: Option<State> = None;
+    let mut resolved_at = None;
+    let mut reopens = 0u32;
+    for e in r.clone() {
+        if let Some(s) = log.state(e)
+            && Some(s) != cur
+        {
+            let was_terminal = cur.is_some_and(State::is_terminal);
+            if s.is_terminal() && !was_terminal {
+                resolved_at = Some(ts[e]);
             }
+            if was_terminal && !s.is_terminal() {
+                reopens += 1;
+            }
+            cur = Some(s);
         }
-        let resolved_at = if states_mapped {
-            if cur.is_some_and(State::is_terminal) {
-                resolved_at
-            } else {
-                None
-            }
+    }
+    let resolved_at = if log.states_mapped() {
+        if cur.is_some_and(State::is_terminal) {
+            resolved_at
         } else {
-            Some(ts[r.end - 1])
-        };
+            None
+        }
+    } else {
+        Some(ts[r.end - 1])
+    };
+    (resolved_at, reopens)
+}
 
-        // Pass 2: teams, handoffs, activities, edges, and (resolved cases) time per
-        // state and per team over consecutive-event intervals.
-        let mut handoffs = 0u32;
-        let mut distinct_teams = 0u32;
-        let mut pinged = false;
-        let mut esc = false;
-        let mut repeat = false;
-        let mut cur_state: Option<State> = None;
-        let mut cur_team = NONE;
-        let mut pending_pair: Option<(u32, i64)> = None;
-        let mut state_seen = [false; 6];
-        let mut case_touch_ms = 0i64;
-        start_counts[act[r.start] as usize] += 1;
-        end_counts[act[r.end - 1] as usize] += 1;
+/// Everything the per-case pass of [`baseline`] accumulates.
+struct Scan<'a> {
+    log: &'a EventLog,
+    ts: &'a [i64],
+    act: &'a [u32],
+    team: &'a [u32],
+    states_mapped: bool,
+    facts: Vec<CaseFacts>,
+    /// Cycle time of each resolved case.
+    cycle_ms: Vec<i64>,
+    /// Touch time of each resolved case (with mapped states).
+    touch_case_ms: Vec<i64>,
+    /// Time of resolved cases per state, and resolved cases that spent time in it.
+    state_ms: [i128; 6],
+    state_cases: [u64; 6],
+    counts: CaseCounts,
+    teams: TeamTally,
+    acts: ActivityTally,
+    edges: EdgeTally,
+    pairs: PairTally,
+    /// Per activity sequence: cases, and cycle times of the resolved ones.
+    variants: FxHashMap<&'a [u32], (u64, Vec<i64>)>,
+}
+
+impl<'a> Scan<'a> {
+    /// Empty accumulators sized for `log`.
+    fn new(log: &'a EventLog) -> Self {
+        let n_cases = log.n_cases();
+        Self {
+            log,
+            ts: log.ts(),
+            act: log.activity(),
+            team: log.team(),
+            states_mapped: log.states_mapped(),
+            facts: Vec::with_capacity(n_cases),
+            cycle_ms: Vec::with_capacity(n_cases),
+            touch_case_ms: Vec::with_capacity(n_cases),
+            state_ms: [0; 6],
+            state_cases: [0; 6],
+            counts: CaseCounts::default(),
+            teams: TeamTally::new(log.teams.len()),
+            acts: ActivityTally::new(log.activities.len()),
+            edges: EdgeTally::default(),
+            pairs: PairTally::default(),
+            variants: FxHashMap::default(),
+        }
+    }
+
+    /// Adds case `c`: its resolution, then teams, handoffs, activities, edges, and (resolved
+    /// cases) time per state and per team over consecutive-event intervals.
+    fn add_case(&mut self, c: usize) {
+        let r = self.log.case_events(c);
+        let stamp = c as u32;
+        let created = self.ts[r.start];
+        let (resolved_at, reopens) = resolution(self.log, r.clone());
+        let mut w = CaseWalk::new();
+        self.acts.start_counts[self.act[r.start] as usize] += 1;
+        self.acts.end_counts[self.act[r.end - 1] as usize] += 1;
         for e in r.clone() {
-            let a = act[e] as usize;
-            act_events[a] += 1;
-            if act_stamp[a] == stamp {
-                repeat = true;
-            } else {
-                act_stamp[a] = stamp;
-                act_cases[a] += 1;
-                act_pos[a] += (e - r.start) as u64;
-            }
-            esc |= log.is_escalation(e);
-            let st = log.state(e);
-            if act_state[a].is_none() {
-                act_state[a] = st;
-            }
-            let entered_working = match st {
-                Some(s) => s == State::Working && cur_state != Some(State::Working),
-                None => false,
-            };
-            if let Some(s) = st {
-                cur_state = Some(s);
-            }
-            // A pending handoff waits for the case to be worked again.
-            if let Some((p, since)) = pending_pair
-                && (entered_working || !states_mapped)
-            {
-                pairs[p as usize].2.waits.push(ts[e] - since);
-                pending_pair = None;
-            }
-            let t = team[e];
-            if t != NONE {
-                let ti = t as usize;
-                team_events[ti] += 1;
-                if cur_team != NONE && t != cur_team {
-                    handoffs += 1;
-                    team_out[cur_team as usize] += 1;
-                    team_in[ti] += 1;
-                    if team_stamp[ti] == stamp {
-                        pinged = true;
-                    }
-                    let key = (cur_team as u64) << 32 | t as u64;
-                    let p = *pair_index.entry(key).or_insert_with(|| {
-                        pairs.push((
-                            cur_team,
-                            t,
-                            PairAcc {
-                                count: 0,
-                                waits: Vec::new(),
-                            },
-                        ));
-                        (pairs.len() - 1) as u32
-                    });
-                    pairs[p as usize].2.count += 1;
-                    if states_mapped && st == Some(State::Working) {
-                        pairs[p as usize].2.waits.push(0);
-                    } else {
-                        pending_pair = Some((p, ts[e]));
-                    }
-                }
-                if team_stamp[ti] != stamp {
-                    team_stamp[ti] = stamp;
-                    distinct_teams += 1;
-                    team_cases[ti] += 1;
-                }
-                cur_team = t;
-            }
+            self.add_event(&mut w, stamp, r.start, e);
             if e + 1 < r.end {
-                let b = act[e + 1];
-                let key = (a as u64) << 32 | b as u64;
-                let idx = *edge_index.entry(key).or_insert_with(|| {
-                    edges.push(EdgeAcc {
-                        from: a as u32,
-                        to: b,
-                        waits: Vec::new(),
-                    });
-                    (edges.len() - 1) as u32
-                });
-                edges[idx as usize].waits.push(ts[e + 1] - ts[e]);
-                if let Some(res) = resolved_at {
-                    let lo = ts[e].max(created);
-                    let hi = ts[e + 1].min(res);
-                    let dt = (hi - lo).max(0) as i128;
-                    if let Some(s) = cur_state {
-                        state_ms[s.index()] += dt;
-                        if s == State::Working {
-                            case_touch_ms += dt as i64;
-                        }
-                        if dt > 0 {
-                            state_seen[s.index()] = true;
-                        }
-                    }
-                    if cur_team != NONE {
-                        let tm = &mut team_ms[cur_team as usize];
-                        tm[0] += dt;
-                        match cur_state {
-                            Some(State::Working) => tm[1] += dt,
-                            Some(s) if s.is_wait() => tm[2] += dt,
-                            _ => {}
-                        }
-                    }
-                }
+                self.add_interval(&mut w, e, created, resolved_at);
             }
         }
+        self.close_case(&w, r, created, resolved_at, reopens);
+    }
 
-        if handoffs > 0 {
-            cases_with_handoff += 1;
+    /// Event `e` of the case `stamp` starting at event `start`: activity, escalation, state,
+    /// a pending handoff's wait, and the team.
+    fn add_event(&mut self, w: &mut CaseWalk, stamp: u32, start: usize, e: usize) {
+        let a = self.act[e] as usize;
+        if self.acts.visit(a, stamp, e - start) {
+            w.repeat = true;
         }
-        handoff_total += handoffs as u64;
-        if distinct_teams >= 3 {
-            three_plus += 1;
+        w.esc |= self.log.is_escalation(e);
+        let st = self.log.state(e);
+        if self.acts.state[a].is_none() {
+            self.acts.state[a] = st;
         }
-        if pinged {
-            ping_pong += 1;
+        let entered_working = match st {
+            Some(s) => s == State::Working && w.cur_state != Some(State::Working),
+            None => false,
+        };
+        if let Some(s) = st {
+            w.cur_state = Some(s);
         }
-        if esc {
-            escalated += 1;
+        // A pending handoff waits for the case to be worked again.
+        if let Some((p, since)) = w.pending_pair
+            && (entered_working || !self.states_mapped)
+        {
+            self.pairs.acc(p).waits.push(self.ts[e] - since);
+            w.pending_pair = None;
         }
-        if reopens > 0 || pinged {
-            rework += 1;
+        let t = self.team[e];
+        if t != NONE {
+            self.add_team_event(w, stamp, e, t, st);
         }
-        if repeat {
-            repeat_activity += 1;
+    }
+
+    /// Event `e` of case `stamp` names team `t`: its counts, and a handoff if the team
+    /// changed.
+    fn add_team_event(
+        &mut self,
+        w: &mut CaseWalk,
+        stamp: u32,
+        e: usize,
+        t: u32,
+        st: Option<State>,
+    ) {
+        let ti = t as usize;
+        self.teams.events[ti] += 1;
+        if w.cur_team != NONE && t != w.cur_team {
+            w.handoffs += 1;
+            self.teams.handoffs_out[w.cur_team as usize] += 1;
+            self.teams.handoffs_in[ti] += 1;
+            if self.teams.stamp[ti] == stamp {
+                w.pinged = true;
+            }
+            let p = self.pairs.index_of(w.cur_team, t);
+            self.pairs.acc(p).count += 1;
+            if self.states_mapped && st == Some(State::Working) {
+                self.pairs.acc(p).waits.push(0);
+            } else {
+                w.pending_pair = Some((p, self.ts[e]));
+            }
         }
-        let variant = variants
-            .entry(&act[r.clone()])
+        if self.teams.stamp[ti] != stamp {
+            self.teams.stamp[ti] = stamp;
+            w.distinct_teams += 1;
+            self.teams.cases[ti] += 1;
+        }
+        w.cur_team = t;
+    }
+
+    /// The interval from event `e` to the next: its edge, and (resolved cases) its time per
+    /// state and per team, clipped to [created, resolved at].
+    fn add_interval(&mut self, w: &mut CaseWalk, e: usize, created: i64, resolved_at: Option<i64>) {
+        let ts = self.ts;
+        self.edges
+            .push(self.act[e], self.act[e + 1], ts[e + 1] - ts[e]);
+        let Some(res) = resolved_at else { return };
+        let lo = ts[e].max(created);
+        let hi = ts[e + 1].min(res);
+        let dt = (hi - lo).max(0) as i128;
+        if let Some(s) = w.cur_state {
+            self.state_ms[s.index()] += dt;
+            if s == State::Working {
+                w.touch_ms += dt as i64;
+            }
+            if dt > 0 {
+                w.state_seen[s.index()] = true;
+            }
+        }
+        if w.cur_team != NONE {
+            let tm = &mut self.teams.ms[w.cur_team as usize];
+            tm[0] += dt;
+            match w.cur_state {
+                Some(State::Working) => tm[1] += dt,
+                Some(s) if s.is_wait() => tm[2] += dt,
+                _ => {}
+            }
+        }
+    }
+
+    /// Adds what the walked case contributes to the case counts, its variant, cycle time
+    /// and facts.
+    fn close_case(
+        &mut self,
+        w: &CaseWalk,
+        r: Range<usize>,
+        created: i64,
+        resolved_at: Option<i64>,
+        reopens: u32,
+    ) {
+        let n = &mut self.counts;
+        if w.handoffs > 0 {
+            n.cases_with_handoff += 1;
+        }
+        n.handoff_total += w.handoffs as u64;
+        if w.distinct_teams >= 3 {
+            n.three_plus += 1;
+        }
+        if w.pinged {
+            n.ping_pong += 1;
+        }
+        if w.esc {
+            n.escalated += 1;
+        }
+        if reopens > 0 || w.pinged {
+            n.rework += 1;
+        }
+        if w.repeat {
+            n.repeat_activity += 1;
+        }
+        let act = self.act;
+        let variant = self
+            .variants
+            .entry(&act[r])
             .or_insert_with(|| (0, Vec::new()));
         variant.0 += 1;
         if let Some(res) = resolved_at {
             let ct = res - created;
-            cycle_ms.push(ct);
-            if states_mapped {
-                touch_case_ms.push(case_touch_ms);
+            self.cycle_ms.push(ct);
+            if self.states_mapped {
+                self.touch_case_ms.push(w.touch_ms);
             }
             variant.1.push(ct);
             if reopens > 0 {
-                reopened += 1;
+                n.reopened += 1;
             }
-            if reopens == 0 && handoffs == 0 {
-                first_pass += 1;
+            if reopens == 0 && w.handoffs == 0 {
+                n.first_pass += 1;
             }
-            for (i, seen) in state_seen.iter().enumerate() {
-                state_cases[i] += *seen as u64;
+            for (i, seen) in w.state_seen.iter().enumerate() {
+                self.state_cases[i] += *seen as u64;
             }
         }
-        facts.push(CaseFacts {
+        self.facts.push(CaseFacts {
             created,
             resolved_at,
         });
     }
+}
 
-    let resolved = cycle_ms.len() as u64;
-    let cases = n_cases as u64;
-    let span = log.span();
+/// Time per state of resolved cases, and the touch / wait split it gives.
+struct StateFigures {
+    time_in_state_s: BTreeMap<State, f64>,
+    states: Vec<StateTime>,
+    touch_ms: i128,
+    wait_ms: i128,
+    flow_efficiency: Option<f64>,
+}
 
-    // States.
+/// [`StateFigures`] from the time per state and the resolved cases that spent any in each.
+fn state_figures(
+    state_ms: &[i128; 6],
+    state_cases: &[u64; 6],
+    resolved: u64,
+    states_mapped: bool,
+) -> StateFigures {
     let all_state_ms: i128 = state_ms.iter().sum();
     let mut time_in_state_s = BTreeMap::new();
     let mut states = Vec::new();
@@ -592,18 +788,27 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         .sum();
     let flow_efficiency = (states_mapped && touch_ms + wait_ms > 0)
         .then(|| touch_ms as f64 / (touch_ms + wait_ms) as f64);
+    StateFigures {
+        time_in_state_s,
+        states,
+        touch_ms,
+        wait_ms,
+        flow_efficiency,
+    }
+}
 
-    // Teams.
-    let mut teams: Vec<TeamTime> = (0..n_teams)
-        .map(|t| TeamTime {
-            team: log.teams.resolve(t as u32).to_owned(),
-            events: team_events[t],
-            cases: team_cases[t],
-            total_s: ms_to_s(team_ms[t][0]),
-            touch_s: ms_to_s(team_ms[t][1]),
-            wait_s: ms_to_s(team_ms[t][2]),
-            handoffs_in: team_in[t],
-            handoffs_out: team_out[t],
+/// Time and handoffs per team, the team owning the most time first.
+fn team_times(log: &EventLog, t: &TeamTally) -> Vec<TeamTime> {
+    let mut teams: Vec<TeamTime> = (0..log.teams.len())
+        .map(|i| TeamTime {
+            team: log.teams.resolve(i as u32).to_owned(),
+            events: t.events[i],
+            cases: t.cases[i],
+            total_s: ms_to_s(t.ms[i][0]),
+            touch_s: ms_to_s(t.ms[i][1]),
+            wait_s: ms_to_s(t.ms[i][2]),
+            handoffs_in: t.handoffs_in[i],
+            handoffs_out: t.handoffs_out[i],
         })
         .collect();
     teams.sort_by(|a, b| {
@@ -611,9 +816,17 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
             .total_cmp(&a.total_s)
             .then(b.events.cmp(&a.events))
     });
+    teams
+}
 
-    // Directly-follows graph.
-    let name = |a: u32| log.activities.resolve(a).to_owned();
+/// The name of activity `a`.
+fn activity_name(log: &EventLog, a: u32) -> String {
+    log.activities.resolve(a).to_owned()
+}
+
+/// The directly-follows graph, most frequent edge first, and its `top_n` edges with the
+/// most total wait.
+fn directly_follows(log: &EventLog, edges: Vec<EdgeAcc>, top_n: usize) -> (Vec<Edge>, Vec<Edge>) {
     let mut dfg: Vec<Edge> = edges
         .into_iter()
         .map(|mut e| {
@@ -621,8 +834,8 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
             let total: i128 = e.waits.iter().map(|&w| w as i128).sum();
             let p = percentiles_select(&mut e.waits, &[50, 90]);
             Edge {
-                from: name(e.from),
-                to: name(e.to),
+                from: activity_name(log, e.from),
+                to: activity_name(log, e.to),
                 count,
                 wait_median_s: ms_to_s(p[0]),
                 wait_mean_s: ms_to_s(total) / count as f64,
@@ -638,36 +851,55 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
     });
     let mut slowest_edges = dfg.clone();
     slowest_edges.sort_by(|a, b| b.wait_total_s.total_cmp(&a.wait_total_s));
-    slowest_edges.truncate(opts.top_n);
+    slowest_edges.truncate(top_n);
+    (dfg, slowest_edges)
+}
 
-    let named = |counts: &[u64]| {
-        let mut v: Vec<NamedCount> = counts
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(a, &count)| NamedCount {
-                name: name(a as u32),
-                count,
-            })
-            .collect();
-        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
-        v
-    };
-    let start_activities = named(&start_counts);
-    let end_activities = named(&end_counts);
-    let mut activities: Vec<ActivityStat> = (0..n_act)
-        .filter(|&a| act_events[a] > 0)
+/// The activities with a nonzero count, most frequent first.
+fn named_counts(log: &EventLog, counts: &[u64]) -> Vec<NamedCount> {
+    let mut v: Vec<NamedCount> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(a, &count)| NamedCount {
+            name: activity_name(log, a as u32),
+            count,
+        })
+        .collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    v
+}
+
+/// Events, cases, first state and mean position per activity, most frequent first.
+fn activity_stats(log: &EventLog, t: &ActivityTally) -> Vec<ActivityStat> {
+    let mut activities: Vec<ActivityStat> = (0..log.activities.len())
+        .filter(|&a| t.events[a] > 0)
         .map(|a| ActivityStat {
-            name: name(a as u32),
-            events: act_events[a],
-            cases: act_cases[a],
-            state: act_state[a],
-            mean_position: act_pos[a] as f64 / act_cases[a].max(1) as f64,
+            name: activity_name(log, a as u32),
+            events: t.events[a],
+            cases: t.cases[a],
+            state: t.state[a],
+            mean_position: t.pos[a] as f64 / t.cases[a].max(1) as f64,
         })
         .collect();
     activities.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
+    activities
+}
 
-    // Variants.
+/// The variant figures of [`Baseline`]: how many, their coverage, the most frequent.
+struct VariantFigures {
+    count: u64,
+    coverage: VariantCoverage,
+    top: Vec<Variant>,
+}
+
+/// [`VariantFigures`] from the cases and cycle times per activity sequence.
+fn variant_figures(
+    log: &EventLog,
+    variants: FxHashMap<&[u32], (u64, Vec<i64>)>,
+    cases: u64,
+    top_variants: usize,
+) -> VariantFigures {
     let n_variants = variants.len() as u64;
     let mut vlist: Vec<(&[u32], u64, Vec<i64>)> = variants
         .into_iter()
@@ -691,7 +923,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         cum += v.1;
         variants_for_80pct += 1;
     }
-    let variant_coverage = VariantCoverage {
+    let coverage = VariantCoverage {
         top1: top_k(1),
         top5: top_k(5),
         top10: top_k(10),
@@ -699,13 +931,13 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         variants_for_80pct,
     };
     let mut cum = 0u64;
-    let top_variants = vlist
+    let top = vlist
         .iter_mut()
-        .take(opts.top_variants)
+        .take(top_variants)
         .map(|(seq, n, ct)| {
             cum += *n;
             Variant {
-                activities: seq.iter().map(|&a| name(a)).collect(),
+                activities: seq.iter().map(|&a| activity_name(log, a)).collect(),
                 count: *n,
                 share: share(*n),
                 cumulative_share: share(cum),
@@ -713,8 +945,20 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
             }
         })
         .collect();
+    VariantFigures {
+        count: n_variants,
+        coverage,
+        top,
+    }
+}
 
-    // Handoff pairs.
+/// Handoffs per team pair with their waits until worked, most frequent first; at least
+/// 20 and at least `top_n` of them.
+fn handoff_pairs(
+    log: &EventLog,
+    pairs: Vec<(u32, u32, PairAcc)>,
+    top_n: usize,
+) -> Vec<HandoffPair> {
     let mut handoff_pairs: Vec<HandoffPair> = pairs
         .into_iter()
         .map(|(from, to, mut acc)| {
@@ -737,7 +981,57 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
             .cmp(&a.count)
             .then_with(|| (&a.from, &a.to).cmp(&(&b.from, &b.to)))
     });
-    handoff_pairs.truncate(opts.top_n.max(20));
+    handoff_pairs.truncate(top_n.max(20));
+    handoff_pairs
+}
+
+/// The SLA report in calendar time: from creation to the first working event and to
+/// resolution.
+fn calendar_sla(log: &EventLog, facts: &[CaseFacts], cfg: &SlaConfig) -> SlaReport {
+    let ts = log.ts();
+    sla_report(log, cfg, |c, first_working| {
+        let f = facts[c];
+        (
+            first_working.map(|e| ts[e] - f.created),
+            f.resolved_at.map(|r| r - f.created),
+        )
+    })
+}
+
+/// Computes the whole baseline. Linear in events (plus sorting the per-case cycle times).
+pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
+    let mut scan = Scan::new(log);
+    for c in 0..log.n_cases() {
+        scan.add_case(c);
+    }
+    let Scan {
+        states_mapped,
+        facts,
+        mut cycle_ms,
+        mut touch_case_ms,
+        state_ms,
+        state_cases,
+        counts: n,
+        teams,
+        acts,
+        edges,
+        pairs,
+        variants,
+        ..
+    } = scan;
+
+    let resolved = cycle_ms.len() as u64;
+    let cases = log.n_cases() as u64;
+    let span = log.span();
+
+    let st = state_figures(&state_ms, &state_cases, resolved, states_mapped);
+    let teams = team_times(log, &teams);
+    let (dfg, slowest_edges) = directly_follows(log, edges.edges, opts.top_n);
+    let start_activities = named_counts(log, &acts.start_counts);
+    let end_activities = named_counts(log, &acts.end_counts);
+    let activities = activity_stats(log, &acts);
+    let vf = variant_figures(log, variants, cases, opts.top_variants);
+    let handoff_pairs = handoff_pairs(log, pairs.pairs, opts.top_n);
 
     let cycle_time_histogram = histogram(&mut cycle_ms.clone());
     let cycle_time_s = Summary::of_ms(&mut cycle_ms);
@@ -746,15 +1040,7 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
     let backlog = as_of.map(|t| backlog_at(log, &facts, t, opts.top_n));
     let weekly = weekly(&facts);
     let cumulative_flow = span.map(|(lo, hi)| cumulative_flow(log, &facts, lo, hi));
-    let sla = opts.sla.as_ref().map(|cfg| {
-        sla_report(log, cfg, |c, first_working| {
-            let f = facts[c];
-            (
-                first_working.map(|e| ts[e] - f.created),
-                f.resolved_at.map(|r| r - f.created),
-            )
-        })
-    });
+    let sla = opts.sla.as_ref().map(|cfg| calendar_sla(log, &facts, cfg));
     let business = opts
         .business
         .as_ref()
@@ -771,26 +1057,26 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         last_event: span.map(|s| time::format_utc(s.1)),
         cycle_time_s,
         cycle_time_histogram,
-        reopen_rate: ratio(reopened, resolved),
-        reopened_cases: reopened,
-        first_pass_resolution_rate: ratio(first_pass, resolved),
+        reopen_rate: ratio(n.reopened, resolved),
+        reopened_cases: n.reopened,
+        first_pass_resolution_rate: ratio(n.first_pass, resolved),
         handoffs: Handoffs {
-            mean: ratio(handoff_total, cases).unwrap_or(0.0),
-            total: handoff_total,
-            cases_with_handoff,
-            cases_3plus_teams: three_plus,
-            ping_pong_cases: ping_pong,
+            mean: ratio(n.handoff_total, cases).unwrap_or(0.0),
+            total: n.handoff_total,
+            cases_with_handoff: n.cases_with_handoff,
+            cases_3plus_teams: n.three_plus,
+            ping_pong_cases: n.ping_pong,
         },
-        escalated_cases: escalated,
-        escalation_rate: ratio(escalated, cases),
-        rework_cases: rework,
-        repeat_activity_cases: repeat_activity,
-        flow_efficiency,
-        touch_s: ms_to_s(touch_ms),
+        escalated_cases: n.escalated,
+        escalation_rate: ratio(n.escalated, cases),
+        rework_cases: n.rework,
+        repeat_activity_cases: n.repeat_activity,
+        flow_efficiency: st.flow_efficiency,
+        touch_s: ms_to_s(st.touch_ms),
         touch_time_s: Summary::of_ms(&mut touch_case_ms),
-        wait_s: ms_to_s(wait_ms),
-        time_in_state_s,
-        states,
+        wait_s: ms_to_s(st.wait_ms),
+        time_in_state_s: st.time_in_state_s,
+        states: st.states,
         teams,
         dfg_edges: dfg.len() as u64,
         dfg,
@@ -798,9 +1084,9 @@ pub fn baseline(log: &EventLog, opts: &BaselineOptions) -> Baseline {
         start_activities,
         end_activities,
         activities,
-        variants: n_variants,
-        variant_coverage,
-        top_variants,
+        variants: vf.count,
+        variant_coverage: vf.coverage,
+        top_variants: vf.top,
         handoff_pairs,
         backlog,
         weekly,

@@ -196,7 +196,7 @@ fn read_input(input: input::Input, path: &Path, opts: &ReadOptions<'_>) -> Resul
             return Err(IngestError::Shape {
                 path: shown,
                 message: format!(
-                    "JSON, but not a history flowgate reads: expected the key names of one of {} (see the README's import section)",
+                    "JSON, but not a history flowgate reads: expected the key names of one of {} (see docs/03-help-desks.md)",
                     history::Vendor::ALL.map(|v| v.preset()).join(", ")
                 ),
             });

@@ -146,135 +146,170 @@ pub fn suggest(path: &Path) -> Result<Suggestion> {
 
 fn guess(file: String, header: Vec<String>, cols: Vec<Column>, rows: usize) -> Suggestion {
     let mut taken: Vec<usize> = Vec::new();
-    let pick = |taken: &mut Vec<usize>, score: &dyn Fn(&Column) -> f64| -> Option<usize> {
-        let best = cols
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !taken.contains(i))
-            .map(|(i, c)| (i, score(c)))
-            .filter(|(_, s)| *s > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
-        taken.push(best.0);
-        Some(best.0)
-    };
+    let timestamp = pick(&cols, &mut taken, &timestamp_score);
+    let case = pick(&cols, &mut taken, &|c| case_score(c, rows));
+    let state = pick(&cols, &mut taken, &|c| state_score(c, rows));
+    let activity = pick(&cols, &mut taken, &activity_score)
+        // Without an activity column, the state column names each event.
+        .or(state);
+    let team = pick(&cols, &mut taken, &team_score);
+    let resource = pick(&cols, &mut taken, &resource_score);
+    let name = |i: Option<usize>| i.map(|i| cols[i].name.clone());
+    Suggestion {
+        file,
+        rows_sampled: rows,
+        case: name(case),
+        activity: name(activity),
+        timestamp: name(timestamp),
+        resource: name(resource),
+        team: name(team),
+        state: name(state),
+        state_values: state_values(&cols, state),
+        null_values: null_values(&cols),
+        columns: header,
+    }
+}
+
+/// The best-scoring column not yet taken (ties to the first; none scoring above 0), now taken.
+fn pick(cols: &[Column], taken: &mut Vec<usize>, score: &dyn Fn(&Column) -> f64) -> Option<usize> {
+    let best = cols
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !taken.contains(i))
+        .map(|(i, c)| (i, score(c)))
+        .filter(|(_, s)| *s > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    taken.push(best.0);
+    Some(best.0)
+}
+
+/// How much `c` looks like the timestamp column.
+fn timestamp_score(c: &Column) -> f64 {
     // A timestamp column: its values parse; names saying when something changed come first.
-    let timestamp = pick(&mut taken, &|c| {
-        let share = c.timestamp_share();
-        if share < 0.9 {
-            return 0.0;
-        }
-        share
-            + if named(
-                &c.name,
-                &["updated", "modified", "changed", "timestamp", "event_time"],
-            ) {
-                2.0
-            } else if named(&c.name, &["time", "date", "_at", "_on"]) {
-                1.0
-            } else {
-                0.0
-            }
-    });
-    // A case id repeats across rows (one row per event) but is not constant.
-    let case = pick(&mut taken, &|c| {
-        let d = c.distinct();
-        let filled = c.filled();
-        if filled == 0
-            || d.len() < 2
-            || named(&c.name, &["state", "status"])
-            || d.len() == filled && rows > 1 && !named(&c.name, &["case", "number"])
-        {
-            return 0.0;
-        }
-        // Among repeating columns, the one with the most distinct values (a case id, not a
-        // category).
-        d.len() as f64 / filled as f64
-            + if named(
-                &c.name,
-                &[
-                    "case",
-                    "ticket",
-                    "incident",
-                    "number",
-                    "issue",
-                    "documentkey",
-                ],
-            ) {
-                2.0
-            } else if named(&c.name, &["id", "key"]) {
-                1.0
-            } else {
-                0.0
-            }
-    });
-    let few_values = |c: &Column| {
-        let d = c.distinct().len();
-        d >= 2 && d <= MAX_STATES.max(rows / 20)
-    };
-    let state = pick(&mut taken, &|c| {
-        if !few_values(c) || c.timestamp_share() > 0.5 {
-            return 0.0;
-        }
-        if named(&c.name, &["state", "status"]) {
-            2.0
-        } else {
-            0.0
-        }
-    });
-    let activity = pick(&mut taken, &|c| {
-        if c.filled() == 0 || c.timestamp_share() > 0.5 {
-            return 0.0;
-        }
-        if named(
+    let share = c.timestamp_share();
+    if share < 0.9 {
+        return 0.0;
+    }
+    share
+        + if named(
             &c.name,
-            &["activity", "event", "action", "task", "step", "fieldname"],
+            &["updated", "modified", "changed", "timestamp", "event_time"],
         ) {
             2.0
-        } else {
-            0.0
-        }
-    })
-    // Without an activity column, the state column names each event.
-    .or(state);
-    let team = pick(&mut taken, &|c| {
-        if c.filled() == 0 {
-            return 0.0;
-        }
-        if named(&c.name, &["team", "group", "queue", "department"]) {
-            2.0
-        } else {
-            0.0
-        }
-    });
-    // Who did it: the author of a change first, then an assignee; never a count.
-    let resource = pick(&mut taken, &|c| {
-        let numeric = c
-            .values
-            .iter()
-            .filter(|v| !v.trim().is_empty())
-            .all(|v| v.trim().parse::<f64>().is_ok());
-        if c.filled() == 0 || numeric {
-            return 0.0;
-        }
-        if named(
-            &c.name,
-            &[
-                "resource",
-                "updated_by",
-                "author",
-                "performer",
-                "agent",
-                "user",
-            ],
-        ) {
-            2.0
-        } else if named(&c.name, &["assigned", "assignee", "owner"]) {
+        } else if named(&c.name, &["time", "date", "_at", "_on"]) {
             1.0
         } else {
             0.0
         }
-    });
-    let name = |i: Option<usize>| i.map(|i| cols[i].name.clone());
+}
+
+/// How much `c` looks like the case id column, in a sample of `rows` rows.
+fn case_score(c: &Column, rows: usize) -> f64 {
+    // A case id repeats across rows (one row per event) but is not constant.
+    let d = c.distinct();
+    let filled = c.filled();
+    if filled == 0
+        || d.len() < 2
+        || named(&c.name, &["state", "status"])
+        || d.len() == filled && rows > 1 && !named(&c.name, &["case", "number"])
+    {
+        return 0.0;
+    }
+    // Among repeating columns, the one with the most distinct values (a case id, not a
+    // category).
+    d.len() as f64 / filled as f64
+        + if named(
+            &c.name,
+            &[
+                "case",
+                "ticket",
+                "incident",
+                "number",
+                "issue",
+                "documentkey",
+            ],
+        ) {
+            2.0
+        } else if named(&c.name, &["id", "key"]) {
+            1.0
+        } else {
+            0.0
+        }
+}
+
+/// How much `c` looks like the state column, in a sample of `rows` rows.
+fn state_score(c: &Column, rows: usize) -> f64 {
+    let d = c.distinct().len();
+    let few_values = d >= 2 && d <= MAX_STATES.max(rows / 20);
+    if !few_values || c.timestamp_share() > 0.5 {
+        return 0.0;
+    }
+    if named(&c.name, &["state", "status"]) {
+        2.0
+    } else {
+        0.0
+    }
+}
+
+/// How much `c` looks like the activity column.
+fn activity_score(c: &Column) -> f64 {
+    if c.filled() == 0 || c.timestamp_share() > 0.5 {
+        return 0.0;
+    }
+    if named(
+        &c.name,
+        &["activity", "event", "action", "task", "step", "fieldname"],
+    ) {
+        2.0
+    } else {
+        0.0
+    }
+}
+
+/// How much `c` looks like the team column.
+fn team_score(c: &Column) -> f64 {
+    if c.filled() == 0 {
+        return 0.0;
+    }
+    if named(&c.name, &["team", "group", "queue", "department"]) {
+        2.0
+    } else {
+        0.0
+    }
+}
+
+/// How much `c` looks like the resource column.
+fn resource_score(c: &Column) -> f64 {
+    // Who did it: the author of a change first, then an assignee; never a count.
+    let numeric = c
+        .values
+        .iter()
+        .filter(|v| !v.trim().is_empty())
+        .all(|v| v.trim().parse::<f64>().is_ok());
+    if c.filled() == 0 || numeric {
+        return 0.0;
+    }
+    if named(
+        &c.name,
+        &[
+            "resource",
+            "updated_by",
+            "author",
+            "performer",
+            "agent",
+            "user",
+        ],
+    ) {
+        2.0
+    } else if named(&c.name, &["assigned", "assignee", "owner"]) {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// The state column's most frequent values with their counts (at most [`MAX_STATES`]).
+fn state_values(cols: &[Column], state: Option<usize>) -> Vec<(String, usize)> {
     let mut state_values: Vec<(String, usize)> = state
         .map(|i| {
             cols[i]
@@ -286,6 +321,11 @@ fn guess(file: String, header: Vec<String>, cols: Vec<Column>, rows: usize) -> S
         .unwrap_or_default();
     state_values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     state_values.truncate(MAX_STATES);
+    state_values
+}
+
+/// The spellings of "no value" that occur in any column.
+fn null_values(cols: &[Column]) -> Vec<String> {
     let mut null_values: Vec<String> = NULL_SPELLINGS
         .iter()
         .filter(|n| {
@@ -295,19 +335,7 @@ fn guess(file: String, header: Vec<String>, cols: Vec<Column>, rows: usize) -> S
         .map(|n| n.to_string())
         .collect();
     null_values.dedup();
-    Suggestion {
-        file,
-        rows_sampled: rows,
-        case: name(case),
-        activity: name(activity),
-        timestamp: name(timestamp),
-        resource: name(resource),
-        team: name(team),
-        state: name(state),
-        state_values,
-        null_values,
-        columns: header,
-    }
+    null_values
 }
 
 fn quoted(s: &str) -> String {

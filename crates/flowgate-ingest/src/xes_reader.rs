@@ -68,6 +68,7 @@ const ATTR_TAGS: [&[u8]; 8] = [
 /// One buffered event: (column, byte range into the trace buffer).
 type Fields = Vec<(usize, Range<usize>)>;
 
+/// Reads an XES file (see the module's documentation).
 pub(crate) fn read(
     input: Input,
     path: &str,
@@ -77,16 +78,7 @@ pub(crate) fn read(
         Some(m) => (m.clone(), false),
         None => (xes_default_mapping(), true),
     };
-    let mut table = ColumnTable::default();
-    let mut mapper = RowMapper::new(&mapping, true, &mut table, true, path).map_err(|r| {
-        IngestError::Mapping {
-            origin: path.to_owned(),
-            message: format!("column {} for {}", r.column, r.role),
-        }
-    })?;
-    let mut builder = EventLogBuilder::new(!mapping.states.is_empty());
-    mapper.sync_columns(&table, &mut builder);
-
+    let mut st = State::new(&mapping, path)?;
     let read_bytes = input.read.clone();
     let size = input.size;
     let mut xml = Reader::from_reader(Lines {
@@ -95,17 +87,6 @@ pub(crate) fn read(
     });
     xml.config_mut().trim_text(true);
     let mut buf = Vec::with_capacity(4096);
-    let mut stack: Vec<Ctx> = Vec::new();
-    let mut saw_log = false;
-    // Current trace: its attributes, its buffered events, and their text.
-    let mut text: Vec<u8> = Vec::new();
-    let mut trace_attrs: Fields = Vec::new();
-    let mut events: Vec<(u64, Fields)> = Vec::new();
-    let mut cur: Fields = Vec::new();
-    let mut out = Collector::default();
-    let mut values: Vec<Option<Range<usize>>> = Vec::new();
-    let mut n_events = 0u64;
-
     loop {
         let line = xml.get_ref().lines + 1;
         let ev = xml
@@ -123,117 +104,194 @@ pub(crate) fn read(
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(ev, Event::Empty(_));
-                let name = e.local_name();
-                let name = name.as_ref();
-                let parent = stack.last().copied();
-                let ctx = match (parent, name) {
-                    (None, b"log") => {
-                        saw_log = true;
-                        Ctx::Log
-                    }
-                    (None, _) => {
-                        return Err(bad(format!(
-                            "expected the root element <log>, found <{}>",
-                            String::from_utf8_lossy(name)
-                        )));
-                    }
-                    (Some(Ctx::Log), b"trace") => {
-                        text.clear();
-                        trace_attrs.clear();
-                        events.clear();
-                        Ctx::Trace
-                    }
-                    (Some(Ctx::Trace), b"event") => {
-                        cur.clear();
-                        Ctx::Event
-                    }
-                    (Some(p @ (Ctx::Trace | Ctx::Event)), tag) if ATTR_TAGS.contains(&tag) => {
-                        let (key, value) = key_value(e).map_err(&bad)?;
-                        if let Some(value) = value {
-                            let key = if p == Ctx::Trace {
-                                format!("case:{key}")
-                            } else {
-                                key
-                            };
-                            let col = table.get_or_add(&key);
-                            let start = text.len();
-                            text.extend_from_slice(value.as_bytes());
-                            let fields = if p == Ctx::Trace {
-                                &mut trace_attrs
-                            } else {
-                                &mut cur
-                            };
-                            fields.push((col, start..text.len()));
-                        }
-                        Ctx::Skip
-                    }
-                    _ => Ctx::Skip,
-                };
-                if empty {
-                    // An empty <event/> or <trace/> still ends here.
-                    close(ctx, &mut cur, &mut events, line);
-                    if ctx == Ctx::Trace {
-                        emit(
-                            &mut events,
-                            &trace_attrs,
-                            &text,
-                            &mut values,
-                            &table,
-                            &mut mapper,
-                            &mut builder,
-                            &mut out,
-                        );
-                    }
-                } else {
-                    stack.push(ctx);
-                }
+                st.start(e, empty, line).map_err(bad)?;
             }
             Event::End(_) => {
-                let Some(ctx) = stack.pop() else {
-                    return Err(bad("a closing tag without an opening one".into()));
-                };
-                close(ctx, &mut cur, &mut events, line);
-                if ctx == Ctx::Trace {
-                    n_events += events.len() as u64;
-                    mapper.sync_columns(&table, &mut builder);
-                    emit(
-                        &mut events,
-                        &trace_attrs,
-                        &text,
-                        &mut values,
-                        &table,
-                        &mut mapper,
-                        &mut builder,
-                        &mut out,
-                    );
-                    if let Some(p) = opts.progress {
-                        p(read_bytes.load(Ordering::Relaxed), size);
-                    }
+                if st.end(line).map_err(bad)? == Ctx::Trace
+                    && let Some(p) = opts.progress
+                {
+                    p(read_bytes.load(Ordering::Relaxed), size);
                 }
             }
             Event::Eof => {
-                if !saw_log {
-                    return Err(bad("no <log> element: not an XES file".into()));
-                }
-                if let Some(open) = stack.last() {
-                    return Err(bad(format!(
-                        "the file ends inside {} (truncated?)",
-                        match open {
-                            Ctx::Log => "<log>",
-                            Ctx::Trace => "a <trace>",
-                            Ctx::Event => "an <event>",
-                            Ctx::Skip => "an element",
-                        }
-                    )));
-                }
+                st.eof().map_err(bad)?;
                 break;
             }
             _ => {}
         }
         buf.clear();
     }
-    out.rows = n_events;
-    Ok((builder, mapping, detected, out))
+    st.out.rows = st.n_events;
+    Ok((st.builder, mapping, detected, st.out))
+}
+
+/// The reader's state: the mapper and the log built, the open elements and the current trace.
+struct State {
+    table: ColumnTable,
+    mapper: RowMapper,
+    builder: EventLogBuilder,
+    out: Collector,
+    /// The open elements, innermost last.
+    stack: Vec<Ctx>,
+    saw_log: bool,
+    // Current trace: its attributes, its buffered events, and their text.
+    text: Vec<u8>,
+    trace_attrs: Fields,
+    events: Vec<(u64, Fields)>,
+    cur: Fields,
+    values: Vec<Option<Range<usize>>>,
+    n_events: u64,
+}
+
+impl State {
+    /// A fresh state whose mapper reads `mapping`.
+    fn new(mapping: &Mapping, path: &str) -> Result<State> {
+        let mut table = ColumnTable::default();
+        let mut mapper = RowMapper::new(mapping, true, &mut table, true, path).map_err(|r| {
+            IngestError::Mapping {
+                origin: path.to_owned(),
+                message: format!("column {} for {}", r.column, r.role),
+            }
+        })?;
+        let mut builder = EventLogBuilder::new(!mapping.states.is_empty());
+        mapper.sync_columns(&table, &mut builder);
+        Ok(State {
+            table,
+            mapper,
+            builder,
+            out: Collector::default(),
+            stack: Vec::new(),
+            saw_log: false,
+            text: Vec::new(),
+            trace_attrs: Vec::new(),
+            events: Vec::new(),
+            cur: Vec::new(),
+            values: Vec::new(),
+            n_events: 0,
+        })
+    }
+
+    /// Opens element `e` at `line`, and closes it there too when it is `empty`.
+    fn start(
+        &mut self,
+        e: &BytesStart<'_>,
+        empty: bool,
+        line: u64,
+    ) -> std::result::Result<(), String> {
+        let ctx = self.open(e)?;
+        if empty {
+            // An empty <event/> or <trace/> still ends here.
+            close(ctx, &mut self.cur, &mut self.events, line);
+            if ctx == Ctx::Trace {
+                self.emit();
+            }
+        } else {
+            self.stack.push(ctx);
+        }
+        Ok(())
+    }
+
+    /// The context element `e` opens; a trace or event starts afresh, an attribute is kept.
+    fn open(&mut self, e: &BytesStart<'_>) -> std::result::Result<Ctx, String> {
+        let name = e.local_name();
+        let name = name.as_ref();
+        let parent = self.stack.last().copied();
+        Ok(match (parent, name) {
+            (None, b"log") => {
+                self.saw_log = true;
+                Ctx::Log
+            }
+            (None, _) => {
+                return Err(format!(
+                    "expected the root element <log>, found <{}>",
+                    String::from_utf8_lossy(name)
+                ));
+            }
+            (Some(Ctx::Log), b"trace") => {
+                self.text.clear();
+                self.trace_attrs.clear();
+                self.events.clear();
+                Ctx::Trace
+            }
+            (Some(Ctx::Trace), b"event") => {
+                self.cur.clear();
+                Ctx::Event
+            }
+            (Some(p @ (Ctx::Trace | Ctx::Event)), tag) if ATTR_TAGS.contains(&tag) => {
+                let (key, value) = key_value(e)?;
+                if let Some(value) = value {
+                    self.attribute(p, key, &value);
+                }
+                Ctx::Skip
+            }
+            _ => Ctx::Skip,
+        })
+    }
+
+    /// Keeps an attribute of the trace (as `case:<key>`) or of the current event (`p`).
+    fn attribute(&mut self, p: Ctx, key: String, value: &str) {
+        let key = if p == Ctx::Trace {
+            format!("case:{key}")
+        } else {
+            key
+        };
+        let col = self.table.get_or_add(&key);
+        let start = self.text.len();
+        self.text.extend_from_slice(value.as_bytes());
+        let fields = if p == Ctx::Trace {
+            &mut self.trace_attrs
+        } else {
+            &mut self.cur
+        };
+        fields.push((col, start..self.text.len()));
+    }
+
+    /// Closes the innermost open element at `line`, emitting a trace's events; its context.
+    fn end(&mut self, line: u64) -> std::result::Result<Ctx, String> {
+        let Some(ctx) = self.stack.pop() else {
+            return Err("a closing tag without an opening one".into());
+        };
+        close(ctx, &mut self.cur, &mut self.events, line);
+        if ctx == Ctx::Trace {
+            self.n_events += self.events.len() as u64;
+            self.mapper.sync_columns(&self.table, &mut self.builder);
+            self.emit();
+        }
+        Ok(ctx)
+    }
+
+    /// Checks the file ended well: a `<log>` was seen and every element is closed.
+    fn eof(&self) -> std::result::Result<(), String> {
+        if !self.saw_log {
+            return Err("no <log> element: not an XES file".into());
+        }
+        if let Some(open) = self.stack.last() {
+            return Err(format!(
+                "the file ends inside {} (truncated?)",
+                match open {
+                    Ctx::Log => "<log>",
+                    Ctx::Trace => "a <trace>",
+                    Ctx::Event => "an <event>",
+                    Ctx::Skip => "an element",
+                }
+            ));
+        }
+        Ok(())
+    }
+
+    /// Maps the current trace's buffered events (with the trace's attributes) to the log.
+    fn emit(&mut self) {
+        emit(
+            &mut self.events,
+            &self.trace_attrs,
+            &self.text,
+            &mut self.values,
+            &self.table,
+            &mut self.mapper,
+            &mut self.builder,
+            &mut self.out,
+        );
+    }
 }
 
 fn close(ctx: Ctx, cur: &mut Fields, events: &mut Vec<(u64, Fields)>, line: u64) {

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use flowgate_flow::{Baseline, State, time};
+use flowgate_flow::metrics::{Backlog, CumulativeFlow, SlaReport};
+use flowgate_flow::{Baseline, BusinessFigures, State, time};
 
 use crate::Meta;
 use crate::fmt::{count, duration, headline, opt_duration, pct};
@@ -69,6 +70,35 @@ pub fn render(b: &Baseline, m: &Meta) -> String {
 /// Flow page shows them under its own header). Classes as in [`CSS`].
 pub fn sections(b: &Baseline) -> String {
     let mut s = String::with_capacity(64 * 1024);
+    headline_cards(b, &mut s);
+    if let Some(d) = &b.demand {
+        crate::demand::html(d, &mut s);
+    }
+    cycle_time_distribution(b, &mut s);
+    time_per_state(b, &mut s);
+    process_map(b, &mut s);
+    slowest_edges(b, &mut s);
+    handoff_pairs(b, &mut s);
+    if let Some(bl) = &b.backlog {
+        backlog_aging(bl, &mut s);
+    }
+    weekly_flow(b, &mut s);
+    if let Some(cfd) = &b.cumulative_flow {
+        cumulative_flow(cfd, &mut s);
+    }
+    top_variants(b, &mut s);
+    team_times(b, &mut s);
+    if let Some(sla) = &b.sla {
+        sla_adherence(sla, &mut s);
+    }
+    if let Some(bt) = &b.business {
+        business_time(b, bt, &mut s);
+    }
+    s
+}
+
+/// The note for logs without states, and the headline cards.
+fn headline_cards(b: &Baseline, s: &mut String) {
     if !b.states_mapped {
         s.push_str("<p class=\"note\">No states are mapped: every case counts as resolved at its last event, so cycle time is the case duration.</p>");
     }
@@ -81,11 +111,10 @@ pub fn sections(b: &Baseline) -> String {
         );
     }
     s.push_str("</div>");
-    if let Some(d) = &b.demand {
-        crate::demand::html(d, &mut s);
-    }
+}
 
-    // Cycle-time distribution.
+/// The cycle-time histogram with its p50, p85 and p95 marked.
+fn cycle_time_distribution(b: &Baseline, s: &mut String) {
     s.push_str("<h2>Cycle-time distribution</h2>");
     let bins: Vec<(f64, f64, u64)> = b
         .cycle_time_histogram
@@ -104,37 +133,42 @@ pub fn sections(b: &Baseline) -> String {
     }
     s.push_str(&svg::histogram(&bins, &markers, duration));
     s.push_str("<p class=\"note\">Resolved cases; the last bar also holds the slowest 1%.</p>");
+}
 
-    // Time per state.
-    if !b.states.is_empty() {
-        s.push_str("<h2>Where the time goes: time per state</h2>");
-        let rows: Vec<(String, f64, String)> = b
-            .states
-            .iter()
-            .filter(|st| st.total_s > 0.0)
-            .map(|st| {
-                (
-                    st.state.as_str().to_owned(),
-                    st.total_s,
-                    format!(
-                        "{} · {} per case",
-                        pct(Some(st.share)),
-                        duration(st.mean_per_case_s)
-                    ),
-                )
-            })
-            .collect();
-        s.push_str(&svg::hbars(&rows));
-        let _ = write!(
-            s,
-            "<p class=\"note\">Touch (working) {} vs wait (new, waiting) {}: flow efficiency {}.</p>",
-            duration(b.touch_s),
-            duration(b.wait_s),
-            pct(b.flow_efficiency)
-        );
+/// Time per state as bars, with touch vs wait and flow efficiency (when states are mapped).
+fn time_per_state(b: &Baseline, s: &mut String) {
+    if b.states.is_empty() {
+        return;
     }
+    s.push_str("<h2>Where the time goes: time per state</h2>");
+    let rows: Vec<(String, f64, String)> = b
+        .states
+        .iter()
+        .filter(|st| st.total_s > 0.0)
+        .map(|st| {
+            (
+                st.state.as_str().to_owned(),
+                st.total_s,
+                format!(
+                    "{} · {} per case",
+                    pct(Some(st.share)),
+                    duration(st.mean_per_case_s)
+                ),
+            )
+        })
+        .collect();
+    s.push_str(&svg::hbars(&rows));
+    let _ = write!(
+        s,
+        "<p class=\"note\">Touch (working) {} vs wait (new, waiting) {}: flow efficiency {}.</p>",
+        duration(b.touch_s),
+        duration(b.wait_s),
+        pct(b.flow_efficiency)
+    );
+}
 
-    // Process map.
+/// The process map of the most frequent activities and edges.
+fn process_map(b: &Baseline, s: &mut String) {
     s.push_str("<h2>Process map</h2>");
     s.push_str(&svg::process_map(
         &b.activities,
@@ -150,7 +184,10 @@ pub fn sections(b: &Baseline) -> String {
         count(b.dfg_edges),
         count(b.variants)
     );
+}
 
+/// The table of edges with the most total wait.
+fn slowest_edges(b: &Baseline, s: &mut String) {
     s.push_str("<h2>Where the time lives: edges by total wait</h2><table><tr><th>from</th><th>to</th><th>count</th><th>median</th><th>mean</th><th>p90</th><th>total</th></tr>");
     for e in &b.slowest_edges {
         let _ = write!(
@@ -166,100 +203,113 @@ pub fn sections(b: &Baseline) -> String {
         );
     }
     s.push_str("</table>");
+}
 
-    if !b.handoff_pairs.is_empty() {
-        s.push_str("<h2>Handoffs between teams</h2><table><tr><th>from team</th><th>to team</th><th>count</th><th>median wait until worked</th></tr>");
-        for p in b.handoff_pairs.iter().take(15) {
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-                esc(&p.from),
-                esc(&p.to),
-                count(p.count),
-                opt_duration(p.wait_median_s)
-            );
-        }
-        s.push_str("</table>");
+/// The table of handoffs between teams (when there are any).
+fn handoff_pairs(b: &Baseline, s: &mut String) {
+    if b.handoff_pairs.is_empty() {
+        return;
     }
-
-    if let Some(bl) = &b.backlog {
+    s.push_str("<h2>Handoffs between teams</h2><table><tr><th>from team</th><th>to team</th><th>count</th><th>median wait until worked</th></tr>");
+    for p in b.handoff_pairs.iter().take(15) {
         let _ = write!(
             s,
-            "<h2>Backlog aging at {}</h2><p>{} open cases · queue age p50 {} · p85 {} · backlog days {} (throughput {:.1}/day over the last 28 days)</p>",
-            esc(&bl.as_of),
-            count(bl.wip),
-            opt_duration(bl.queue_age_s.p50),
-            opt_duration(bl.queue_age_s.p85),
-            bl.backlog_days
-                .map(|d| format!("{d:.1}"))
-                .unwrap_or_else(|| "–".into()),
-            bl.mean_daily_throughput_28d
+            "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            esc(&p.from),
+            esc(&p.to),
+            count(p.count),
+            opt_duration(p.wait_median_s)
         );
-        let rows: Vec<(String, f64, String)> = bl
-            .aging
-            .iter()
-            .map(|a| (a.label.to_owned(), a.cases as f64, count(a.cases)))
-            .collect();
-        s.push_str(&svg::hbars(&rows));
     }
+    s.push_str("</table>");
+}
 
-    if !b.weekly.is_empty() {
-        s.push_str("<h2>Weekly arrivals vs throughput</h2>");
-        let labels: Vec<String> = b.weekly.iter().map(|w| w.week.clone()).collect();
-        s.push_str(&svg::lines(
-            &labels,
-            &[
-                (
-                    "arrivals",
-                    b.weekly.iter().map(|w| w.arrivals as f64).collect(),
-                ),
-                (
-                    "throughput",
-                    b.weekly.iter().map(|w| w.throughput as f64).collect(),
-                ),
-            ],
-        ));
+/// The backlog's size, queue age and backlog days, and its aging buckets as bars.
+fn backlog_aging(bl: &Backlog, s: &mut String) {
+    let _ = write!(
+        s,
+        "<h2>Backlog aging at {}</h2><p>{} open cases · queue age p50 {} · p85 {} · backlog days {} (throughput {:.1}/day over the last 28 days)</p>",
+        esc(&bl.as_of),
+        count(bl.wip),
+        opt_duration(bl.queue_age_s.p50),
+        opt_duration(bl.queue_age_s.p85),
+        bl.backlog_days
+            .map(|d| format!("{d:.1}"))
+            .unwrap_or_else(|| "–".into()),
+        bl.mean_daily_throughput_28d
+    );
+    let rows: Vec<(String, f64, String)> = bl
+        .aging
+        .iter()
+        .map(|a| (a.label.to_owned(), a.cases as f64, count(a.cases)))
+        .collect();
+    s.push_str(&svg::hbars(&rows));
+}
+
+/// Weekly arrivals against throughput as lines (when there are weeks).
+fn weekly_flow(b: &Baseline, s: &mut String) {
+    if b.weekly.is_empty() {
+        return;
     }
+    s.push_str("<h2>Weekly arrivals vs throughput</h2>");
+    let labels: Vec<String> = b.weekly.iter().map(|w| w.week.clone()).collect();
+    s.push_str(&svg::lines(
+        &labels,
+        &[
+            (
+                "arrivals",
+                b.weekly.iter().map(|w| w.arrivals as f64).collect(),
+            ),
+            (
+                "throughput",
+                b.weekly.iter().map(|w| w.throughput as f64).collect(),
+            ),
+        ],
+    ));
+}
 
-    if let Some(cfd) = &b.cumulative_flow {
-        let _ = write!(
-            s,
-            "<h2>Cumulative flow (cases by state, per {})</h2>",
-            cfd.bucket
-        );
-        let labels: Vec<String> = cfd.t_ms.iter().map(|&t| time::format_date(t)).collect();
-        // Done at the bottom, new on top: the classic cumulative-flow reading.
-        let order = [
-            State::Closed,
-            State::Resolved,
-            State::Working,
-            State::WaitingCustomer,
-            State::WaitingInternal,
-            State::New,
-        ];
-        let series: Vec<(String, Vec<f64>)> = order
-            .iter()
-            .filter_map(|st| {
-                cfd.series.get(st).map(|v| {
-                    (
-                        st.as_str().to_owned(),
-                        v.iter().map(|&x| x as f64).collect(),
-                    )
-                })
+/// The cumulative flow diagram, and the work in progress by open state.
+fn cumulative_flow(cfd: &CumulativeFlow, s: &mut String) {
+    let _ = write!(
+        s,
+        "<h2>Cumulative flow (cases by state, per {})</h2>",
+        cfd.bucket
+    );
+    let labels: Vec<String> = cfd.t_ms.iter().map(|&t| time::format_date(t)).collect();
+    // Done at the bottom, new on top: the classic cumulative-flow reading.
+    let order = [
+        State::Closed,
+        State::Resolved,
+        State::Working,
+        State::WaitingCustomer,
+        State::WaitingInternal,
+        State::New,
+    ];
+    let series: Vec<(String, Vec<f64>)> = order
+        .iter()
+        .filter_map(|st| {
+            cfd.series.get(st).map(|v| {
+                (
+                    st.as_str().to_owned(),
+                    v.iter().map(|&x| x as f64).collect(),
+                )
             })
-            .collect();
-        s.push_str(&svg::stacked(&labels, &series));
-        // Work in progress alone: the open states, where a growing band is a queue.
-        let open: Vec<(String, Vec<f64>)> = series
-            .into_iter()
-            .filter(|(name, _)| State::parse(name).is_some_and(|st| !st.is_terminal()))
-            .collect();
-        if !open.is_empty() {
-            let _ = write!(s, "<h2>Work in progress by state (per {})</h2>", cfd.bucket);
-            s.push_str(&svg::stacked(&labels, &open));
-        }
+        })
+        .collect();
+    s.push_str(&svg::stacked(&labels, &series));
+    // Work in progress alone: the open states, where a growing band is a queue.
+    let open: Vec<(String, Vec<f64>)> = series
+        .into_iter()
+        .filter(|(name, _)| State::parse(name).is_some_and(|st| !st.is_terminal()))
+        .collect();
+    if !open.is_empty() {
+        let _ = write!(s, "<h2>Work in progress by state (per {})</h2>", cfd.bucket);
+        s.push_str(&svg::stacked(&labels, &open));
     }
+}
 
+/// The table of the ten most frequent variants.
+fn top_variants(b: &Baseline, s: &mut String) {
     s.push_str("<h2>Top variants</h2><table><tr><th>#</th><th>cases</th><th>share</th><th>cumulative</th><th>p50 cycle</th><th>activities</th></tr>");
     for (i, v) in b.top_variants.iter().take(10).enumerate() {
         let _ = write!(
@@ -274,72 +324,78 @@ pub fn sections(b: &Baseline) -> String {
         );
     }
     s.push_str("</table>");
+}
 
-    if !b.teams.is_empty() {
-        s.push_str("<h2>Time per team (resolved cases)</h2><table><tr><th>team</th><th>cases</th><th>owned</th><th>touch</th><th>wait</th><th>handoffs in</th><th>out</th></tr>");
-        for t in b.teams.iter().take(15) {
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-                esc(&t.team),
-                count(t.cases),
-                duration(t.total_s),
-                duration(t.touch_s),
-                duration(t.wait_s),
-                count(t.handoffs_in),
-                count(t.handoffs_out)
-            );
-        }
-        s.push_str("</table>");
+/// The table of time per team (when there are teams).
+fn team_times(b: &Baseline, s: &mut String) {
+    if b.teams.is_empty() {
+        return;
     }
-
-    if let Some(sla) = &b.sla {
+    s.push_str("<h2>Time per team (resolved cases)</h2><table><tr><th>team</th><th>cases</th><th>owned</th><th>touch</th><th>wait</th><th>handoffs in</th><th>out</th></tr>");
+    for t in b.teams.iter().take(15) {
         let _ = write!(
             s,
-            "<h2>SLA adherence</h2><p>Resolution met {} · first response met {}</p><table><tr><th>priority</th><th>cases</th><th>first response target</th><th>met</th><th>resolution target</th><th>met</th></tr>",
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            esc(&t.team),
+            count(t.cases),
+            duration(t.total_s),
+            duration(t.touch_s),
+            duration(t.wait_s),
+            count(t.handoffs_in),
+            count(t.handoffs_out)
+        );
+    }
+    s.push_str("</table>");
+}
+
+/// SLA adherence overall and the table per priority.
+fn sla_adherence(sla: &SlaReport, s: &mut String) {
+    let _ = write!(
+        s,
+        "<h2>SLA adherence</h2><p>Resolution met {} · first response met {}</p><table><tr><th>priority</th><th>cases</th><th>first response target</th><th>met</th><th>resolution target</th><th>met</th></tr>",
+        pct(sla.resolution_adherence),
+        pct(sla.first_response_adherence)
+    );
+    for r in &sla.rows {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            esc(&r.priority),
+            count(r.cases),
+            opt_duration(r.first_response_target_s),
+            pct(r.first_response_met),
+            opt_duration(r.resolution_target_s),
+            pct(r.resolution_met)
+        );
+    }
+    s.push_str("</table>");
+}
+
+/// Cycle time in business against calendar time, touch / wait, and the business-hours SLA.
+fn business_time(b: &Baseline, bt: &BusinessFigures, s: &mut String) {
+    let _ = write!(
+        s,
+        "<h2>Business time ({})</h2><p>Only the calendar's working hours count.</p><table><tr><th></th><th>p50</th><th>p85</th><th>p95</th><th>mean</th></tr><tr><td>cycle time (business)</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr><tr><td>cycle time (calendar)</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr></table><p>Touch {} · wait {} · flow efficiency {}</p>",
+        esc(&bt.calendar),
+        opt_duration(bt.cycle_time_s.p50),
+        opt_duration(bt.cycle_time_s.p85),
+        opt_duration(bt.cycle_time_s.p95),
+        opt_duration(bt.cycle_time_s.mean),
+        opt_duration(b.cycle_time_s.p50),
+        opt_duration(b.cycle_time_s.p85),
+        opt_duration(b.cycle_time_s.p95),
+        opt_duration(b.cycle_time_s.mean),
+        duration(bt.touch_s),
+        duration(bt.wait_s),
+        pct(bt.flow_efficiency)
+    );
+    if let Some(sla) = &bt.sla {
+        let _ = write!(
+            s,
+            "<p>SLA in business hours{}: resolution met {} · first response met {}</p>",
+            esc(&crate::text::paused(&bt.sla_paused_on)),
             pct(sla.resolution_adherence),
             pct(sla.first_response_adherence)
         );
-        for r in &sla.rows {
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-                esc(&r.priority),
-                count(r.cases),
-                opt_duration(r.first_response_target_s),
-                pct(r.first_response_met),
-                opt_duration(r.resolution_target_s),
-                pct(r.resolution_met)
-            );
-        }
-        s.push_str("</table>");
     }
-    if let Some(bt) = &b.business {
-        let _ = write!(
-            s,
-            "<h2>Business time ({})</h2><p>Only the calendar's working hours count.</p><table><tr><th></th><th>p50</th><th>p85</th><th>p95</th><th>mean</th></tr><tr><td>cycle time (business)</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr><tr><td>cycle time (calendar)</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr></table><p>Touch {} · wait {} · flow efficiency {}</p>",
-            esc(&bt.calendar),
-            opt_duration(bt.cycle_time_s.p50),
-            opt_duration(bt.cycle_time_s.p85),
-            opt_duration(bt.cycle_time_s.p95),
-            opt_duration(bt.cycle_time_s.mean),
-            opt_duration(b.cycle_time_s.p50),
-            opt_duration(b.cycle_time_s.p85),
-            opt_duration(b.cycle_time_s.p95),
-            opt_duration(b.cycle_time_s.mean),
-            duration(bt.touch_s),
-            duration(bt.wait_s),
-            pct(bt.flow_efficiency)
-        );
-        if let Some(sla) = &bt.sla {
-            let _ = write!(
-                s,
-                "<p>SLA in business hours{}: resolution met {} · first response met {}</p>",
-                esc(&crate::text::paused(&bt.sla_paused_on)),
-                pct(sla.resolution_adherence),
-                pct(sla.first_response_adherence)
-            );
-        }
-    }
-    s
 }

@@ -72,6 +72,12 @@ pub struct Config {
     /// How often the small blocks that API and webhook events leave (one per request) are
     /// joined into large ones (`Store::compact_all`); `None` never.
     pub compact_every: Option<Duration>,
+    /// Decision texts older than this many days are erased (settings' `text_retention_days`).
+    pub text_retention_days: Option<u32>,
+    /// Business hours from the settings (`[calendar]`), in force over a mapping's own.
+    pub calendar: Option<flowgate_app::analytics::Calendar>,
+    /// The settings' demand buckets (`[demand]`).
+    pub buckets: flowgate_app::analytics::BucketRules,
 }
 
 impl Config {
@@ -97,6 +103,9 @@ impl Config {
             alerts: Default::default(),
             analytics_ttl: o.analytics_ttl,
             compact_every: Some(Duration::from_secs(60)),
+            text_retention_days: o.text_retention_days,
+            calendar: None,
+            buckets: Default::default(),
         }
     }
 
@@ -115,6 +124,9 @@ impl Config {
                 .iter()
                 .filter_map(|(name, w)| Some((name.clone(), w.callback.clone()?)))
                 .collect(),
+            text_retention_days: self.text_retention_days,
+            calendar: self.calendar.clone(),
+            buckets: self.buckets,
         }
     }
 }

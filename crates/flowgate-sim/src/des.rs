@@ -153,75 +153,14 @@ impl Model {
         if (0..records.len()).any(|c| intent_of.get(c).copied().flatten().is_none()) {
             intents.push(NO_INTENT.to_owned());
         }
-        let ts = log.ts();
-        let team = log.team();
-        let mut steps = Vec::new();
-        let mut templates = Vec::new();
-        let n_teams = log.teams.len();
-        // Work starts per (team, absolute hour), and who worked for each team.
-        let mut starts: Vec<rustc_hash::FxHashMap<i64, u32>> = vec![Default::default(); n_teams];
-        let mut people: Vec<rustc_hash::FxHashSet<u32>> = vec![Default::default(); n_teams];
-        let resource = log.resource();
+        let mut scan = FitScan::new(log.teams.len());
         for (c, r) in records.iter().enumerate() {
             let Some(res) = r.resolved_at else { continue };
-            let ev = log.case_events(c);
-            let start = steps.len() as u32;
-            let mut cur_state: Option<State> = None;
-            let mut cur_team = NONE;
-            let mut handoff_from = NONE;
-            for e in ev.clone() {
-                if let Some(s) = log.state(e) {
-                    cur_state = Some(s);
-                }
-                let t = team[e];
-                if t != NONE {
-                    if cur_team != NONE && t != cur_team {
-                        handoff_from = cur_team;
-                    }
-                    cur_team = t;
-                }
-                if e + 1 >= ev.end || ts[e] >= res {
-                    break;
-                }
-                let (a, b) = (ts[e], ts[e + 1].min(res));
-                if b <= a {
-                    continue;
-                }
-                let work = cur_state == Some(State::Working) && cur_team != NONE;
-                if work {
-                    let starts_here = !(steps.len() as u32 > start
-                        && steps
-                            .last()
-                            .is_some_and(|l: &Step| l.work && l.team == cur_team));
-                    if starts_here {
-                        *starts[cur_team as usize]
-                            .entry(a.div_euclid(HOUR))
-                            .or_default() += 1;
-                    }
-                    if resource[e] != NONE {
-                        people[cur_team as usize].insert(resource[e]);
-                    }
-                    handoff_from = NONE;
-                }
-                let from_team = if work { NONE } else { handoff_from };
-                let same = steps.len() as u32 > start
-                    && steps.last().is_some_and(|l: &Step| {
-                        l.work == work && l.team == cur_team && l.from_team == from_team
-                    });
-                if same {
-                    steps.last_mut().expect("checked").dur_ms += b - a;
-                } else {
-                    steps.push(Step {
-                        work,
-                        team: cur_team,
-                        from_team,
-                        dur_ms: b - a,
-                    });
-                }
-            }
-            templates.push(Template {
+            let start = scan.steps.len() as u32;
+            scan.add_case_steps(log, c, res);
+            scan.templates.push(Template {
                 start,
-                end: steps.len() as u32,
+                end: scan.steps.len() as u32,
                 intent: intent_of.get(c).copied().flatten().unwrap_or(none),
                 sla_target_ms: sla_target_s
                     .and_then(|t| t.get(c).copied().flatten())
@@ -229,65 +168,19 @@ impl Model {
                 how: hour_of_week(r.created) as u16,
             });
         }
-        // Arrivals per hour of the week, averaged over the weeks the log spans.
-        let mut per_how = vec![0.0; HOURS_PER_WEEK];
         let (lo, hi) = log.span().unwrap_or((0, 0));
-        for r in records {
-            per_how[hour_of_week(r.created)] += 1.0;
-        }
         let span_ms = (hi - lo).max(HOUR);
-        let weeks = span_ms as f64 / (7.0 * MS_PER_DAY as f64);
-        let hours = (span_ms as f64 / HOUR as f64).max(1.0);
-        // Capacity: per hour of the week, the most work starts seen in that hour of any
-        // week, and never below the team's mean hourly rate.
-        let capacity = starts
-            .iter()
-            .zip(&people)
-            .map(|(by_hour, who)| {
-                let total: u32 = by_hour.values().sum();
-                let mean = total as f64 / hours;
-                let mut per_hour = vec![mean.max(1e-9); HOURS_PER_WEEK];
-                for (&h, &n) in by_hour {
-                    let how = hour_of_week(h * HOUR);
-                    per_hour[how] = per_hour[how].max(n as f64);
-                }
-                Capacity::Rate {
-                    per_hour,
-                    agents: who.len().max(1) as u32,
-                }
-            })
-            .collect();
-        for x in per_how.iter_mut() {
-            *x /= weeks.max(1.0 / HOURS_PER_WEEK as f64);
-        }
-        let mut cycles: Vec<i64> = records.iter().filter_map(CaseRecord::cycle_ms).collect();
-        cycles.sort_unstable();
-        let pct = |p: u32| -> Option<f64> {
-            (!cycles.is_empty()).then(|| cycles[nearest_rank(p, cycles.len()) - 1] as f64 / 1000.0)
-        };
-        let (met, with) = templates
-            .iter()
-            .filter_map(|t| {
-                let cyc: i64 = steps[t.start as usize..t.end as usize]
-                    .iter()
-                    .map(|s| s.dur_ms)
-                    .sum();
-                t.sla_target_ms.map(|g| (cyc <= g) as u64)
-            })
-            .fold((0, 0), |(m, w), x| (m + x, w + 1));
+        let capacity = scan.capacity(span_ms);
+        let FitScan {
+            steps, templates, ..
+        } = scan;
         Model {
             teams: log.teams.iter().map(str::to_owned).collect(),
             intents,
-            arrivals_per_hour: per_how,
+            arrivals_per_hour: arrivals_per_hour(records, span_ms),
             capacity,
             span_days: (span_ms as f64 / MS_PER_DAY as f64).ceil() as u32,
-            observed: Observed {
-                resolved_cases: cycles.len() as u64,
-                cycle_time_p50_s: pct(50),
-                cycle_time_p85_s: pct(85),
-                cycle_time_p95_s: pct(95),
-                sla_adherence: (with > 0).then(|| met as f64 / with as f64),
-            },
+            observed: observed(records, &templates, &steps),
             by_how: by_hour(&templates),
             steps,
             templates,
@@ -346,6 +239,153 @@ impl Model {
     }
 }
 
+/// What [`Model::fit`] collects from the log's resolved cases.
+struct FitScan {
+    steps: Vec<Step>,
+    templates: Vec<Template>,
+    /// Work starts per (team, absolute hour).
+    starts: Vec<rustc_hash::FxHashMap<i64, u32>>,
+    /// Who worked for each team.
+    people: Vec<rustc_hash::FxHashSet<u32>>,
+}
+
+impl FitScan {
+    /// Nothing collected yet, for `n_teams` teams.
+    fn new(n_teams: usize) -> Self {
+        Self {
+            steps: Vec::new(),
+            templates: Vec::new(),
+            starts: vec![Default::default(); n_teams],
+            people: vec![Default::default(); n_teams],
+        }
+    }
+
+    /// Appends the steps of case `c` up to its resolution at `res`, counting the work starts
+    /// and the people of each team on the way.
+    fn add_case_steps(&mut self, log: &EventLog, c: usize, res: i64) {
+        let (ts, team, resource) = (log.ts(), log.team(), log.resource());
+        let steps = &mut self.steps;
+        let ev = log.case_events(c);
+        let start = steps.len() as u32;
+        let mut cur_state: Option<State> = None;
+        let mut cur_team = NONE;
+        let mut handoff_from = NONE;
+        for e in ev.clone() {
+            if let Some(s) = log.state(e) {
+                cur_state = Some(s);
+            }
+            let t = team[e];
+            if t != NONE {
+                if cur_team != NONE && t != cur_team {
+                    handoff_from = cur_team;
+                }
+                cur_team = t;
+            }
+            if e + 1 >= ev.end || ts[e] >= res {
+                break;
+            }
+            let (a, b) = (ts[e], ts[e + 1].min(res));
+            if b <= a {
+                continue;
+            }
+            let work = cur_state == Some(State::Working) && cur_team != NONE;
+            if work {
+                let starts_here = !(steps.len() as u32 > start
+                    && steps
+                        .last()
+                        .is_some_and(|l: &Step| l.work && l.team == cur_team));
+                if starts_here {
+                    *self.starts[cur_team as usize]
+                        .entry(a.div_euclid(HOUR))
+                        .or_default() += 1;
+                }
+                if resource[e] != NONE {
+                    self.people[cur_team as usize].insert(resource[e]);
+                }
+                handoff_from = NONE;
+            }
+            let from_team = if work { NONE } else { handoff_from };
+            let same = steps.len() as u32 > start
+                && steps.last().is_some_and(|l: &Step| {
+                    l.work == work && l.team == cur_team && l.from_team == from_team
+                });
+            if same {
+                steps.last_mut().expect("checked").dur_ms += b - a;
+            } else {
+                steps.push(Step {
+                    work,
+                    team: cur_team,
+                    from_team,
+                    dur_ms: b - a,
+                });
+            }
+        }
+    }
+
+    /// Capacity per team: per hour of the week, the most work starts seen in that hour of
+    /// any week, and never below the team's mean hourly rate over `span_ms`.
+    fn capacity(&self, span_ms: i64) -> Vec<Capacity> {
+        let hours = (span_ms as f64 / HOUR as f64).max(1.0);
+        self.starts
+            .iter()
+            .zip(&self.people)
+            .map(|(by_hour, who)| {
+                let total: u32 = by_hour.values().sum();
+                let mean = total as f64 / hours;
+                let mut per_hour = vec![mean.max(1e-9); HOURS_PER_WEEK];
+                for (&h, &n) in by_hour {
+                    let how = hour_of_week(h * HOUR);
+                    per_hour[how] = per_hour[how].max(n as f64);
+                }
+                Capacity::Rate {
+                    per_hour,
+                    agents: who.len().max(1) as u32,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Arrivals per hour of the week, averaged over the weeks `span_ms` spans.
+fn arrivals_per_hour(records: &[CaseRecord], span_ms: i64) -> Vec<f64> {
+    let mut per_how = vec![0.0; HOURS_PER_WEEK];
+    for r in records {
+        per_how[hour_of_week(r.created)] += 1.0;
+    }
+    let weeks = span_ms as f64 / (7.0 * MS_PER_DAY as f64);
+    for x in per_how.iter_mut() {
+        *x /= weeks.max(1.0 / HOURS_PER_WEEK as f64);
+    }
+    per_how
+}
+
+/// The log's cycle-time percentiles and, from the templates, its SLA adherence.
+fn observed(records: &[CaseRecord], templates: &[Template], steps: &[Step]) -> Observed {
+    let mut cycles: Vec<i64> = records.iter().filter_map(CaseRecord::cycle_ms).collect();
+    cycles.sort_unstable();
+    let pct = |p: u32| -> Option<f64> {
+        (!cycles.is_empty()).then(|| cycles[nearest_rank(p, cycles.len()) - 1] as f64 / 1000.0)
+    };
+    let (met, with) = templates
+        .iter()
+        .filter_map(|t| {
+            let cyc: i64 = steps[t.start as usize..t.end as usize]
+                .iter()
+                .map(|s| s.dur_ms)
+                .sum();
+            t.sla_target_ms.map(|g| (cyc <= g) as u64)
+        })
+        .fold((0, 0), |(m, w), x| (m + x, w + 1));
+    Observed {
+        resolved_cases: cycles.len() as u64,
+        cycle_time_p50_s: pct(50),
+        cycle_time_p85_s: pct(85),
+        cycle_time_p95_s: pct(95),
+        sla_adherence: (with > 0).then(|| met as f64 / with as f64),
+    }
+}
+
+/// The hour of the week (0 = Monday 00:00 UTC) of instant `ms`.
 fn hour_of_week(ms: i64) -> usize {
     ((ms - week_start(ms)) / HOUR) as usize % HOURS_PER_WEEK
 }
@@ -578,9 +618,23 @@ struct Rep {
     cases: u64,
 }
 
+/// The heap entry of the hourly tick (in place of a case slot).
+const TICK: u32 = u32::MAX;
+
 fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    // Arrivals, hour by hour. Time 0 is a Monday 00:00, so hour h is hour-of-week h % 168.
+    let arrivals = draw_arrivals(p, &mut rng);
+    let mut run = Run::new(m, p, rng, arrivals);
+    if m.templates.is_empty() {
+        return run.rep;
+    }
+    run.run_events();
+    run.finish()
+}
+
+/// The arrival times of one replication: the plan's fixed ones, else drawn hour by hour
+/// (time 0 is a Monday 00:00, so hour h is hour-of-week h % 168).
+fn draw_arrivals(p: &Plan, rng: &mut ChaCha8Rng) -> Vec<i64> {
     let mut arrivals: Vec<i64> = p.fixed_arrivals.clone().unwrap_or_default();
     let drawn = if p.fixed_arrivals.is_some() {
         0
@@ -599,262 +653,326 @@ fn run_one(m: &Model, p: &Plan, seed: u64) -> Rep {
         if lambda <= 0.0 {
             continue;
         }
-        let n = Poisson::new(lambda).map_or(0.0, |d| d.sample(&mut rng)) as usize;
+        let n = Poisson::new(lambda).map_or(0.0, |d| d.sample(rng)) as usize;
         let base = h as i64 * HOUR;
         let from = arrivals.len();
         arrivals.extend((0..n).map(|_| base + rng.random_range(0..HOUR)));
         arrivals[from..].sort_unstable();
     }
-    let n_teams = m.teams.len();
-    let mut busy = vec![0u32; n_teams];
-    let mut queues: Vec<VecDeque<u32>> = vec![VecDeque::new(); n_teams];
-    let mut cases: Vec<Case> = Vec::with_capacity(1024);
-    let mut free: Vec<u32> = Vec::new();
-    let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
-    const TICK: u32 = u32::MAX;
-    // Rate-limited teams get their hour's starts at each tick; slot teams need ticks only
-    // when shifts change their slots.
-    let any_rate = p.slots.iter().any(|s| !s);
-    let mut tokens: Vec<f64> = (0..n_teams)
-        .map(|t| {
-            if p.slots[t] {
-                0.0
-            } else {
-                p.cap[t][0].max(0.0)
-            }
-        })
-        .collect();
-    if p.has_shifts || any_rate {
-        heap.push(Reverse((HOUR, TICK)));
-    }
-    let mut rep = Rep {
-        cycles: Vec::with_capacity(arrivals.len()),
-        pct: [None; 3],
-        work_ms: 0,
-        sla: (0, 0),
-        queue_wait: (0, 0),
-        ai: (0, 0),
-        backlog: vec![0.0; p.days as usize],
-        cases: arrivals.len() as u64,
-    };
-    let mut done_per_day = vec![0u64; p.days as usize];
-    let cap = |t: usize, now: i64| -> u32 {
-        p.cap[t][((now / HOUR) as usize) % HOURS_PER_WEEK].floor() as u32
-    };
-    let n_tpl = m.templates.len();
-    if n_tpl == 0 {
-        return rep;
-    }
-    let mut next_arrival = 0usize;
-    let mut in_flight = 0usize;
+    arrivals
+}
 
-    // Moves case `slot` forward from its current step at `now` until it waits on something.
-    macro_rules! advance {
-        ($slot:expr, $now:expr) => {{
-            let slot: u32 = $slot;
-            let now: i64 = $now;
-            loop {
-                let c = cases[slot as usize];
-                let tpl = &m.templates[c.template as usize];
-                if c.start_step_done(tpl) {
-                    let cyc = now - c.created;
-                    if p.censor_ms.is_none_or(|end| now < end) {
-                        rep.cycles.push(cyc);
-                        if let Some(g) = tpl.sla_target_ms {
-                            rep.sla.0 += (cyc <= g) as u64;
-                            rep.sla.1 += 1;
-                        }
-                    }
-                    let d = (now / MS_PER_DAY) as usize;
-                    if d < done_per_day.len() {
-                        done_per_day[d] += 1;
-                    }
-                    free.push(slot);
-                    in_flight -= 1;
-                    break;
-                }
-                let st = m.steps[(tpl.start + c.step) as usize];
-                let case = &mut cases[slot as usize];
-                if !st.work {
-                    case.step += 1;
-                    let merged_away = st.from_team != NONE
-                        && st.team != NONE
-                        && p.team_map[st.from_team as usize] == p.team_map[st.team as usize];
-                    if merged_away || st.dur_ms == 0 {
-                        continue;
-                    }
-                    heap.push(Reverse((now + st.dur_ms, slot)));
-                    break;
-                }
-                let t = p.team_map[st.team as usize] as usize;
-                let free_now = if p.slots[t] {
-                    busy[t] < cap(t, now)
-                } else {
-                    tokens[t] >= 1.0
-                };
-                if free_now && queues[t].is_empty() {
-                    if p.slots[t] {
-                        busy[t] += 1;
-                        case.working_team = t as u32;
-                    } else {
-                        tokens[t] -= 1.0;
-                    }
-                    case.step += 1;
-                    rep.work_ms += st.dur_ms as i128;
-                    rep.queue_wait.1 += 1;
-                    heap.push(Reverse((now + st.dur_ms, slot)));
-                } else {
-                    case.queued_at = now;
-                    queues[t].push_back(slot);
-                }
-                break;
-            }
-        }};
-    }
-    // Starts queued work at team `t` while it has free slots.
-    macro_rules! drain {
-        ($t:expr, $now:expr) => {{
-            let t: usize = $t;
-            let now: i64 = $now;
-            loop {
-                let free_now = if p.slots[t] {
-                    busy[t] < cap(t, now)
-                } else {
-                    tokens[t] >= 1.0
-                };
-                if !free_now {
-                    break;
-                }
-                let Some(q) = queues[t].pop_front() else {
-                    break;
-                };
-                let c = &mut cases[q as usize];
-                let tpl = &m.templates[c.template as usize];
-                let st = m.steps[(tpl.start + c.step) as usize];
+/// One replication in progress: the teams' capacity in use, their queues, the cases in
+/// flight and the event heap.
+struct Run<'a> {
+    m: &'a Model,
+    p: &'a Plan,
+    rng: ChaCha8Rng,
+    arrivals: Vec<i64>,
+    /// Slots in use per team (slot teams).
+    busy: Vec<u32>,
+    queues: Vec<VecDeque<u32>>,
+    cases: Vec<Case>,
+    /// Slots of `cases` free for reuse.
+    free: Vec<u32>,
+    heap: BinaryHeap<Reverse<(i64, u32)>>,
+    /// Work starts left this hour per team (rate teams).
+    tokens: Vec<f64>,
+    rep: Rep,
+    done_per_day: Vec<u64>,
+    next_arrival: usize,
+    in_flight: usize,
+}
+
+impl<'a> Run<'a> {
+    /// A replication at time 0 with the given arrivals and nothing in flight.
+    fn new(m: &'a Model, p: &'a Plan, rng: ChaCha8Rng, arrivals: Vec<i64>) -> Self {
+        let n_teams = m.teams.len();
+        let mut heap: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
+        // Rate-limited teams get their hour's starts at each tick; slot teams need ticks only
+        // when shifts change their slots.
+        let any_rate = p.slots.iter().any(|s| !s);
+        let tokens: Vec<f64> = (0..n_teams)
+            .map(|t| {
                 if p.slots[t] {
-                    busy[t] += 1;
-                    c.working_team = t as u32;
+                    0.0
                 } else {
-                    tokens[t] -= 1.0;
+                    p.cap[t][0].max(0.0)
                 }
-                c.step += 1;
-                rep.work_ms += st.dur_ms as i128;
-                rep.queue_wait.0 += (now - c.queued_at) as i128;
-                rep.queue_wait.1 += 1;
-                heap.push(Reverse((now + st.dur_ms, q)));
-            }
-        }};
+            })
+            .collect();
+        if p.has_shifts || any_rate {
+            heap.push(Reverse((HOUR, TICK)));
+        }
+        let rep = Rep {
+            cycles: Vec::with_capacity(arrivals.len()),
+            pct: [None; 3],
+            work_ms: 0,
+            sla: (0, 0),
+            queue_wait: (0, 0),
+            ai: (0, 0),
+            backlog: vec![0.0; p.days as usize],
+            cases: arrivals.len() as u64,
+        };
+        Run {
+            m,
+            p,
+            rng,
+            arrivals,
+            busy: vec![0u32; n_teams],
+            queues: vec![VecDeque::new(); n_teams],
+            cases: Vec::with_capacity(1024),
+            free: Vec::new(),
+            heap,
+            tokens,
+            rep,
+            done_per_day: vec![0u64; p.days as usize],
+            next_arrival: 0,
+            in_flight: 0,
+        }
     }
 
-    loop {
-        let next_event = heap.peek().map(|r| r.0.0);
-        let take_arrival = match (arrivals.get(next_arrival), next_event) {
-            (Some(&a), Some(e)) => a <= e,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
+    /// Processes arrivals and heap events in time order (an arrival first on a tie) until
+    /// both run out.
+    fn run_events(&mut self) {
+        loop {
+            let next_event = self.heap.peek().map(|r| r.0.0);
+            let take_arrival = match (self.arrivals.get(self.next_arrival), next_event) {
+                (Some(&a), Some(e)) => a <= e,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_arrival {
+                self.arrive();
+                continue;
+            }
+            let Reverse((now, slot)) = self.heap.pop().expect("peeked");
+            if slot == TICK {
+                self.tick(now);
+            } else {
+                self.wake(slot, now);
+            }
+        }
+    }
+
+    /// Team `t`'s capacity (slots) at `now`.
+    fn cap(&self, t: usize, now: i64) -> u32 {
+        self.p.cap[t][((now / HOUR) as usize) % HOURS_PER_WEEK].floor() as u32
+    }
+
+    /// Whether team `t` can start work at `now`: a free slot, or a start left this hour.
+    fn can_start(&self, t: usize, now: i64) -> bool {
+        if self.p.slots[t] {
+            self.busy[t] < self.cap(t, now)
+        } else {
+            self.tokens[t] >= 1.0
+        }
+    }
+
+    /// Creates the next arriving case: its template, whether the AI takes it, and its
+    /// first move.
+    fn arrive(&mut self) {
+        let (m, p) = (self.m, self.p);
+        let now = self.arrivals[self.next_arrival];
+        self.next_arrival += 1;
+        // A case created in this hour of the week (keeping the hour's intent mix and how
+        // its waits fall across nights and weekends); any case when the hour has none.
+        let how = ((now / HOUR) as usize) % HOURS_PER_WEEK;
+        let template = match m.by_how.get(how) {
+            Some(list) if !list.is_empty() => list[self.rng.random_range(0..list.len())],
+            _ => self.rng.random_range(0..m.templates.len()) as u32,
         };
-        if take_arrival {
-            let now = arrivals[next_arrival];
-            next_arrival += 1;
-            // A case created in this hour of the week (keeping the hour's intent mix and how
-            // its waits fall across nights and weekends); any case when the hour has none.
-            let how = ((now / HOUR) as usize) % HOURS_PER_WEEK;
-            let template = match m.by_how.get(how) {
-                Some(list) if !list.is_empty() => list[rng.random_range(0..list.len())],
-                _ => rng.random_range(0..n_tpl) as u32,
-            };
-            let intent = m.templates[template as usize].intent as usize;
-            let share = p.ai_share.get(intent).copied().unwrap_or(0.0);
-            let mut case = Case {
-                template,
-                step: 0,
-                created: now,
-                ai: 0,
-                working_team: NONE,
-                queued_at: now,
-            };
-            if share > 0.0 && rng.random_bool(share.min(1.0)) {
-                rep.ai.0 += 1;
-                let wrong = !rng.random_bool(p.ai_precision[intent].clamp(0.0, 1.0));
-                case.ai = if wrong { 2 } else { 1 };
-            }
-            let slot = match free.pop() {
-                Some(s) => {
-                    cases[s as usize] = case;
-                    s
-                }
-                None => {
-                    cases.push(case);
-                    (cases.len() - 1) as u32
-                }
-            };
-            in_flight += 1;
-            match case.ai {
-                1 => heap.push(Reverse((now + p.ai_handle_ms, slot))),
-                2 => {
-                    rep.ai.1 += 1;
-                    heap.push(Reverse((now + p.ai_handle_ms + p.reopen_delay_ms, slot)))
-                }
-                _ => advance!(slot, now),
-            }
-            continue;
+        let intent = m.templates[template as usize].intent as usize;
+        let share = p.ai_share.get(intent).copied().unwrap_or(0.0);
+        let mut case = Case {
+            template,
+            step: 0,
+            created: now,
+            ai: 0,
+            working_team: NONE,
+            queued_at: now,
+        };
+        if share > 0.0 && self.rng.random_bool(share.min(1.0)) {
+            self.rep.ai.0 += 1;
+            let wrong = !self.rng.random_bool(p.ai_precision[intent].clamp(0.0, 1.0));
+            case.ai = if wrong { 2 } else { 1 };
         }
-        let Reverse((now, slot)) = heap.pop().expect("peeked");
-        if slot == TICK {
-            let how = ((now / HOUR) as usize) % HOURS_PER_WEEK;
-            for t in 0..n_teams {
-                if !p.slots[t] {
-                    let r = p.cap[t][how].max(0.0);
-                    tokens[t] = (tokens[t] + r).min(r.max(1.0));
-                }
-                drain!(t, now);
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.cases[s as usize] = case;
+                s
             }
-            if in_flight > 0 || next_arrival < arrivals.len() {
-                heap.push(Reverse((now + HOUR, TICK)));
+            None => {
+                self.cases.push(case);
+                (self.cases.len() - 1) as u32
             }
-            continue;
+        };
+        self.in_flight += 1;
+        match case.ai {
+            1 => self.heap.push(Reverse((now + p.ai_handle_ms, slot))),
+            2 => {
+                self.rep.ai.1 += 1;
+                self.heap
+                    .push(Reverse((now + p.ai_handle_ms + p.reopen_delay_ms, slot)))
+            }
+            _ => self.advance(slot, now),
         }
-        let c = cases[slot as usize];
+    }
+
+    /// The hourly tick: rate teams get the hour's starts, every team starts queued work, and
+    /// the next tick is due while anything is left to happen.
+    fn tick(&mut self, now: i64) {
+        let how = ((now / HOUR) as usize) % HOURS_PER_WEEK;
+        for t in 0..self.m.teams.len() {
+            if !self.p.slots[t] {
+                let r = self.p.cap[t][how].max(0.0);
+                self.tokens[t] = (self.tokens[t] + r).min(r.max(1.0));
+            }
+            self.drain(t, now);
+        }
+        if self.in_flight > 0 || self.next_arrival < self.arrivals.len() {
+            self.heap.push(Reverse((now + HOUR, TICK)));
+        }
+    }
+
+    /// Case `slot`'s timer went off at `now`: an AI answer held or came back, or a step
+    /// ended (freeing its slot); the case moves on.
+    fn wake(&mut self, slot: u32, now: i64) {
+        let c = self.cases[slot as usize];
         match c.ai {
             1 => {
                 // The AI's answer held: done.
-                cases[slot as usize].step =
-                    m.templates[c.template as usize].end - m.templates[c.template as usize].start;
-                cases[slot as usize].ai = 0;
-                advance!(slot, now);
-                continue;
+                let tpl = &self.m.templates[c.template as usize];
+                self.cases[slot as usize].step = tpl.end - tpl.start;
+                self.cases[slot as usize].ai = 0;
+                self.advance(slot, now);
+                return;
             }
             2 => {
                 // A wrong answer came back: the human path from the start.
-                cases[slot as usize].ai = 0;
-                advance!(slot, now);
-                continue;
+                self.cases[slot as usize].ai = 0;
+                self.advance(slot, now);
+                return;
             }
             _ => {}
         }
         if c.working_team != NONE {
             let t = c.working_team as usize;
-            busy[t] -= 1;
-            cases[slot as usize].working_team = NONE;
-            drain!(t, now);
+            self.busy[t] -= 1;
+            self.cases[slot as usize].working_team = NONE;
+            self.drain(t, now);
         }
-        advance!(slot, now);
+        self.advance(slot, now);
     }
-    // Backlog at the end of each day: arrivals so far minus completions so far.
-    let mut arrived = 0usize;
-    let mut done = 0u64;
-    for (d, (&finished, backlog)) in done_per_day.iter().zip(rep.backlog.iter_mut()).enumerate() {
-        let end = (d as i64 + 1) * MS_PER_DAY;
-        while arrived < arrivals.len() && arrivals[arrived] < end {
-            arrived += 1;
+
+    /// Moves case `slot` forward from its current step at `now` until it waits on something.
+    fn advance(&mut self, slot: u32, now: i64) {
+        let (m, p) = (self.m, self.p);
+        loop {
+            let c = self.cases[slot as usize];
+            let tpl = &m.templates[c.template as usize];
+            if c.start_step_done(tpl) {
+                self.complete(slot, now, c.created, tpl.sla_target_ms);
+                break;
+            }
+            let st = m.steps[(tpl.start + c.step) as usize];
+            if !st.work {
+                self.cases[slot as usize].step += 1;
+                let merged_away = st.from_team != NONE
+                    && st.team != NONE
+                    && p.team_map[st.from_team as usize] == p.team_map[st.team as usize];
+                if merged_away || st.dur_ms == 0 {
+                    continue;
+                }
+                self.heap.push(Reverse((now + st.dur_ms, slot)));
+                break;
+            }
+            let t = p.team_map[st.team as usize] as usize;
+            if self.can_start(t, now) && self.queues[t].is_empty() {
+                self.start_work(t, slot, st.dur_ms, now);
+            } else {
+                self.cases[slot as usize].queued_at = now;
+                self.queues[t].push_back(slot);
+            }
+            break;
         }
-        done += finished;
-        *backlog = (arrived as f64 - done as f64).max(0.0);
     }
-    let v = flowgate_flow::stats::percentiles_select(&mut rep.cycles, &[50, 85, 95]);
-    rep.pct = [0, 1, 2].map(|i| v.get(i).map(|&x| x as f64 / 1000.0));
-    rep
+
+    /// Case `slot`, created at `created`, is resolved at `now`: its cycle time and SLA
+    /// (unless censored), and its slot is freed.
+    fn complete(&mut self, slot: u32, now: i64, created: i64, sla_target_ms: Option<i64>) {
+        let cyc = now - created;
+        if self.p.censor_ms.is_none_or(|end| now < end) {
+            self.rep.cycles.push(cyc);
+            if let Some(g) = sla_target_ms {
+                self.rep.sla.0 += (cyc <= g) as u64;
+                self.rep.sla.1 += 1;
+            }
+        }
+        let d = (now / MS_PER_DAY) as usize;
+        if d < self.done_per_day.len() {
+            self.done_per_day[d] += 1;
+        }
+        self.free.push(slot);
+        self.in_flight -= 1;
+    }
+
+    /// Case `slot` starts a work step of `dur_ms` at team `t` at `now`, taking a slot or a
+    /// start.
+    fn start_work(&mut self, t: usize, slot: u32, dur_ms: i64, now: i64) {
+        let case = &mut self.cases[slot as usize];
+        if self.p.slots[t] {
+            self.busy[t] += 1;
+            case.working_team = t as u32;
+        } else {
+            self.tokens[t] -= 1.0;
+        }
+        case.step += 1;
+        self.rep.work_ms += dur_ms as i128;
+        self.rep.queue_wait.1 += 1;
+        self.heap.push(Reverse((now + dur_ms, slot)));
+    }
+
+    /// Starts queued work at team `t` while it has free capacity.
+    fn drain(&mut self, t: usize, now: i64) {
+        let m = self.m;
+        while self.can_start(t, now) {
+            let Some(q) = self.queues[t].pop_front() else {
+                break;
+            };
+            let c = self.cases[q as usize];
+            let tpl = &m.templates[c.template as usize];
+            let st = m.steps[(tpl.start + c.step) as usize];
+            self.rep.queue_wait.0 += (now - c.queued_at) as i128;
+            self.start_work(t, q, st.dur_ms, now);
+        }
+    }
+
+    /// The replication's figures: the backlog at the end of each day (arrivals so far minus
+    /// completions so far) and the cycle-time percentiles.
+    fn finish(self) -> Rep {
+        let Run {
+            mut rep,
+            arrivals,
+            done_per_day,
+            ..
+        } = self;
+        let mut arrived = 0usize;
+        let mut done = 0u64;
+        for (d, (&finished, backlog)) in done_per_day.iter().zip(rep.backlog.iter_mut()).enumerate()
+        {
+            let end = (d as i64 + 1) * MS_PER_DAY;
+            while arrived < arrivals.len() && arrivals[arrived] < end {
+                arrived += 1;
+            }
+            done += finished;
+            *backlog = (arrived as f64 - done as f64).max(0.0);
+        }
+        let v = flowgate_flow::stats::percentiles_select(&mut rep.cycles, &[50, 85, 95]);
+        rep.pct = [0, 1, 2].map(|i| v.get(i).map(|&x| x as f64 / 1000.0));
+        rep
+    }
 }
 
 impl Case {

@@ -129,6 +129,9 @@ impl Compare {
 /// Bootstrap replicates of every measure's difference: raw, and mix-adjusted.
 type Replicates = (Vec<Vec<f64>>, Vec<Vec<f64>>);
 
+/// Every figure of [`figures`] for both periods: baseline, pilot.
+type PeriodFigures = [Vec<Option<f64>>; 2];
+
 /// The bootstrap runs in this many independent chunks (one thread each).
 const BOOT_CHUNKS: usize = 8;
 
@@ -292,32 +295,73 @@ fn resample_group(
     r
 }
 
-/// Compares the two periods.
-pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
-    let recs = input.records;
-    let period_of = |r: &CaseRecord| -> Option<usize> {
-        if opts.baseline.contains(r.created) {
-            Some(0)
-        } else if opts.pilot.contains(r.created) {
-            Some(1)
-        } else {
-            None
-        }
-    };
-    let (seg_of, seg_names): (Box<dyn Fn(usize) -> usize>, Vec<String>) = match input.segments {
-        Some((ids, names)) => (
-            Box::new(move |c| ids.get(c).map_or(0, |&s| s as usize)),
-            names.to_vec(),
-        ),
-        None => (Box::new(|_| 0), vec!["all".to_owned()]),
-    };
-    let n_seg = seg_names.len().max(1);
+/// The period (0 baseline, 1 pilot) a case belongs to by its creation, if any.
+fn period_of(opts: &CompareOptions, r: &CaseRecord) -> Option<usize> {
+    if opts.baseline.contains(r.created) {
+        Some(0)
+    } else if opts.pilot.contains(r.created) {
+        Some(1)
+    } else {
+        None
+    }
+}
 
+/// The segment of case `c` (0 without segments).
+fn segment_of(input: &CompareInput, c: usize) -> usize {
+    match input.segments {
+        Some((ids, _)) => ids.get(c).map_or(0, |&s| s as usize),
+        None => 0,
+    }
+}
+
+impl Group {
+    /// Counts case `r` (`sla_target_s` its resolution target); false if it is still open.
+    fn add_case(&mut self, cbins: &Bins, r: &CaseRecord, sla_target_s: Option<f64>) -> bool {
+        self.cases += 1;
+        let mut tally = |i: usize, yes: bool| {
+            self.binary[i].0 += yes as u64;
+            self.binary[i].1 += 1;
+        };
+        tally(2, r.rework());
+        tally(3, r.escalated);
+        let Some(ms) = r.cycle_ms() else {
+            return false;
+        };
+        let s = ms as f64 / 1000.0;
+        tally(0, r.first_pass());
+        tally(1, r.reopens > 0);
+        if let Some(t) = sla_target_s {
+            tally(4, s <= t);
+        }
+        self.cycle[cbins.index(s)] += 1;
+        let t = r.touch_ms as f64 / 1000.0;
+        self.touch.0 += 1;
+        self.touch.1 += t;
+        self.touch.2 += t * t;
+        true
+    }
+}
+
+/// Both periods' cases, tallied.
+struct Tallies {
+    /// Cycle-time bins shared by both periods.
+    cbins: Bins,
+    /// Per period, per segment.
+    groups: Vec<Vec<Group>>,
+    /// Open cases per period.
+    open: [u64; 2],
+    /// Cycle times (s) of each period's resolved cases.
+    raw_cycles: [Vec<f64>; 2],
+}
+
+/// Tallies the cases of both periods into `n_seg` segments each.
+fn tally_periods(input: &CompareInput, opts: &CompareOptions, n_seg: usize) -> Tallies {
+    let recs = input.records;
     // Shared bins over both periods.
     let mut cyc_vals = Vec::new();
     let mut raw_cycles: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for r in recs {
-        if let (Some(p), Some(ms)) = (period_of(r), r.cycle_ms()) {
+        if let (Some(p), Some(ms)) = (period_of(opts, r), r.cycle_ms()) {
             cyc_vals.push(ms as f64 / 1000.0);
             raw_cycles[p].push(ms as f64 / 1000.0);
         }
@@ -326,34 +370,44 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
     let mut groups = vec![vec![Group::new(cbins.len()); n_seg]; 2];
     let mut open = [0u64; 2];
     for (c, r) in recs.iter().enumerate() {
-        let Some(p) = period_of(r) else { continue };
-        let g = &mut groups[p][seg_of(c).min(n_seg - 1)];
-        g.cases += 1;
-        let mut tally = |i: usize, yes: bool| {
-            g.binary[i].0 += yes as u64;
-            g.binary[i].1 += 1;
+        let Some(p) = period_of(opts, r) else {
+            continue;
         };
-        tally(2, r.rework());
-        tally(3, r.escalated);
-        match r.cycle_ms() {
-            Some(ms) => {
-                let s = ms as f64 / 1000.0;
-                tally(0, r.first_pass());
-                tally(1, r.reopens > 0);
-                if let Some(t) = input.sla_target_s.and_then(|t| t.get(c).copied().flatten()) {
-                    tally(4, s <= t);
-                }
-                g.cycle[cbins.index(s)] += 1;
-                let t = r.touch_ms as f64 / 1000.0;
-                g.touch.0 += 1;
-                g.touch.1 += t;
-                g.touch.2 += t * t;
-            }
-            None => open[p] += 1,
+        let g = &mut groups[p][segment_of(input, c).min(n_seg - 1)];
+        let target = input.sla_target_s.and_then(|t| t.get(c).copied().flatten());
+        if !g.add_case(&cbins, r, target) {
+            open[p] += 1;
         }
     }
-    let cases = |p: usize| groups[p].iter().map(|g| g.cases).sum::<u64>();
-    let (nb, np) = (cases(0), cases(1));
+    Tallies {
+        cbins,
+        groups,
+        open,
+        raw_cycles,
+    }
+}
+
+/// Raw point estimates of both periods, with exact nearest-rank percentiles from the raw
+/// cycle times (which this sorts).
+fn point_estimates(t: &mut Tallies) -> PeriodFigures {
+    let mut point = [
+        figures(&t.groups[0], &t.cbins, None),
+        figures(&t.groups[1], &t.cbins, None),
+    ];
+    for (p, v) in t.raw_cycles.iter_mut().enumerate() {
+        v.sort_unstable_by(f64::total_cmp);
+        if !v.is_empty() {
+            let at = |q: u32| v[flowgate_flow::stats::nearest_rank(q, v.len()) - 1];
+            point[p][0] = Some(at(50));
+            point[p][1] = Some(at(85));
+        }
+    }
+    point
+}
+
+/// The segment weights of the mix adjustment: the baseline's mix over the segments the
+/// pilot has, renormalised (segments missing from the pilot cannot be re-weighted).
+fn adjusted_mix(groups: &[Vec<Group>], nb: u64) -> Vec<f64> {
     // Baseline mix: each segment's share of baseline cases.
     let mix: Vec<f64> = groups[0]
         .iter()
@@ -365,80 +419,72 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
             }
         })
         .collect();
-    let segmented = input.segments.is_some() && n_seg > 1;
-
-    // Raw point estimates: exact nearest-rank percentiles from the raw values.
-    let mut point = [
-        figures(&groups[0], &cbins, None),
-        figures(&groups[1], &cbins, None),
-    ];
-    for (p, v) in raw_cycles.iter_mut().enumerate() {
-        v.sort_unstable_by(f64::total_cmp);
-        if !v.is_empty() {
-            let at = |q: u32| v[flowgate_flow::stats::nearest_rank(q, v.len()) - 1];
-            point[p][0] = Some(at(50));
-            point[p][1] = Some(at(85));
-        }
-    }
-    // Segments missing from the pilot cannot be re-weighted: the adjustment uses the shared
-    // ones, with the baseline weights renormalised.
     let shared: Vec<f64> = mix
         .iter()
         .zip(&groups[1])
         .map(|(&w, g)| if g.cases > 0 { w } else { 0.0 })
         .collect();
     let shared_total: f64 = shared.iter().sum();
-    let adj_mix: Vec<f64> = shared
+    shared
         .iter()
         .map(|w| w / shared_total.max(1e-300))
-        .collect();
-    let adj_base = segmented.then(|| figures(&groups[0], &cbins, Some(&adj_mix)));
-    let adj_pilot = segmented.then(|| figures(&groups[1], &cbins, Some(&adj_mix)));
+        .collect()
+}
 
-    // Bootstrap, in a fixed number of chunks with their own random streams (so the result
-    // does not depend on how many threads ran them), on scoped threads.
+/// `count` bootstrap replicates of every difference, from random stream `chunk`; the
+/// mix-adjusted ones only with `adj_mix`.
+fn bootstrap_chunk(
+    t: &Tallies,
+    adj_mix: Option<&[f64]>,
+    opts: &CompareOptions,
+    chunk: usize,
+    count: usize,
+) -> Replicates {
+    let k = NAMES.len();
+    let mut raw: Vec<Vec<f64>> = vec![Vec::with_capacity(count); k];
+    let mut adj: Vec<Vec<f64>> = vec![Vec::with_capacity(count); k];
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(opts.seed ^ (chunk as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut buf = Vec::new();
+    for _ in 0..count {
+        let mut f = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+        for p in 0..2 {
+            let rs: Vec<Group> = t.groups[p]
+                .iter()
+                .map(|g| resample_group(g, &mut rng, &mut buf, opts.shortcuts))
+                .collect();
+            f[p] = figures(&rs, &t.cbins, None);
+            if let Some(w) = adj_mix {
+                f[2 + p] = figures(&rs, &t.cbins, Some(w));
+            }
+        }
+        for i in 0..k {
+            if let (Some(a), Some(b)) = (f[0][i], f[1][i]) {
+                raw[i].push(b - a);
+            }
+            if adj_mix.is_some()
+                && let (Some(a), Some(b)) = (f[2][i], f[3][i])
+            {
+                adj[i].push(b - a);
+            }
+        }
+    }
+    (raw, adj)
+}
+
+/// Bootstrap replicates of every difference, in a fixed number of chunks with their own
+/// random streams (so the result does not depend on how many threads ran them), on scoped
+/// threads.
+fn bootstrap(t: &Tallies, adj_mix: Option<&[f64]>, opts: &CompareOptions) -> Replicates {
     let k = NAMES.len();
     let chunk_reps: Vec<usize> = (0..BOOT_CHUNKS)
         .map(|c| opts.resamples / BOOT_CHUNKS + usize::from(c < opts.resamples % BOOT_CHUNKS))
         .collect();
-    let run_chunk = |chunk: usize, count: usize| -> Replicates {
-        let mut raw: Vec<Vec<f64>> = vec![Vec::with_capacity(count); k];
-        let mut adj: Vec<Vec<f64>> = vec![Vec::with_capacity(count); k];
-        let mut rng = ChaCha8Rng::seed_from_u64(
-            opts.seed ^ (chunk as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        let mut buf = Vec::new();
-        for _ in 0..count {
-            let mut f = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-            for p in 0..2 {
-                let rs: Vec<Group> = groups[p]
-                    .iter()
-                    .map(|g| resample_group(g, &mut rng, &mut buf, opts.shortcuts))
-                    .collect();
-                f[p] = figures(&rs, &cbins, None);
-                if segmented {
-                    f[2 + p] = figures(&rs, &cbins, Some(&adj_mix));
-                }
-            }
-            for i in 0..k {
-                if let (Some(a), Some(b)) = (f[0][i], f[1][i]) {
-                    raw[i].push(b - a);
-                }
-                if segmented && let (Some(a), Some(b)) = (f[2][i], f[3][i]) {
-                    adj[i].push(b - a);
-                }
-            }
-        }
-        (raw, adj)
-    };
     let parts: Vec<Replicates> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunk_reps
             .iter()
             .enumerate()
-            .map(|(c, &n)| {
-                let run_chunk = &run_chunk;
-                scope.spawn(move || run_chunk(c, n))
-            })
+            .map(|(c, &n)| scope.spawn(move || bootstrap_chunk(t, adj_mix, opts, c, n)))
             .collect();
         handles
             .into_iter()
@@ -453,8 +499,19 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
             reps_adj[i].extend(&adj[i]);
         }
     }
+    (reps_raw, reps_adj)
+}
+
+/// The measures of [`NAMES`] from the point estimates, the mix-adjusted figures of both
+/// periods (when segmented) and the bootstrap replicates.
+fn point_measures(
+    point: &PeriodFigures,
+    adjusted: Option<&PeriodFigures>,
+    reps: &mut Replicates,
+) -> Vec<Measure> {
+    let (reps_raw, reps_adj) = reps;
     let diff = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
-    let mut measures: Vec<Measure> = NAMES
+    NAMES
         .iter()
         .enumerate()
         .map(|(i, &(name, unit, better))| Measure {
@@ -465,25 +522,22 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
             pilot: point[1][i],
             difference: diff(point[0][i], point[1][i]),
             ci95: percentile_interval(&mut reps_raw[i]),
-            adjusted: match (&adj_base, &adj_pilot) {
-                (Some(ab), Some(ap)) => Some(Adjusted {
-                    pilot: ap[i],
-                    // The adjusted difference compares like with like: both periods
-                    // re-weighted to the shared segments' baseline mix.
-                    difference: diff(ab[i], ap[i]),
-                    ci95: percentile_interval(&mut reps_adj[i]),
-                }),
-                _ => None,
-            },
+            adjusted: adjusted.map(|[ab, ap]| Adjusted {
+                pilot: ap[i],
+                // The adjusted difference compares like with like: both periods
+                // re-weighted to the shared segments' baseline mix.
+                difference: diff(ab[i], ap[i]),
+                ci95: percentile_interval(&mut reps_adj[i]),
+            }),
         })
-        .collect();
-    if input.sla_target_s.is_none() {
-        measures.retain(|m| m.name != "sla_adherence");
-    }
-    measures.extend(daily_measures(recs, opts));
+        .collect()
+}
 
+/// Warnings where the raw and the mix-adjusted difference disagree in direction or
+/// significance.
+fn mix_notes(measures: &[Measure]) -> Vec<String> {
     let mut notes = Vec::new();
-    for m in &measures {
+    for m in measures {
         let Some(a) = &m.adjusted else { continue };
         let (Some(raw), Some(adj)) = (m.difference, a.difference) else {
             continue;
@@ -506,36 +560,81 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
             ));
         }
     }
+    notes
+}
+
+/// One row per segment with cases in either period (`nb`, `np`: all cases per period);
+/// notes the segments the pilot lacks.
+fn segment_rows(
+    seg_names: &[String],
+    t: &Tallies,
+    (nb, np): (u64, u64),
+    notes: &mut Vec<String>,
+) -> Vec<SegmentRow> {
     let mut segments = Vec::new();
-    if segmented {
-        for (s, name) in seg_names.iter().enumerate() {
-            let (b, p) = (&groups[0][s], &groups[1][s]);
-            if b.cases == 0 && p.cases == 0 {
-                continue;
-            }
-            let p50 = |g: &Group| weighted_percentile(&cbins.values, &as_f64(&g.cycle), 50.0);
-            segments.push(SegmentRow {
-                segment: name.clone(),
-                baseline_cases: b.cases,
-                pilot_cases: p.cases,
-                baseline_share: ratio(b.cases, nb),
-                pilot_share: ratio(p.cases, np),
-                baseline_cycle_p50_s: p50(b),
-                pilot_cycle_p50_s: p50(p),
-            });
-            if b.cases > 0 && p.cases == 0 {
-                notes.push(format!(
-                    "segment {name:?} has {} baseline cases and none in the pilot: left out of the mix adjustment",
-                    b.cases
-                ));
-            }
+    for (s, name) in seg_names.iter().enumerate() {
+        let (b, p) = (&t.groups[0][s], &t.groups[1][s]);
+        if b.cases == 0 && p.cases == 0 {
+            continue;
+        }
+        let p50 = |g: &Group| weighted_percentile(&t.cbins.values, &as_f64(&g.cycle), 50.0);
+        segments.push(SegmentRow {
+            segment: name.clone(),
+            baseline_cases: b.cases,
+            pilot_cases: p.cases,
+            baseline_share: ratio(b.cases, nb),
+            pilot_share: ratio(p.cases, np),
+            baseline_cycle_p50_s: p50(b),
+            pilot_cycle_p50_s: p50(p),
+        });
+        if b.cases > 0 && p.cases == 0 {
+            notes.push(format!(
+                "segment {name:?} has {} baseline cases and none in the pilot: left out of the mix adjustment",
+                b.cases
+            ));
         }
     }
+    segments
+}
+
+/// Compares the two periods.
+pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
+    let seg_names: Vec<String> = match input.segments {
+        Some((_, names)) => names.to_vec(),
+        None => vec!["all".to_owned()],
+    };
+    let n_seg = seg_names.len().max(1);
+    let mut t = tally_periods(input, opts, n_seg);
+    let cases = |p: usize| t.groups[p].iter().map(|g| g.cases).sum::<u64>();
+    let (nb, np) = (cases(0), cases(1));
+    let segmented = input.segments.is_some() && n_seg > 1;
+
+    let point = point_estimates(&mut t);
+    let adj_mix = adjusted_mix(&t.groups, nb);
+    let adjusted = segmented.then(|| {
+        [
+            figures(&t.groups[0], &t.cbins, Some(&adj_mix)),
+            figures(&t.groups[1], &t.cbins, Some(&adj_mix)),
+        ]
+    });
+    let mut reps = bootstrap(&t, segmented.then_some(&adj_mix[..]), opts);
+    let mut measures = point_measures(&point, adjusted.as_ref(), &mut reps);
+    if input.sla_target_s.is_none() {
+        measures.retain(|m| m.name != "sla_adherence");
+    }
+    measures.extend(daily_measures(input.records, opts));
+
+    let mut notes = mix_notes(&measures);
+    let segments = if segmented {
+        segment_rows(&seg_names, &t, (nb, np), &mut notes)
+    } else {
+        Vec::new()
+    };
     for (p, label, n) in [(0, "baseline", nb), (1, "pilot", np)] {
-        if n > 0 && open[p] as f64 > 0.05 * n as f64 {
+        if n > 0 && t.open[p] as f64 > 0.05 * n as f64 {
             notes.push(format!(
                 "{} of {} {label} cases are still open: its duration figures cover resolved cases only",
-                open[p], n
+                t.open[p], n
             ));
         }
     }
@@ -544,12 +643,12 @@ pub fn compare(input: &CompareInput, opts: &CompareOptions) -> Compare {
         pilot: opts.pilot,
         baseline_cases: nb,
         pilot_cases: np,
-        baseline_open: open[0],
-        pilot_open: open[1],
+        baseline_open: t.open[0],
+        pilot_open: t.open[1],
         resamples: opts.resamples,
         by: opts.by.clone(),
         measures,
-        cycle_time_rank_test: mann_whitney(&raw_cycles[0], &raw_cycles[1]),
+        cycle_time_rank_test: mann_whitney(&t.raw_cycles[0], &t.raw_cycles[1]),
         segments,
         notes,
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use flowgate_store::Store;
-use flowgate_store::audit::{AuditEntry, NewRecord};
+use flowgate_store::audit::AuditEntry;
 
 use crate::config::Settings;
 
@@ -37,28 +37,6 @@ pub enum AuditCommand {
         db: Option<String>,
         file: PathBuf,
     },
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Line {
-    seq: i64,
-    recorded_at: String,
-    recorded_at_ms: i64,
-    /// The record exactly as stored (the hash covers these bytes).
-    record: String,
-    prev_sha256: String,
-    sha256: String,
-    /// Chain version (1 in exports of older flowgate, which lacked the three fields below).
-    #[serde(default = "one")]
-    version: i32,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    actor: String,
-}
-
-fn one() -> i32 {
-    1
 }
 
 pub fn run(cmd: AuditCommand, settings: &Settings) -> Result<()> {
@@ -120,57 +98,17 @@ pub fn run(cmd: AuditCommand, settings: &Settings) -> Result<()> {
                 s.close().await;
                 e
             })?;
-            let mut text = String::new();
-            for e in &entries {
-                let line = Line {
-                    seq: e.seq,
-                    recorded_at: flowgate_flow::time::format_utc_ms(e.recorded_at_ms),
-                    recorded_at_ms: e.recorded_at_ms,
-                    record: e.record.clone(),
-                    prev_sha256: e.prev_sha256.clone(),
-                    sha256: e.sha256.clone(),
-                    version: e.version,
-                    kind: e.kind.clone(),
-                    actor: e.actor.clone(),
-                };
-                text.push_str(&serde_json::to_string(&line)?);
-                text.push('\n');
-            }
+            let text = flowgate_app::audit::export_jsonl(&entries);
             crate::output::write(out.as_deref(), text.as_bytes())
         }
         AuditCommand::Append { db, file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let mut records = Vec::new();
-            for (i, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<serde_json::Value>(line) {
-                    Ok(v) if v.is_object() => {
-                        let kind = match v.get("kind") {
-                            None => flowgate_store::audit::kind::NOTE.to_owned(),
-                            Some(serde_json::Value::String(k))
-                                if !k.is_empty() && !k.contains(['\n', '\r']) =>
-                            {
-                                k.clone()
-                            }
-                            Some(_) => bail!(
-                                "{}:{}: field \"kind\": expected a non-empty string on one line",
-                                file.display(),
-                                i + 1
-                            ),
-                        };
-                        records.push(NewRecord::new(
-                            &kind,
-                            &crate::risk::actor(),
-                            line.trim().to_owned(),
-                        ))
-                    }
-                    Ok(_) => bail!("{}:{}: expected a JSON object", file.display(), i + 1),
-                    Err(e) => bail!("{}:{}: not JSON: {e}", file.display(), i + 1),
-                }
-            }
+            let records = flowgate_app::audit::parse_records(
+                &text,
+                &file.display().to_string(),
+                &crate::risk::actor(),
+            )?;
             let url = crate::db::database_url(db.as_deref(), settings);
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -195,29 +133,10 @@ pub fn run(cmd: AuditCommand, settings: &Settings) -> Result<()> {
 fn read_export(path: &std::path::Path) -> Result<Vec<AuditEntry>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            let x: Line = serde_json::from_str(l).with_context(|| {
-                format!(
-                    "{}:{}: expected an audit export line (seq, recorded_at_ms, record, prev_sha256, sha256)",
-                    path.display(),
-                    i + 1
-                )
-            })?;
-            Ok(AuditEntry {
-                seq: x.seq,
-                recorded_at_ms: x.recorded_at_ms,
-                record: x.record,
-                prev_sha256: x.prev_sha256,
-                sha256: x.sha256,
-                version: x.version,
-                kind: x.kind,
-                actor: x.actor,
-            })
-        })
-        .collect()
+    Ok(flowgate_app::audit::parse_export(
+        &text,
+        &path.display().to_string(),
+    )?)
 }
 
 #[derive(clap::Args, Debug)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 use flowgate_ingest::{Ingested, Mapping};
-use flowgate_store::{ImportRequest, Store};
+use flowgate_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;
@@ -45,7 +45,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
     #[command(flatten)]
-    pub source: crate::cli::SourceArgs,
+    pub source: crate::args::SourceArgs,
     /// Database URL: a SQLite file path (default ./flowgate.db) or postgres://…
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
@@ -119,26 +119,15 @@ pub fn store_rows(
     quiet: bool,
     replace: bool,
 ) -> Result<flowgate_store::ImportSummary> {
-    let hash = file_hash(file)?;
     let username = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    let mapping_toml = got.mapping.to_toml();
-    let mapping_hash = got.mapping.identity_hash();
-    let shown = file.display().to_string();
-    let req = ImportRequest {
+    let input = flowgate_app::import::FileImport {
         source: name,
-        rows: &got.builder,
-        mapping_toml: &mapping_toml,
-        mapping_hash: Some(&mapping_hash),
-        replace,
-        record_empty: true,
-        cursor: None,
-        file: &shown,
-        file_hash: &hash,
+        rows: got,
+        file,
         username: &username,
-        rows_read: got.rows,
-        rejected: got.rejected,
+        replace,
     };
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::new(got.builder.len() as u64);
@@ -160,15 +149,20 @@ pub fn store_rows(
     let rt = runtime()?;
     let summary = rt.block_on(async {
         let store = Store::open(url).await?;
-        store.migrate().await?;
-        let s = store.import(&req, &progress).await;
+        let s = flowgate_app::import::store_file(&store, &input, &progress).await;
         store.close().await;
-        s
+        anyhow::Ok(s?)
     });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    summary.with_context(|| format!("importing {shown} into {}", flowgate_store::redact_url(url)))
+    summary.with_context(|| {
+        format!(
+            "importing {} into {}",
+            file.display(),
+            flowgate_store::redact_url(url)
+        )
+    })
 }
 
 pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
@@ -179,28 +173,12 @@ pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
     };
     let given_name = mapping.as_ref().and_then(|m| m.name.clone());
     let got = crate::load::read_rows(file, mapping, args.source.strict, args.quiet)?;
-    // A help desk's history recognised from its content goes under the preset's name (as
-    // `flowgate sync` stores it); any other file under its name.
-    let detected_history = got
-        .mapping
-        .history
-        .as_ref()
-        .filter(|_| got.detected)
-        .map(|h| h.shape.preset().to_owned());
-    let name = match (&args.source_name, given_name, detected_history) {
-        (Some(n), _, _) => n.clone(),
-        (None, Some(n), _) | (None, None, Some(n)) => n,
-        (None, None, None) => file
-            .file_name()
-            .map(|n| {
-                n.to_string_lossy()
-                    .split('.')
-                    .next()
-                    .unwrap_or("log")
-                    .to_owned()
-            })
-            .unwrap_or_else(|| "log".into()),
-    };
+    let name = flowgate_app::import::source_name(
+        args.source_name.as_deref(),
+        given_name.as_deref(),
+        &got,
+        file,
+    );
     let s = store_rows(&url, &name, &got, file, args.quiet, args.replace)?;
     if !args.quiet {
         let span = s
@@ -222,22 +200,6 @@ pub fn import(args: ImportArgs, settings: &Settings) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `xxh3-128:<hex>` of the file's bytes.
-fn file_hash(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("xxh3-128:{:032x}", h.digest128()))
 }
 
 /// Loads a source as an event log (for `baseline --db`).
@@ -417,4 +379,46 @@ pub fn db(cmd: DbCommand, settings: &Settings) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads the log named by a file argument or a database (`--db`, `FLOWGATE_DATABASE_URL`,
+/// settings), and a description of where it came from.
+pub fn load_log(
+    source: &crate::args::SourceArgs,
+    db: Option<&str>,
+    source_name: Option<&str>,
+    mapping: Option<flowgate_ingest::Mapping>,
+    quiet: bool,
+    settings: &Settings,
+) -> Result<(flowgate_ingest::Ingested, String)> {
+    let t0 = std::time::Instant::now();
+    let (got, source) = match (&source.file, db) {
+        (Some(file), None) => (
+            crate::load::read(file, mapping, source.strict, quiet)?,
+            file.display().to_string(),
+        ),
+        (None, None)
+            if std::env::var_os("FLOWGATE_DATABASE_URL").is_none()
+                && settings.database_url.is_none() =>
+        {
+            bail!("give a log file, or --db URL to read from a database")
+        }
+        (None, db) => {
+            let url = database_url(db, settings);
+            let (got, name) = load(&url, source_name)?;
+            if !quiet {
+                for w in &got.warnings {
+                    eprintln!("warning: source {name}: {w}");
+                }
+            }
+            (got, format!("source {name} in {url}"))
+        }
+        (Some(_), Some(_)) => bail!("give a file or --db, not both"),
+    };
+    tracing::info!(
+        secs = t0.elapsed().as_secs_f64(),
+        events = got.log.n_events(),
+        "read"
+    );
+    Ok((got, source))
 }

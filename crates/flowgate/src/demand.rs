@@ -1,14 +1,14 @@
 //! `flowgate train` and `flowgate eval`: the intent model from labelled texts.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+
+use crate::encode::{bar, classify, encoder};
 use flowgate_demand::linear::TrainParams;
-use flowgate_demand::{Encoder, IntentModel, evaluate, model_files, texts};
+use flowgate_demand::{IntentModel, evaluate, texts};
 use flowgate_flow::demand::{BucketRules, Demand, DemandInput};
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
@@ -101,23 +101,6 @@ pub struct EvalArgs {
     pub format: String,
 }
 
-pub fn bar(quiet: bool) -> Option<ProgressBar> {
-    (!quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = ProgressBar::new(0);
-        b.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {bar:30} {pos}/{len} ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b
-    })
-}
-
-pub fn encoder() -> Result<Encoder> {
-    let dir = model_files::default_model_dir().context("locating the sentence encoder")?;
-    Encoder::load(&dir)
-        .with_context(|| format!("loading the sentence encoder from {}", dir.display()))
-}
-
 pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> {
     let data = texts::read_columns(
         &args.texts,
@@ -148,35 +131,12 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
         }
         None => None,
     };
-    let mut oos_texts: Vec<String> = match &args.oos_texts {
+    let oos_texts: Vec<String> = match &args.oos_texts {
         Some(p) => texts::read(p, args.text_col.as_deref(), None, false)?.texts,
         None => Vec::new(),
     };
-    let mut data = data;
-    if let Some(l) = &args.oos_label {
-        let marked: Vec<bool> = data.labels.iter().map(|x| x == l).collect();
-        let n = marked.iter().filter(|m| **m).count();
-        if n == 0 {
-            anyhow::bail!(
-                "{}: no text is labelled {l:?} (--oos-label)",
-                args.texts.display()
-            );
-        }
-        oos_texts.extend(
-            data.texts
-                .iter()
-                .zip(&marked)
-                .filter(|(_, m)| **m)
-                .map(|(t, _)| t.clone()),
-        );
-        drop_texts(&mut data, &marked);
-    }
     let t0 = Instant::now();
     let enc = encoder()?;
-    let oos_refs: Vec<&str> = oos_texts.iter().map(String::as_str).collect();
-    let oos_emb = flowgate_demand::intent::embed_all(&enc, &oos_refs, &|_, _, _| {})?;
-    let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
-    let labels: Vec<&str> = data.labels.iter().map(String::as_str).collect();
     let b = bar(false);
     let progress = |stage: &str, done: usize, total: usize| {
         if let Some(b) = &b {
@@ -185,113 +145,31 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
             b.set_position(done as u64);
         }
     };
-    let params = TrainParams {
-        epochs: args.epochs,
-        embed_weight: args.embed_weight,
-        lr: args.lr,
-        min_confidence: args.min_confidence,
-        knn_weight: args.vote_weight,
-        ..TrainParams::default()
+    let req = flowgate_app::train::TrainRequest {
+        data,
+        oos_texts,
+        oos_label: args.oos_label.clone(),
+        params: TrainParams {
+            epochs: args.epochs,
+            embed_weight: args.embed_weight,
+            lr: args.lr,
+            min_confidence: args.min_confidence,
+            knn_weight: args.vote_weight,
+            ..TrainParams::default()
+        },
+        gate_folds: args.gate_folds,
+        audit_labels: args.audit_labels.is_some(),
+        drop_suspects: args.drop_suspects,
     };
-    let emb = flowgate_demand::intent::embed_all(&enc, &texts, &progress)?;
-    let mut suspect = vec![false; texts.len()];
-    if args.audit_labels.is_some() || args.drop_suspects {
-        let suspects =
-            flowgate_demand::intent::audit_labels(&texts, &labels, &emb, params, 5, &progress)?;
-        if let Some(path) = &args.audit_labels {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(["line", "id", "text", "label", "suggested", "confidence"])?;
-            for sp in &suspects {
-                w.write_record([
-                    &data.lines[sp.index].to_string(),
-                    &data.ids[sp.index],
-                    texts[sp.index],
-                    &sp.given,
-                    &sp.suggested,
-                    &format!("{:.3}", sp.confidence),
-                ])?;
-            }
-            let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-            crate::output::write_atomic(path, &bytes)?;
-        }
-        eprintln!(
-            "label audit: {} of {} texts look mislabelled{}",
-            suspects.len(),
-            texts.len(),
-            match &args.audit_labels {
-                Some(p) => format!(" (listed in {})", p.display()),
-                None => String::new(),
-            }
-        );
-        if args.drop_suspects {
-            for sp in &suspects {
-                suspect[sp.index] = true;
-            }
-        }
-    }
-    let dropped = suspect.iter().filter(|d| **d).count();
-    // The gate calibrates on every training text, suspects included (scored against their
-    // given labels): the folds never train on suspects, but thresholds must see the data the
-    // model will meet, not a cleaned copy of it.
-    let held_out = if args.gate_folds >= 2 {
-        let oos = flowgate_demand::intent::OosExamples {
-            texts: &oos_refs,
-            emb: &oos_emb,
-        };
-        let names_all: Vec<String> = {
-            let mut n: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
-            n.sort_unstable();
-            n.dedup();
-            n
-        };
-        let items = flowgate_demand::intent::cross_fit_masked(
-            &enc,
-            &texts,
-            &labels,
-            &emb,
-            (dropped > 0).then_some(suspect.as_slice()),
-            oos,
-            params,
-            args.gate_folds,
-            &progress,
-        )?;
-        Some((names_all, items))
-    } else {
-        None
-    };
-    drop(texts);
-    drop(labels);
-    let mut emb = emb;
-    if dropped > 0 {
-        drop_texts(&mut data, &suspect);
-        keep_unmarked(&mut emb, &suspect);
-    }
-    let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
-    let labels: Vec<&str> = data.labels.iter().map(String::as_str).collect();
-    let oos = flowgate_demand::intent::OosExamples {
-        texts: &oos_refs,
-        emb: &oos_emb,
-    };
-    let mut model =
-        IntentModel::train_with_oos(&enc, &texts, &labels, &emb, oos, params, &progress)?;
-    if let Some((names_all, items)) = held_out {
-        // Indices into every label seen → into the model's labels (the same list unless the
-        // audit dropped every text of a label; such predictions cannot be kept).
-        model.header.held_out = items
-            .into_iter()
-            .filter_map(|(k, c, ok)| {
-                let name = &names_all[k as usize];
-                let at = model.header.labels.iter().position(|l| l == name)?;
-                Some((at as u32, c, ok))
-            })
-            .collect();
-    }
-    if dropped > 0 {
-        model.header.metrics = serde_json::json!({ "suspect_labels_dropped": dropped });
-    }
+    let trained = flowgate_app::train::train(&enc, req, &progress)
+        .with_context(|| args.texts.display().to_string())?;
     if let Some(b) = &b {
         b.finish_and_clear();
     }
+    if args.audit_labels.is_some() || args.drop_suspects {
+        report_suspects(&trained, args.audit_labels.as_deref())?;
+    }
+    let (mut model, data) = (trained.model, trained.data);
     if let Some(h) = &history {
         let d = labelled_demand(&h.log, &data, &model, &settings.demand)?;
         let counts = store_buckets(&mut model, &d);
@@ -304,7 +182,7 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     println!(
         "trained {} on {} texts, {} intents{} in {:.0}s (temperature {:.2}, out-of-scope threshold {:.3}); wrote {}",
         model.header.model_id,
-        texts.len(),
+        data.texts.len(),
         model.header.labels.len(),
         match model.header.oos_examples {
             0 => String::new(),
@@ -318,18 +196,34 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     Ok(())
 }
 
-/// Removes the marked texts with their ids, lines and labels.
-fn drop_texts(data: &mut texts::Labelled, marked: &[bool]) {
-    keep_unmarked(&mut data.ids, marked);
-    keep_unmarked(&mut data.lines, marked);
-    keep_unmarked(&mut data.texts, marked);
-    keep_unmarked(&mut data.labels, marked);
-}
-
-/// Removes the items whose `marked` entry is true.
-fn keep_unmarked<T>(v: &mut Vec<T>, marked: &[bool]) {
-    let mut m = marked.iter();
-    v.retain(|_| !m.next().copied().unwrap_or(false));
+/// The label audit: how many texts look mislabelled, listed as CSV in `path` when given.
+fn report_suspects(t: &flowgate_app::train::Trained, path: Option<&std::path::Path>) -> Result<()> {
+    if let Some(path) = path {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["line", "id", "text", "label", "suggested", "confidence"])?;
+        for sp in &t.suspects {
+            w.write_record([
+                &sp.line.to_string(),
+                &sp.id,
+                &sp.text,
+                &sp.given,
+                &sp.suggested,
+                &format!("{:.3}", sp.confidence),
+            ])?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::output::write_atomic(path, &bytes)?;
+    }
+    eprintln!(
+        "label audit: {} of {} texts look mislabelled{}",
+        t.suspects.len(),
+        t.data.texts.len() + t.dropped,
+        match path {
+            Some(p) => format!(" (listed in {})", p.display()),
+            None => String::new(),
+        }
+    );
+    Ok(())
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
@@ -402,31 +296,6 @@ pub struct TicketArgs {
     /// Classify the tickets with this model instead of reading their intent column.
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
-}
-
-/// Embeds and classifies texts in batches, reporting progress.
-pub fn classify(
-    model: &IntentModel,
-    enc: &Encoder,
-    texts: &[&str],
-    quiet: bool,
-) -> Result<Vec<flowgate_demand::Prediction>> {
-    let b = bar(quiet);
-    if let Some(b) = &b {
-        b.set_message("classifying");
-        b.set_length(texts.len() as u64);
-    }
-    let mut out = Vec::with_capacity(texts.len());
-    for chunk in texts.chunks(64) {
-        out.extend(model.predict(enc, chunk)?);
-        if let Some(b) = &b {
-            b.inc(chunk.len() as u64);
-        }
-    }
-    if let Some(b) = &b {
-        b.finish_and_clear();
-    }
-    Ok(out)
 }
 
 /// Reads the tickets, classifies them (or reads their labels) and joins them to the log's
@@ -596,6 +465,10 @@ pub struct TriageArgs {
     /// Database for --audit (SQLite path or postgres://…).
     #[arg(long, value_name = "URL", requires = "audit")]
     pub db: Option<String>,
+    /// With --audit: the help desk the tickets come from (a ticket is its source and id: the
+    /// same id from another source is another ticket).
+    #[arg(long, value_name = "NAME", default_value = "file", requires = "audit")]
+    pub source: flowgate_gate::ticket::SourceName,
     /// Add production evidence to the thresholds: the reviewed decisions in this database's
     /// review queue (often the --db one).
     #[arg(long, value_name = "URL", requires = "policy")]
@@ -712,7 +585,7 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
             .check_columns(&data.columns, &p.display().to_string())?;
     }
     let days = match &gate {
-        Some(g) => crate::risk::days_since_previous(
+        Some(g) => flowgate_app::tickets::days_since_previous(
             g,
             &data,
             &args.file,
@@ -723,11 +596,11 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
     };
     let kb = args.kb.as_deref().map(flowgate_kb::Kb::open).transpose()?;
     // The customer of each ticket, kept with its text for erasure on request.
-    let customer_col = crate::risk::ticket_column(
+    let customer_col = flowgate_app::tickets::ticket_column(
         &data,
         &args.file,
         args.customer_col.as_deref(),
-        &crate::risk::CUSTOMER_NAMES,
+        &flowgate_app::tickets::CUSTOMER_NAMES,
         "customer",
         "",
     )
@@ -735,7 +608,7 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
     let enc = encoder()?;
     let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
     let mut out = String::new();
-    let mut kept: Vec<flowgate_app::Triaged> = Vec::new();
+    let mut kept: Vec<(flowgate_gate::Ticket, flowgate_app::Triaged)> = Vec::new();
     let b = bar(args.quiet);
     if let Some(b) = &b {
         b.set_message("triage");
@@ -760,7 +633,8 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
             let i = k * batch + j;
             match &triage {
                 Ok(t) => {
-                    let ticket = crate::risk::ticket(&data, i, customer_col);
+                    let mut ticket = flowgate_app::tickets::ticket(&data, i, customer_col);
+                    ticket.source = Some(args.source.clone());
                     let now = jiff::Timestamp::now();
                     let done = t.triage(&ticket, e, days[i], now)?;
                     *counts.entry(done.decision.action.as_str()).or_default() += 1;
@@ -771,7 +645,7 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
                         Some(&done.decision),
                     )?);
                     if args.audit {
-                        kept.push(done);
+                        kept.push((ticket, done));
                     }
                 }
                 Err(model) => {
@@ -787,38 +661,35 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
     if let Some(b) = &b {
         b.finish_and_clear();
     }
-    if args.audit {
+    if let (true, Ok(t)) = (args.audit, &triage) {
         let url = crate::db::database_url(args.db.as_deref(), settings);
-        let now = jiff::Timestamp::now().as_millisecond();
+        let now = jiff::Timestamp::now();
         let rt = crate::db::runtime()?;
-        let added = rt.block_on(async {
+        let recorded = rt.block_on(async {
             let s = flowgate_store::Store::open(&url).await?;
             s.migrate().await?;
-            let r = match &triage {
-                Ok(t) => flowgate_app::audit::append_decisions(
-                    &s,
-                    &t.gate.policy,
-                    &crate::risk::actor(),
-                    &kept,
-                    now,
-                )
-                .await
-                .map_err(anyhow::Error::from),
-                Err(_) => Ok(Vec::new()),
-            };
-            // Retention: texts older than the period go, with an `erase` record.
+            let r = flowgate_app::live::record_batch(
+                &s,
+                &t.gate.policy,
+                kept,
+                &crate::risk::actor(),
+                // Sampled by `flowgate review queue` over the chain, by the policy's seed.
+                flowgate_app::live::Sampling::Later,
+                now,
+            )
+            .await;
             if let (Ok(_), Some(days)) = (&r, settings.text_retention_days) {
-                let before = now - days as i64 * flowgate_flow::time::MS_PER_DAY;
-                s.erase_texts(None, Some(before), "retention", now).await?;
+                flowgate_app::retention::apply(&s, days, now.as_millisecond()).await?;
             }
             s.close().await;
-            r
+            anyhow::Ok(r?)
         })?;
         if !args.quiet {
             eprintln!(
-                "audit log: appended {} records; head {}",
-                added.len(),
-                added.last().map_or("-", |e| e.sha256.as_str())
+                "audit log: {} decisions recorded, {} decided before (same ticket and content); head {}",
+                recorded.created,
+                recorded.existing,
+                recorded.head.as_deref().unwrap_or("-")
             );
         }
     }

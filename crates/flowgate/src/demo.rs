@@ -118,13 +118,13 @@ fn value_sections(
     use std::fmt::Write;
     let records = flowgate_flow::cases::case_records(&got.log);
     let card = flowgate_value::scorecard(&records, &[], &Default::default());
-    let loaded = crate::value::Loaded {
+    let loaded = flowgate_app::analytics::SourceLog {
         log: got.log,
         records,
         mapping: got.mapping,
         source: "demo".into(),
     };
-    let model = crate::value::fit(&loaded, "intent");
+    let model = flowgate_app::whatif::fit(&loaded, "intent");
     let mut repetitive: Vec<String> = b
         .demand
         .iter()
@@ -294,11 +294,9 @@ fn demand(
     log: &flowgate_flow::EventLog,
     b: &mut flowgate_flow::Baseline,
 ) -> Result<String> {
-    use flowgate_demand::{IntentModel, linear::TrainParams, texts::join_parts};
     let n = g.tickets.len();
     let incoming = INCOMING.min(n / 5);
     let history = &g.tickets[..n - incoming];
-    let text = |t: &flowgate_synth::Ticket| join_parts(&[&t.subject, &t.body]);
     let mut labels: Vec<String> = g.tickets.iter().map(|t| t.intent.to_owned()).collect();
     labels.sort();
     labels.dedup();
@@ -313,7 +311,7 @@ fn demand(
         })
         .collect();
     let rules = flowgate_flow::demand::BucketRules::default();
-    let enc = match crate::demand::encoder() {
+    let enc = match crate::encode::encoder() {
         Ok(e) => e,
         Err(e) => {
             let joined = crate::demand::Joined {
@@ -329,34 +327,8 @@ fn demand(
             ));
         }
     };
-    // Training set: the first TRAIN_PER_INTENT tickets of each intent in the history.
-    let mut seen = vec![0usize; labels.len()];
-    let (mut train_texts, mut train_labels) = (Vec::new(), Vec::new());
-    for (k, t) in history.iter().enumerate() {
-        let i = per_ticket[k] as usize;
-        if seen[i] < TRAIN_PER_INTENT {
-            seen[i] += 1;
-            train_texts.push(text(t));
-            train_labels.push(t.intent);
-        }
-    }
     let t0 = Instant::now();
-    let refs: Vec<&str> = train_texts.iter().map(String::as_str).collect();
-    let emb = flowgate_demand::intent::embed_all(&enc, &refs, &|_, _, _| {})?;
-    let params = TrainParams::default();
-    let mut model =
-        IntentModel::train_embedded(&enc, &refs, &train_labels, &emb, params, &|_, _, _| {})?;
-    // Out-of-fold predictions for the gate's thresholds.
-    model.header.held_out = flowgate_demand::intent::cross_fit(
-        &enc,
-        &refs,
-        &train_labels,
-        &emb,
-        flowgate_demand::intent::OosExamples::default(),
-        params,
-        5,
-        &|_, _, _| {},
-    )?;
+    let (mut model, trained_on) = demo_model(&enc, history, &per_ticket, labels.len())?;
     let train_secs = t0.elapsed().as_secs_f64();
     // Buckets from the labelled flow history.
     let labelled = crate::demand::Joined {
@@ -369,22 +341,7 @@ fn demand(
     let (history_demand, _) = labelled.demand(log, &rules);
     crate::demand::store_buckets(&mut model, &history_demand);
     model.save(&out.join("intent-model.fgim"))?;
-    // The gate: the demo's policy and knowledge base decide each new ticket; every decision
-    // goes to the audit log in the demo's database.
-    let kb_src = out.join("kb");
-    flowgate_synth::write_kb(&kb_src)?;
-    let kb_dir = out.join("kb.fgkb");
-    flowgate_kb::build(&kb_src, &kb_dir, &enc, &|_, _| {})?;
-    let kb = flowgate_kb::Kb::open(&kb_dir)?;
-    let policy_path = out.join("policy.toml");
-    crate::output::write_atomic(&policy_path, DEMO_POLICY.as_bytes())?;
-    let gate = crate::risk::load_gate(&model, &policy_path)?;
-    let triage = flowgate_app::Triage {
-        model,
-        gate,
-        kb: Some(kb),
-        stale_days: 180,
-    };
+    let (triage, policy_path, kb_dir) = demo_gate(out, model, &enc)?;
     // Triage the newest tickets, as the service would: one ticket each, in one batch.
     let new = &g.tickets[n - incoming..];
     let tickets: Vec<flowgate_gate::Ticket> = new
@@ -460,7 +417,7 @@ fn demand(
     b.demand = Some(joined.demand(log, &rules).0);
     Ok(format!(
         "Demand:  intent model trained on {} labelled tickets in {train_secs:.0}s; the newest {incoming} tickets triaged in {triage_secs:.1}s: {:.1}% match their label, {unsure} ambiguous (vague or out of scope).\nGate:    {} ({}); act precision {} against the labels; every decision in the audit log (flowgate audit verify --db {db_url})\nModel:   {} · triage: {} · policy: {} · knowledge base: {}",
-        train_texts.len(),
+        trained_on,
         100.0 * correct as f64 / incoming.max(1) as f64,
         decided.join(", "),
         triage.gate.policy.name,
@@ -474,4 +431,67 @@ fn demand(
         policy_path.display(),
         kb_dir.display()
     ))
+}
+
+/// The demo's intent model: trained on the first [`TRAIN_PER_INTENT`] tickets of each intent
+/// in the history, with out-of-fold predictions for the gate's thresholds. Returns the model
+/// and how many tickets it learnt from.
+fn demo_model(
+    enc: &flowgate_demand::Encoder,
+    history: &[flowgate_synth::Ticket],
+    per_ticket: &[u32],
+    intents: usize,
+) -> Result<(flowgate_demand::IntentModel, usize)> {
+    use flowgate_demand::{IntentModel, linear::TrainParams, texts::join_parts};
+    let mut seen = vec![0usize; intents];
+    let (mut train_texts, mut train_labels) = (Vec::new(), Vec::new());
+    for (k, t) in history.iter().enumerate() {
+        let i = per_ticket[k] as usize;
+        if seen[i] < TRAIN_PER_INTENT {
+            seen[i] += 1;
+            train_texts.push(join_parts(&[&t.subject, &t.body]));
+            train_labels.push(t.intent);
+        }
+    }
+    let refs: Vec<&str> = train_texts.iter().map(String::as_str).collect();
+    let emb = flowgate_demand::intent::embed_all(enc, &refs, &|_, _, _| {})?;
+    let params = TrainParams::default();
+    let mut model =
+        IntentModel::train_embedded(enc, &refs, &train_labels, &emb, params, &|_, _, _| {})?;
+    // Out-of-fold predictions for the gate's thresholds.
+    model.header.held_out = flowgate_demand::intent::cross_fit(
+        enc,
+        &refs,
+        &train_labels,
+        &emb,
+        flowgate_demand::intent::OosExamples::default(),
+        params,
+        5,
+        &|_, _, _| {},
+    )?;
+    Ok((model, train_texts.len()))
+}
+
+/// The gate the demo's tickets meet: the demo's policy and knowledge base (both written into
+/// `out`) over `model`. Returns the triage and where the policy and the knowledge base are.
+fn demo_gate(
+    out: &std::path::Path,
+    model: flowgate_demand::IntentModel,
+    enc: &flowgate_demand::Encoder,
+) -> Result<(flowgate_app::Triage, std::path::PathBuf, std::path::PathBuf)> {
+    let kb_src = out.join("kb");
+    flowgate_synth::write_kb(&kb_src)?;
+    let kb_dir = out.join("kb.fgkb");
+    flowgate_kb::build(&kb_src, &kb_dir, enc, &|_, _| {})?;
+    let kb = flowgate_kb::Kb::open(&kb_dir)?;
+    let policy_path = out.join("policy.toml");
+    crate::output::write_atomic(&policy_path, DEMO_POLICY.as_bytes())?;
+    let gate = crate::risk::load_gate(&model, &policy_path)?;
+    let triage = flowgate_app::Triage {
+        model,
+        gate,
+        kb: Some(kb),
+        stale_days: 180,
+    };
+    Ok((triage, policy_path, kb_dir))
 }

@@ -35,28 +35,6 @@ pub struct StatusArgs {
     pub format: String,
 }
 
-/// One intent's gate status.
-#[derive(serde::Serialize)]
-pub struct IntentStatus {
-    pub intent: String,
-    /// The mode the policy gives it.
-    pub policy_mode: &'static str,
-    /// The mode in effect (after thresholds and kill switches).
-    pub mode: &'static str,
-    pub held_out: u64,
-    pub production: u64,
-    pub evidence: flowgate_gate::Evidence,
-    pub target: f64,
-    /// The threshold its evidence earns (whatever its mode).
-    pub threshold: Option<f64>,
-    pub n: u64,
-    pub right: u64,
-    pub lower_bound: Option<f64>,
-    /// Further agreeing decisions in a row that would open the gate (0: open).
-    pub more_needed: Option<u64>,
-    pub note: String,
-}
-
 #[derive(clap::Args, Debug)]
 pub struct CalibrateArgs {
     #[arg(long, value_name = "MODEL")]
@@ -109,9 +87,9 @@ pub fn run(cmd: GateCommand, settings: &crate::config::Settings) -> Result<()> {
                 args.label_col.as_deref(),
                 true,
             )?;
-            let enc = crate::demand::encoder()?;
+            let enc = crate::encode::encoder()?;
             let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
-            let preds = crate::demand::classify(&model, &enc, &refs, args.quiet)?;
+            let preds = crate::encode::classify(&model, &enc, &refs, args.quiet)?;
             preds
                 .iter()
                 .zip(&data.labels)
@@ -178,48 +156,8 @@ fn status(args: StatusArgs, settings: &crate::config::Settings) -> Result<()> {
     let model = IntentModel::load(&args.model)?;
     let url = crate::db::database_url(args.db.as_deref(), settings);
     let production = crate::risk::production_evidence(&url)?;
-    let policy = Policy::load(&args.policy)?;
-    let held = model.held_out_items();
-    let gate = Gate::with_evidence(policy, &held, &production, &model.header.labels);
-    let count =
-        |items: &[(String, f64, bool)], l: &str| items.iter().filter(|i| i.0 == *l).count() as u64;
-    let rows: Vec<IntentStatus> = model
-        .header
-        .labels
-        .iter()
-        .map(|l| {
-            let p = gate.policy.intent(l);
-            let c = &gate.calibration[l];
-            let mode = gate.effective_mode(l);
-            let note = match (p.mode, c.threshold, mode) {
-                (_, _, "off") => "a kill switch is on".to_owned(),
-                (flowgate_gate::Mode::Human, _, _) => "people only, by policy".to_owned(),
-                (flowgate_gate::Mode::Assist, Some(t), _) => format!(
-                    "its evidence earns a threshold ({t:.3}): an admin may switch it to auto (a policy change)"
-                ),
-                (_, None, _) => match c.more_needed {
-                    Some(k) => format!("{k} more agreeing decisions in a row would open its gate"),
-                    None => "no run of agreeing decisions would open its gate at this target".to_owned(),
-                },
-                (_, Some(_), _) => "acting".to_owned(),
-            };
-            IntentStatus {
-                intent: l.clone(),
-                policy_mode: p.mode.as_str(),
-                mode,
-                held_out: count(&held, l),
-                production: count(&production, l),
-                evidence: c.evidence,
-                target: p.target_precision,
-                threshold: c.threshold,
-                n: c.kept,
-                right: c.right,
-                lower_bound: c.lower_bound,
-                more_needed: c.more_needed,
-                note,
-            }
-        })
-        .collect();
+    let (gate, rows) =
+        flowgate_app::gate::status(&model, Policy::load(&args.policy)?, &production)?;
     if args.format == "json" {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());

@@ -71,8 +71,8 @@ pub fn run(cmd: KbCommand) -> Result<()> {
     match cmd {
         KbCommand::Build { dir, out, quiet } => {
             let out = out.unwrap_or_else(|| flowgate_kb::default_out(&dir));
-            let enc = crate::demand::encoder()?;
-            let b = crate::demand::bar(quiet);
+            let enc = crate::encode::encoder()?;
+            let b = crate::encode::bar(quiet);
             let t0 = std::time::Instant::now();
             let built = build(&dir, &out, &enc, &|done, total| {
                 if let Some(b) = &b {
@@ -100,7 +100,7 @@ pub fn run(cmd: KbCommand) -> Result<()> {
             format,
         } => {
             let kb = Kb::open(&kb)?;
-            let enc = crate::demand::encoder()?;
+            let enc = crate::encode::encoder()?;
             let hits = kb.search(&enc, &text, k)?;
             if format == "json" {
                 let rows: Vec<serde_json::Value> = hits
@@ -232,9 +232,9 @@ fn intent_volumes(
         }
         Some(m) => {
             let model = IntentModel::load(m)?;
-            let enc = crate::demand::encoder()?;
+            let enc = crate::encode::encoder()?;
             let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
-            for p in crate::demand::classify(&model, &enc, &refs, false)? {
+            for p in crate::encode::classify(&model, &enc, &refs, false)? {
                 if !p.ambiguous {
                     *v.entry(p.intent).or_default() += 1;
                 }
@@ -288,8 +288,37 @@ pub fn assist(args: AssistArgs) -> Result<()> {
         .as_deref()
         .map(|p| crate::risk::load_gate(&model, p))
         .transpose()?;
-    // One ticket as a one-row table, so rules and templates see its fields.
-    let data = match (&args.text, &args.tickets) {
+    let data = assist_ticket(&args)?;
+    let enc = crate::encode::encoder()?;
+    let text = data.texts[0].as_str();
+    let emb = enc.embed(&[text])?;
+    let fields = data.fields(0);
+    let a = flowgate_app::assist::assist(
+        &model,
+        &kb,
+        gate.as_ref(),
+        &flowgate_app::assist::AssistRequest {
+            ticket: &flowgate_app::tickets::ticket(&data, 0, None),
+            text,
+            emb: &emb[0],
+            fields: &fields,
+            today: today(None)?,
+            stale_days: args.stale_days,
+            k: args.k,
+        },
+    )?;
+    if args.format == "json" {
+        print_assist_json(&kb, &data.ids[0], &a)
+    } else {
+        print_assist_text(&kb, &a);
+        Ok(())
+    }
+}
+
+/// The ticket to assist with, as a one-row table (so rules and templates see its fields):
+/// `--text` with `--field`s, or one row of `--tickets` by `--id`.
+fn assist_ticket(args: &AssistArgs) -> Result<texts::Labelled> {
+    match (&args.text, &args.tickets) {
         (Some(t), None) => {
             if t.trim().is_empty() {
                 bail!("--text is empty");
@@ -303,14 +332,14 @@ pub fn assist(args: AssistArgs) -> Result<()> {
                 columns.push(k.trim().to_lowercase());
                 row.push(v.trim().to_owned());
             }
-            texts::Labelled {
+            Ok(texts::Labelled {
                 ids: vec!["ticket".into()],
                 lines: vec![1],
                 texts: vec![t.clone()],
                 labels: Vec::new(),
                 columns,
                 rows: vec![row],
-            }
+            })
         }
         (None, Some(path)) => {
             let all = texts::read_columns(
@@ -328,137 +357,79 @@ pub fn assist(args: AssistArgs) -> Result<()> {
                 .iter()
                 .position(|x| *x == id)
                 .with_context(|| format!("{}: no ticket with id {id:?}", path.display()))?;
-            texts::Labelled {
+            Ok(texts::Labelled {
                 ids: vec![all.ids[i].clone()],
                 lines: vec![all.lines[i]],
                 texts: vec![all.texts[i].clone()],
                 labels: Vec::new(),
                 columns: all.columns.clone(),
                 rows: all.rows.get(i).cloned().into_iter().collect(),
-            }
+            })
         }
         _ => bail!("give the ticket as --text \"…\" or as --tickets FILE --id ID"),
-    };
-    let enc = crate::demand::encoder()?;
-    let text = data.texts[0].as_str();
-    let emb = enc.embed(&[text])?;
-    let p = model.predict_one(text, &emb[0]);
-    let day = today(None)?;
-    let fields = data.fields(0);
-    let flowgate_kb::Proposal {
-        article,
-        current,
-        answer,
-        hits: shown,
-    } = kb.propose(&flowgate_kb::Ask {
-        intent: &p.intent,
-        text,
-        emb: &emb[0],
-        fields: &fields,
-        today: day,
-        stale_days: args.stale_days,
-        k: args.k,
-    })?;
-    let decision = match &gate {
-        Some(g) => crate::risk::decide(g, &data, 0, &p, None, Some(current))?,
-        None => {
-            let (bucket, why) = crate::demand::ticket_bucket(&model, &p);
-            let action = if p.ambiguous {
-                flowgate_gate::Action::Clarify
-            } else if current && answer.as_ref().is_some_and(|a| a.unfilled.is_empty()) {
-                flowgate_gate::Action::Act
-            } else {
-                flowgate_gate::Action::Assist
-            };
-            flowgate_gate::Decision {
-                action,
-                rule: "no-policy".into(),
-                reason: format!(
-                    "no policy given: a suggestion only ({bucket}: {why}); pass --policy for the gate's decision"
-                ),
-                threshold: None,
-                team: None,
-            }
-        }
-    };
-    let mut reasons = vec![decision.reason.clone()];
-    match article {
-        Some(a) if current => {
-            reasons.push(format!("article {} covers {}", kb.articles[a].id, p.intent))
-        }
-        Some(a) => reasons.push(format!(
-            "article {} covers {} but was last reviewed {} (stale after {} days)",
-            kb.articles[a].id,
-            p.intent,
-            kb.articles[a].reviewed.as_deref().unwrap_or("never"),
-            args.stale_days
-        )),
-        None => reasons.push(format!("no article covers {}", p.intent)),
     }
-    if let Some(a) = &answer
-        && !a.unfilled.is_empty()
-    {
-        reasons.push(format!(
-            "the answer needs values the ticket does not hold: {}",
-            a.unfilled.join(", ")
-        ));
-    }
-    if args.format == "json" {
-        let passages: Vec<serde_json::Value> = shown
-            .iter()
-            .map(|h| {
-                let a = &kb.articles[h.article];
-                serde_json::json!({"article": a.id, "title": a.title, "score": h.score,
-                    "text": kb.passages[h.passage].text})
-            })
-            .collect();
-        let v = serde_json::json!({
-            "id": data.ids[0],
-            "intent": p.intent,
-            "confidence": p.confidence,
-            "out_of_scope": p.out_of_scope,
-            "action": decision.action.as_str(),
-            "rule": decision.rule,
-            "reasons": reasons,
-            "article": article.map(|a| kb.articles[a].id.clone()),
-            "answer": answer.as_ref().map(|a| &a.text),
-            "filled": answer.as_ref().map(|a| &a.filled),
-            "unfilled": answer.as_ref().map(|a| &a.unfilled),
-            "passages": passages,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
-    }
+}
+
+fn print_assist_json(kb: &Kb, id: &str, a: &flowgate_app::assist::Assisted) -> Result<()> {
+    let p = &a.prediction;
+    let passages: Vec<serde_json::Value> = a
+        .passages
+        .iter()
+        .map(|h| {
+            let art = &kb.articles[h.article];
+            serde_json::json!({"article": art.id, "title": art.title, "score": h.score,
+                "text": kb.passages[h.passage].text})
+        })
+        .collect();
+    let v = serde_json::json!({
+        "id": id,
+        "intent": p.intent,
+        "confidence": p.confidence,
+        "out_of_scope": p.out_of_scope,
+        "action": a.decision.action.as_str(),
+        "rule": a.decision.rule,
+        "reasons": a.reasons,
+        "article": a.article.map(|i| kb.articles[i].id.clone()),
+        "answer": a.answer.as_ref().map(|x| &x.text),
+        "filled": a.answer.as_ref().map(|x| &x.filled),
+        "unfilled": a.answer.as_ref().map(|x| &x.unfilled),
+        "passages": passages,
+    });
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+fn print_assist_text(kb: &Kb, a: &flowgate_app::assist::Assisted) {
+    let p = &a.prediction;
     println!(
         "intent {} (confidence {:.2}{})",
         p.intent,
         p.confidence,
         if p.out_of_scope { ", out of scope" } else { "" }
     );
-    println!("proposed action: {}", decision.action.as_str());
-    for r in &reasons {
+    println!("proposed action: {}", a.decision.action.as_str());
+    for r in &a.reasons {
         println!("  - {r}");
     }
-    match &answer {
-        Some(a) => {
-            println!("\nproposed answer:\n{}", a.text);
-            if !a.unfilled.is_empty() {
-                println!("unfilled: {}", a.unfilled.join(", "));
+    match &a.answer {
+        Some(x) => {
+            println!("\nproposed answer:\n{}", x.text);
+            if !x.unfilled.is_empty() {
+                println!("unfilled: {}", x.unfilled.join(", "));
             }
         }
         None => println!("\nno answer template for this intent"),
     }
     println!("\nsources:");
-    for (i, h) in shown.iter().enumerate() {
-        let a = &kb.articles[h.article];
+    for (i, h) in a.passages.iter().enumerate() {
+        let art = &kb.articles[h.article];
         println!(
             "{}. {} — {} (score {:.4})\n   {}",
             i + 1,
-            a.id,
-            a.title,
+            art.id,
+            art.title,
             h.score,
             snippet(&kb.passages[h.passage].text, 200)
         );
     }
-    Ok(())
 }

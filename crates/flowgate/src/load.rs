@@ -33,7 +33,7 @@ pub fn choose_mapping(
 
 /// The mapping a command's source arguments name, with `--jira-statuses` added.
 pub fn source_mapping(
-    src: &crate::cli::SourceArgs,
+    src: &crate::args::SourceArgs,
     settings: &Settings,
 ) -> Result<Option<Mapping>> {
     let mut m = choose_mapping(src.preset.as_deref(), src.mapping.as_deref(), settings)?;

@@ -1,12 +1,14 @@
 //! The `flowgate` command line: thin glue over the library crates.
 
+mod args;
 mod audit;
-mod bench;
+mod baseline;
 mod cli;
 mod config;
 mod db;
 mod demand;
 mod demo;
+mod encode;
 mod gate;
 mod governance;
 mod kb;
@@ -39,7 +41,7 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let result = cli::run(cli);
     if std::env::var_os("FLOWGATE_REPORT_PEAK_RSS").is_some() {
-        bench::report_own_peak_rss();
+        report_own_peak_rss();
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,6 +49,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Prints this process's peak resident set size (`VmHWM`) on stderr, for a benchmark
+/// harness that runs this binary as a child.
+fn report_own_peak_rss() {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(kib) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        eprintln!("peak_rss_kib={kib}");
     }
 }
 

@@ -363,7 +363,7 @@ fn read_sticky(path: &std::path::Path) -> Result<BTreeMap<String, (usize, usize)
 
 /// The [start, end) of an ISO week in UTC milliseconds, and its label.
 fn week_range(week: &str) -> Result<(i64, i64, String)> {
-    let start = crate::value::parse_week(week)?;
+    let start = flowgate_app::analytics::parse_week(week)?;
     Ok((
         start,
         start + flowgate_flow::time::MS_PER_WEEK,

@@ -1,14 +1,13 @@
 //! The gate on tickets: decisions per ticket (`triage --policy`), their audit records, and
 //! `flowgate replay` over labelled tickets.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use flowgate_demand::{IntentModel, Prediction, texts};
-use flowgate_gate::policy::Condition;
-use flowgate_gate::{Action, Decision, Gate, Policy, Ticket};
-use serde::Serialize;
+use anyhow::Result;
+use flowgate_app::replay::{Replay, replay_predictions};
+use flowgate_app::tickets::days_since_previous;
+use flowgate_demand::{IntentModel, texts};
+use flowgate_gate::{Gate, Policy};
 
 /// Loads a policy and resolves its thresholds against the model's held-out predictions.
 pub fn load_gate(model: &IntentModel, policy: &Path) -> Result<Gate> {
@@ -33,133 +32,6 @@ pub fn load_gate_with(
         model,
         Policy::load(policy)?,
         production,
-    )?)
-}
-
-/// Column names tried for the customer and the ticket time.
-pub const CUSTOMER_NAMES: [&str; 4] = ["customer", "customer_id", "requester", "account"];
-pub const TIME_NAMES: [&str; 5] = ["created", "created_at", "opened", "time", "timestamp"];
-
-/// The position of a ticket column: `given` (any case), else the first of `names` present.
-/// The error says who `needs` it ("{needs} a {role} column"; "no {role} column" when empty).
-pub fn ticket_column(
-    data: &texts::Labelled,
-    path: &Path,
-    given: Option<&str>,
-    names: &[&str],
-    role: &str,
-    needs: &str,
-) -> Result<usize> {
-    let want: Vec<String> = match given {
-        Some(g) => vec![g.to_lowercase()],
-        None => names.iter().map(|s| s.to_string()).collect(),
-    };
-    want.iter()
-        .find_map(|w| data.columns.iter().position(|c| c == w))
-        .with_context(|| {
-            let what = if needs.is_empty() {
-                format!("no {role} column")
-            } else {
-                format!("{needs} a {role} column")
-            };
-            format!(
-                "{}: {what} (tried {}; name it with --{role}-col); the header has: {}",
-                path.display(),
-                want.join(", "),
-                data.columns.join(", ")
-            )
-        })
-}
-
-/// Per ticket: days since the same customer's previous ticket in the file, when the policy
-/// has a repeat-contact rule (else all `None`).
-pub fn days_since_previous(
-    gate: &Gate,
-    data: &texts::Labelled,
-    path: &Path,
-    customer_col: Option<&str>,
-    time_col: Option<&str>,
-) -> Result<Vec<Option<f64>>> {
-    let n = data.texts.len();
-    let Some(rule) = gate
-        .policy
-        .rules
-        .iter()
-        .find(|r| matches!(r.condition, Condition::RepeatWithinDays(_)))
-    else {
-        return Ok(vec![None; n]);
-    };
-    let needs = format!("rule {:?} (repeat contact) needs", rule.name);
-    let c = ticket_column(
-        data,
-        path,
-        customer_col,
-        &CUSTOMER_NAMES,
-        "customer",
-        &needs,
-    )?;
-    let t = ticket_column(data, path, time_col, &TIME_NAMES, "time", &needs)?;
-    let mut parser = flowgate_ingest::timestamp::TimestampParser::new(
-        flowgate_ingest::timestamp::Zone::Utc,
-        None,
-    );
-    let mut by_customer: BTreeMap<&str, Vec<(i64, usize)>> = BTreeMap::new();
-    for (i, row) in data.rows.iter().enumerate() {
-        let cust = row.get(c).map(|s| s.trim()).unwrap_or_default();
-        let raw = row.get(t).map(|s| s.trim()).unwrap_or_default();
-        if cust.is_empty() {
-            continue;
-        }
-        let ms = parser.parse(raw.as_bytes()).with_context(|| {
-            format!(
-                "{}:{}: field {:?} = {raw:?}: expected {}",
-                path.display(),
-                data.lines[i],
-                data.columns[t],
-                parser.expected()
-            )
-        })?;
-        by_customer.entry(cust).or_default().push((ms, i));
-    }
-    let mut out = vec![None; n];
-    for list in by_customer.values_mut() {
-        list.sort_unstable();
-        for w in list.windows(2) {
-            out[w[1].1] = Some((w[1].0 - w[0].0) as f64 / 86_400_000.0);
-        }
-    }
-    Ok(out)
-}
-
-/// Row `i` of a ticket table as the gate's ticket (the customer from `customer_col` when
-/// the column is not named `customer`).
-pub fn ticket(data: &texts::Labelled, i: usize, customer_col: Option<usize>) -> Ticket {
-    let empty = Vec::new();
-    let row = data.rows.get(i).unwrap_or(&empty);
-    let mut t = Ticket::from_row(&data.ids[i], &data.texts[i], &data.columns, row);
-    if t.customer.is_none() {
-        t.customer = customer_col
-            .and_then(|c| row.get(c))
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty());
-    }
-    t
-}
-
-/// The gate's decision for ticket `i` of `data`.
-pub fn decide(
-    gate: &Gate,
-    data: &texts::Labelled,
-    i: usize,
-    p: &Prediction,
-    days_since_previous: Option<f64>,
-    kb_article: Option<bool>,
-) -> Result<Decision> {
-    Ok(gate.decide(
-        &ticket(data, i, None),
-        days_since_previous,
-        &flowgate_app::triage::verdict(p),
-        kb_article,
     )?)
 }
 
@@ -205,76 +77,6 @@ pub struct ReplayArgs {
     pub quiet: bool,
 }
 
-#[derive(Serialize)]
-pub struct Replay {
-    pub tickets: usize,
-    pub model: String,
-    pub policy: String,
-    /// Share of tickets the AI answers itself.
-    pub act_coverage: f64,
-    /// Share of `act` decisions whose intent matched the label.
-    pub act_precision: Option<f64>,
-    /// 95% Wilson interval of `act_precision`.
-    pub act_precision_interval: Option<(f64, f64)>,
-    /// Counts by decision kind.
-    pub decisions: BTreeMap<&'static str, usize>,
-    /// Counts by the rule or check that decided.
-    pub rules: BTreeMap<String, usize>,
-    /// Per intent (by label): tickets, acted, acted right.
-    pub intents: Vec<ReplayIntent>,
-    /// Per intent the model knows: the gate in effect and the evidence behind it.
-    pub per_intent: Vec<PerIntent>,
-}
-
-/// One intent's gate: the mode in effect (after calibration, kill switches and `human`
-/// modes; `auto` only where it may act), its threshold and the evidence that earned it.
-#[derive(Serialize)]
-pub struct PerIntent {
-    pub intent: String,
-    pub mode: &'static str,
-    pub threshold: Option<f64>,
-    /// Predictions at or above the threshold in the evidence used (all of the intent's
-    /// predictions when it has no threshold).
-    pub n: u64,
-    pub precision: Option<f64>,
-    /// One-sided 95% lower bound of precision at the threshold (null without one).
-    pub lower_bound: Option<f64>,
-    pub target: f64,
-    pub method: flowgate_gate::Method,
-    pub evidence: flowgate_gate::Evidence,
-}
-
-/// The per-intent gate table of `gate` for `labels`.
-pub fn per_intent(gate: &Gate, labels: &[String]) -> Vec<PerIntent> {
-    labels
-        .iter()
-        .map(|l| {
-            let c = gate.calibration.get(l);
-            let threshold = gate.thresholds.get(l).and_then(|r| r.threshold);
-            PerIntent {
-                intent: l.clone(),
-                mode: gate.effective_mode(l),
-                threshold,
-                n: c.map_or(0, |c| c.kept),
-                precision: c.and_then(|c| c.precision),
-                lower_bound: threshold.and(c.and_then(|c| c.lower_bound)),
-                target: gate.policy.intent(l).target_precision,
-                method: gate.policy.method,
-                evidence: c.map_or(flowgate_gate::Evidence::HeldOut, |c| c.evidence),
-            }
-        })
-        .collect()
-}
-
-#[derive(Serialize)]
-pub struct ReplayIntent {
-    pub intent: String,
-    pub tickets: usize,
-    pub acted: usize,
-    pub acted_right: usize,
-    pub threshold: Option<f64>,
-}
-
 pub fn replay(args: ReplayArgs) -> Result<()> {
     let model = IntentModel::load(&args.model)?;
     let production = match &args.evidence_db {
@@ -300,9 +102,9 @@ pub fn replay(args: ReplayArgs) -> Result<()> {
         args.customer_col.as_deref(),
         args.time_col.as_deref(),
     )?;
-    let enc = crate::demand::encoder()?;
+    let enc = crate::encode::encoder()?;
     let refs: Vec<&str> = data.texts.iter().map(String::as_str).collect();
-    let preds = crate::demand::classify(&model, &enc, &refs, args.quiet)?;
+    let preds = crate::encode::classify(&model, &enc, &refs, args.quiet)?;
     let r = replay_predictions(&gate, &model, &data, &preds, &days)?;
     if args.format == "json" {
         println!("{}", serde_json::to_string_pretty(&r)?);
@@ -310,57 +112,6 @@ pub fn replay(args: ReplayArgs) -> Result<()> {
     }
     print!("{}", replay_text(&r));
     Ok(())
-}
-
-/// The replay figures from predictions already made.
-pub fn replay_predictions(
-    gate: &Gate,
-    model: &IntentModel,
-    data: &texts::Labelled,
-    preds: &[Prediction],
-    days: &[Option<f64>],
-) -> Result<Replay> {
-    let mut decisions: BTreeMap<&'static str, usize> =
-        Action::ALL.iter().map(|a| (a.as_str(), 0)).collect();
-    let mut rules: BTreeMap<String, usize> = BTreeMap::new();
-    let mut per: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
-    for (i, p) in preds.iter().enumerate() {
-        let d = decide(gate, data, i, p, days[i], None)?;
-        *decisions.entry(d.action.as_str()).or_default() += 1;
-        *rules.entry(d.rule.clone()).or_default() += 1;
-        let e = per.entry(data.labels[i].as_str()).or_default();
-        e.0 += 1;
-        if d.action == Action::Act {
-            e.1 += 1;
-            if p.intent == data.labels[i] {
-                e.2 += 1;
-            }
-        }
-    }
-    let acted: usize = per.values().map(|v| v.1).sum();
-    let right: usize = per.values().map(|v| v.2).sum();
-    let interval = flowgate_gate::interval::wilson_interval(right as u64, acted as u64);
-    Ok(Replay {
-        tickets: preds.len(),
-        model: model.header.model_id.clone(),
-        policy: gate.policy.hash.clone(),
-        act_coverage: acted as f64 / preds.len().max(1) as f64,
-        act_precision: (acted > 0).then(|| right as f64 / acted as f64),
-        act_precision_interval: interval,
-        decisions,
-        rules,
-        intents: per
-            .into_iter()
-            .map(|(k, v)| ReplayIntent {
-                intent: k.to_owned(),
-                tickets: v.0,
-                acted: v.1,
-                acted_right: v.2,
-                threshold: gate.thresholds.get(k).and_then(|r| r.threshold),
-            })
-            .collect(),
-        per_intent: per_intent(gate, &model.header.labels),
-    })
 }
 
 pub fn replay_text(r: &Replay) -> String {

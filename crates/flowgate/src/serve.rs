@@ -5,54 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
 
 use crate::config::Settings;
-
-/// `[serve]` in `flowgate.toml`; flags override.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ServeSettings {
-    pub bind: Option<SocketAddr>,
-    pub model: Option<PathBuf>,
-    pub policy: Option<PathBuf>,
-    pub kb: Option<PathBuf>,
-    /// Largest request body (bytes; default 1 MiB).
-    pub body_limit_bytes: Option<usize>,
-    /// Requests per minute per token (default 6,000; 0 = no limit).
-    pub rate_per_minute: Option<u32>,
-    /// Seconds before a request is abandoned (default 30).
-    pub request_timeout_s: Option<u64>,
-    /// Sample decisions the gate kept from acting for shadow review too (default false).
-    pub shadow_reviews: Option<bool>,
-    /// Inbox workers in this process (default 2; 0 stores deliveries without processing).
-    pub workers: Option<usize>,
-    /// Seconds a worker holds a claimed delivery before another may claim it (default 60).
-    pub inbox_lease_s: Option<u64>,
-    /// Seconds the baselines and scorecards served from memory may be old (default 60).
-    pub analytics_ttl_s: Option<u64>,
-    /// Seconds between joins of the small blocks API and webhook events leave (default 60;
-    /// 0 = never).
-    pub compact_every_s: Option<u64>,
-}
-
-/// `[webhooks.NAME]` in `flowgate.toml`: a help desk that posts to `/v1/webhooks/NAME`.
-/// `FLOWGATE_WEBHOOK_<NAME>_SECRETS` (comma-separated) overrides the secrets, so they need
-/// not be in the file.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookSettings {
-    /// `zendesk`, `hub-signature-256` or `standard-webhooks`.
-    pub scheme: String,
-    /// One secret, or two while rotating.
-    #[serde(default)]
-    pub secrets: Vec<String>,
-    /// Where to POST each decision made for this source's deliveries (a Standard Webhook).
-    pub callback_url: Option<String>,
-    /// The callback's signing secret (`whsec_` + base64);
-    /// `FLOWGATE_WEBHOOK_<NAME>_CALLBACK_SECRET` overrides.
-    pub callback_secret: Option<String>,
-}
 
 /// The configured webhook sources, checked.
 pub fn webhook_sources(
@@ -191,6 +145,9 @@ pub fn serve(args: ServeArgs, settings: &Settings) -> Result<()> {
         .transpose()
         .context("settings")?;
     config.alerts = settings.alerts.clone();
+    config.text_retention_days = settings.text_retention_days;
+    config.calendar = settings.calendar.clone();
+    config.buckets = settings.demand;
     if let Some(n) = s.analytics_ttl_s {
         config.analytics_ttl = Duration::from_secs(n.max(1));
     }

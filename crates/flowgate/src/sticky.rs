@@ -55,7 +55,7 @@ pub fn run(args: StickyArgs, settings: &crate::config::Settings) -> Result<()> {
         },
         false,
     )?;
-    use crate::risk::{CUSTOMER_NAMES, TIME_NAMES, ticket_column};
+    use flowgate_app::tickets::{CUSTOMER_NAMES, TIME_NAMES, ticket_column};
     let cust = ticket_column(
         &data,
         &args.tickets,

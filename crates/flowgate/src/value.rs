@@ -7,11 +7,12 @@ use anyhow::{Context, Result, bail};
 use flowgate_flow::cases::case_records;
 use flowgate_flow::segment::case_attr;
 use flowgate_flow::{EventLog, NONE};
-use flowgate_value::compare::{CompareInput, CompareOptions, Period};
+use flowgate_value::compare::Period;
 use flowgate_value::scorecard::ScorecardOptions;
 
-use crate::cli::{FormatArg, SourceArgs, load_log, pick_format};
+use crate::args::{FormatArg, SourceArgs, pick_format};
 use crate::config::Settings;
+use crate::db::load_log;
 
 #[derive(clap::Args, Debug)]
 pub struct LogArgs {
@@ -232,46 +233,22 @@ pub fn compare(args: CompareArgs, settings: &Settings) -> Result<()> {
         })
         .transpose()?;
     let l = load(&args.log, settings)?;
-    let seg = args
-        .by
-        .as_deref()
-        .map(|by| {
-            flowgate_flow::segment::segments(
-                &l.log,
-                &l.records,
-                by,
-                &args.intent_col,
-                &settings.demand,
-            )
-            .map(|s| (s.ids, s.names))
-        })
-        .transpose()?;
-    let sla = sla_targets(&l);
-    let input = CompareInput {
-        records: &l.records,
-        segments: seg.as_ref().map(|(i, n)| (i.as_slice(), n.as_slice())),
-        sla_target_s: sla.as_deref(),
-    };
-    let opts = CompareOptions {
-        baseline,
-        pilot,
-        resamples: args.resamples.max(1),
-        seed: args.seed,
-        by: args.by.clone(),
-        shortcuts: Default::default(),
-    };
-    let c = flowgate_value::compare(&input, &opts);
-    if c.baseline_cases == 0 || c.pilot_cases == 0 {
+    let c = flowgate_app::pilot::compare(
+        &l,
+        &flowgate_app::pilot::Periods {
+            baseline,
+            pilot,
+            by: args.by.as_deref(),
+            intent_col: &args.intent_col,
+            buckets: &settings.demand,
+            resamples: args.resamples,
+            seed: args.seed,
+        },
+    )?;
+    if let Some(why) = flowgate_app::pilot::empty_period(&c) {
         bail!(
-            "{}: no cases were created in the {} period ({} in the baseline, {} in the pilot); the log runs {}",
+            "{}: {why}; the log runs {}",
             l.source,
-            if c.baseline_cases == 0 {
-                "baseline"
-            } else {
-                "pilot"
-            },
-            c.baseline_cases,
-            c.pilot_cases,
             l.log
                 .span()
                 .map(|(a, b)| format!(
@@ -753,11 +730,11 @@ fn read_outcomes(
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
         .collect();
     let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
-    let id = find(&crate::risk::CUSTOMER_NAMES).with_context(|| {
+    let id = find(&flowgate_app::tickets::CUSTOMER_NAMES).with_context(|| {
         format!(
             "{}: no customer column (expected one of {}); found {}",
             path.display(),
-            crate::risk::CUSTOMER_NAMES.join(", "),
+            flowgate_app::tickets::CUSTOMER_NAMES.join(", "),
             header.join(", ")
         )
     })?;
@@ -845,7 +822,7 @@ fn outcomes_of(
     let (table, index) = read_outcomes(path)?;
     let col = match customer_col {
         Some(c) => attr_col(&l.log, c, "--customer-col")?,
-        None => crate::risk::CUSTOMER_NAMES
+        None => flowgate_app::tickets::CUSTOMER_NAMES
             .iter()
             .find_map(|n| {
                 l.log
@@ -857,7 +834,7 @@ fn outcomes_of(
                 format!(
                     "{}: no customer column in the log (tried {}); name it with --customer-col",
                     l.source,
-                    crate::risk::CUSTOMER_NAMES.join(", ")
+                    flowgate_app::tickets::CUSTOMER_NAMES.join(", ")
                 )
             })?,
     };

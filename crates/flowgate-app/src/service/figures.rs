@@ -264,7 +264,7 @@ impl Service {
         let stale = self.opts.analytics_ttl.as_secs();
         match key.clone() {
             FiguresKey::Baseline { source, range } => {
-                let l = a::load(store, source.as_deref()).await?;
+                let l = self.source_log(source.as_deref()).await?;
                 let b = joined(
                     tokio::task::spawn_blocking(move || {
                         let baseline = match range {
@@ -288,7 +288,7 @@ impl Service {
                 last_week,
                 team,
             } => {
-                let l = a::load(store, source.as_deref()).await?;
+                let l = self.source_log(source.as_deref()).await?;
                 let reviewed = a::reviewed_defects(store, &l).await?;
                 let c = joined(
                     tokio::task::spawn_blocking(move || {
@@ -313,7 +313,7 @@ impl Service {
                 Ok(Figures::Scorecard(Arc::new(c)))
             }
             FiguresKey::GateWeek { from } => {
-                let l = a::load(store, None).await.ok();
+                let l = self.source_log(None).await.ok();
                 let week = crate::gate_week::weekly(
                     store,
                     from,
@@ -328,7 +328,7 @@ impl Service {
                 })))
             }
             FiguresKey::FlowHtml { source, range } => {
-                let l = a::load(store, source.as_deref()).await?;
+                let l = self.source_log(source.as_deref()).await?;
                 let f = joined(
                     tokio::task::spawn_blocking(move || {
                         let b = match range {
@@ -357,11 +357,18 @@ impl Service {
                 let today: jiff::civil::Date = today
                     .parse()
                     .map_err(|_| Error::BadQuery(format!("day {today:?}: expected YYYY-MM-DD")))?;
-                let l = a::load(store, source.as_deref()).await?;
+                let l = self.source_log(source.as_deref()).await?;
+                let buckets = self.opts.buckets;
                 let f = joined(
                     tokio::task::spawn_blocking(move || {
-                        let pilot =
-                            crate::pilot::view(&l, &plan, today, "intent", PILOT_RESAMPLES)?;
+                        let pilot = crate::pilot::view(
+                            &l,
+                            &plan,
+                            today,
+                            "intent",
+                            &buckets,
+                            PILOT_RESAMPLES,
+                        )?;
                         let html = pilot.compare.as_ref().map(|c| {
                             flowgate_report::value::compare_section(c, pilot.budget.as_ref())
                         });

@@ -63,6 +63,12 @@ pub struct Options {
     pub analytics_ttl: Duration,
     /// Webhook sources whose decisions are sent back, by source name.
     pub callbacks: BTreeMap<String, Callback>,
+    /// Decision texts older than this many days are erased (see [`crate::retention`]).
+    pub text_retention_days: Option<u32>,
+    /// Business hours from the settings (`[calendar]`), in force over a mapping's own.
+    pub calendar: Option<flowgate_ingest::calendar::Calendar>,
+    /// The settings' demand buckets (`[demand]`), for a comparison by bucket.
+    pub buckets: flowgate_flow::demand::BucketRules,
 }
 
 impl Default for Options {
@@ -76,6 +82,9 @@ impl Default for Options {
             alerts: Default::default(),
             analytics_ttl: figures::ANALYTICS_TTL,
             callbacks: BTreeMap::new(),
+            text_retention_days: None,
+            calendar: None,
+            buckets: Default::default(),
         }
     }
 }
@@ -243,8 +252,20 @@ impl Service {
         &self.opts
     }
 
+    /// A source of the store (or its only one) with the settings' calendar in force: what
+    /// every figure of the service is computed on.
+    pub(crate) async fn source_log(
+        &self,
+        source: Option<&str>,
+    ) -> Result<crate::analytics::SourceLog> {
+        let mut l = crate::analytics::load(&self.store, source).await?;
+        crate::analytics::apply_calendar(&mut l.mapping, self.opts.calendar.as_ref());
+        Ok(l)
+    }
+
     /// Starts the background work: `inbox_workers` inbox workers, the figures' refresher,
-    /// block compaction every `compact_every`, the callback sender (when a source has a
+    /// block compaction every `compact_every`, text retention (when set: every
+    /// `compact_every`, hourly without compaction), the callback sender (when a source has a
     /// callback and there are workers), and computes the Overview's figures once.
     pub fn spawn_workers(
         self: &Arc<Self>,
@@ -260,6 +281,16 @@ impl Service {
             handles.push(tokio::spawn(figures::compact(
                 self.store.clone(),
                 every.max(Duration::from_secs(1)),
+                rx.clone(),
+            )));
+        }
+        if let Some(days) = self.opts.text_retention_days {
+            handles.push(tokio::spawn(crate::retention::every(
+                self.store.clone(),
+                days,
+                compact_every
+                    .unwrap_or(Duration::from_secs(3600))
+                    .max(Duration::from_secs(1)),
                 rx.clone(),
             )));
         }
@@ -382,7 +413,9 @@ impl Service {
             ticket,
             triaged?,
             actor,
-            self.opts.shadow_reviews,
+            crate::live::Sampling::Now {
+                shadow: self.opts.shadow_reviews,
+            },
             at,
         )
         .await?;
@@ -769,7 +802,7 @@ impl Service {
 
     /// A what-if scenario (TOML) run against the store's only source: the report section.
     pub async fn whatif(&self, scenario: &str) -> Result<String> {
-        let l = crate::analytics::load(&self.store, None).await?;
+        let l = self.source_log(None).await?;
         let text = scenario.to_owned();
         tokio::task::spawn_blocking(move || {
             let model = crate::whatif::fit(&l, "intent");

@@ -63,12 +63,13 @@ fn the_fast_encoder_matches_candle_transformers_bert() {
     use candle_nn::VarBuilder;
     use candle_transformers::models::bert::{BertModel, Config};
     let dir = model_files::default_model_dir().unwrap();
-    let config: Config =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    let config: Config = serde_json::from_str(&text).unwrap();
+    let our_config: flowgate_demand::bert::Config = serde_json::from_str(&text).unwrap();
     let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
     let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu).unwrap();
     let theirs = BertModel::load(vb.clone(), &config).unwrap();
-    let ours = flowgate_demand::bert::Bert::load(vb, &config).unwrap();
+    let ours = flowgate_demand::bert::Bert::load(vb, &our_config).unwrap();
     // Two sequences of 12 tokens, the second padded after 7 (arbitrary vocabulary ids).
     let ids: Vec<i64> = [
         101, 7592, 1010, 2026, 2344, 2038, 2025, 3369, 2664, 2129, 1029, 102, //

@@ -422,11 +422,11 @@ fn sampling_is_reproducible_and_follows_the_bands() {
 fn the_readme_policy_parses_as_documented() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let example = std::fs::read_to_string(root.join("examples/gate-policy.toml")).unwrap();
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("docs/05-gates-and-audit.md")).unwrap();
     let body = example.split_once('\n').unwrap().1;
     assert!(
         readme.contains(body),
-        "README's policy and examples/gate-policy.toml differ"
+        "the gates chapter's policy and examples/gate-policy.toml differ"
     );
     let p = Policy::parse(&example, "examples/gate-policy.toml").unwrap();
     assert_eq!(p.rules.len(), 6);

@@ -238,44 +238,80 @@ pub(crate) fn read(
     file: &std::path::Path,
     opts: &ReadOptions<'_>,
 ) -> Result<(EventLogBuilder, Mapping, bool, Collector)> {
-    let (mapping, detected) = match &opts.mapping {
-        Some(m) => match &m.history {
-            Some(h) if h.shape == vendor => (m.clone(), false),
-            Some(h) => {
-                return Err(IngestError::Shape {
-                    path: path.to_owned(),
-                    message: format!(
-                        "the mapping reads {} histories, but the file is a {} history (use --preset {})",
-                        h.shape,
-                        vendor,
-                        vendor.preset()
-                    ),
-                });
-            }
-            None => {
-                return Err(IngestError::Shape {
-                    path: path.to_owned(),
-                    message: format!(
-                        "the file is a {vendor} history; its mapping needs a [history] section with shape = \"{vendor}\" and columns named from {} (start from --preset {})",
-                        COLUMNS.join(", "),
-                        vendor.preset()
-                    ),
-                });
-            }
-        },
-        None => (Mapping::preset(vendor.preset())?, true),
-    };
+    let (mapping, detected) = history_mapping(vendor, path, opts)?;
     let history = mapping.history.clone().unwrap_or(History {
         shape: vendor,
         team_field: None,
         label_prefix: None,
     });
-    let new_sink = || -> Result<Sink<'_>> {
+    let spec = SinkSpec {
+        mapping: &mapping,
+        history,
+        path,
+        file,
+        opts,
+        read: input.read.clone(),
+        size: input.size,
+    };
+    let mut sink = spec.sink()?;
+    match input.format {
+        Format::Csv => vendors::servicenow_csv(input.reader, &mut sink, path)?,
+        _ if let Some(records_per_line) = json_lines(vendor, &input.head) => {
+            read_json_lines(input, &mut sink, &spec, vendor, records_per_line)?
+        }
+        _ => read_document(input.reader, &mut sink, &spec, vendor)?,
+    }
+    vendors::finish(&mut sink);
+    Ok((sink.builder, mapping, detected, sink.out))
+}
+
+/// The mapping for a `vendor` history and whether it was detected (the preset) or given.
+fn history_mapping(vendor: Vendor, path: &str, opts: &ReadOptions<'_>) -> Result<(Mapping, bool)> {
+    match &opts.mapping {
+        Some(m) => match &m.history {
+            Some(h) if h.shape == vendor => Ok((m.clone(), false)),
+            Some(h) => Err(IngestError::Shape {
+                path: path.to_owned(),
+                message: format!(
+                    "the mapping reads {} histories, but the file is a {} history (use --preset {})",
+                    h.shape,
+                    vendor,
+                    vendor.preset()
+                ),
+            }),
+            None => Err(IngestError::Shape {
+                path: path.to_owned(),
+                message: format!(
+                    "the file is a {vendor} history; its mapping needs a [history] section with shape = \"{vendor}\" and columns named from {} (start from --preset {})",
+                    COLUMNS.join(", "),
+                    vendor.preset()
+                ),
+            }),
+        },
+        None => Ok((Mapping::preset(vendor.preset())?, true)),
+    }
+}
+
+/// What every sink reading one file is made from.
+struct SinkSpec<'m, 'a> {
+    mapping: &'m Mapping,
+    history: History,
+    path: &'m str,
+    file: &'m std::path::Path,
+    opts: &'a ReadOptions<'a>,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    size: u64,
+}
+
+impl<'a> SinkSpec<'_, 'a> {
+    /// A fresh sink: its mapper over [`COLUMNS`], an empty builder and collector.
+    fn sink(&self) -> Result<Sink<'a>> {
+        let (mapping, path) = (self.mapping, self.path);
         let mut table = ColumnTable::default();
         for c in COLUMNS {
             table.get_or_add(c);
         }
-        let mut mapper = RowMapper::new(&mapping, false, &mut table, false, path).map_err(|r| {
+        let mut mapper = RowMapper::new(mapping, false, &mut table, false, path).map_err(|r| {
             IngestError::MissingColumn {
                 path: path.to_owned(),
                 line: 1,
@@ -291,131 +327,150 @@ pub(crate) fn read(
             table,
             builder,
             out: Collector::default(),
-            opts,
-            read: input.read.clone(),
-            size: input.size,
+            opts: self.opts,
+            read: self.read.clone(),
+            size: self.size,
             line: 1,
-            state: vendors::State::new(&history, file),
+            state: vendors::State::new(&self.history, self.file),
             path: path.to_owned(),
             simd: simd_json::Buffers::default(),
             scratch: Vec::new(),
         })
-    };
-    let mut sink = new_sink()?;
-    let json_err = |line: u64, e: serde_json::Error| IngestError::Json {
-        path: path.to_owned(),
-        line,
-        message: e.to_string(),
-    };
-    match input.format {
-        Format::Csv => vendors::servicenow_csv(input.reader, &mut sink, path)?,
-        _ if let Some(records_per_line) = json_lines(vendor, &input.head) => {
-            // Records that stand alone (every shape but sys_audit, whose rows of one update
-            // are gathered across lines) in a large plain file: two threads, one per half,
-            // joined in file order.
-            let split = (records_per_line
-                && vendor != Vendor::ServicenowAudit
-                && !input.gzip
-                && input.size >= opts.split_min_bytes())
-            .then(|| crate::csv_reader::find_split(file, input.size / 2))
-            .flatten();
-            let io = |e| IngestError::Io {
-                path: path.to_owned(),
-                source: e,
-            };
-            match split {
-                None => {
-                    let end = json_lines_until(
-                        input.reader,
-                        &mut sink,
-                        vendor,
-                        records_per_line,
-                        None,
-                        0,
-                    );
-                    end.map_err(|(line, e)| e.into_error(path, line))?;
-                }
-                Some(at) => {
-                    let mut second = new_sink()?;
-                    let mut f = std::fs::File::open(file).map_err(io)?;
-                    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(at)).map_err(io)?;
-                    let rest = std::io::BufReader::with_capacity(256 * 1024, f);
-                    let (first, later) = std::thread::scope(|scope| {
-                        let h = scope
-                            .spawn(|| json_lines_until(rest, &mut second, vendor, true, None, 0));
-                        let first =
-                            json_lines_until(input.reader, &mut sink, vendor, true, Some(at), 0);
-                        (first, h.join())
-                    });
-                    let lines = first.map_err(|(line, e)| e.into_error(path, line))?;
-                    let later = match later {
-                        Ok(r) => r,
-                        Err(_) => {
-                            return Err(IngestError::Shape {
-                                path: path.to_owned(),
-                                message: "the reading thread failed".into(),
-                            });
-                        }
-                    };
-                    later.map_err(|(line, e)| e.into_error(path, line + lines))?;
-                    let mut out = std::mem::take(&mut second.out);
-                    for d in &mut out.diagnostics {
-                        d.line += lines;
-                    }
-                    sink.out.merge(out);
-                    sink.builder.append(second.builder);
-                }
-            }
+    }
+}
+
+/// Reads JSON lines: in two threads when the file is large and plain, else in one.
+fn read_json_lines<'a>(
+    input: Input,
+    sink: &mut Sink<'a>,
+    spec: &SinkSpec<'_, 'a>,
+    vendor: Vendor,
+    records_per_line: bool,
+) -> Result<()> {
+    // Records that stand alone (every shape but sys_audit, whose rows of one update
+    // are gathered across lines) in a large plain file: two threads, one per half,
+    // joined in file order.
+    let split = (records_per_line
+        && vendor != Vendor::ServicenowAudit
+        && !input.gzip
+        && input.size >= spec.opts.split_min_bytes())
+    .then(|| crate::csv_reader::find_split(spec.file, input.size / 2))
+    .flatten();
+    match split {
+        None => {
+            let end = json_lines_until(input.reader, sink, vendor, records_per_line, None, 0);
+            end.map_err(|(line, e)| e.into_error(spec.path, line))?;
         }
-        _ => {
-            let lines = Rc::new(Cell::new(1));
-            let reader = Lines {
-                inner: input.reader,
-                lines: lines.clone(),
-            };
-            let mut de = serde_json::Deserializer::from_reader(reader);
-            let r = Document {
-                vendor,
-                sink: &mut sink,
-                lines: Some(lines),
-            }
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
-            match r {
-                Ok(()) => {}
-                // A first line longer than the sniffed sample: JSON lines after all (one
-                // document on line 1, another after it). Read the file again as lines.
-                Err(e)
-                    if e.line() == 2
-                        && e.to_string().starts_with("trailing characters")
-                        && file.is_file() =>
-                {
-                    let first_line = {
-                        let mut r = crate::input::open(file)?.reader;
-                        let mut buf = Vec::new();
-                        r.read_until(b'\n', &mut buf).map_err(|e| IngestError::Io {
-                            path: path.to_owned(),
-                            source: e,
-                        })?;
-                        buf
-                    };
-                    let records_per_line = match serde_json::from_slice(first_line.trim_ascii()) {
-                        Ok(serde_json::Value::Object(m)) => {
-                            !vendor.page_keys().iter().any(|k| m.contains_key(*k))
-                        }
-                        _ => false,
-                    };
-                    sink = new_sink()?;
-                    let reader = crate::input::open(file)?.reader;
-                    json_lines_until(reader, &mut sink, vendor, records_per_line, None, 0)
-                        .map_err(|(line, e)| e.into_error(path, line))?;
-                }
-                Err(e) => return Err(json_err(e.line() as u64, e)),
-            }
+        Some(at) => read_halves(input.reader, sink, spec, vendor, at)?,
+    }
+    Ok(())
+}
+
+/// Reads JSON lines in two threads, the second from byte `at`, and joins them in file order.
+fn read_halves<'a>(
+    reader: Box<dyn BufRead + Send>,
+    sink: &mut Sink<'a>,
+    spec: &SinkSpec<'_, 'a>,
+    vendor: Vendor,
+    at: u64,
+) -> Result<()> {
+    let path = spec.path;
+    let io = |e| IngestError::Io {
+        path: path.to_owned(),
+        source: e,
+    };
+    let mut second = spec.sink()?;
+    let mut f = std::fs::File::open(spec.file).map_err(io)?;
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(at)).map_err(io)?;
+    let rest = std::io::BufReader::with_capacity(256 * 1024, f);
+    let (first, later) = std::thread::scope(|scope| {
+        let h = scope.spawn(|| json_lines_until(rest, &mut second, vendor, true, None, 0));
+        let first = json_lines_until(reader, sink, vendor, true, Some(at), 0);
+        (first, h.join())
+    });
+    let lines = first.map_err(|(line, e)| e.into_error(path, line))?;
+    let later = match later {
+        Ok(r) => r,
+        Err(_) => {
+            return Err(IngestError::Shape {
+                path: path.to_owned(),
+                message: "the reading thread failed".into(),
+            });
+        }
+    };
+    later.map_err(|(line, e)| e.into_error(path, line + lines))?;
+    let mut out = std::mem::take(&mut second.out);
+    for d in &mut out.diagnostics {
+        d.line += lines;
+    }
+    sink.out.merge(out);
+    sink.builder.append(second.builder);
+    Ok(())
+}
+
+/// Reads one JSON document (a page or an array of records), streaming its records.
+fn read_document<'a>(
+    reader: Box<dyn BufRead + Send>,
+    sink: &mut Sink<'a>,
+    spec: &SinkSpec<'_, 'a>,
+    vendor: Vendor,
+) -> Result<()> {
+    let lines = Rc::new(Cell::new(1));
+    let reader = Lines {
+        inner: reader,
+        lines: lines.clone(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let r = Document {
+        vendor,
+        sink: &mut *sink,
+        lines: Some(lines),
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    match r {
+        Ok(()) => {}
+        // A first line longer than the sniffed sample: JSON lines after all (one
+        // document on line 1, another after it). Read the file again as lines.
+        Err(e)
+            if e.line() == 2
+                && e.to_string().starts_with("trailing characters")
+                && spec.file.is_file() =>
+        {
+            reread_as_lines(sink, spec, vendor)?
+        }
+        Err(e) => {
+            return Err(IngestError::Json {
+                path: spec.path.to_owned(),
+                line: e.line() as u64,
+                message: e.to_string(),
+            });
         }
     }
-    vendors::finish(&mut sink);
-    Ok((sink.builder, mapping, detected, sink.out))
+    Ok(())
+}
+
+/// Reads the file again as JSON lines into a fresh sink (after a too-long first line).
+fn reread_as_lines<'a>(sink: &mut Sink<'a>, spec: &SinkSpec<'_, 'a>, vendor: Vendor) -> Result<()> {
+    let (path, file) = (spec.path, spec.file);
+    let first_line = {
+        let mut r = crate::input::open(file)?.reader;
+        let mut buf = Vec::new();
+        r.read_until(b'\n', &mut buf).map_err(|e| IngestError::Io {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        buf
+    };
+    let records_per_line = match serde_json::from_slice(first_line.trim_ascii()) {
+        Ok(serde_json::Value::Object(m)) => !vendor.page_keys().iter().any(|k| m.contains_key(*k)),
+        _ => false,
+    };
+    *sink = spec.sink()?;
+    let reader = crate::input::open(file)?.reader;
+    json_lines_until(reader, sink, vendor, records_per_line, None, 0)
+        .map_err(|(line, e)| e.into_error(path, line))?;
+    Ok(())
 }
 
 /// Why reading JSON lines stopped early.

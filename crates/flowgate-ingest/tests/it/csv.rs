@@ -108,12 +108,12 @@ fn naive_timestamps_take_the_mapping_zone() {
 
 #[test]
 fn the_readme_mapping_example_is_valid() {
-    let readme = include_str!("../../../../README.md");
+    let readme = include_str!("../../../../docs/02-baseline.md");
     let start = readme
         .find("name = \"my-desk\"")
-        .expect("README has the mapping example");
+        .expect("the baseline chapter has the mapping example");
     let end = start + readme[start..].find("```").unwrap();
-    let m = Mapping::from_toml(&readme[start..end], "README.md").unwrap();
+    let m = Mapping::from_toml(&readme[start..end], "docs/02-baseline.md").unwrap();
     assert_eq!(m.columns.activity.names(), vec!["Status"]);
     assert_eq!(m.sla_config().unwrap().targets.len(), 2);
     assert_eq!(m.escalation.len(), 1);

@@ -11,7 +11,7 @@ use flowgate_app::service::views::DeliveryReceived;
 use crate::problem::{Problem, ProblemDocument};
 use crate::{Shared, now_ms};
 
-/// A help desk's delivery, authenticated by its signature (see the README's table of schemes).
+/// A help desk's delivery, authenticated by its signature (see the schemes in docs/03-help-desks.md).
 #[utoipa::path(
     post,
     path = "/v1/webhooks/{source}",

@@ -156,11 +156,14 @@ fn bad_scenarios_say_where_and_what() {
     );
 }
 
-/// The scenario example in the README parses, names real levers, and changes something.
+/// The scenario example in the what-if chapter parses, names real levers, and changes something.
 #[test]
 fn readme_scenario_example_parses() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/08-value-and-what-if.md"
+    ))
+    .unwrap();
     let start = readme
         .find("# what-if.toml")
         .expect("the README shows a scenario");

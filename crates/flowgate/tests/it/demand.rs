@@ -338,7 +338,7 @@ fn train_with_a_log_needs_ids_that_match_before_it_trains() {
     ]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("no text is labelled \"other\" (--oos-label)"),
+        stderr(&out).contains("no text is labelled \"other\" (the out-of-scope label)"),
         "{}",
         stderr(&out)
     );

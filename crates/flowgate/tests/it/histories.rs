@@ -320,17 +320,7 @@ fn bad_histories_are_named_and_store_nothing() {
 fn the_history_benchmark_harness_runs() {
     let d = temp_dir("history-bench");
     let work = d.to_str().unwrap();
-    let o = flowgate(&[
-        "bench",
-        "--history",
-        "2000",
-        "--runs",
-        "1",
-        "--work-dir",
-        work,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let out = crate::bench(&["--history", "2000", "--runs", "1", "--work-dir", work]).unwrap();
     assert!(out.contains("| 2000 | JSON lines"), "{out}");
 }
 

@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod demand;
 mod demo;
+mod docs;
 mod fuzz;
 mod gate;
 mod helpdesks;
@@ -25,7 +26,7 @@ pub fn shared() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
     assert!(
         p.join("data").is_dir(),
-        "the public data sets are expected in {} (see README: Tests)",
+        "the public data sets are expected in {} (see docs/01-getting-started.md)",
         p.display()
     );
     p
@@ -39,6 +40,24 @@ pub fn flowgate(args: &[&str]) -> Output {
         .env_remove("FLOWGATE_TIMEZONE")
         .output()
         .expect("the flowgate binary runs")
+}
+
+/// Runs a benchmark harness (`flowgate-bench`) in process against this build's `flowgate`:
+/// its report, or its error.
+pub fn bench(args: &[&str]) -> Result<String, String> {
+    use clap::Parser;
+    let args = flowgate_bench::BenchArgs::try_parse_from(
+        std::iter::once("flowgate-bench").chain(args.iter().copied()),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    flowgate_bench::run(
+        &args,
+        std::path::Path::new(env!("CARGO_BIN_EXE_flowgate")),
+        &mut out,
+    )
+    .map_err(|e| format!("{e:#}"))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 pub fn temp_dir(name: &str) -> PathBuf {

@@ -594,8 +594,7 @@ fn the_benchmark_harnesses_run() {
     let dir = temp_dir("bench-harness");
     let input = crate::shared().join("data/helpdesk/helpdesk_tax2017_verenich.csv");
     let work = dir.display().to_string();
-    let o = flowgate(&[
-        "bench",
+    crate::bench(&[
         "--input",
         input.to_str().unwrap(),
         "--times",
@@ -604,11 +603,10 @@ fn the_benchmark_harnesses_run() {
         "1",
         "--work-dir",
         &work,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    ])
+    .unwrap();
     let demo_s = demo.display().to_string();
-    let o = flowgate(&[
-        "bench",
+    let out = crate::bench(&[
         "--serve",
         &demo_s,
         "--seconds",
@@ -617,9 +615,8 @@ fn the_benchmark_harnesses_run() {
         "20000",
         "--work-dir",
         &work,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    ])
+    .unwrap();
     for row in [
         "| 1 |",
         "| 8 |",
@@ -630,29 +627,13 @@ fn the_benchmark_harnesses_run() {
     ] {
         assert!(out.contains(row), "{row} missing in:\n{out}");
     }
-    let o = flowgate(&[
-        "bench",
-        "--serve",
-        &demo_s,
-        "--soak",
-        "15",
-        "--work-dir",
-        &work,
-    ]);
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        stderr(&o)
-    );
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let out = crate::bench(&["--serve", &demo_s, "--soak", "15", "--work-dir", &work]).unwrap();
     assert!(out.contains("server RSS: 0 s:"), "{out}");
     assert!(out.contains(" anon + "), "{out}");
     assert!(out.contains("intact true; errors 0"), "{out}");
     // The bounded store: every call repeats one of 10 ids after the first round, so the
     // repeats are idempotent (200s) and nothing new is stored.
-    let o = flowgate(&[
-        "bench",
+    let out = crate::bench(&[
         "--serve",
         &demo_s,
         "--soak",
@@ -661,24 +642,65 @@ fn the_benchmark_harnesses_run() {
         "10",
         "--work-dir",
         &work,
-    ]);
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        stderr(&o)
-    );
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    ])
+    .unwrap();
     assert!(out.contains("10 distinct ids per kind"), "{out}");
     assert!(out.contains("intact true; errors 0"), "{out}");
     // Compaction: 50 requests' blocks (50 event blocks, 50 string blocks) become one each,
     // and the harness fails if the loaded events differ.
-    let o = flowgate(&["bench", "--compact", "50", "--work-dir", &work]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let out = crate::bench(&["--compact", "50", "--work-dir", &work]).unwrap();
     assert!(out.contains("| 50 | 150 |"), "{out}");
     assert!(
         out.contains("(50 + 50 string)") && out.contains("(1 + 1 string)"),
         "{out}"
     );
+}
+
+/// One settings path for business hours: the same `[calendar]` (weekdays 09:00–17:00 UTC)
+/// gives the same business-time figures through `baseline --db` and `GET /v1/baseline`.
+/// Hand-worked as in `business_hours_from_the_settings_file`: ticket 101 takes 3 business
+/// hours, ticket 102 (Monday 10:00 to Wednesday 11:00) 7 + 8 + 2 = 17 h; p50 10,800 s, mean
+/// 36,000 s. Without the settings file neither surface has business figures.
+#[test]
+fn the_settings_calendar_gives_the_same_figures_on_the_cli_and_the_service() {
+    let demo = demo_dir();
+    let d = temp_dir("serve-calendar");
+    let cfg = d.join("flowgate.toml");
+    std::fs::write(
+        &cfg,
+        "[calendar]\ntimezone = \"UTC\"\nhours = { mon = \"09:00-17:00\", tue = \"09:00-17:00\", wed = \"09:00-17:00\", thu = \"09:00-17:00\", fri = \"09:00-17:00\" }\n",
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let db = d.join("calendar.db").display().to_string();
+    let file = crate::helpdesks::fixture("zendesk_ticket_audits.json");
+    let o = flowgate(&["import", file.to_str().unwrap(), "--db", &db, "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cli = crate::helpdesks::baseline_json(&["--db", &db, "--config", cfg]);
+    assert_eq!(
+        cli["business"]["cycle_time_s"]["p50"].as_f64(),
+        Some(10_800.0)
+    );
+    assert_eq!(
+        cli["business"]["cycle_time_s"]["mean"].as_f64(),
+        Some(36_000.0)
+    );
+    let viewer = token(&db, "viewer");
+    let baseline_of = |server: &Server| {
+        let r = call("GET", &server.url("/v1/baseline"), Some(&viewer), None);
+        assert_eq!(r.0, 200, "{r:?}");
+        r.2["baseline"].clone()
+    };
+    let server = Server::start_with(&db, &demo, &["--config", cfg]);
+    let served = baseline_of(&server);
+    assert!(server.stop().success());
+    assert_eq!(served["business"], cli["business"], "{served}");
+    assert_eq!(served["cycle_time_s"], cli["cycle_time_s"]);
+    // Without the settings: no business figures on either surface.
+    let cli = crate::helpdesks::baseline_json(&["--db", &db]);
+    assert!(cli.get("business").is_none(), "{cli}");
+    let server = Server::start(&db, &demo);
+    let served = baseline_of(&server);
+    assert!(server.stop().success());
+    assert!(served.get("business").is_none(), "{served}");
 }

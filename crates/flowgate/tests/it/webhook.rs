@@ -773,7 +773,7 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// `/openapi.json`: OpenAPI 3.1, every route the README lists (and no other), every schema
+/// `/openapi.json`: OpenAPI 3.1, every route the service chapter lists (and no other), every schema
 /// reference resolvable, bearer security on every route that needs a token.
 fn check_openapi(server: &Server) {
     let (status, ct, doc) = call("GET", &server.url("/openapi.json"), None, None);
@@ -785,7 +785,7 @@ fn check_openapi(server: &Server) {
     );
     // The document's version is the binary's.
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
-    // The routes as the README's table lists them.
+    // The routes as the service chapter's table (docs/06-service-and-api.md) lists them.
     let expected = [
         ("get", "/healthz"),
         ("get", "/readyz"),
