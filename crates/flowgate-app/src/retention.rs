@@ -1,7 +1,7 @@
 //! Text retention: the texts kept beside decisions (ticket text, answer, sources, reasons,
 //! customer) go once they are older than the settings' `text_retention_days`; the audit
 //! records and their hashes stay, and an `erase` record on the chain says what went. The
-//! CLI applies it after `triage --audit`, the service every compaction period.
+//! CLI applies it after `triage --audit`, the service at start and then hourly.
 
 use std::time::Duration;
 

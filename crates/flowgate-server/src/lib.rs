@@ -125,6 +125,7 @@ impl Config {
                 .filter_map(|(name, w)| Some((name.clone(), w.callback.clone()?)))
                 .collect(),
             text_retention_days: self.text_retention_days,
+            retention_every: flowgate_app::service::Options::default().retention_every,
             calendar: self.calendar.clone(),
             buckets: self.buckets,
         }

@@ -63,8 +63,10 @@ pub struct Options {
     pub analytics_ttl: Duration,
     /// Webhook sources whose decisions are sent back, by source name.
     pub callbacks: BTreeMap<String, Callback>,
-    /// Decision texts older than this many days are erased (see [`crate::retention`]).
+    /// Decision texts older than this many days are erased (see [`crate::retention`]),
+    /// at start and then every `retention_every`.
     pub text_retention_days: Option<u32>,
+    pub retention_every: Duration,
     /// Business hours from the settings (`[calendar]`), in force over a mapping's own.
     pub calendar: Option<flowgate_ingest::calendar::Calendar>,
     /// The settings' demand buckets (`[demand]`), for a comparison by bucket.
@@ -83,6 +85,7 @@ impl Default for Options {
             analytics_ttl: figures::ANALYTICS_TTL,
             callbacks: BTreeMap::new(),
             text_retention_days: None,
+            retention_every: Duration::from_secs(3600),
             calendar: None,
             buckets: Default::default(),
         }
@@ -264,9 +267,9 @@ impl Service {
     }
 
     /// Starts the background work: `inbox_workers` inbox workers, the figures' refresher,
-    /// block compaction every `compact_every`, text retention (when set: every
-    /// `compact_every`, hourly without compaction), the callback sender (when a source has a
-    /// callback and there are workers), and computes the Overview's figures once.
+    /// block compaction every `compact_every`, text retention (when the options set it), the
+    /// callback sender (when a source has a callback and there are workers), and computes the
+    /// Overview's figures once.
     pub fn spawn_workers(
         self: &Arc<Self>,
         inbox_workers: usize,
@@ -288,9 +291,7 @@ impl Service {
             handles.push(tokio::spawn(crate::retention::every(
                 self.store.clone(),
                 days,
-                compact_every
-                    .unwrap_or(Duration::from_secs(3600))
-                    .max(Duration::from_secs(1)),
+                self.opts.retention_every.max(Duration::from_secs(1)),
                 rx.clone(),
             )));
         }

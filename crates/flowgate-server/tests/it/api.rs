@@ -512,3 +512,50 @@ fn tickets_know_their_source(app: &TestApp) {
 fn a_ticket_is_known_by_its_source_and_id() {
     on_both(tickets_know_their_source);
 }
+
+/// Text retention runs in the service: with `text_retention_days = 0` and a pass every
+/// second, a decision's ticket text is erased within seconds of being stored, the decision
+/// record stays, and an `erase` record joins the chain, which still verifies.
+#[test]
+fn the_service_erases_texts_past_their_retention() {
+    let app = crate::spawn_app_with(
+        Backend::Sqlite,
+        flowgate_app::service::Options {
+            text_retention_days: Some(0),
+            retention_every: std::time::Duration::from_secs(1),
+            ..Default::default()
+        },
+    );
+    let posted = app.call(
+        "POST",
+        "/v1/tickets",
+        Some("ingest"),
+        Some(&ticket(
+            "r-1",
+            "Where is my order",
+            "Order 123456 has not arrived",
+        )),
+    );
+    assert_eq!(posted.status, 201, "{}", posted.text);
+    let seq = posted.json["audit"]["seq"].as_i64().unwrap();
+    let t0 = std::time::Instant::now();
+    let detail = loop {
+        let d = app.call("GET", &format!("/v1/decisions/{seq}"), Some("viewer"), None);
+        assert_eq!(d.status, 200, "{}", d.text);
+        if d.json["ticket_text"].is_null() {
+            break d;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "the text is still there after 20 s: {}",
+            d.text
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(detail.json["ticket_id"], "r-1");
+    let verify = app.call("GET", "/v1/audit/verify", Some("viewer"), None);
+    assert_eq!(verify.json["intact"], true, "{}", verify.text);
+    let records = verify.json["records"].as_i64().unwrap();
+    // policy_change, the decision, and at least one erase.
+    assert!(records >= 3, "{}", verify.text);
+}
