@@ -289,14 +289,7 @@ pub(crate) fn webhook_bench(
                                              "subject": subject, "body": body}})
                                 .to_string();
                                 let id = format!("wb-{run}-{workers}-{i}");
-                                let ts = jiff::Timestamp::now().as_second();
-                                let sig = flowgate_server::webhook::standard_signature(
-                                    SECRET,
-                                    &id,
-                                    ts,
-                                    payload.as_bytes(),
-                                )
-                                .unwrap_or_default();
+                                let (ts, sig) = sign(SECRET, &id, &payload);
                                 let sent = Instant::now();
                                 let r = agent
                                     .post(url)
@@ -457,4 +450,12 @@ pub(crate) fn rss_split_kb(pid: u32) -> Option<(u64, u64, u64)> {
             .and_then(|v| v.parse().ok())
     };
     Some((field("VmRSS:")?, field("RssAnon:")?, field("RssFile:")?))
+}
+
+/// A Standard Webhooks signature of `payload` under `secret`, made now: (timestamp, header).
+pub(crate) fn sign(secret: &str, id: &str, payload: &str) -> (i64, String) {
+    let ts = jiff::Timestamp::now().as_second();
+    let sig = flowgate_server::webhook::standard_signature(secret, id, ts, payload.as_bytes())
+        .unwrap_or_default();
+    (ts, sig)
 }

@@ -192,14 +192,7 @@ fn kinds(t: &Target) -> Vec<(&'static str, f64, Call<'_>)> {
                 .to_string();
                 let id = format!("soak-{run}-{k}");
                 // A repeat is a sender's retry: the same id and body, signed anew.
-                let ts = jiff::Timestamp::now().as_second();
-                let sig = flowgate_server::webhook::standard_signature(
-                    SECRET,
-                    &id,
-                    ts,
-                    payload.as_bytes(),
-                )
-                .unwrap_or_default();
+                let (ts, sig) = crate::service::sign(SECRET, &id, &payload);
                 let r = a
                     .post(&format!("{base}/v1/webhooks/soak"))
                     .set("Content-Type", "application/json")

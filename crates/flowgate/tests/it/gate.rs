@@ -98,20 +98,25 @@ fn triage_decides_each_ticket_and_the_audit_log_keeps_every_decision() {
     let sqlite = dir.join("audit.db");
     for db in [s(&sqlite), pg.as_str()] {
         let out_path = dir.join("triage.jsonl");
-        let o = flowgate(&[
-            "triage",
-            "--model",
-            s(&model),
-            s(&new),
-            "--policy",
-            s(&policy),
-            "--audit",
-            "--db",
-            db,
-            "-o",
-            s(&out_path),
-            "-q",
-        ]);
+        // `triage --audit` of the new tickets into `db`, with `extra` arguments.
+        let triage = |extra: &[&str]| {
+            let mut a = vec![
+                "triage",
+                "--model",
+                s(&model),
+                s(&new),
+                "--policy",
+                s(&policy),
+                "--audit",
+                "--db",
+                db,
+                "-o",
+                s(&out_path),
+            ];
+            a.extend_from_slice(extra);
+            flowgate(&a)
+        };
+        let o = triage(&["-q"]);
         assert!(o.status.success(), "{db}: {}", stderr(&o));
         let text = std::fs::read_to_string(&out_path).unwrap();
         let lines: Vec<serde_json::Value> = text
@@ -156,19 +161,7 @@ fn triage_decides_each_ticket_and_the_audit_log_keeps_every_decision() {
         );
         // Triage of the same file again decides nothing twice: each ticket (source and id)
         // with the same content keeps its decision, as through the service.
-        let o = flowgate(&[
-            "triage",
-            "--model",
-            s(&model),
-            s(&new),
-            "--policy",
-            s(&policy),
-            "--audit",
-            "--db",
-            db,
-            "-o",
-            s(&out_path),
-        ]);
+        let o = triage(&[]);
         assert!(o.status.success(), "{db}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("0 decisions recorded, 400 decided before"),
