@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::sql::{numbered, on_pool};
+use crate::sql::{from_row, numbered, on_pool};
 use crate::{Pool, Result, Store};
 
 /// What [`Store::inbox_put`] did with a delivery.
@@ -19,7 +19,7 @@ pub enum Received {
 }
 
 /// A claimed delivery.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Delivery {
     pub id: i64,
     pub source: String,
@@ -31,7 +31,7 @@ pub struct Delivery {
 }
 
 /// One row of the inbox, without its body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InboxRow {
     pub id: i64,
     pub source: String,
@@ -42,6 +42,25 @@ pub struct InboxRow {
     pub done_at_ms: Option<i64>,
     pub outcome: Option<String>,
 }
+
+from_row!(Delivery {
+    id,
+    source,
+    delivery_id,
+    body,
+    received_at_ms,
+    attempts
+});
+from_row!(InboxRow {
+    id,
+    source,
+    delivery_id,
+    state,
+    attempts,
+    received_at_ms,
+    done_at_ms,
+    outcome
+});
 
 /// The inbox's depth and age, for `/metrics`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -226,7 +245,7 @@ impl Store {
 }
 
 /// A decision to send back to a source, claimed for sending.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
     pub id: i64,
     pub source: String,
@@ -236,7 +255,7 @@ pub struct Outgoing {
 }
 
 /// One row of the outbox.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OutboxRow {
     pub id: i64,
     pub source: String,
@@ -246,6 +265,22 @@ pub struct OutboxRow {
     pub sent_at_ms: Option<i64>,
     pub last_error: Option<String>,
 }
+
+from_row!(Outgoing {
+    id,
+    source,
+    audit_seq,
+    attempts
+});
+from_row!(OutboxRow {
+    id,
+    source,
+    audit_seq,
+    state,
+    attempts,
+    sent_at_ms,
+    last_error
+});
 
 const OUT_PUT: &str = "INSERT INTO webhook_outbox (source, audit_seq, next_attempt_ms) VALUES (?, ?, ?) \
     ON CONFLICT (source, audit_seq) DO NOTHING";

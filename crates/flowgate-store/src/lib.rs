@@ -14,6 +14,7 @@ pub mod inbox;
 mod key;
 pub mod live;
 mod load;
+mod migrations;
 mod pg;
 mod plan;
 pub mod review;
@@ -23,6 +24,7 @@ mod sqlite;
 pub mod texts;
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use sqlx::ConnectOptions;
 
@@ -38,8 +40,10 @@ use sql::on_pool;
 pub use compact::Compaction;
 pub use key::EventKeys;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: LazyLock<Migrator> =
+    LazyLock::new(|| migrations::Embedded(migrations::SQLITE).migrator());
+static PG_MIGRATIONS: LazyLock<Migrator> =
+    LazyLock::new(|| migrations::Embedded(migrations::POSTGRES).migrator());
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

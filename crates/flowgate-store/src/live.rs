@@ -7,7 +7,7 @@ use crate::audit::{
     AuditEntry, LAST_OF_KIND, NewRecord, append_in_tx, in_chain_tx, kind, validate,
 };
 use crate::review::QueueItem;
-use crate::sql::{numbered, on_pool};
+use crate::sql::{from_row, numbered, on_pool};
 use crate::texts::DecisionText;
 use crate::{Pool, Result, Store, StoreError};
 
@@ -482,7 +482,7 @@ const CLAIM_SET: &str =
     "UPDATE review_queue SET leased_by = ?, lease_until_ms = ? WHERE audit_seq = ?";
 
 /// A policy as imported into the database.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoredPolicy {
     pub version: i64,
     pub hash: String,
@@ -493,6 +493,16 @@ pub struct StoredPolicy {
     pub imported_at_ms: i64,
     pub audit_seq: i64,
 }
+
+from_row!(StoredPolicy {
+    version,
+    hash,
+    toml,
+    origin,
+    actor,
+    imported_at_ms,
+    audit_seq
+});
 
 const POLICY_COLUMNS: &str = "version, hash, toml, origin, actor, imported_at_ms, audit_seq";
 

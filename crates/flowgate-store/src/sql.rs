@@ -119,7 +119,25 @@ macro_rules! in_tx {
     };
 }
 
-pub(crate) use {in_tx, on_pool};
+/// Reads a row into a struct by column name, on either back-end: `from_row!(Row { a, b })`
+/// implements `sqlx::FromRow` for SQLite's and PostgreSQL's rows (what `#[derive(FromRow)]`
+/// would write, without compiling sqlx's proc-macro crate and its second copy of the drivers).
+macro_rules! from_row {
+    ($t:ident { $($field:ident),* $(,)? }) => {
+        $crate::sql::from_row!(@on $t, sqlx::sqlite::SqliteRow, $($field),*);
+        $crate::sql::from_row!(@on $t, sqlx::postgres::PgRow, $($field),*);
+    };
+    (@on $t:ident, $row:ty, $($field:ident),*) => {
+        impl<'r> sqlx::FromRow<'r, $row> for $t {
+            fn from_row(row: &'r $row) -> std::result::Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Self { $($field: row.try_get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+
+pub(crate) use {from_row, in_tx, on_pool};
 
 /// `sql`, after checking (in debug builds) that it has one placeholder per argument of
 /// `args` (the arguments as written, for the message).
