@@ -242,8 +242,50 @@ pub fn parse_week(week: &str) -> Result<i64> {
         .as_millisecond())
 }
 
+/// `2026-01-01`, `2026-01-01T08:00:00Z` or `2026-W03` (its Monday) as UTC milliseconds;
+/// `what` names the field or flag in the message.
+pub fn parse_instant(s: &str, what: &str) -> Result<i64> {
+    let s = s.trim();
+    if s.contains("-W") {
+        return parse_week(s).map_err(|e| Error::Invalid(format!("{what}: {e}")));
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>()
+        && let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(z.timestamp().as_millisecond());
+    }
+    s.parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|_| {
+            Error::Invalid(format!(
+                "{what}: expected a date (2026-01-31), a time with zone (2026-01-31T08:00:00Z) or an ISO week (2026-W05), found {s:?}"
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn instants_are_dates_times_or_weeks() {
+        // 2026-01-31 00:00 UTC is 1,769,817,600 s after the epoch (20,484 days × 86,400 s).
+        assert_eq!(
+            super::parse_instant("2026-01-31", "x").unwrap(),
+            1_769_817_600_000
+        );
+        assert_eq!(
+            super::parse_instant("2026-01-31T08:00:00Z", "x").unwrap(),
+            1_769_817_600_000 + 8 * 3_600_000
+        );
+        assert_eq!(
+            super::parse_instant("2026-W01", "x").unwrap(),
+            1_766_966_400_000
+        );
+        let e = super::parse_instant("31/01/2026", "--until")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--until: expected a date"), "{e}");
+    }
+
     #[test]
     fn iso_weeks_start_on_monday_utc() {
         // 2026-W01 starts on Monday 29 December 2025 (ISO 8601: the week with 1 January's

@@ -15,6 +15,7 @@ use crate::Result;
 
 /// A share with its 95% interval.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Precision {
     pub share: f64,
     pub ci95: (f64, f64),
@@ -24,6 +25,7 @@ pub struct Precision {
 
 /// Reviewed precision of one intent.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntentReview {
     pub intent: String,
     pub reviewed: usize,
@@ -41,6 +43,7 @@ pub struct IntentReview {
 
 /// Sticky resolution of one intent (from `flowgate sticky`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StickyReview {
     pub intent: String,
     pub assessed: usize,
@@ -53,6 +56,7 @@ pub struct StickyReview {
 
 /// Defects of one intent in one failure mode (the reviewer's category).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FailureMode {
     pub intent: String,
     pub mode: String,
@@ -72,13 +76,9 @@ pub struct DefectReview {
     pub correct: usize,
     pub defects: usize,
     /// Over every review of the week, weighted; `None` when nothing was reviewed.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub precision: Option<Precision>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub intents: Vec<IntentReview>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
     pub sticky: Option<Vec<StickyReview>>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub failure_modes: Vec<FailureMode>,
 }
 

@@ -103,6 +103,7 @@ fn pct(n: usize, d: usize) -> String {
 
 /// One control and its evidence.
 #[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Control {
     pub control: &'static str,
     pub nist: &'static str,
@@ -126,7 +127,6 @@ pub struct Governance {
     pub policy_changes: usize,
     /// The guarantee thresholds carry, stated once.
     pub threshold_guarantee: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub controls: Vec<Control>,
     pub decisions_by_action: BTreeMap<String, usize>,
     pub decided_by: BTreeMap<String, usize>,

@@ -11,6 +11,7 @@ use crate::{Error, Result};
 
 /// The Pilot page's data.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PilotView {
     pub plan: PilotPlan,
     pub standing: Standing,

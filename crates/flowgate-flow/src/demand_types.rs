@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::stats::Summary;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Bucket {
     Repetitive,
@@ -31,6 +32,7 @@ impl Bucket {
 
 /// Thresholds of the bucket rules (all configurable, `[demand]` in flowgate.toml).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct BucketRules {
     /// Below this share of tickets an intent is too small to automate.
@@ -73,6 +75,7 @@ impl Default for BucketRules {
 
 /// Flow metrics of a set of tickets.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlowFigures {
     pub tickets: u64,
     pub share: f64,
@@ -92,6 +95,7 @@ pub struct FlowFigures {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntentFlow {
     pub intent: String,
     pub bucket: Bucket,
@@ -106,6 +110,7 @@ pub struct IntentFlow {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BucketFlow {
     pub bucket: Bucket,
     pub intents: u64,
@@ -114,6 +119,7 @@ pub struct BucketFlow {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Candidate {
     pub intent: String,
     pub tickets: u64,
@@ -128,6 +134,7 @@ pub struct Candidate {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Demand {
     pub rules: BucketRules,
     /// Cases of the log that carry an intent.

@@ -54,6 +54,7 @@ impl BaselineOptions {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Handoffs {
     /// Handoffs per case, over all cases.
     pub mean: f64,
@@ -64,6 +65,7 @@ pub struct Handoffs {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateTime {
     pub state: State,
     pub total_s: f64,
@@ -75,6 +77,7 @@ pub struct StateTime {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamTime {
     pub team: String,
     pub events: u64,
@@ -89,6 +92,7 @@ pub struct TeamTime {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Edge {
     pub from: String,
     pub to: String,
@@ -100,12 +104,14 @@ pub struct Edge {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamedCount {
     pub name: String,
     pub count: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityStat {
     pub name: String,
     pub events: u64,
@@ -117,6 +123,7 @@ pub struct ActivityStat {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Variant {
     pub activities: Vec<String>,
     pub count: u64,
@@ -126,6 +133,7 @@ pub struct Variant {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariantCoverage {
     /// Share of cases covered by the most frequent 1, 5, 10 and 20 variants.
     pub top1: f64,
@@ -137,6 +145,7 @@ pub struct VariantCoverage {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HandoffPair {
     pub from: String,
     pub to: String,
@@ -147,6 +156,7 @@ pub struct HandoffPair {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgingBucket {
     pub label: &'static str,
     pub upper_s: Option<f64>,
@@ -154,6 +164,7 @@ pub struct AgingBucket {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenCase {
     pub case: String,
     pub queue_age_s: f64,
@@ -162,6 +173,7 @@ pub struct OpenCase {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Backlog {
     pub as_of_ms: i64,
     pub as_of: String,
@@ -180,6 +192,7 @@ pub struct Backlog {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Week {
     pub week: String,
     pub start_ms: i64,
@@ -188,6 +201,7 @@ pub struct Week {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CumulativeFlow {
     /// `day` or `week`.
     pub bucket: &'static str,
@@ -198,6 +212,7 @@ pub struct CumulativeFlow {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaRow {
     pub priority: String,
     pub cases: u64,
@@ -208,6 +223,7 @@ pub struct SlaRow {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlaReport {
     pub priority_attr: String,
     pub rows: Vec<SlaRow>,
@@ -218,6 +234,7 @@ pub struct SlaReport {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistogramBin {
     pub lower_s: f64,
     pub upper_s: f64,
@@ -226,6 +243,7 @@ pub struct HistogramBin {
 
 /// The process-layer baseline of one event log. Field names follow DESIGN.md.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Baseline {
     pub events: u64,
     pub cases: u64,
@@ -280,6 +298,7 @@ pub struct Baseline {
 /// Cycle, touch and wait time and the SLA measured in business time: only the working
 /// intervals of the calendar of the team that owns the case at each moment count.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BusinessFigures {
     pub calendar: String,
     pub cycle_time_s: Summary,

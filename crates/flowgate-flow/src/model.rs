@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The lifecycle state a work item is in after an event (DESIGN.md § Canonical model).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     New,

@@ -40,6 +40,7 @@ pub fn percentiles_select(values: &mut [i64], ps: &[u32]) -> Vec<i64> {
 
 /// The p50 / p85 / p95 / mean summary of durations, in seconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub n: u64,
     pub p50: Option<f64>,

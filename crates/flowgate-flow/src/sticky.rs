@@ -21,6 +21,7 @@ pub struct StickyTicket {
 
 /// What became of one `act`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
     Sticky,
@@ -43,6 +44,7 @@ pub enum Outcome {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StickyReport {
     pub days: f64,
     /// Per ticket (same order as given): `None` for tickets not acted on.
@@ -83,6 +85,7 @@ impl Outcome {
 
 /// Acts assessed and sticky, for one intent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntentSticky {
     pub intent: String,
     pub assessed: usize,

@@ -7,6 +7,7 @@ use crate::scorecard::WeekCard;
 
 /// `[alerts]`: the limits; a missing one is not watched.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AlertLimits {
     /// Cycle time p50 above this many hours.
@@ -25,6 +26,7 @@ pub struct AlertLimits {
 
 /// One figure past its limit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// `cycle_time_p50`, `cycle_time_p85`, `defects_per_100`, `escalation_rate`,
     /// `backlog_days`, `reviewed_precision`.

@@ -201,6 +201,7 @@ pub fn percentile_interval(reps: &mut Vec<f64>) -> Option<(f64, f64)> {
 
 /// Mann–Whitney U test of two samples (normal approximation with tie correction).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RankTest {
     pub u: f64,
     pub z: f64,

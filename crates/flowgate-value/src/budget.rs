@@ -24,6 +24,7 @@ pub enum BudgetError {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
     #[serde(default = "default_currency")]
@@ -92,6 +93,7 @@ impl Budget {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Term {
     pub name: &'static str,
     pub unit: &'static str,
@@ -105,6 +107,7 @@ pub struct Term {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BudgetTerms {
     pub currency: String,
     pub inputs: Budget,

@@ -22,6 +22,7 @@ use crate::boot::{
 
 /// A half-open interval of time `[from, to)` in UTC milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Period {
     pub from_ms: i64,
     pub to_ms: i64,
@@ -56,6 +57,7 @@ pub struct CompareOptions {
 
 /// Whether a higher value is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Better {
     Lower,
@@ -63,6 +65,7 @@ pub enum Better {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Adjusted {
     /// The pilot re-weighted to the baseline's mix.
     pub pilot: Option<f64>,
@@ -71,6 +74,7 @@ pub struct Adjusted {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Measure {
     pub name: &'static str,
     /// `s` (seconds), `share` (0–1) or `per_day`, `days`.
@@ -92,6 +96,7 @@ impl Measure {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentRow {
     pub segment: String,
     pub baseline_cases: u64,
@@ -103,6 +108,7 @@ pub struct SegmentRow {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Compare {
     pub baseline: Period,
     pub pilot: Period,

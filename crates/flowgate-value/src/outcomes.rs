@@ -22,6 +22,7 @@ pub struct Outcome {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Share {
     pub k: u64,
     pub n: u64,
@@ -41,6 +42,7 @@ impl Share {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Band {
     pub label: String,
     /// Cycle time at least this (s) …
@@ -56,6 +58,7 @@ pub struct Band {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outcomes {
     pub churn_window_days: f64,
     pub cases_with_customer: u64,

@@ -52,19 +52,25 @@ pub struct PilotError {
 
 /// One phase: `[from, to)`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Phase {
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub from: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub to: Date,
     pub intents: Vec<String>,
 }
 
 /// A checked plan.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PilotPlan {
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub start: Date,
     pub days: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub baseline: (Date, Date),
     pub by: Option<String>,
     pub budget: Option<crate::Budget>,
@@ -73,6 +79,7 @@ pub struct PilotPlan {
 
 /// Where a day falls in the plan.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Standing {
     /// 1 on day one; ≤ 0 before it, > `days` after the end.
     pub day: i64,
@@ -260,6 +267,7 @@ impl PilotPlan {
 /// none worse), `mixed` (some better, some worse), `not_working` (some worse, none better),
 /// `unclear` (no interval excludes zero yet).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
     pub verdict: &'static str,
     pub better: Vec<&'static str>,

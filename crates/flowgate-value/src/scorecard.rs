@@ -38,6 +38,7 @@ impl Default for ScorecardOptions {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WeekCard {
     pub week: String,
     pub start_ms: i64,
@@ -57,6 +58,7 @@ pub struct WeekCard {
 /// Latest week against the one before: relative change of cycle time, point change of the
 /// two rates.
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WeekChange {
     pub cycle_time_p50_rel: Option<f64>,
     pub cycle_time_p85_rel: Option<f64>,
@@ -65,6 +67,7 @@ pub struct WeekChange {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scorecard {
     pub as_of_ms: i64,
     pub reopen_window_days: f64,

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use crate::encode::{bar, classify, encoder};
 use flowgate_demand::linear::TrainParams;
 use flowgate_demand::{IntentModel, evaluate, texts};
-use flowgate_flow::demand::{BucketRules, Demand, DemandInput};
+use flowgate_flow::demand::{BucketRules, Demand};
 
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
@@ -171,8 +171,8 @@ pub fn train(args: TrainArgs, settings: &crate::config::Settings) -> Result<()> 
     }
     let (mut model, data) = (trained.model, trained.data);
     if let Some(h) = &history {
-        let d = labelled_demand(&h.log, &data, &model, &settings.demand)?;
-        let counts = store_buckets(&mut model, &d);
+        let d = flowgate_app::demand::labelled(&h.log, &data, &model, &settings.demand)?;
+        let counts = flowgate_app::demand::store_buckets(&mut model, &d);
         println!(
             "buckets from {} joined cases: {} repetitive, {} judgment, {} ambiguous intents",
             d.tickets, counts[0], counts[1], counts[2]
@@ -330,7 +330,12 @@ pub fn demand_section(
                 .map(|p| labels.iter().position(|l| *l == p.intent).unwrap_or(0) as u32)
                 .collect();
             let unclear: Vec<bool> = preds.iter().map(|p| p.ambiguous).collect();
-            (labels, idx, unclear, model_cohesion(m))
+            (
+                labels,
+                idx,
+                unclear,
+                flowgate_app::demand::model_cohesion(m),
+            )
         }
         None => {
             let mut labels: Vec<String> = data.labels.clone();
@@ -344,7 +349,7 @@ pub fn demand_section(
             (labels, idx, vec![false; data.texts.len()], None)
         }
     };
-    let joined = Joined {
+    let joined = flowgate_app::demand::Joined {
         intents,
         ids: &data.ids,
         per_ticket: &per_ticket,
@@ -366,69 +371,6 @@ pub fn demand_section(
         );
     }
     Ok(Some(d))
-}
-
-/// Tickets with an intent each, to be joined to a log's cases by id.
-pub struct Joined<'a> {
-    pub intents: Vec<String>,
-    pub ids: &'a [String],
-    /// Per ticket: index into `intents`.
-    pub per_ticket: &'a [u32],
-    /// Per ticket: classified without confidence.
-    pub unclear: &'a [bool],
-    pub cohesion: Option<Vec<f64>>,
-}
-
-impl Joined<'_> {
-    /// The demand section and how many tickets matched no case.
-    pub fn demand(self, log: &flowgate_flow::EventLog, rules: &BucketRules) -> (Demand, usize) {
-        let n = log.n_cases();
-        let mut case_intent = vec![None; n];
-        let mut case_unclear = vec![false; n];
-        let mut unmatched = 0usize;
-        for (k, id) in self.ids.iter().enumerate() {
-            match log.cases.get(id) {
-                Some(c) => {
-                    case_intent[c as usize] = Some(self.per_ticket[k]);
-                    case_unclear[c as usize] = self.unclear.get(k).copied().unwrap_or(false);
-                }
-                None => unmatched += 1,
-            }
-        }
-        let input = DemandInput {
-            intents: self.intents,
-            case_intent,
-            case_unclear,
-            cohesion: self.cohesion,
-            kb_covered: None,
-        };
-        (
-            flowgate_flow::demand::demand(log, &input, rules, 5),
-            unmatched,
-        )
-    }
-}
-
-/// Keeps each intent's bucket in the model (for triage); returns intents per bucket.
-pub fn store_buckets(model: &mut IntentModel, d: &Demand) -> [usize; 3] {
-    let mut counts = [0usize; 3];
-    for i in &d.intents {
-        counts[i.bucket as usize] += 1;
-        model.header.buckets.insert(
-            i.intent.clone(),
-            flowgate_demand::IntentBucket {
-                bucket: i.bucket.as_str().to_owned(),
-                explanation: i.explanation.clone(),
-            },
-        );
-    }
-    counts
-}
-
-/// Per label of the model: the cohesion of its training texts, when stored.
-pub fn model_cohesion(m: &IntentModel) -> Option<Vec<f64>> {
-    (m.header.cohesion.len() == m.header.labels.len())
-        .then(|| m.header.cohesion.iter().map(|&c| c as f64).collect())
 }
 
 #[derive(clap::Args, Debug)]
@@ -707,35 +649,6 @@ pub fn triage(args: TriageArgs, settings: &crate::config::Settings) -> Result<()
         }
     }
     Ok(())
-}
-
-/// The demand section from labelled texts (their own labels, all confident) and a log.
-fn labelled_demand(
-    log: &flowgate_flow::EventLog,
-    data: &texts::Labelled,
-    model: &IntentModel,
-    rules: &BucketRules,
-) -> Result<Demand> {
-    let labels = &model.header.labels;
-    let per_ticket: Vec<u32> = data
-        .labels
-        .iter()
-        .map(|l| labels.iter().position(|x| x == l).unwrap_or(0) as u32)
-        .collect();
-    let joined = Joined {
-        intents: labels.clone(),
-        ids: &data.ids,
-        per_ticket: &per_ticket,
-        unclear: &[],
-        cohesion: model_cohesion(model),
-    };
-    let (d, unmatched) = joined.demand(log, rules);
-    if unmatched == data.ids.len() {
-        anyhow::bail!(
-            "no text's id matches a case of the log; name the case id column with --id-col"
-        );
-    }
-    Ok(d)
 }
 
 #[derive(clap::Args, Debug)]

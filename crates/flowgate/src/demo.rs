@@ -314,7 +314,7 @@ fn demand(
     let enc = match crate::encode::encoder() {
         Ok(e) => e,
         Err(e) => {
-            let joined = crate::demand::Joined {
+            let joined = flowgate_app::demand::Joined {
                 intents: labels,
                 ids: &ids,
                 per_ticket: &per_ticket,
@@ -331,15 +331,15 @@ fn demand(
     let (mut model, trained_on) = demo_model(&enc, history, &per_ticket, labels.len())?;
     let train_secs = t0.elapsed().as_secs_f64();
     // Buckets from the labelled flow history.
-    let labelled = crate::demand::Joined {
+    let labelled = flowgate_app::demand::Joined {
         intents: model.header.labels.clone(),
         ids: &ids[..history.len()],
         per_ticket: &per_ticket[..history.len()],
         unclear: &[],
-        cohesion: crate::demand::model_cohesion(&model),
+        cohesion: flowgate_app::demand::model_cohesion(&model),
     };
     let (history_demand, _) = labelled.demand(log, &rules);
-    crate::demand::store_buckets(&mut model, &history_demand);
+    flowgate_app::demand::store_buckets(&mut model, &history_demand);
     model.save(&out.join("intent-model.fgim"))?;
     let (triage, policy_path, kb_dir) = demo_gate(out, model, &enc)?;
     // Triage the newest tickets, as the service would: one ticket each, in one batch.
@@ -407,12 +407,12 @@ fn demand(
             .unwrap_or(0) as u32;
         unclear[i] = p.ambiguous;
     }
-    let joined = crate::demand::Joined {
+    let joined = flowgate_app::demand::Joined {
         intents: model.header.labels.clone(),
         ids: &ids,
         per_ticket: &per_all,
         unclear: &unclear,
-        cohesion: crate::demand::model_cohesion(model),
+        cohesion: flowgate_app::demand::model_cohesion(model),
     };
     b.demand = Some(joined.demand(log, &rules).0);
     Ok(format!(

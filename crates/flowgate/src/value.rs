@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use flowgate_flow::cases::case_records;
-use flowgate_flow::segment::case_attr;
-use flowgate_flow::{EventLog, NONE};
 use flowgate_value::compare::Period;
 use flowgate_value::scorecard::ScorecardOptions;
 
@@ -65,17 +63,6 @@ pub fn load(args: &LogArgs, settings: &Settings) -> Result<Loaded> {
     })
 }
 
-fn attr_col(log: &EventLog, name: &str, what: &str) -> Result<usize> {
-    log.attr_index(name).ok_or_else(|| {
-        flowgate_flow::segment::SegmentError {
-            what: what.to_owned(),
-            name: name.to_owned(),
-            available: log.attr_names.clone(),
-        }
-        .into()
-    })
-}
-
 /// The resolution target of each case from the mapping's SLA table, if it has one.
 pub fn sla_targets(l: &Loaded) -> Option<Vec<Option<f64>>> {
     flowgate_app::analytics::sla_targets(l)
@@ -88,23 +75,7 @@ pub fn parse_week(week: &str) -> Result<i64> {
 
 /// `2026-01-01`, `2026-01-01T08:00:00Z` or `2026-W03` (its Monday) as UTC milliseconds.
 fn parse_instant(s: &str, what: &str) -> Result<i64> {
-    let s = s.trim();
-    if s.contains("-W") {
-        return parse_week(s).with_context(|| format!("{what}: {s:?}"));
-    }
-    if let Ok(d) = s.parse::<jiff::civil::Date>() {
-        return Ok(d
-            .to_zoned(jiff::tz::TimeZone::UTC)?
-            .timestamp()
-            .as_millisecond());
-    }
-    s.parse::<jiff::Timestamp>()
-        .map(|t| t.as_millisecond())
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "{what}: expected a date (2026-01-31), a time with zone (2026-01-31T08:00:00Z) or an ISO week (2026-W05), found {s:?}"
-            )
-        })
+    Ok(flowgate_app::analytics::parse_instant(s, what)?)
 }
 
 /// `FROM..TO` (TO exclusive).
@@ -262,7 +233,15 @@ pub fn compare(args: CompareArgs, settings: &Settings) -> Result<()> {
     let churn = match &args.outcomes {
         Some(path) => {
             let edges = parse_bands("4h,1d,3d,7d")?;
-            let o = outcomes_of(&l, path, args.customer_col.as_deref(), &edges, 90.0)?;
+            let o = flowgate_app::outcomes::join(
+                &l,
+                path,
+                &flowgate_app::outcomes::JoinOptions {
+                    customer_col: args.customer_col.as_deref(),
+                    edges: &edges,
+                    churn_window_days: 90.0,
+                },
+            )?;
             let shares = |p: &Period| flowgate_value::outcomes::band_shares(&l.records, p, &edges);
             flowgate_value::outcomes::churn_shift(&o, &shares(&baseline), &shares(&pilot))
         }
@@ -714,87 +693,6 @@ fn parse_duration_s(s: &str) -> Option<f64> {
     (n.is_finite() && n > 0.0).then_some(n * k)
 }
 
-/// Reads the outcomes file: one row per customer.
-fn read_outcomes(
-    path: &std::path::Path,
-) -> Result<(
-    Vec<flowgate_value::outcomes::Outcome>,
-    std::collections::HashMap<String, usize>,
-)> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let header: Vec<String> = r
-        .headers()
-        .with_context(|| format!("{}: reading the header", path.display()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
-        .collect();
-    let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
-    let id = find(&flowgate_app::tickets::CUSTOMER_NAMES).with_context(|| {
-        format!(
-            "{}: no customer column (expected one of {}); found {}",
-            path.display(),
-            flowgate_app::tickets::CUSTOMER_NAMES.join(", "),
-            header.join(", ")
-        )
-    })?;
-    let churned = find(&["churned_at", "churn_date", "churned"]);
-    let converted = find(&["converted_at", "conversion_date", "converted"]);
-    let on_time = find(&["delivered_on_time", "on_time"]);
-    if churned.is_none() && converted.is_none() && on_time.is_none() {
-        bail!(
-            "{}: expected at least one of churned_at, converted_at, delivered_on_time; found {}",
-            path.display(),
-            header.join(", ")
-        );
-    }
-    let mut table = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.with_context(|| format!("{}: line {line}", path.display()))?;
-        let field = |col: Option<usize>| {
-            col.and_then(|c| rec.get(c))
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let time = |col: Option<usize>, name: &str| -> Result<Option<i64>> {
-            field(col)
-                .map(|v| {
-                    parse_instant(v, name)
-                        .with_context(|| format!("{}: line {line}: field {name}", path.display()))
-                })
-                .transpose()
-        };
-        let ok = match field(on_time) {
-            None => None,
-            Some(v) => Some(match v.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "1" | "y" => true,
-                "false" | "no" | "0" | "n" => false,
-                other => bail!(
-                    "{}: line {line}: field delivered_on_time: expected true/false, yes/no or 1/0, found {other:?}",
-                    path.display()
-                ),
-            }),
-        };
-        let o = flowgate_value::outcomes::Outcome {
-            churned_at: time(churned, "churned_at")?,
-            converted_at: time(converted, "converted_at")?,
-            delivered_on_time: ok,
-        };
-        let Some(cust) = field(Some(id)) else {
-            bail!(
-                "{}: line {line}: field {}: expected a customer id, found nothing",
-                path.display(),
-                header[id]
-            );
-        };
-        index.insert(cust.to_owned(), table.len());
-        table.push(o);
-    }
-    Ok((table, index))
-}
-
 /// Band edges such as `4h,1d,3d,7d`, in seconds.
 fn parse_bands(bands: &str) -> Result<Vec<f64>> {
     let mut edges: Vec<f64> = Vec::new();
@@ -811,67 +709,17 @@ fn parse_bands(bands: &str) -> Result<Vec<f64>> {
     Ok(edges)
 }
 
-/// Joins the outcomes file to the log's cases by customer and computes the bands.
-fn outcomes_of(
-    l: &Loaded,
-    path: &std::path::Path,
-    customer_col: Option<&str>,
-    edges: &[f64],
-    churn_window_days: f64,
-) -> Result<flowgate_value::outcomes::Outcomes> {
-    let (table, index) = read_outcomes(path)?;
-    let col = match customer_col {
-        Some(c) => attr_col(&l.log, c, "--customer-col")?,
-        None => flowgate_app::tickets::CUSTOMER_NAMES
-            .iter()
-            .find_map(|n| {
-                l.log
-                    .attr_names
-                    .iter()
-                    .position(|a| a.eq_ignore_ascii_case(n))
-            })
-            .with_context(|| {
-                format!(
-                    "{}: no customer column in the log (tried {}); name it with --customer-col",
-                    l.source,
-                    flowgate_app::tickets::CUSTOMER_NAMES.join(", ")
-                )
-            })?,
-    };
-    let per_case = case_attr(&l.log, col);
-    let customer: Vec<Option<usize>> = per_case
-        .iter()
-        .map(|&v| {
-            (v != NONE)
-                .then(|| index.get(l.log.attr_values[col].resolve(v)).copied())
-                .flatten()
-        })
-        .collect();
-    if customer.iter().all(Option::is_none) {
-        bail!(
-            "{}: no customer of the log appears in {}",
-            l.source,
-            path.display()
-        );
-    }
-    Ok(flowgate_value::outcomes::outcomes(
-        &l.records,
-        &customer,
-        &table,
-        edges,
-        churn_window_days,
-    ))
-}
-
 pub fn outcomes(args: OutcomesArgs, settings: &Settings) -> Result<()> {
     let edges = parse_bands(&args.bands)?;
     let l = load(&args.log, settings)?;
-    let o = outcomes_of(
+    let o = flowgate_app::outcomes::join(
         &l,
         &args.outcomes,
-        args.customer_col.as_deref(),
-        &edges,
-        args.churn_window_days,
+        &flowgate_app::outcomes::JoinOptions {
+            customer_col: args.customer_col.as_deref(),
+            edges: &edges,
+            churn_window_days: args.churn_window_days,
+        },
     )?;
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&o)?),

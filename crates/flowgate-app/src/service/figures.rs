@@ -61,7 +61,6 @@ pub struct BaselineFigures {
     /// The figures lag the store by at most this many seconds plus one computation.
     pub max_staleness_s: u64,
     /// The baseline report's figures (`flowgate baseline --format json`).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub baseline: flowgate_flow::Baseline,
 }
 
@@ -72,7 +71,6 @@ pub struct ScorecardFigures {
     pub source: String,
     pub computed_at: String,
     pub max_staleness_s: u64,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scorecard: flowgate_value::scorecard::Scorecard,
     /// The team the scorecard is limited to.
     pub team: Option<String>,
@@ -111,7 +109,6 @@ pub struct PilotFigures {
     pub source: String,
     pub computed_at: String,
     pub max_staleness_s: u64,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub pilot: crate::pilot::PilotView,
     /// The comparison as the report's HTML section (none before there is one).
     pub html: Option<String>,

@@ -60,7 +60,28 @@ pub async fn metrics(State(s): State<Shared>, headers: HeaderMap) -> Result<Resp
 /// Adds `GET /openapi.json` (served by the router, not a handler) to the document.
 pub fn document_itself(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{OperationBuilder, PathItem};
-    use utoipa::openapi::{ContentBuilder, HttpMethod, ResponseBuilder, schema::Object};
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, HttpMethod, ResponseBuilder};
+    let free_form = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+    };
+    let document = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .title(Some("OpenAPI document"))
+        .property(
+            "openapi",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^3\.1\.")),
+        )
+        .required("openapi")
+        .property("info", free_form())
+        .required("info")
+        .property("paths", free_form())
+        .required("paths")
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)));
     api.paths.paths.insert(
         "/openapi.json".into(),
         PathItem::new(
@@ -74,7 +95,7 @@ pub fn document_itself(api: &mut utoipa::openapi::OpenApi) {
                         .description("the OpenAPI 3.1 document")
                         .content(
                             "application/json",
-                            ContentBuilder::new().schema(Some(Object::new())).build(),
+                            ContentBuilder::new().schema(Some(document)).build(),
                         ),
                 )
                 .build(),

@@ -84,9 +84,72 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Where in `v` (at `at`) an object schema says nothing of its fields: no properties, no
+/// `additionalProperties`, no composition (what `body = Object` or `value_type = Object` writes).
+fn untyped_objects(v: &Value, at: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            let object = m.get("type").is_some_and(|t| {
+                t == "object"
+                    || t.as_array()
+                        .is_some_and(|a| a.iter().any(|x| x == "object"))
+            });
+            let described = [
+                "properties",
+                "additionalProperties",
+                "oneOf",
+                "allOf",
+                "anyOf",
+            ]
+            .iter()
+            .any(|k| m.contains_key(*k));
+            if object && !described {
+                out.push(at.to_owned());
+            }
+            for (k, x) in m {
+                untyped_objects(x, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                untyped_objects(x, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn the_document_matches(app: &TestApp) {
     let doc = app.call("GET", "/openapi.json", None, None).json;
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let mut untyped = Vec::new();
+    untyped_objects(&doc["paths"], "#/paths", &mut untyped);
+    untyped_objects(&doc["components"], "#/components", &mut untyped);
+    assert!(untyped.is_empty(), "objects without a schema: {untyped:#?}");
+    // The webhook's body: flowgate's envelope and each help desk's shape, by name.
+    let webhook = &doc["paths"]["/v1/webhooks/{source}"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    let body = schema_of(&doc, webhook);
+    let shapes: Vec<&str> = body["oneOf"]
+        .as_array()
+        .expect("the webhook body is one of its shapes")
+        .iter()
+        .filter_map(|s| s["title"].as_str())
+        .collect();
+    for shape in [
+        "flowgate",
+        "zendesk",
+        "jira",
+        "github",
+        "freshdesk",
+        "intercom",
+        "servicenow",
+    ] {
+        assert!(
+            shapes.contains(&shape),
+            "webhook body shape {shape} missing: {shapes:?}"
+        );
+    }
     let mut all = Vec::new();
     refs(&doc, &mut all);
     for r in all {
