@@ -19,27 +19,31 @@ pub struct SourceLog {
     pub records: Vec<CaseRecord>,
 }
 
+/// The source named, or the store's only one (an error names the sources to choose from).
+pub async fn pick_source(store: &Store, source: Option<&str>) -> Result<String> {
+    if let Some(n) = source {
+        return Ok(n.to_owned());
+    }
+    let all = store.sources().await?;
+    match all.as_slice() {
+        [one] => Ok(one.name.clone()),
+        [] => Err(Error::Invalid(format!(
+            "the database {} holds no source yet: import one first (`flowgate import`, or POST /v1/events)",
+            store.url()
+        ))),
+        many => Err(Error::Invalid(format!(
+            "source: the database holds several; name one of {}",
+            many.iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
 /// The source named, or the store's only one.
 pub async fn load(store: &Store, source: Option<&str>) -> Result<SourceLog> {
-    let name = match source {
-        Some(n) => n.to_owned(),
-        None => {
-            let all = store.sources().await?;
-            match all.as_slice() {
-                [one] => one.name.clone(),
-                [] => return Err(Error::Invalid("the store holds no source yet".into())),
-                many => {
-                    return Err(Error::Invalid(format!(
-                        "source: the store holds several; name one of {}",
-                        many.iter()
-                            .map(|s| s.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-            }
-        }
-    };
+    let name = pick_source(store, source).await?;
     let loaded = store.load(&name).await?;
     let mapping = Mapping::from_toml(
         &loaded.mapping_toml,
@@ -265,6 +269,40 @@ pub fn parse_instant(s: &str, what: &str) -> Result<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn the_only_source_is_picked_and_several_are_named() {
+        use crate::events::{append, created};
+        let dir = std::env::temp_dir().join(format!("flowgate-app-pick-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = flowgate_store::Store::open(&dir.join("p.db").display().to_string())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let e = super::pick_source(&store, None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds no source yet"), "{e}");
+        let event = created("C-1");
+        append(&store, "live", std::slice::from_ref(&event), "t", "test")
+            .await
+            .unwrap();
+        assert_eq!(super::pick_source(&store, None).await.unwrap(), "live");
+        append(&store, "api", &[event], "t", "test").await.unwrap();
+        let e = super::pick_source(&store, None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("name one of api, live"), "{e}");
+        assert_eq!(
+            super::pick_source(&store, Some("api")).await.unwrap(),
+            "api"
+        );
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn instants_are_dates_times_or_weeks() {
         // 2026-01-31 00:00 UTC is 1,769,817,600 s after the epoch (20,484 days × 86,400 s).

@@ -217,9 +217,22 @@ pub fn parse_export(text: &str, origin: &str) -> Result<Vec<AuditEntry>> {
         .collect()
 }
 
-/// Records to append from JSON lines, one object per line (its `kind`, when it has one, a
-/// non-empty one-line string; else a `note`), all or none: the first bad line is an error
-/// naming `origin` and the line.
+/// The prefix of the kinds other systems' records are appended under (`external.deploy`).
+pub const EXTERNAL: &str = "external.";
+
+/// Whether `audit append` may write a record of `kind`: `note`, or `external.` and a name on
+/// one line — never a kind flowgate writes itself, so no decision, review or policy change
+/// can be forged onto the chain.
+pub fn appendable(kind: &str) -> bool {
+    kind == kind::NOTE
+        || kind
+            .strip_prefix(EXTERNAL)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains(['\n', '\r']))
+}
+
+/// Records to append from JSON lines, one object per line (its `kind`, when it has one,
+/// [`appendable`]; else a `note`), all or none: the first bad line is an error naming
+/// `origin` and the line.
 pub fn parse_records(text: &str, origin: &str, actor: &str) -> Result<Vec<NewRecord>> {
     let mut records = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -234,8 +247,15 @@ pub fn parse_records(text: &str, origin: &str, actor: &str) -> Result<Vec<NewRec
         }
         let kind = match v.get("kind") {
             None => kind::NOTE.to_owned(),
+            Some(serde_json::Value::String(k)) if appendable(k) => k.clone(),
             Some(serde_json::Value::String(k)) if !k.is_empty() && !k.contains(['\n', '\r']) => {
-                k.clone()
+                return Err(Error::Invalid(format!(
+                    "{origin}:{}: field \"kind\": {k:?} is not a kind records may be appended under: \
+                     use \"{}\" or a kind starting with \"{EXTERNAL}\" (decisions, reviews, policy \
+                     changes and the rest are written by flowgate itself)",
+                    i + 1,
+                    kind::NOTE
+                )));
             }
             Some(_) => {
                 return Err(at(
@@ -246,4 +266,42 @@ pub fn parse_records(text: &str, origin: &str, actor: &str) -> Result<Vec<NewRec
         records.push(NewRecord::new(&kind, actor, line.trim().to_owned()));
     }
     Ok(records)
+}
+
+#[cfg(test)]
+mod append_tests {
+    use super::*;
+
+    #[test]
+    fn only_notes_and_external_kinds_are_appended() {
+        let ok =
+            "{\"text\": \"a\"}\n{\"kind\": \"note\"}\n{\"kind\": \"external.deploy\", \"v\": 2}\n";
+        let r = parse_records(ok, "in.jsonl", "cli:me").unwrap();
+        let kinds: Vec<&str> = r.iter().map(|x| x.kind.as_str()).collect();
+        assert_eq!(kinds, ["note", "note", "external.deploy"]);
+        // Every kind flowgate writes itself is refused, naming the line; nothing is returned.
+        for (n, forged) in [
+            kind::DECISION,
+            kind::REVIEW,
+            kind::POLICY_CHANGE,
+            kind::CHAIN_VERSION,
+            kind::ERASE,
+            kind::TOKEN,
+            "external.",
+            "External.deploy",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let text = format!("{{\"text\": \"fine\"}}\n{{\"kind\": \"{forged}\"}}\n");
+            let e = parse_records(&text, "in.jsonl", "cli:me")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("in.jsonl:2: field \"kind\""),
+                "{n} {forged}: {e}"
+            );
+            assert!(e.contains("external."), "{forged}: {e}");
+        }
+    }
 }

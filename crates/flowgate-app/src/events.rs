@@ -157,6 +157,21 @@ pub async fn append(
         .await?)
 }
 
+/// A `created` event of `case` (new), for tests.
+#[cfg(test)]
+pub(crate) fn created(case: &str) -> Event {
+    Event {
+        case: case.into(),
+        activity: "created".into(),
+        time: "2026-11-30T10:00:00Z".into(),
+        resource: None,
+        team: None,
+        state: Some("new".into()),
+        escalation: false,
+        attributes: BTreeMap::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,16 +216,7 @@ mod tests {
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        let e = |case: &str| Event {
-            case: case.into(),
-            activity: "created".into(),
-            time: "2026-11-30T10:00:00Z".into(),
-            resource: None,
-            team: None,
-            state: Some("new".into()),
-            escalation: false,
-            attributes: BTreeMap::new(),
-        };
+        let e = created;
         // A new source gets the live mapping.
         append(&store, "live", &[e("L-1")], "t", "test")
             .await

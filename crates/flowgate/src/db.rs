@@ -207,29 +207,10 @@ pub fn load(url: &str, source: Option<&str>) -> Result<(Ingested, String)> {
     let rt = runtime()?;
     let (loaded, name) = rt.block_on(async {
         let store = Store::open(url).await?;
-        let name = match source {
-            Some(n) => n.to_owned(),
-            None => {
-                let sources = store.sources().await?;
-                match sources.as_slice() {
-                    [one] => one.name.clone(),
-                    [] => bail!(
-                        "the database {} holds no source yet; run `flowgate import` first",
-                        store.url()
-                    ),
-                    many => bail!(
-                        "the database holds several sources; pick one with --source ({})",
-                        many.iter()
-                            .map(|s| s.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                }
-            }
-        };
+        let name = flowgate_app::analytics::pick_source(&store, source).await?;
         let loaded = store.load(&name).await?;
         store.close().await;
-        Ok((loaded, name))
+        anyhow::Ok((loaded, name))
     })?;
     let mapping = Mapping::from_toml(
         &loaded.mapping_toml,
@@ -343,16 +324,11 @@ pub fn db(cmd: DbCommand, settings: &Settings) -> Result<()> {
             let url = database_url(db.as_deref(), settings);
             let (loaded, name) = rt.block_on(async {
                 let store = Store::open(&url).await?;
-                let name = match source_name {
-                    Some(n) => n,
-                    None => match store.sources().await?.as_slice() {
-                        [one] => one.name.clone(),
-                        _ => bail!("pick a source with --source"),
-                    },
-                };
+                let name =
+                    flowgate_app::analytics::pick_source(&store, source_name.as_deref()).await?;
                 let l = store.load(&name).await?;
                 store.close().await;
-                Ok((l, name))
+                anyhow::Ok((l, name))
             })?;
             let original = Mapping::from_toml(
                 &loaded.mapping_toml,

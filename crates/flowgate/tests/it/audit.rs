@@ -89,4 +89,21 @@ fn exported_logs_verify_and_tampering_names_the_first_bad_line() {
     assert!(stderr(&out).contains("bad.jsonl:2"), "{}", stderr(&out));
     let out = flowgate(&["audit", "verify", "--db", s(&db)]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 5 records"));
+
+    // A forged decision is refused: flowgate's own kinds are not appended by hand.
+    let forged = d.join("forged.jsonl");
+    std::fs::write(
+        &forged,
+        "{\"kind\":\"external.deploy\"}\n{\"kind\":\"decision\",\"ticket\":\"T-9\",\"decision\":\"act\"}\n",
+    )
+    .unwrap();
+    let out = flowgate(&["audit", "append", "--db", s(&db), s(&forged)]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("forged.jsonl:2: field \"kind\": \"decision\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = flowgate(&["audit", "verify", "--db", s(&db)]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 5 records"));
 }
